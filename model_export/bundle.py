@@ -1,0 +1,260 @@
+"""The export bundle: ``manifest.json``, ``$readmemh`` ROMs, a C++ header, golden vectors.
+
+Format described in ``docs/bundle-format.md``. Needs numpy only. Loading checks the
+format version, every file's presence and sha256, every ROM's word count and
+value range, the shapes along the layer graph and the model hash; each failure
+is a :class:`BundleError` naming the file and what was expected.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import numerics as nx
+from .graph import INPUT, LAYER_KINDS
+
+FORMAT_NAME = "syna-bundle"
+MANIFEST = "manifest.json"
+HEADER = "model_weights.h"
+GOLDEN = "golden.npz"
+
+# Which ROMs each layer kind carries, and their layouts (row-major, outermost first).
+ROM_LAYOUTS = {
+    "weights": "conv: [Cin][Kh][Kw][Cout]; fc: [Cin][classes]",
+    "bias": "[Cout] (conv, in current units) or [classes] (fc, in weight units)",
+    "threshold": "[Cout]",
+    "att_w1": "[hidden][dim]",
+    "att_w2": "[dim][hidden]",
+}
+
+
+class BundleError(ValueError):
+    """A bundle that cannot be used; the message names the file and what was expected."""
+
+    def __init__(self, path: Path | str, message: str):
+        super().__init__(f"{path}: {message}")
+        self.path = str(path)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- ROM files
+def rom_text(values: np.ndarray, bits: int, comment: str) -> str:
+    """Two's-complement hex words, one per line, for Verilog ``$readmemh``."""
+    flat = np.asarray(values, dtype=np.int64).ravel()
+    lo, hi = nx.signed_range(bits)
+    if flat.size and (flat.min() < lo or flat.max() > hi):
+        raise ValueError(f"{comment}: values {flat.min()}..{flat.max()} do not fit {bits}-bit signed")
+    digits = (bits + 3) // 4
+    masked = flat & ((1 << bits) - 1)
+    fmt = f"{{:0{digits}x}}"
+    return f"// {comment}\n" + "\n".join(fmt.format(int(v)) for v in masked) + "\n"
+
+
+def read_rom(path: Path, shape: list[int], bits: int) -> np.ndarray:
+    """Read a ``$readmemh`` file written by :func:`rom_text`; check count and width."""
+    if not path.is_file():
+        raise BundleError(path, "ROM file is missing")
+    words = [ln.strip() for ln in path.read_text().splitlines()]
+    words = [w for w in words if w and not w.startswith("//")]
+    expected = int(np.prod(shape)) if shape else 1
+    if len(words) != expected:
+        raise BundleError(path, f"{len(words)} words; expected {expected} for shape {shape}")
+    digits = (bits + 3) // 4
+    try:
+        raw = np.array([int(w, 16) for w in words], dtype=np.int64)
+    except ValueError as e:
+        raise BundleError(path, f"not a hex word file ({e}); expected {digits} hex digits per line") from None
+    if any(len(w) > digits for w in words) or (raw.size and raw.max() >= (1 << bits)):
+        raise BundleError(path, f"a word is wider than {bits} bits")
+    signed = np.where(raw >= (1 << (bits - 1)), raw - (1 << bits), raw)
+    return signed.reshape(shape)
+
+
+# --------------------------------------------------------------------------- hashing
+def model_hash(manifest: dict) -> str:
+    """sha256 over everything that defines the computation: config, input, numerics, layers (with ROM hashes)."""
+    core = {k: manifest[k] for k in ("model_config", "input", "numerics", "layers")}
+    return hashlib.sha256(json.dumps(core, sort_keys=True).encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- loading
+@dataclass
+class Bundle:
+    root: Path
+    manifest: dict
+    params: dict[str, dict[str, np.ndarray]]   # layer name -> rom name -> int64 array
+
+    @property
+    def layers(self) -> list[dict]:
+        return self.manifest["layers"]
+
+    @property
+    def input_spec(self) -> dict:
+        return self.manifest["input"]
+
+    @property
+    def numerics(self) -> dict:
+        return self.manifest["numerics"]
+
+    @property
+    def model_hash(self) -> str:
+        return self.manifest["model_hash"]
+
+    def layer(self, name: str) -> dict:
+        for l in self.layers:
+            if l["name"] == name:
+                return l
+        raise KeyError(f"no layer {name!r} in bundle {self.root}")
+
+    def golden(self) -> dict[str, np.ndarray]:
+        """The golden vectors (inputs, every layer's spikes, scores), checksum-verified."""
+        g = self.manifest.get("golden")
+        if not g:
+            raise BundleError(self.root / MANIFEST, "this bundle has no golden vectors")
+        path = self.root / g["file"]
+        _check_file(path, g["sha256"])
+        with np.load(path) as z:
+            return {k: z[k] for k in z.files}
+
+
+def _check_file(path: Path, sha: str) -> None:
+    if not path.is_file():
+        raise BundleError(path, "file is missing")
+    actual = sha256_file(path)
+    if actual != sha:
+        raise BundleError(path, f"sha256 {actual[:16]}... does not match the manifest's {sha[:16]}... "
+                                "(file corrupted or edited after export)")
+
+
+_REQUIRED = ("format", "format_version", "model_hash", "model_config", "input", "numerics", "layers")
+
+
+def _check_shapes(mpath: Path, layers: list[dict], input_spec: dict) -> None:
+    shapes = {INPUT: [input_spec["channels"], input_spec["height"], input_spec["width"]]}
+    for l in layers:
+        name, kind = l.get("name"), l.get("kind")
+        if kind not in LAYER_KINDS:
+            raise BundleError(mpath, f"layer {name!r} has kind {kind!r}; expected one of {LAYER_KINDS}")
+        for src in l["inputs"]:
+            if src not in shapes:
+                raise BundleError(mpath, f"layer {name!r} reads {src!r}, which is not an earlier layer")
+            if shapes[src] != l["in_shape"]:
+                raise BundleError(mpath, f"layer {name!r} expects input shape {l['in_shape']} "
+                                         f"but {src!r} produces {shapes[src]}")
+        c, h, w = l["in_shape"] if kind != "fc" else (l["in_shape"] + [0, 0])[:3]
+        if kind in ("conv_lif", "maxpool_or"):
+            k, s, p = l["kernel"], l["stride"], l["padding"]
+            cout = l["out_shape"][0] if kind == "conv_lif" else c
+            expect = [cout, nx.conv_out_size(h, k, s, p), nx.conv_out_size(w, k, s, p)]
+            if l["out_shape"] != expect:
+                raise BundleError(mpath, f"layer {name!r} out_shape {l['out_shape']}; expected {expect} "
+                                         f"from in_shape {l['in_shape']}, kernel {k}, stride {s}, padding {p}")
+        elif kind == "merge":
+            if len(l["inputs"]) != 2 or l["op"] not in nx.MERGE_OPS or l["out_shape"] != l["in_shape"]:
+                raise BundleError(mpath, f"merge {name!r} needs two inputs of equal shape and op in {nx.MERGE_OPS}")
+        shapes[name] = l["out_shape"]
+
+
+def _expected_rom_shape(l: dict, rom: str) -> list[int] | None:
+    kind = l["kind"]
+    if kind == "conv_lif" and rom in ("att_w1", "att_w2") and l.get("attention"):
+        a = l["attention"]
+        return [a["hidden"], a["size"]] if rom == "att_w1" else [a["size"], a["hidden"]]
+    if kind == "conv_lif":
+        cin, cout, k = l["in_shape"][0], l["out_shape"][0], l["kernel"]
+        return {"weights": [cin, k, k, cout], "bias": [cout], "threshold": [cout]}.get(rom)
+    if kind == "fc":
+        cin, classes = l["in_shape"][0], l["out_shape"][0]
+        return {"weights": [cin, classes], "bias": [classes]}.get(rom)
+    return None
+
+
+def load_bundle(root: str | Path, check_golden: bool = True) -> Bundle:
+    """Load and verify a bundle directory."""
+    root = Path(root)
+    mpath = root / MANIFEST
+    if not root.is_dir():
+        raise BundleError(root, "bundle directory does not exist")
+    if not mpath.is_file():
+        raise BundleError(mpath, "manifest is missing; expected the output of `python -m model_export export`")
+    try:
+        manifest = json.loads(mpath.read_text())
+    except json.JSONDecodeError as e:
+        raise BundleError(mpath, f"not valid JSON ({e})") from None
+    missing = [k for k in _REQUIRED if k not in manifest]
+    if missing:
+        raise BundleError(mpath, f"missing keys {missing}")
+    if manifest["format"] != FORMAT_NAME:
+        raise BundleError(mpath, f"format {manifest['format']!r}; expected {FORMAT_NAME!r}")
+    if manifest["format_version"] != nx.FORMAT_VERSION:
+        raise BundleError(mpath, f"format version {manifest['format_version']}; this tool reads version "
+                                 f"{nx.FORMAT_VERSION} (re-export the checkpoint with this version)")
+    if model_hash(manifest) != manifest["model_hash"]:
+        raise BundleError(mpath, "model_hash does not match the manifest's contents (manifest edited after export)")
+    _check_shapes(mpath, manifest["layers"], manifest["input"])
+
+    params: dict[str, dict[str, np.ndarray]] = {}
+    for l in manifest["layers"]:
+        roms = l.get("roms", {})
+        needed = {"conv_lif": ["weights", "bias", "threshold"], "fc": ["weights", "bias"]}.get(l["kind"], [])
+        if l.get("attention"):
+            needed += ["att_w1", "att_w2"]
+        for rom in needed:
+            if rom not in roms:
+                raise BundleError(mpath, f"layer {l['name']!r} lists no {rom!r} ROM")
+            expect = _expected_rom_shape(l, rom)
+            if roms[rom]["shape"] != expect:
+                raise BundleError(root / roms[rom]["file"],
+                                  f"ROM shape {roms[rom]['shape']}; layer {l['name']!r} needs {expect}")
+        layer_params = {}
+        for rom, spec in roms.items():
+            path = root / spec["file"]
+            _check_file(path, spec["sha256"])
+            layer_params[rom] = read_rom(path, spec["shape"], spec["bits"])
+        params[l["name"]] = layer_params
+    bundle = Bundle(root, manifest, params)
+    if check_golden and manifest.get("golden"):
+        _check_file(root / manifest["golden"]["file"], manifest["golden"]["sha256"])
+    return bundle
+
+
+# --------------------------------------------------------------------------- writing
+def write_rom(root: Path, layer: dict, rom: str, values: np.ndarray, bits: int) -> None:
+    fname = f"{layer['name'].replace('.', '_')}_{rom}.mem"
+    text = rom_text(values, bits, f"{layer['name']} {rom} {ROM_LAYOUTS[rom]} int{bits}")
+    (root / fname).write_text(text)
+    layer.setdefault("roms", {})[rom] = dict(file=fname, shape=list(np.shape(values)), bits=bits,
+                                             sha256=sha256_file(root / fname))
+
+
+def _ctype(bits: int) -> str:
+    return "int8_t" if bits <= 8 else "int16_t" if bits <= 16 else "int32_t"
+
+
+def write_header(root: Path, manifest: dict, params: dict[str, dict[str, np.ndarray]]) -> None:
+    """One C++ header with every ROM as a constexpr array (for HLS), plus the model hash."""
+    out = ["// Generated by `python -m model_export export`; do not edit.",
+           f"// model {manifest['model_hash']}", "#pragma once", "#include <cstdint>", "",
+           "namespace syna_model {",
+           f'constexpr const char MODEL_HASH[] = "{manifest["model_hash"]}";',
+           f"constexpr uint32_t MODEL_HASH32 = 0x{manifest['model_hash'][:8]}u;"]
+    for l in manifest["layers"]:
+        for rom, spec in l.get("roms", {}).items():
+            ident = f"{l['name'].replace('.', '_')}_{rom}"
+            vals = params[l["name"]][rom].ravel()
+            body = ",".join(str(int(v)) for v in vals)
+            out.append(f"// {l['name']} {rom} {ROM_LAYOUTS[rom]} shape {spec['shape']}")
+            out.append(f"constexpr {_ctype(spec['bits'])} {ident}[{vals.size}] = {{{body}}};")
+    out.append("}  // namespace syna_model")
+    (root / HEADER).write_text("\n".join(out) + "\n")
