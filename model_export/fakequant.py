@@ -153,6 +153,12 @@ class FakeQuantNet(torch.nn.Module):
         self.model = model
         self.settings = settings
 
+    def train(self, mode: bool = True) -> "FakeQuantNet":
+        """BN stays in eval mode: the fake-quant folds the running statistics."""
+        super().train(mode)
+        self.model.eval()
+        return self
+
     def quantized(self) -> QuantModel:
         return quantize_model(self.model, self.settings)
 

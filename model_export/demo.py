@@ -1,0 +1,130 @@
+"""``make demo``: the whole flow on scikit-learn's digits, end to end.
+
+checkpoint (shipped, or retrained with --train) -> float accuracy -> export
+bundle -> integer reference on the held-out split -> bit-exact checks ->
+spikes, energy, planner verdicts -> ``build/demo/summary.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+SHIPPED = Path(__file__).parent / "checkpoints" / "digits_or.pt"
+# The command that produced the shipped checkpoint (``make demo TRAIN=1`` reruns it into build/).
+TRAIN_ARGV = ["train", "--dataset", "digits", "--preset", "mnist", "--width", "0.25", "--input-size", "8",
+              "--steps", "4", "--merge", "OR", "--epochs", "40", "--qat-epochs", "4", "--lr", "1e-2",
+              "--seed", "2023"]
+BOARDS = ("pynq-z2", "zcu104")
+GOLDEN_SAMPLES = 16
+
+
+def _compare_fakequant(q, ref_result, x: np.ndarray, batch: int = 64) -> bool:
+    """Every layer's spikes at every step and the scores: torch fake-quant vs numpy reference."""
+    from .fakequant import run_quant
+    with torch.no_grad():
+        for i in tqdm(range(0, len(x), batch), desc="fake-quant vs reference", leave=False):
+            fq = run_quant(q, torch.from_numpy(x[i:i + batch].astype(np.float64)).transpose(0, 1))
+            if not np.array_equal(fq.scores.numpy().astype(np.int64), ref_result.scores[i:i + batch]):
+                return False
+            for name, s in fq.spikes.items():
+                if not np.array_equal(s.transpose(0, 1).numpy().astype(np.uint8), ref_result.spikes[name][i:i + batch]):
+                    print(f"  mismatch in layer {name}, samples {i}..{i + batch}")
+                    return False
+    return True
+
+
+def _compare_golden(bundle, ref) -> bool:
+    g = bundle.golden()
+    r = ref.run(g["input"])
+    return np.array_equal(r.scores, g["scores"]) and all(
+        np.array_equal(r.spikes[k], g[f"spikes/{k}"]) for k in r.spikes)
+
+
+def run_demo(out: Path, train: bool) -> dict:
+    from .bundle import load_bundle
+    from .checkpoint import load_checkpoint
+    from .cli import main as cli_main
+    from .data import load_split
+    from .energy import energy_for_bundle
+    from .export import write_bundle
+    from .plan import plan_bundle
+    from .quant import QuantSettings, quantize_model
+    from .reference import Reference
+    from .train import evaluate
+
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    ckpt = SHIPPED
+    if train:
+        ckpt = out / "digits_or.pt"
+        print(f"[1/6] training: python -m model_export {shlex.join(TRAIN_ARGV + ['--out', str(ckpt)])}")
+        if cli_main(TRAIN_ARGV + ["--out", str(ckpt)]) != 0:
+            raise SystemExit("training failed")
+    else:
+        print(f"[1/6] checkpoint {ckpt.relative_to(Path.cwd()) if ckpt.is_relative_to(Path.cwd()) else ckpt} "
+              f"(made by: python -m model_export {shlex.join(TRAIN_ARGV)} --out <path>)")
+    ck = load_checkpoint(ckpt)
+    cfg, spec = ck.model.config, ck.input_spec
+    xte, yte = load_split(ck.dataset, "test", cfg)
+    float_acc = evaluate(ck.model, xte, yte, spec["scale"])
+    print(f"[2/6] float model: {float_acc:.2f}% on {len(xte)} held-out digits")
+
+    settings = QuantSettings(input_scale=spec["scale"])
+    bundle_dir = write_bundle(ck.model, out / "bundle", settings, spec, xte[:GOLDEN_SAMPLES], yte[:GOLDEN_SAMPLES],
+                              extra=dict(source=dict(checkpoint=ckpt.name, dataset=ck.dataset)))
+    bundle = load_bundle(bundle_dir)
+    print(f"[3/6] exported {bundle_dir} (model {bundle.model_hash[:16]}, {len(bundle.layers)} layers)")
+
+    ref = Reference(bundle)
+    res = ref.run(xte)
+    int_acc = 100.0 * float((res.predictions() == yte).mean())
+    print(f"[4/6] integer reference: {int_acc:.2f}% on {len(xte)} held-out digits "
+          f"(float {float_acc:.2f}%, difference {int_acc - float_acc:+.2f} points)")
+
+    bitexact = {
+        "reference_vs_golden": _compare_golden(bundle, ref),
+        "reference_vs_fakequant_heldout": _compare_fakequant(quantize_model(ck.model.eval(), settings), res, xte),
+    }
+    print(f"[5/6] bit-exact: " + ", ".join(f"{k} {'PASS' if v else 'FAIL'}" for k, v in bitexact.items()))
+
+    energy = energy_for_bundle(bundle, res)
+    plans = {b: plan_bundle(bundle, b) for b in BOARDS}
+    print("[6/6] energy (Eq. 11) and on-chip plan\n")
+    print(energy.table())
+    for b, p in plans.items():
+        print()
+        print(p.table())
+    summary = dict(
+        float_accuracy=float_acc, int_accuracy=int_acc, bitexact=bitexact,
+        spikes_per_neuron=energy.spikes_per_neuron, energy_mj=energy.total_mj,
+        fits={b: p.fits for b, p in plans.items()},
+        samples=int(len(xte)), model_hash=bundle.model_hash, checkpoint=str(ckpt),
+        saturations=int(sum(res.saturations.values())), seconds=time.time() - t0)
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    print(f"\nsummary: {out / 'summary.json'}  ({summary['seconds']:.0f} s)")
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m model_export.demo", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", default="build/demo", help="output directory")
+    p.add_argument("--train", action="store_true", help="retrain the checkpoint instead of using the shipped one")
+    a = p.parse_args(argv)
+    s = run_demo(Path(a.out), a.train)
+    ok = all(s["bitexact"].values()) and abs(s["int_accuracy"] - s["float_accuracy"]) <= 1.0
+    if not ok:
+        print("demo FAILED: a bit-exact check failed or integer accuracy is more than 1 point from float")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

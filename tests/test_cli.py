@@ -1,0 +1,63 @@
+"""The command line: export -> run -> plan -> energy on a small checkpoint, and clear errors."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from model_export.checkpoint import save_checkpoint
+from model_export.cli import main
+from model_export.data import input_spec
+
+from conftest import random_inputs, random_model, small_config
+
+
+@pytest.fixture
+def checkpoint(tmp_path):
+    cfg = small_config()
+    model = random_model(cfg, random_inputs(4))
+    path = tmp_path / "m.pt"
+    save_checkpoint(path, model, "digits", input_spec("digits", cfg))
+    return path
+
+
+def test_export_run_plan_energy(checkpoint, tmp_path, capsys):
+    out = tmp_path / "bundle"
+    assert main(["export", str(checkpoint), "--out", str(out), "--samples", "5", "--weight-bits", "6"]) == 0
+    assert "ROM files" in capsys.readouterr().out
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["numerics"]["weight_bits"] == 6 and m["golden"]["samples"] == 5
+    assert main(["run", str(out), str(out / "golden.npz")]) == 0
+    text = capsys.readouterr().out
+    assert "accuracy:" in text and "b2.post1" in text
+    assert main(["plan", str(out), "--board", "pynq-z2", "--json", str(tmp_path / "p.json")]) == 0
+    assert json.loads((tmp_path / "p.json").read_text())
+    assert main(["energy", str(out), str(out / "golden.npz"), "--json", str(tmp_path / "e.json")]) == 0
+    assert json.loads((tmp_path / "e.json").read_text())
+
+
+def test_user_errors_exit_2_with_one_line(checkpoint, tmp_path, capsys):
+    out = tmp_path / "bundle"
+    main(["export", str(checkpoint), "--out", str(out), "--samples", "2"])
+    capsys.readouterr()
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, input=np.zeros((1, 4, 1, 8, 8), np.float32))
+    assert main(["run", str(out), str(bad)]) == 2
+    assert "input dtype float32; expected integers" in capsys.readouterr().err
+    np.savez(bad, frames=np.zeros(3))
+    assert main(["run", str(out), str(bad)]) == 2
+    assert "no array 'input'" in capsys.readouterr().err
+    assert main(["run", str(tmp_path / "nope"), str(bad)]) == 2
+    assert "bundle directory does not exist" in capsys.readouterr().err
+    assert main(["export", str(tmp_path / "missing.pt"), "--out", str(out)]) == 2
+    assert "checkpoint not found" in capsys.readouterr().err
+    assert main(["export", str(checkpoint), "--out", str(out), "--weight-bits", "3"]) == 2
+    assert "weight bits 3; expected 4..16" in capsys.readouterr().err
+
+
+def test_help_reads_well():
+    r = subprocess.run([sys.executable, "-m", "model_export", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0
+    for cmd in ("train", "export", "run", "plan", "energy"):
+        assert cmd in r.stdout
