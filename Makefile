@@ -38,3 +38,6 @@ bench: $(STAMP)
 
 clean:
 	rm -rf build
+
+# Stage-specific targets (HLS core, RTL twin, host driver) live beside their code.
+-include hls/hls.mk rtl/rtl.mk host/host.mk

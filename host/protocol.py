@@ -1,0 +1,141 @@
+"""The core's interface, in one place: AXI4-Lite register map and stream formats.
+
+``docs/core-interface.md`` explains it; the HLS core (``hls/``), the RTL twin
+(``rtl/``) and the host driver implement it, and the code generators emit
+these numbers into C++ and Verilog headers from here. numpy only.
+
+Input stream (AXI4-Stream, 32-bit TDATA, TLAST): one inference is T frames;
+a frame is the C x H x W input values of one time step, (c, y, x) row-major,
+each value in a lane of ``lane_bits(input_bits)`` bits, ``32 / lane`` lanes per
+word, first value in the least significant lane; every frame starts on a new
+word (unused lanes at a frame's end are 0). TLAST is set on the last word of the
+last frame, and only there.
+
+Output stream (32-bit words, TLAST on the last): ``classes`` signed scores,
+one unsigned spike count per spiking layer in manifest order (every layer but
+``fc``), then cycles, saturations, status.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+WORD_BITS = 32
+
+# AXI4-Lite register map (byte offsets), Vitis HLS ap_ctrl_hs layout for 0x00-0x0C.
+REG_CTRL = 0x00          # bit0 ap_start (W1, self-clearing), bit1 ap_done (clear on read), bit2 ap_idle, bit3 ap_ready
+REG_GIE = 0x04           # bit0 global interrupt enable
+REG_IER = 0x08           # bit0 ap_done interrupt enable
+REG_ISR = 0x0C           # bit0 ap_done interrupt status (toggle on write 1)
+REG_STEPS = 0x10         # RW: T of the next inference; must equal the model's T
+REG_STATUS = 0x18        # RO: status bits of the last inference (below)
+REG_CYCLES = 0x20        # RO: clock cycles of the last inference, start to last output word
+REG_SATURATIONS = 0x28   # RO: saturations counted in the last inference (saturating at 2^32 - 1)
+REG_MODEL_HASH = 0x30    # RO: first 32 bits of the bundle's model hash (MODEL_HASH32)
+REG_VERSION = 0x38       # RO: interface version (INTERFACE_VERSION)
+REGISTERS = {
+    "CTRL": REG_CTRL, "GIE": REG_GIE, "IER": REG_IER, "ISR": REG_ISR, "STEPS": REG_STEPS,
+    "STATUS": REG_STATUS, "CYCLES": REG_CYCLES, "SATURATIONS": REG_SATURATIONS,
+    "MODEL_HASH": REG_MODEL_HASH, "VERSION": REG_VERSION,
+}
+INTERFACE_VERSION = 1
+
+CTRL_START, CTRL_DONE, CTRL_IDLE, CTRL_READY = 1 << 0, 1 << 1, 1 << 2, 1 << 3
+
+# STATUS bits
+STATUS_FRAME_SHORT = 1 << 0     # TLAST came before the last word of the last frame
+STATUS_FRAME_LONG = 1 << 1      # no TLAST on the last word: words were drained up to TLAST
+STATUS_STEPS_MISMATCH = 1 << 2  # REG_STEPS != the model's T: nothing computed, scores are 0
+STATUS_SATURATED = 1 << 3       # at least one saturation (REG_SATURATIONS > 0)
+STATUS_BITS = {
+    "frame_short": STATUS_FRAME_SHORT, "frame_long": STATUS_FRAME_LONG,
+    "steps_mismatch": STATUS_STEPS_MISMATCH, "saturated": STATUS_SATURATED,
+}
+STATUS_ERRORS = STATUS_FRAME_SHORT | STATUS_FRAME_LONG | STATUS_STEPS_MISMATCH
+
+
+def decode_status(status: int) -> list[str]:
+    return [name for name, bit in STATUS_BITS.items() if status & bit]
+
+
+def lane_bits(input_bits: int) -> int:
+    """Lane width for an input width: the smallest of 1, 2, 4, 8, 16 that holds it."""
+    for lane in (1, 2, 4, 8, 16):
+        if input_bits <= lane:
+            return lane
+    raise ValueError(f"input bits {input_bits}; the stream carries at most 16 bits per value")
+
+
+def words_per_frame(channels: int, height: int, width: int, input_bits: int) -> int:
+    per_word = WORD_BITS // lane_bits(input_bits)
+    return -(-channels * height * width // per_word)
+
+
+def pack_frames(x: np.ndarray, input_bits: int) -> np.ndarray:
+    """One sample [T, C, H, W] of integers 0..2^bits-1 -> uint32 words of the input stream."""
+    x = np.asarray(x)
+    if x.ndim != 4:
+        raise ValueError(f"pack_frames takes one sample [T, C, H, W]; got shape {x.shape}")
+    if x.size and (x.min() < 0 or x.max() >= (1 << input_bits)):
+        raise ValueError(f"values {x.min()}..{x.max()} do not fit {input_bits} unsigned bits")
+    lane = lane_bits(input_bits)
+    per_word = WORD_BITS // lane
+    steps = x.shape[0]
+    flat = x.reshape(steps, -1).astype(np.uint64)
+    n = flat.shape[1]
+    wpf = -(-n // per_word)
+    padded = np.zeros((steps, wpf * per_word), dtype=np.uint64)
+    padded[:, :n] = flat
+    lanes = padded.reshape(steps, wpf, per_word)
+    shifts = (np.arange(per_word, dtype=np.uint64) * np.uint64(lane))
+    words = (lanes << shifts).sum(axis=2)
+    return words.astype(np.uint32).ravel()
+
+
+def unpack_frames(words: np.ndarray, shape: tuple[int, int, int, int], input_bits: int) -> np.ndarray:
+    """Inverse of :func:`pack_frames` (for testbenches)."""
+    steps, c, h, w = shape
+    lane = lane_bits(input_bits)
+    per_word = WORD_BITS // lane
+    wpf = words_per_frame(c, h, w, input_bits)
+    words = np.asarray(words, dtype=np.uint64).reshape(steps, wpf, 1)
+    shifts = np.arange(per_word, dtype=np.uint64) * np.uint64(lane)
+    lanes = (words >> shifts) & np.uint64((1 << lane) - 1)
+    return lanes.reshape(steps, -1)[:, :c * h * w].reshape(shape).astype(np.int64)
+
+
+@dataclass
+class CoreOutput:
+    scores: np.ndarray            # [classes] int64
+    spike_counts: dict[str, int]  # per spiking layer, manifest order
+    cycles: int
+    saturations: int
+    status: int
+
+    @property
+    def errors(self) -> list[str]:
+        return decode_status(self.status & STATUS_ERRORS)
+
+
+def output_words(classes: int, n_layers: int) -> int:
+    return classes + n_layers + 3
+
+
+def pack_output(scores, spike_counts: list[int], cycles: int, saturations: int, status: int) -> np.ndarray:
+    """The output stream's words (what the core sends); used by models and testbenches."""
+    words = [int(s) & 0xFFFFFFFF for s in scores] + [min(int(c), 0xFFFFFFFF) for c in spike_counts]
+    words += [min(int(cycles), 0xFFFFFFFF), min(int(saturations), 0xFFFFFFFF), int(status)]
+    return np.array(words, dtype=np.uint32)
+
+
+def unpack_output(words: np.ndarray, classes: int, layer_names: list[str]) -> CoreOutput:
+    words = np.asarray(words, dtype=np.uint32)
+    expected = output_words(classes, len(layer_names))
+    if words.size != expected:
+        raise ValueError(f"output packet of {words.size} words; expected {expected} "
+                         f"({classes} scores + {len(layer_names)} spike counts + cycles, saturations, status)")
+    scores = words[:classes].view(np.int32).astype(np.int64)
+    counts = {n: int(v) for n, v in zip(layer_names, words[classes:classes + len(layer_names)])}
+    cyc, sat, status = (int(v) for v in words[-3:])
+    return CoreOutput(scores, counts, cyc, sat, status)
