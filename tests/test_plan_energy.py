@@ -1,0 +1,163 @@
+"""Resource plan (plan.py), energy report (energy.py) and the board table (boards.py)."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+from model_export.boards import BOARDS, get_board
+from model_export.bundle import load_bundle
+from model_export.energy import E_AC_PJ, E_MAC_PJ, energy_for_bundle, energy_report
+from model_export.export import bundle_layers, write_bundle
+from model_export.model import SynAResNet, make_config
+from model_export.plan import bram36_for, plan_bundle, plan_layers, uram_for
+from model_export.quant import QuantSettings, quantize_model
+from model_export.reference import Reference
+
+from conftest import DIGITS_SPEC, random_inputs, random_model, small_config
+
+GESTURE_SPEC = dict(steps=32, channels=2, height=128, width=128, encoding="events", bits=8, scale=1.0,
+                    static=False)
+NUMERICS = dict(mem_bits=16, bias_bits=32, acc_bits=32)
+
+
+@pytest.fixture(scope="module")
+def paper_layers():
+    """The paper's DVS Gesture ResNet21 (random weights), as manifest layer dicts; no files written."""
+    model = SynAResNet(make_config("dvs_gesture")).eval()
+    layers, _ = bundle_layers(quantize_model(model, QuantSettings(input_scale=1.0)), GESTURE_SPEC)
+    return layers
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory):
+    """A digits-size bundle (3 golden samples) and the integer reference's result on those samples."""
+    x = random_inputs(3)
+    model = random_model(small_config(), x)
+    root = write_bundle(model, tmp_path_factory.mktemp("digits") / "bundle",
+                        QuantSettings(input_scale=1 / 16), DIGITS_SPEC, x)
+    bundle = load_bundle(root)
+    return bundle, Reference(bundle).run(x, keep_spikes=False)
+
+
+# ---------------------------------------------------------------------------- paper-size network
+def test_paper_stem_macs(paper_layers):
+    r = energy_report(paper_layers, GESTURE_SPEC, None, 1)
+    stem = r.layers[0]
+    assert stem.name == "stem" and stem.mac == 64 * 64 * 64 * 2 * 49 * 32 == 822_083_584
+    assert stem.ac == 0
+    # every other layer is accumulate-only: no MACs without attention
+    assert all(l.mac == 0 for l in r.layers[1:])
+    assert r.total_mac == stem.mac
+
+
+def test_paper_net_does_not_fit_pynq(paper_layers):
+    r = plan_layers(paper_layers, GESTURE_SPEC, NUMERICS, "pynq-z2")
+    weights = sum(l["in_shape"][0] * l["kernel"] ** 2 * l["out_shape"][0] for l in paper_layers
+                  if l["kind"] == "conv_lif")
+    assert weights > 11_000_000 and r.param_bits > 8 * weights
+    assert not r.fits
+    assert any("BRAM36" in s and "140" in s for s in r.reasons)
+    assert r.bram36 > get_board("pynq-z2").bram36
+    assert "does NOT fit" in r.table()
+    json.dumps(r.to_dict())
+
+
+def test_paper_net_uses_uram_on_zcu104_and_still_does_not_fit(paper_layers):
+    r = plan_layers(paper_layers, GESTURE_SPEC, NUMERICS, "zcu104")
+    assert 0 < r.uram <= get_board("zcu104").budget("uram")
+    assert not r.fits and any("BRAM36" in s for s in r.reasons)
+
+
+def test_layer_major_keeps_block_input_live(paper_layers):
+    """While b0.main1 runs, f3's map must still be held for the shortcut conv b0.short."""
+    from model_export.plan import _live_maps
+    small = [l for l in paper_layers if l["name"] in ("f3", "b0.main0", "b0.main1", "b0.short")]
+    peak, live = _live_maps(small)
+    assert peak == "b0.main1" and [m["name"] for m in live] == ["f3", "b0.main0", "b0.main1"]
+
+
+def test_bram_mapping():
+    assert bram36_for(4096, 9) == 1.0          # one BRAM36 as 4K x 9
+    assert bram36_for(100, 8) == 0.5           # smallest unit is a BRAM18
+    assert bram36_for(512, 72) == 1.0          # 512 x 72 (SDP)
+    assert bram36_for(1024, 64) == 2.0         # two 36-wide columns x two 512-deep rows of BRAM18
+    assert uram_for(4096 * 9, 8) == 1          # nine 8-bit entries per 72-bit URAM word
+
+
+def test_uniform_energy_is_eq11(paper_layers):
+    r = energy_report(paper_layers, GESTURE_SPEC, None, 1, uniform_rate=0.1)
+    assert not r.measured
+    assert r.total_mj == pytest.approx((E_MAC_PJ * r.total_mac + E_AC_PJ * r.total_ac) * 1e-9)
+    f0 = next(l for l in r.layers if l.name == "f0")
+    assert f0.flops == 32 * 32 * 64 * 64 * 9 * 32 and f0.ac == pytest.approx(0.1 * f0.flops)
+
+
+# ---------------------------------------------------------------------------- digits-size bundle
+def test_small_bundle_fits_pynq(digits):
+    bundle, _ = digits
+    r = plan_bundle(bundle, "pynq-z2")
+    assert r.fits, r.table()
+    assert "FITS" in r.table()
+
+
+def test_energy_totals_are_sums_of_rows(digits):
+    bundle, res = digits
+    r = energy_for_bundle(bundle, res)
+    assert r.measured and r.n_samples == 3
+    assert r.total_mac == pytest.approx(sum(l.mac for l in r.layers))
+    assert r.total_ac == pytest.approx(sum(l.ac for l in r.layers))
+    assert r.total_mj == pytest.approx(sum(l.energy_mj for l in r.layers))
+    assert r.total_mj == pytest.approx((E_MAC_PJ * r.total_mac + E_AC_PJ * r.total_ac) * 1e-9)
+    lif = [l for l in bundle.layers if l["kind"] == "conv_lif"]
+    spikes = sum(res.spike_counts[l["name"]].sum() for l in lif) / 3
+    neurons = sum(math.prod(l["out_shape"]) for l in lif)
+    assert r.total_spikes == pytest.approx(spikes) and r.total_neurons == neurons
+    assert r.spikes_per_neuron == pytest.approx(spikes / neurons)
+    assert r.total_spikes > 0
+    d = r.to_dict()
+    json.dumps(d)
+    assert d["totals"]["energy_mj"] == pytest.approx(r.total_mj)
+    assert "spikes (K)" in r.table() and "energy (mJ)" in r.table()
+
+
+def test_ac_follows_input_firing_rate(digits):
+    bundle, res = digits
+    r = energy_for_bundle(bundle, res)
+    rows = {l.name: l for l in r.layers}
+    steps = bundle.input_spec["steps"]
+    layer = bundle.layer("b0.short")                      # reads f3, not its predecessor in the list
+    f3 = bundle.layer("f3")
+    fr = res.spike_counts["f3"].mean() / (math.prod(f3["out_shape"]) * steps)
+    assert rows["b0.short"].input_rate == pytest.approx(fr)
+    assert rows["b0.short"].ac == pytest.approx(rows["b0.short"].flops * fr)
+    assert rows["b0.merge"].ac == rows["b0.merge"].mac == 0
+    assert rows["stem"].mac == rows["stem"].flops and rows["stem"].ac == 0
+
+
+def test_silent_input_gives_zero_ac(digits):
+    bundle, res = digits
+    counts = dict(res.spike_counts)
+    counts["f1"] = np.zeros_like(counts["f1"])           # f2 reads f1
+    r = energy_report(bundle.layers, bundle.input_spec, counts, 3)
+    rows = {l.name: l for l in r.layers}
+    assert rows["f2"].flops > 0 and rows["f2"].ac == 0 and rows["f2"].energy_mj == 0
+    assert rows["f1"].spikes == 0 and rows["f1"].firing_rate == 0
+    with pytest.raises(ValueError, match="expected \\(4,\\)"):
+        energy_report(bundle.layers, bundle.input_spec, counts, 4)
+
+
+# ---------------------------------------------------------------------------- boards
+def test_unknown_board(paper_layers):
+    with pytest.raises(ValueError, match="pynq-z2.*zcu104|zcu104.*pynq-z2"):
+        get_board("zedboard")
+    with pytest.raises(ValueError, match="unknown board 'ultra96'.*pynq-z2"):
+        plan_layers(paper_layers, GESTURE_SPEC, NUMERICS, "ultra96")
+
+
+def test_board_table():
+    z2, zcu = get_board("pynq-z2"), get_board("zcu104")
+    assert (z2.part, z2.bram36, z2.uram, z2.dsp) == ("xc7z020clg400-1", 140, 0, 220)
+    assert (zcu.part, zcu.bram36, zcu.uram, zcu.dsp) == ("xczu7ev-ffvc1156-2-e", 312, 96, 1728)
+    assert z2.budget("lut") == pytest.approx(0.7 * 53_200) and z2.budget("ff") == pytest.approx(0.5 * 106_400)
+    assert set(BOARDS) == {"pynq-z2", "zcu104"}
