@@ -2,9 +2,17 @@
 
 It reads only the bundle (manifest + ROMs) and implements docs/numerics.md.
 Layers are run layer-major over all T steps at once: a conv's currents for every
-step come from one matrix product (im2col), then the LIF runs over T.
-Matrix products use float32 where the layer's proven accumulator bound is below
-2^24 and float64 below 2^53, so every sum is an exact integer.
+step and sample come from one matrix product (im2col), then the LIF runs over T.
+
+Internally every tensor is time-major and channel-last, ``[T, N, H, W, C]``: the
+im2col rows are then contiguous runs of C values and the matrix product's output
+``[T*N*Ho*Wo, Cout]`` is already in that layout (no transposes). Results are
+returned in the bundle's ``[N, T, C, H, W]`` layout.
+
+Every value is an integer held exactly in a float: matrix products use float32
+where the layer's proven accumulator bound is below 2^24 and float64 below 2^53;
+the saturated current and the membrane (``mem_bits`` + 1 bits) use float32 when
+that fits in 24 bits, float64 otherwise. ``(v + i) >> 1`` is ``floor((v + i) / 2)``.
 """
 from __future__ import annotations
 
@@ -62,12 +70,40 @@ def _matmul_dtype(bound: int):
     raise ValueError(f"accumulator bound {bound} exceeds exact float64 range")
 
 
+def _useful_taps(size: int, k: int, s: int, p: int) -> tuple[int, int]:
+    """Kernel rows (or columns) [first, last) that read at least one real (non-padding) input
+    for some output position; the others only ever multiply padding zeros (small maps, e.g. 1x1)."""
+    out = nx.conv_out_size(size, k, s, p)
+    return max(0, p - (out - 1) * s), min(k, size + p)
+
+
+def _im2col(x: np.ndarray, k: int, s: int, p: int, dt) -> tuple[np.ndarray, int, int]:
+    """x: [B, H, W, C] -> columns [B*Ho*Wo, kh*kw*C] in (kh, kw, c) order, dtype ``dt``, over the
+    useful taps only (see :func:`_useful_taps`).
+
+    Channel-last input makes every copied run C values long (channel-first: K values)."""
+    b, h, w, c = x.shape
+    ho, wo = nx.conv_out_size(h, k, s, p), nx.conv_out_size(w, k, s, p)
+    (y0, y1), (x0, x1) = _useful_taps(h, k, s, p), _useful_taps(w, k, s, p)
+    if p:
+        xb = np.zeros((b, h + 2 * p, w + 2 * p, c), dt)
+        xb[:, p:p + h, p:p + w] = x
+    else:
+        xb = x
+    win = sliding_window_view(xb[:, y0:, x0:], (y1 - y0, x1 - x0), axis=(1, 2))     # [B, H', W', C, kh, kw]
+    win = win[:, :s * (ho - 1) + 1:s, :s * (wo - 1) + 1:s]                            # [B, Ho, Wo, C, kh, kw]
+    cols = np.ascontiguousarray(win.transpose(0, 1, 2, 4, 5, 3), dtype=dt)  # the one copy (and cast)
+    return cols.reshape(b * ho * wo, -1), ho, wo
+
+
 class Reference:
     """``Reference(bundle).run(x)`` with x integer [N, T, C, H, W]."""
 
     def __init__(self, bundle: Bundle | str):
         self.bundle = load_bundle(bundle) if not isinstance(bundle, Bundle) else bundle
         self.mem_bits = self.bundle.numerics["mem_bits"]
+        # v + i needs mem_bits + 1 bits; float32 holds integers up to 2^24 exactly.
+        self.mem_dtype = np.float32 if self.mem_bits + 1 <= 24 else np.float64
         self.gate_table = nx.sigmoid_table()
         self._prepared = {}
         for l in self.bundle.layers:
@@ -78,26 +114,30 @@ class Reference:
                 xmax = 2 ** self.bundle.input_spec["bits"] - 1 if INPUT in l["inputs"] else 1
                 bound = int(np.abs(w).reshape(-1, cout).sum(axis=0).max()) * xmax + int(np.abs(p["bias"]).max())
                 dt = _matmul_dtype(bound)
-                self._prepared[l["name"]] = (w.reshape(cin * k * k, cout).astype(dt), dt)
+                (y0, y1), (x0, x1) = (_useful_taps(n, k, l["stride"], l["padding"]) for n in l["in_shape"][1:])
+                wmat = w.transpose(1, 2, 0, 3)[y0:y1, x0:x1].reshape(-1, cout).astype(dt)   # (kh, kw, cin) rows
+                can_saturate = bound > nx.signed_range(self.mem_bits)[1]      # else the check below is skipped
+                self._prepared[l["name"]] = (wmat, dt, p["bias"].astype(dt), p["threshold"].astype(self.mem_dtype),
+                                             can_saturate)
 
     # ----------------------------------------------------------------------- layers
     def _conv_currents(self, l: dict, x: np.ndarray) -> tuple[np.ndarray, int]:
-        """x: [T, N, C, H, W] -> saturated currents [T, N, Cout, Ho, Wo] int64 and saturation count."""
-        wmat, dt = self._prepared[l["name"]]
-        k, s, p = l["kernel"], l["stride"], l["padding"]
-        steps, n, c, h, w = x.shape
-        xb = x.reshape(steps * n, c, h, w).astype(dt)
-        if p:
-            xb = np.pad(xb, ((0, 0), (0, 0), (p, p), (p, p)))
-        win = sliding_window_view(xb, (k, k), axis=(2, 3))[:, :, ::s, ::s]     # [B, C, Ho, Wo, K, K]
-        ho, wo = win.shape[2], win.shape[3]
-        cols = win.transpose(0, 2, 3, 1, 4, 5).reshape(-1, c * k * k)
-        cur = (cols @ wmat).astype(np.int64)                                   # exact integers
-        cur = cur.reshape(steps, n, ho, wo, -1).transpose(0, 1, 4, 2, 3)
-        cur = cur + self.bundle.params[l["name"]]["bias"][None, None, :, None, None]
-        return nx.saturate(cur, self.mem_bits)
+        """x: [T, N, H, W, C] -> saturated currents [T, N, Ho, Wo, Cout] (integer-valued floats), saturations."""
+        wmat, dt, bias, _, can_saturate = self._prepared[l["name"]]
+        steps, n, h, w, c = x.shape
+        cols, ho, wo = _im2col(x.reshape(steps * n, h, w, c), l["kernel"], l["stride"], l["padding"], dt)
+        cur = cols @ wmat                                                     # exact integers
+        del cols
+        cur += bias
+        lo, hi = nx.signed_range(self.mem_bits)
+        sat = 0
+        if can_saturate and cur.size and (cur.min() < lo or cur.max() > hi):
+            sat = int(np.count_nonzero((cur < lo) | (cur > hi)))
+            np.clip(cur, lo, hi, out=cur)
+        return cur.astype(self.mem_dtype, copy=False).reshape(steps, n, ho, wo, -1), sat
 
     def _attention(self, l: dict, cur: np.ndarray) -> tuple[np.ndarray, int]:
+        """cur: [T, N, C, H, W] int64."""
         a, p = l["attention"], self.bundle.params[l["name"]]
         sat = 0
         if a["dim"] == "T":
@@ -130,11 +170,32 @@ class Reference:
             gate = nx.lif_sequence(seq, theta)[:, :, :, None, None]               # [T, N, C, 1, 1]
         return np.maximum(cur, 0) * gate, sat
 
+    def _lif(self, cur: np.ndarray, threshold: np.ndarray) -> np.ndarray:
+        """Integer LIF (numerics.lif_step) over T on integer-valued float currents [T, ..., C]; uint8 spikes."""
+        v = np.zeros(cur.shape[1:], dtype=cur.dtype)
+        out = np.empty(cur.shape, dtype=np.uint8)
+        fired = out.view(np.bool_)
+        for t in range(cur.shape[0]):
+            np.add(v, cur[t], out=v)
+            np.multiply(v, 0.5, out=v)
+            np.floor(v, out=v)                                  # h = (v + i) >> 1
+            np.greater_equal(v, threshold, out=fired[t])        # s = h >= theta
+            np.multiply(v, ~fired[t], out=v)                    # v' = s ? 0 : h
+        return out
+
     def _maxpool_or(self, l: dict, x: np.ndarray) -> np.ndarray:
+        """k x k max (= OR) of binary spikes [T, N, H, W, C], zero padding."""
         k, s, p = l["kernel"], l["stride"], l["padding"]
-        xp = np.pad(x, ((0, 0), (0, 0), (0, 0), (p, p), (p, p)))
-        win = sliding_window_view(xp, (k, k), axis=(3, 4))[:, :, :, ::s, ::s]
-        return win.max(axis=(5, 6))
+        steps, n, h, w, c = x.shape
+        ho, wo = nx.conv_out_size(h, k, s, p), nx.conv_out_size(w, k, s, p)
+        xp = np.zeros((steps, n, h + 2 * p, w + 2 * p, c), x.dtype)
+        xp[:, :, p:p + h, p:p + w] = x
+        out = None
+        for dy in range(k):
+            for dx in range(k):
+                v = xp[:, :, dy:dy + s * (ho - 1) + 1:s, dx:dx + s * (wo - 1) + 1:s]
+                out = v.copy() if out is None else np.maximum(out, v, out=out)
+        return out
 
     # ----------------------------------------------------------------------- network
     def run(self, x: np.ndarray, keep_spikes: bool = True, batch: int = 16) -> ReferenceResult:
@@ -150,7 +211,7 @@ class Reference:
         return res
 
     def _run_batch(self, x: np.ndarray, keep_spikes: bool) -> ReferenceResult:
-        values = {INPUT: x.transpose(1, 0, 2, 3, 4)}                  # time-major
+        values = {INPUT: x.transpose(1, 0, 3, 4, 2)}                  # [T, N, H, W, C]
         res = ReferenceResult(scores=None)
         for l in self.bundle.layers:
             name, kind = l["name"], l["kind"]
@@ -158,10 +219,10 @@ class Reference:
             if kind == "conv_lif":
                 cur, sat = self._conv_currents(l, inp[0])
                 if l.get("attention"):
-                    cur, sat_a = self._attention(l, cur)
+                    c64, sat_a = self._attention(l, cur.transpose(0, 1, 4, 2, 3).astype(np.int64))
+                    cur = c64.transpose(0, 1, 3, 4, 2).astype(self.mem_dtype)
                     sat += sat_a
-                th = self.bundle.params[name]["threshold"][None, :, None, None]
-                out = nx.lif_sequence(cur, th)
+                out = self._lif(cur, self._prepared[name][3])
                 res.saturations[name] = sat
             elif kind == "maxpool_or":
                 out = self._maxpool_or(l, inp[0])
@@ -169,13 +230,13 @@ class Reference:
                 out = nx.merge(inp[0], inp[1], l["op"])
             else:
                 s = inp[0]
-                steps, _, _, h, w = s.shape
+                steps, _, h, w, _ = s.shape
                 p = self.bundle.params[name]
-                per_channel = s.sum(axis=(0, 3, 4), dtype=np.int64)    # [N, C] spikes over T and space
+                per_channel = s.sum(axis=(0, 2, 3), dtype=np.int64)    # [N, C] spikes over T and space
                 res.scores = per_channel @ p["weights"] + steps * h * w * p["bias"][None, :]
                 continue
             values[name] = out
             res.spike_counts[name] = out.sum(axis=(0, 2, 3, 4), dtype=np.int64)
             if keep_spikes:
-                res.spikes[name] = out.transpose(1, 0, 2, 3, 4)
+                res.spikes[name] = out.transpose(1, 0, 4, 2, 3)
         return res
