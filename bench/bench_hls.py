@@ -1,0 +1,223 @@
+#!/usr/bin/env python
+"""The HLS core: synaptic operations, modelled cycles, board throughput, and C-sim speed.
+
+One run prints one table (with the machine and git commit) for two models:
+
+  demo   the shipped digits checkpoint (model_export/checkpoints/digits_or.pt) exported here,
+         on the whole held-out split; everything MEASURED: the core's C++ (g++ -O2, ctypes,
+         HlsCore.predict) runs it, its cycle counter is read, and the numpy Reference runs the
+         same inputs in the same process for the speed comparison.
+  paper  make_config('dvs_gesture') (Table IX: T=32, 2x128x128, widths 64-512), random weights
+         that spike (model_export.testing.randomize), random sparse event counts 0..3. ANALYTIC:
+         the C-sim is not compiled at this size (its ROM header would hold ~11 M weights); the
+         numpy Reference computes every spike map and hls_core.cycle_model() - the same loop
+         trip counts the C++ counts, tested equal on every bundle in tests/test_hls.py - gives
+         the cycles.
+
+Columns
+  SOPs/inf     synaptic operations per inference from the measured spikes: for every input event
+               (spike, or nonzero input value for the encoder) the kernel offsets that reach an
+               output x output channels; fc: spikes x classes
+  dense/SOPs   dense operations (every input position, every offset, every output channel, every
+               step) over SOPs: the work an event-driven core skips at these firing rates
+  cycles       the core's cycle estimate: trip counts x II (=1) of its pipelined loops
+  bound        the lane bound SOPs / P (no P-lane core can do better)
+  cyc/bound    target for the demo: <= 1.25
+  +fill        cycles plus an assumed pipeline depth of PIPE_DEPTH per pipelined loop invocation
+               (what a real schedule adds if Vitis does not overlap consecutive invocations)
+  inf/s @ board  clock_mhz (model_export/boards.py) / cycles, for cycles and for +fill
+  C++/s, ref/s   samples per second of HlsCore.predict and Reference.run(keep_spikes=False, batch 64),
+               median of --reps wall-clock passes, same inputs, same process, both on one thread
+               (OPENBLAS_NUM_THREADS=1 unless set; target: C++ >= 10x)
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# One BLAS thread for the numpy reference, as the C++ has one thread: on a small shared machine
+# OpenBLAS's default threads make the reference 2-4x slower (they spin against other processes),
+# which would flatter the C++. Set OPENBLAS_NUM_THREADS yourself to measure otherwise.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from model_export import hls_core as hc  # noqa: E402
+from model_export.boards import BOARDS  # noqa: E402
+
+
+def git_commit() -> str:
+    try:
+        run = lambda *a: subprocess.run(["git", "-C", str(REPO), *a], capture_output=True, text=True,
+                                        check=True).stdout.strip()
+        return run("rev-parse", "--short", "HEAD") + ("-dirty" if run("status", "--porcelain",
+                                                                       "--untracked-files=no") else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return f"{cpu}, {os.cpu_count()} cores, load {load:.1f}, Python {platform.python_version()}"
+
+
+def _median_rate(fn, n: int, reps: int) -> float:
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return n / float(np.median(times))
+
+
+def _model_rows(layers, spec, x, spikes, lanes: int) -> dict:
+    neurons = sum(int(np.prod(v.shape[1:])) for v in spikes.values())
+    rate = sum(float(v.sum()) for v in spikes.values()) / (len(x) * neurons)
+    reps = [hc.cycle_model(layers, spec, x[i], {k: v[i] for k, v in spikes.items()}, lanes) for i in range(len(x))]
+    return dict(rate=rate, sops=np.mean([r.total_sops for r in reps]), dense=np.mean([r.total_dense for r in reps]),
+                cycles=np.mean([r.cycles for r in reps]),
+                fill=np.mean([r.cycles + hc.PIPE_DEPTH * r.invocations for r in reps]), reps=reps)
+
+
+def bench_demo(lanes: int, reps: int, workdir: Path) -> dict:
+    from model_export import numerics as nx
+    from model_export.bundle import load_bundle
+    from model_export.checkpoint import load_checkpoint
+    from model_export.data import load_split
+    from model_export.demo import SHIPPED
+    from model_export.export import write_bundle
+    from model_export.quant import QuantSettings
+    from model_export.reference import Reference
+    ck = load_checkpoint(SHIPPED)
+    spec = ck.input_spec
+    x, _ = load_split(ck.dataset, "test", ck.model.config)
+    settings = QuantSettings(weight_bits=ck.weight_bits(nx.DEFAULT_WEIGHT_BITS), input_scale=spec["scale"])
+    bundle = load_bundle(write_bundle(ck.model, workdir / "demo", settings, spec, x[:4]))
+    core = hc.HlsCore(bundle, lanes, build_root=workdir / "hls").compile()
+    ref = Reference(bundle)
+    res = core.run(x)
+    rref = ref.run(x)
+    agree = hc.compare(res, rref) is None
+    row = _model_rows(bundle.layers, spec, x, rref.spikes, lanes)
+    measured = float(res.cycles.mean())
+    core.predict(x[:16])
+    cpp = _median_rate(lambda: core.predict(x), len(x), reps)
+    refr = _median_rate(lambda: ref.run(x, keep_spikes=False, batch=64), len(x), reps)
+    width = ck.model.config.to_dict()["width"]
+    return dict(name=f"demo (digits, width {width:g}, T={spec['steps']})", lanes=lanes, samples=len(x),
+                measured_cycles=measured, agree=agree, cpp=cpp, ref=refr, how="measured", **row)
+
+
+def bench_paper(lanes: int, samples: int, workdir: Path) -> dict:
+    import torch
+
+    from model_export.bundle import Bundle
+    from model_export.export import bundle_layers
+    from model_export.model import SynAResNet, make_config
+    from model_export.quant import QuantSettings, quantize_model
+    from model_export.reference import Reference
+    from model_export.testing import randomize
+    cfg = make_config("dvs_gesture")
+    spec = dict(steps=cfg.steps, channels=cfg.in_channels, height=cfg.input_size, width=cfg.input_size,
+                encoding="counts", bits=4, scale=1.0, static=False)
+    rng = np.random.default_rng(0)
+    x = (rng.random((samples, cfg.steps, cfg.in_channels, cfg.input_size, cfg.input_size)) < 0.07) \
+        * rng.integers(1, 4, (samples, cfg.steps, cfg.in_channels, cfg.input_size, cfg.input_size))
+    torch.manual_seed(0)
+    model = randomize(SynAResNet(cfg), torch.from_numpy(x.astype(np.float32)).transpose(0, 1), seed=0)
+    q = quantize_model(model, QuantSettings(weight_bits=8, mem_bits=16, input_scale=1.0))
+    layers, params = bundle_layers(q, spec)
+    manifest = dict(layers=layers, input=spec, numerics=dict(mem_bits=16), model_hash="0" * 64)
+    bundle = Bundle(workdir, manifest, params)
+    hc.check_supported(bundle, lanes)
+    t = time.perf_counter()
+    r = Reference(bundle).run(x, keep_spikes=True, batch=1)
+    dt = time.perf_counter() - t
+    row = _model_rows(layers, spec, x, r.spikes, lanes)
+    return dict(name=f"paper (dvs_gesture, T={cfg.steps}, 2x128x128)", lanes=lanes, samples=samples,
+                measured_cycles=float("nan"), agree=None, cpp=float("nan"), ref=samples / dt, how="analytic", **row)
+
+
+def _rate(v: float) -> str:
+    return f"{v:,.0f}" if v >= 10 else f"{v:.2f}"
+
+
+def table(rows: list[dict]) -> str:
+    boards = sorted(BOARDS)
+    head = (f"{'model':<38}{'P':>3}{'N':>5}{'spk/neuron':>11}{'SOPs/inf':>16}{'dense/SOPs':>11}{'cycles':>15}"
+            f"{'bound':>15}{'cyc/bound':>10}{'+fill':>15}"
+            + "".join(f"{'inf/s @' + b + ' ' + format(BOARDS[b].clock_mhz, 'g') + 'MHz':>26}" for b in boards)
+            + f"{'C++/s':>9}{'ref/s':>9}{'C++/ref':>8}  how")
+    lines = [head]
+    for r in rows:
+        bound = r["sops"] / r["lanes"]
+        rates = "".join(f"{_rate(BOARDS[b].clock_mhz * 1e6 / r['cycles']) + ' / ' + _rate(BOARDS[b].clock_mhz * 1e6 / r['fill']):>26}"
+                        for b in boards)
+        speed = r["cpp"] / r["ref"] if r["cpp"] == r["cpp"] else float("nan")
+        lines.append(f"{r['name']:<38}{r['lanes']:>3}{r['samples']:>5}{r['rate']:>11.3f}{r['sops']:>16,.0f}"
+                     f"{r['dense'] / r['sops']:>11.1f}{r['cycles']:>15,.0f}{bound:>15,.0f}{r['cycles'] / bound:>10.2f}"
+                     f"{r['fill']:>15,.0f}{rates}{r['cpp']:>9,.0f}{_rate(r['ref']):>9}{speed:>8.1f}  {r['how']}")
+    lines.append("spk/neuron: spikes per neuron per step, all spiking layers. inf/s: modelled cycles / with pipeline fill. "
+                 "nan: not measured (see 'how').")
+    return "\n".join(lines)
+
+
+def layer_table(row: dict) -> str:
+    rep = row["reps"][0]
+    lines = [f"per layer, sample 0 of {row['name']} (P={row['lanes']}):",
+             f"{'layer':<12}{'SOPs':>10}{'cycles':>9}{'SOPs/P':>9}{'cyc/(SOPs/P)':>13}"]
+    for name, c in rep.layers.items():
+        s = rep.sops.get(name, 0)
+        ratio = f"{c / (s / row['lanes']):.2f}" if s else "-"
+        lines.append(f"{name:<12}{s:>10,}{c:>9,}{s / row['lanes']:>9,.0f}{ratio:>13}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--lanes", type=int, default=hc.DEFAULT_LANES)
+    p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--paper-samples", type=int, default=1, help="samples for the paper-size model (0: skip it)")
+    p.add_argument("--layers", action="store_true", help="also print the per-layer cycles of the demo")
+    a = p.parse_args(argv)
+    print(f"bench_hls: {machine()}; git {git_commit()}; OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        rows.append(bench_demo(a.lanes, a.reps, Path(tmp)))
+        if a.paper_samples:
+            rows.append(bench_paper(a.lanes, a.paper_samples, Path(tmp)))
+    print(table(rows))
+    d = rows[0]
+    ok_speed = d["cpp"] >= 10 * d["ref"]
+    ok_cyc = d["cycles"] <= 1.25 * d["sops"] / d["lanes"]
+    print(f"demo: C++ vs reference every spike and score equal: {d['agree']}; C++ counter = cycle model: "
+          f"{abs(d['measured_cycles'] - d['cycles']) < 0.5}")
+    print(f"target C++ >= 10x reference samples/s: {'MET' if ok_speed else 'NOT MET'} ({d['cpp'] / d['ref']:.1f}x)")
+    print(f"target demo cycles <= 1.25 x lane bound: {'MET' if ok_cyc else 'NOT MET'} "
+          f"({d['cycles'] / (d['sops'] / d['lanes']):.2f}x; with assumed fill {d['fill'] / (d['sops'] / d['lanes']):.2f}x)")
+    if a.layers:
+        print()
+        print(layer_table(d))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

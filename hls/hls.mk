@@ -1,0 +1,52 @@
+# HLS core targets (included by the top Makefile; VPY and STAMP come from there).
+#   make csim      [BUNDLE=build/demo/bundle] [LANES=16]  g++ C-simulation against the bundle's golden vectors
+#   make hls       BOARD=pynq-z2|zcu104                   Vitis HLS: csim, csynth, [HLS_COSIM=1] cosim, IP export
+#   make bitstream BOARD=pynq-z2|zcu104                   Vivado: block design, .bit + .hwh in build/overlays/<board>/
+# Part and clock come from model_export/boards.py (generated into board_<board>.tcl).
+# hls and bitstream stop at once when vitis_hls / vivado (2023.1 or later) are not on PATH.
+
+BUNDLE ?= build/demo/bundle
+LANES ?= 16
+BOARD ?= pynq-z2
+VITIS_HLS ?= vitis_hls
+VIVADO ?= vivado
+HLS_MIN_VERSION := 2023.1
+OVERLAY_DIR = build/overlays/$(BOARD)
+
+.PHONY: csim hls bitstream
+
+# The demo bundle is made on demand (`make demo`, about a minute); any other BUNDLE must exist.
+hls_bundle = @test -f $(BUNDLE)/manifest.json || { \
+	  if [ "$(BUNDLE)" = build/demo/bundle ]; then $(MAKE) --no-print-directory demo; \
+	  else echo "error: no bundle at $(BUNDLE) (manifest.json missing)" >&2; exit 2; fi; }
+
+csim: $(STAMP)
+	$(hls_bundle)
+	$(VPY) -m model_export.hls_core csim --bundle $(BUNDLE) --lanes $(LANES)
+
+# $(call hls_need_tool,command,product): stop unless the vendor tool is on PATH and new enough.
+define hls_need_tool
+	@command -v $(1) >/dev/null 2>&1 || { \
+	  echo "error: '$(1)' not found on PATH. This target needs AMD $(2) $(HLS_MIN_VERSION) or later" \
+	       "(source <install>/settings64.sh first). Nothing was run." >&2; exit 2; }
+	@v=$$($(1) -version 2>/dev/null | grep -o 'v20[0-9][0-9]\.[0-9]' | head -1 | tr -d v); \
+	  if [ -z "$$v" ] || [ "$$(printf '%s\n%s\n' $(HLS_MIN_VERSION) $$v | sort -V | head -1)" != "$(HLS_MIN_VERSION)" ]; then \
+	    echo "error: $(1) reports version '$$v'; this target needs $(2) $(HLS_MIN_VERSION) or later." >&2; exit 2; fi
+endef
+
+hls:
+	$(call hls_need_tool,$(VITIS_HLS),Vitis HLS)
+	@$(MAKE) --no-print-directory $(STAMP)
+	$(hls_bundle)
+	@gen=$$($(VPY) -m model_export.hls_core gen --bundle $(BUNDLE) --lanes $(LANES) --board $(BOARD)) && \
+	  echo "vitis_hls in $$gen" && cd $$gen && \
+	  $(VITIS_HLS) -f $(CURDIR)/hls/scripts/syna_hls.tcl -tclargs $$gen $(BOARD) $(if $(HLS_COSIM),cosim)
+
+bitstream:
+	$(call hls_need_tool,$(VIVADO),Vivado)
+	@$(MAKE) --no-print-directory $(STAMP)
+	$(hls_bundle)
+	@gen=$$($(VPY) -m model_export.hls_core gen --bundle $(BUNDLE) --lanes $(LANES) --board $(BOARD)) && \
+	  if [ ! -d $$gen/syna_$(BOARD)/sol/impl/ip ]; then $(MAKE) --no-print-directory hls BOARD=$(BOARD) || exit $$?; fi && \
+	  mkdir -p $(OVERLAY_DIR) && cd $$gen && \
+	  $(VIVADO) -mode batch -source $(CURDIR)/hls/scripts/syna_bd.tcl -tclargs $$gen $(BOARD) $(CURDIR)/$(OVERLAY_DIR)

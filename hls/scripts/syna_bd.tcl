@@ -1,0 +1,126 @@
+# Vivado block design + bitstream for the SynA core (AMD Vivado 2023.1 or later).
+#
+#   vivado -mode batch -source hls/scripts/syna_bd.tcl -tclargs GEN_DIR BOARD OUT_DIR
+#
+# `make bitstream BOARD=pynq-z2|zcu104` runs it after `make hls` exported the core as an IP
+# (GEN_DIR/syna_<BOARD>/sol/impl/ip). Part, PS and clock come from GEN_DIR/board_<BOARD>.tcl,
+# generated from model_export/boards.py. The design: Zynq PS (processing_system7 on pynq-z2,
+# zynq_ultra_ps_e on zcu104) -> AXI-Lite -> {AXI DMA, core s_axi_control}; DMA MM2S -> core
+# s_axis_in, core m_axis_out -> DMA S2MM; DMA masters -> PS high-performance port; core and DMA
+# interrupts -> PS. Writes OUT_DIR/syna.bit, syna.hwh (for pynq.Overlay) and syna.model_hash.
+# Never run in this repository's CI (no Vivado there); tests/test_hls.py sources it with stubs.
+
+if {[llength $argv] < 3} {
+    error "usage: vivado -mode batch -source syna_bd.tcl -tclargs GEN_DIR BOARD OUT_DIR"
+}
+set gen_dir [file normalize [lindex $argv 0]]
+set board [lindex $argv 1]
+set out_dir [file normalize [lindex $argv 2]]
+source [file join $gen_dir board_${board}.tcl]
+set ip_repo [file join $gen_dir syna_${board} sol impl ip]
+if {![file isdirectory $ip_repo]} {
+    error "no exported HLS IP at $ip_repo: run `make hls BOARD=$board` first"
+}
+
+create_project -force syna_overlay [file join $gen_dir vivado_${board}] -part $syna_part
+set_property ip_repo_paths [list $ip_repo] [current_project]
+update_ip_catalog
+create_bd_design syna
+
+# ---- processing system, clock and reset
+if {$syna_ps eq "processing_system7"} {
+    set ps [create_bd_cell -type ip -vlnv xilinx.com:ip:processing_system7:5.5 ps]
+    apply_bd_automation -rule xilinx.com:bd_rule:processing_system7 \
+        -config {make_external "FIXED_IO, DDR" apply_board_preset "0"} $ps
+    set_property -dict [list CONFIG.PCW_USE_M_AXI_GP0 {1} CONFIG.PCW_USE_S_AXI_HP0 {1} \
+        CONFIG.PCW_S_AXI_HP0_DATA_WIDTH {64} CONFIG.PCW_USE_FABRIC_INTERRUPT {1} \
+        CONFIG.PCW_IRQ_F2P_INTR {1} CONFIG.PCW_EN_CLK0_PORT {1} \
+        CONFIG.PCW_FPGA0_PERIPHERAL_FREQMHZ $syna_clock_mhz] $ps
+    set ps_clk ps/FCLK_CLK0
+    set ps_rstn ps/FCLK_RESET0_N
+    set ps_master ps/M_AXI_GP0
+    set ps_hp ps/S_AXI_HP0
+    set ps_irq ps/IRQ_F2P
+    set ps_clk_pins [list ps/M_AXI_GP0_ACLK ps/S_AXI_HP0_ACLK]
+} else {
+    set ps [create_bd_cell -type ip -vlnv xilinx.com:ip:zynq_ultra_ps_e:3.5 ps]
+    apply_bd_automation -rule xilinx.com:bd_rule:zynq_ultra_ps_e -config {apply_board_preset "0"} $ps
+    set_property -dict [list CONFIG.PSU__USE__M_AXI_GP0 {1} CONFIG.PSU__USE__M_AXI_GP1 {0} \
+        CONFIG.PSU__USE__M_AXI_GP2 {0} CONFIG.PSU__USE__S_AXI_GP2 {1} CONFIG.PSU__SAXIGP2__DATA_WIDTH {128} \
+        CONFIG.PSU__USE__IRQ0 {1} CONFIG.PSU__FPGA_PL0_ENABLE {1} \
+        CONFIG.PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ $syna_clock_mhz] $ps
+    set ps_clk ps/pl_clk0
+    set ps_rstn ps/pl_resetn0
+    set ps_master ps/M_AXI_HPM0_FPD
+    set ps_hp ps/S_AXI_HP0_FPD
+    set ps_irq ps/pl_ps_irq0
+    set ps_clk_pins [list ps/maxihpm0_fpd_aclk ps/saxihp0_fpd_aclk]
+}
+set rst [create_bd_cell -type ip -vlnv xilinx.com:ip:proc_sys_reset:5.0 rst]
+
+# ---- the core and the DMA (simple mode; 23-bit length register: up to 8 MB per transfer)
+set core [create_bd_cell -type ip -vlnv syna:hls:syna_core:1.0 syna_core_0]
+set dma [create_bd_cell -type ip -vlnv xilinx.com:ip:axi_dma:7.1 axi_dma_0]
+set_property -dict [list CONFIG.c_include_sg {0} CONFIG.c_sg_length_width {23} \
+    CONFIG.c_m_axi_mm2s_data_width {32} CONFIG.c_m_axis_mm2s_tdata_width {32} \
+    CONFIG.c_m_axi_s2mm_data_width {32} CONFIG.c_s_axis_s2mm_tdata_width {32} \
+    CONFIG.c_mm2s_burst_size {16} CONFIG.c_s2mm_burst_size {16}] $dma
+
+set ctrl_ic [create_bd_cell -type ip -vlnv xilinx.com:ip:smartconnect:1.0 ctrl_ic]
+set_property -dict [list CONFIG.NUM_SI {1} CONFIG.NUM_MI {2}] $ctrl_ic
+set mem_ic [create_bd_cell -type ip -vlnv xilinx.com:ip:smartconnect:1.0 mem_ic]
+set_property -dict [list CONFIG.NUM_SI {2} CONFIG.NUM_MI {1}] $mem_ic
+set irqs [create_bd_cell -type ip -vlnv xilinx.com:ip:xlconcat:2.1 irqs]
+set_property -dict [list CONFIG.NUM_PORTS {3}] $irqs
+
+# ---- AXI connections
+connect_bd_intf_net [get_bd_intf_pins $ps_master] [get_bd_intf_pins ctrl_ic/S00_AXI]
+connect_bd_intf_net [get_bd_intf_pins ctrl_ic/M00_AXI] [get_bd_intf_pins axi_dma_0/S_AXI_LITE]
+connect_bd_intf_net [get_bd_intf_pins ctrl_ic/M01_AXI] [get_bd_intf_pins syna_core_0/s_axi_control]
+connect_bd_intf_net [get_bd_intf_pins axi_dma_0/M_AXI_MM2S] [get_bd_intf_pins mem_ic/S00_AXI]
+connect_bd_intf_net [get_bd_intf_pins axi_dma_0/M_AXI_S2MM] [get_bd_intf_pins mem_ic/S01_AXI]
+connect_bd_intf_net [get_bd_intf_pins mem_ic/M00_AXI] [get_bd_intf_pins $ps_hp]
+connect_bd_intf_net [get_bd_intf_pins axi_dma_0/M_AXIS_MM2S] [get_bd_intf_pins syna_core_0/s_axis_in]
+connect_bd_intf_net [get_bd_intf_pins syna_core_0/m_axis_out] [get_bd_intf_pins axi_dma_0/S_AXIS_S2MM]
+
+# ---- clock, reset, interrupts
+set clk_pins [concat $ps_clk_pins [list rst/slowest_sync_clk syna_core_0/ap_clk axi_dma_0/s_axi_lite_aclk \
+    axi_dma_0/m_axi_mm2s_aclk axi_dma_0/m_axi_s2mm_aclk ctrl_ic/aclk mem_ic/aclk]]
+foreach pin $clk_pins {
+    connect_bd_net [get_bd_pins $ps_clk] [get_bd_pins $pin]
+}
+connect_bd_net [get_bd_pins $ps_rstn] [get_bd_pins rst/ext_reset_in]
+foreach pin [list syna_core_0/ap_rst_n axi_dma_0/axi_resetn ctrl_ic/aresetn mem_ic/aresetn] {
+    connect_bd_net [get_bd_pins rst/peripheral_aresetn] [get_bd_pins $pin]
+}
+connect_bd_net [get_bd_pins syna_core_0/interrupt] [get_bd_pins irqs/In0]
+connect_bd_net [get_bd_pins axi_dma_0/mm2s_introut] [get_bd_pins irqs/In1]
+connect_bd_net [get_bd_pins axi_dma_0/s2mm_introut] [get_bd_pins irqs/In2]
+connect_bd_net [get_bd_pins irqs/dout] [get_bd_pins $ps_irq]
+
+# ---- address map: every slave in the PS's window, DDR for the DMA
+assign_bd_address
+validate_bd_design
+save_bd_design
+
+set bd_file [get_files syna.bd]
+make_wrapper -files $bd_file -top
+add_files -norecurse [file join [get_property DIRECTORY [current_project]] syna_overlay.gen sources_1 bd syna hdl syna_wrapper.v]
+set_property top syna_wrapper [current_fileset]
+launch_runs impl_1 -to_step write_bitstream -jobs 2
+wait_on_run impl_1
+if {[get_property PROGRESS [get_runs impl_1]] ne "100%"} {
+    error "implementation of the SynA overlay for $syna_board did not complete; see the impl_1 run log"
+}
+
+# ---- outputs: .bit and .hwh (names must match for pynq.Overlay), the model hash beside them
+file mkdir $out_dir
+set run_dir [get_property DIRECTORY [get_runs impl_1]]
+file copy -force [file join $run_dir syna_wrapper.bit] [file join $out_dir syna.bit]
+set hwh [lindex [get_files -all -of_objects $bd_file syna.hwh] 0]
+file copy -force $hwh [file join $out_dir syna.hwh]
+set f [open [file join $out_dir syna.model_hash] w]
+puts $f $syna_model_hash
+close $f
+puts "syna: wrote [file join $out_dir syna.bit], syna.hwh and syna.model_hash (model $syna_model_hash16, $syna_board)"
+exit

@@ -1,0 +1,51 @@
+# Vitis HLS flow for the SynA spiking core (AMD Vitis HLS 2023.1 or later).
+#
+#   vitis_hls -f hls/scripts/syna_hls.tcl -tclargs GEN_DIR BOARD ?cosim?
+#
+# `make hls BOARD=pynq-z2|zcu104` runs it after generating GEN_DIR (build/hls/<hash16>/p<P>/):
+# syna_model.h (the model), golden.bin (the C-sim vectors) and board_<BOARD>.tcl, which sets
+# syna_part / syna_clock_ns / ... from model_export/boards.py, the one board table.
+# Stages: csim_design (the same testbench as `make csim`, here with Vitis's own headers),
+# csynth_design, cosim_design when asked, export_design -format ip_catalog.
+# Never run in this repository's CI (no Vitis there); tests/test_hls.py sources it with stubs.
+
+if {[llength $argv] < 2} {
+    error "usage: vitis_hls -f syna_hls.tcl -tclargs GEN_DIR BOARD ?cosim?"
+}
+set gen_dir [file normalize [lindex $argv 0]]
+set board [lindex $argv 1]
+set stages [lrange $argv 2 end]
+set board_tcl [file join $gen_dir board_${board}.tcl]
+if {![file exists $board_tcl]} {
+    error "$board_tcl is missing: generate it with `python -m model_export.hls_core gen --board $board`"
+}
+source $board_tcl
+
+# Only the generated header and the core's sources: never hls/csim_include (the g++ C-sim shim).
+set cflags "-std=c++14 -I$syna_gen_dir -I$syna_src_dir"
+cd $gen_dir
+open_project -reset syna_${board}
+set_top syna_core
+add_files [file join $syna_src_dir syna_core.cpp] -cflags $cflags
+add_files [file join $syna_src_dir syna_core.h] -cflags $cflags
+add_files [file join $syna_gen_dir syna_model.h] -cflags $cflags
+add_files -tb [file join $syna_tb_dir tb_syna.cpp] -cflags $cflags
+add_files -tb [file join $syna_gen_dir golden.bin]
+
+open_solution -reset sol -flow_target vivado
+set_part $syna_part
+create_clock -period $syna_clock_ns -name default
+config_export -format ip_catalog -rtl verilog -vendor syna -library hls -version 1.0 \
+    -ipname syna_core -description "SynA spiking core, model $syna_model_hash16, P=$syna_lanes"
+
+puts "syna: C simulation ($syna_board, model $syna_model_hash16)"
+csim_design -argv [file join $syna_gen_dir golden.bin]
+puts "syna: C synthesis for $syna_part at $syna_clock_mhz MHz"
+csynth_design
+if {[lsearch -exact $stages cosim] >= 0} {
+    puts "syna: C/RTL co-simulation"
+    cosim_design -argv [file join $syna_gen_dir golden.bin] -rtl verilog
+}
+export_design -format ip_catalog
+puts "syna: IP exported to [file join $gen_dir syna_${board} sol impl ip]"
+exit

@@ -1,0 +1,80 @@
+// C-SIMULATION-ONLY C API around the top function, for model_export/hls_core.py (ctypes).
+// Not a synthesis source: hls/scripts/syna_hls.tcl adds only syna_core.cpp to the Vitis project.
+#ifdef __SYNTHESIS__
+#error "syna_capi.cpp is the C-sim binding, not a synthesis source"
+#endif
+#include <string.h>
+
+#include "syna_core.h"
+
+using namespace syna;
+
+extern "C" {
+
+// Model constants as the compiled core sees them: T, C, H, W, input bits, classes, spiking
+// layers, input words, output words, debug bytes, lanes, MODEL_HASH32, interface version.
+int syna_info(int64_t* out, int n) {
+    const int64_t v[13] = {T, IN_C, IN_H, IN_W, IN_BITS, CLASSES, N_LAYERS, IN_WORDS, OUT_WORDS,
+                           DBG_TOTAL, LANES, (int64_t)MODEL_HASH32, INTERFACE_VERSION};
+    for (int i = 0; i < n && i < 13; ++i) out[i] = v[i];
+    return 13;
+}
+
+static int run_one(const uint32_t* in, int n_in, int tlast_at, uint32_t steps, uint32_t* out, int cap,
+                   int64_t* regs) {
+    hls::stream<axis_word> sin("s_axis_in"), sout("m_axis_out");
+    for (int i = 0; i < n_in; ++i) {
+        axis_word a;
+        a.data = in[i];
+        a.keep = -1;
+        a.strb = -1;
+        a.last = (i == tlast_at);
+        sin.write(a);
+    }
+    ap_uint<32> status, cycles, sats, hash, version;
+    syna_core(sin, sout, steps, status, cycles, sats, hash, version);
+    int got = 0, tlast_ok = 1;
+    while (!sout.empty()) {
+        axis_word o = sout.read();
+        if (got < cap) out[got] = (uint32_t)o.data;
+        const bool is_last = sout.empty();
+        if ((bool)o.last != is_last) tlast_ok = 0;
+        ++got;
+    }
+    if (got == 0) tlast_ok = 0;
+    int left = 0;
+    while (!sin.empty()) { sin.read(); ++left; }
+    if (regs) {
+        regs[0] = (uint32_t)status; regs[1] = (uint32_t)cycles; regs[2] = (uint32_t)sats;
+        regs[3] = (uint32_t)hash; regs[4] = (uint32_t)version; regs[5] = tlast_ok; regs[6] = left;
+        regs[7] = got;
+    }
+    return got < cap ? got : cap;
+}
+
+// One inference at stream level: TLAST on word `tlast_at` (-1: none), STEPS = steps.
+int syna_transfer(const uint32_t* in, int n_in, int tlast_at, uint32_t steps, uint32_t* out, int cap,
+                  int64_t* regs) {
+    return run_one(in, n_in, tlast_at, steps, out, cap, regs);
+}
+
+// N well-formed inferences; per sample the output packet, and through the debug tap (any may be
+// NULL) every layer's spikes [DBG_TOTAL], per-layer saturations [N_LAYERS] and cycles [N_LAYERS + 2].
+// Returns 0, or the index + 1 of the first sample whose packet had TLAST misplaced.
+int syna_run_batch(const uint32_t* in, int n, uint32_t* out, uint8_t* spikes, int64_t* sats, int64_t* lcyc) {
+    SynaDebug dbg;
+    int64_t regs[8];
+    for (int i = 0; i < n; ++i) {
+        dbg.spikes = spikes ? spikes + (size_t)i * DBG_TOTAL : 0;
+        dbg.layer_sats = sats ? sats + (size_t)i * N_LAYERS : 0;
+        dbg.layer_cycles = lcyc ? lcyc + (size_t)i * (N_LAYERS + 2) : 0;
+        if (dbg.layer_sats) memset(dbg.layer_sats, 0, sizeof(int64_t) * N_LAYERS);
+        syna_debug = (spikes || sats || lcyc) ? &dbg : 0;
+        run_one(in + (size_t)i * IN_WORDS, IN_WORDS, IN_WORDS - 1, T, out + (size_t)i * OUT_WORDS, OUT_WORDS, regs);
+        syna_debug = 0;
+        if (!regs[5] || regs[7] != OUT_WORDS) return i + 1;
+    }
+    return 0;
+}
+
+}  // extern "C"

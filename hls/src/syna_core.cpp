@@ -1,0 +1,715 @@
+// SynA spiking core: one table-driven, event-driven engine for every layer of a bundle.
+//
+// Schedule: layer-major (docs/hls-core.md). The encoder (first conv, the only multiply layer)
+// runs while the T input frames stream in; every later layer runs over all T steps before
+// the next one starts, reading and writing bit-packed spike maps in on-chip buffers.
+// A conv step is event-driven: for each input position holding spikes, for each kernel
+// offset that reaches an output, for each group of P output channels, add one weight row
+// (P lanes) per spike to the output currents (accumulate only). Then one pass over the
+// output neurons saturates the currents, runs the integer LIF and packs the spikes.
+//
+// Cycle counter: `cyc` counts the modelled schedule, the trip counts of the pipelined loops
+// at II = 1 (one count per loop iteration below that says `cyc`), nothing else; pipeline
+// fill/drain is not included. model_export/hls_core.py:cycle_model() is the same sum in numpy.
+#include "syna_core.h"
+
+using namespace syna;
+
+// Pragmas whose values come from the generated header (host/protocol.py, lanes).
+#define SYNA_PRAGMA_SUB(x) _Pragma(#x)
+#define SYNA_PRAGMA(x) SYNA_PRAGMA_SUB(x)
+
+#ifndef __SYNTHESIS__
+SynaDebug* syna_debug = 0;
+#endif
+
+enum { MODE_PLAIN = 0, MODE_POOL = 1, MODE_GATED = 2 };
+
+// ---------------------------------------------------------------------------- bit helpers
+// Plain 32-bit logic (synthesisable: adder tree / 5-level priority encoder).
+static inline int popcount32(uint32_t x) {
+    x = x - ((x >> 1) & 0x55555555u);
+    x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+    x = (x + (x >> 4)) & 0x0F0F0F0Fu;
+    return (int)((x * 0x01010101u) >> 24);
+}
+
+static inline int ctz32(uint32_t x) {   // x != 0: index of the lowest set bit
+    int n = 0;
+    if (!(x & 0xFFFFu)) { n += 16; x >>= 16; }
+    if (!(x & 0xFFu)) { n += 8; x >>= 8; }
+    if (!(x & 0xFu)) { n += 4; x >>= 4; }
+    if (!(x & 0x3u)) { n += 2; x >>= 2; }
+    if (!(x & 0x1u)) { n += 1; }
+    return n;
+}
+
+// Lowest set bit over a position's channel words; clears it. (A CW_MAX x 32-bit priority encoder.)
+static inline int pop_lowest(uint32_t bits[CW_MAX], int cw) {
+    int idx = 0;
+    bool found = false;
+POP_WORDS:
+    for (int w = 0; w < CW_MAX; ++w) {
+#pragma HLS UNROLL
+        if (!found && w < cw && bits[w] != 0) {
+            idx = (w << 5) + ctz32(bits[w]);
+            bits[w] &= bits[w] - 1;
+            found = true;
+        }
+    }
+    return idx;
+}
+
+// Kernel offsets that carry input coordinate `y` to an output: offsets k0, k0 + s, ... (n of
+// them), reaching outputs o0, o0 - 1, ... (stride s = 2^ls, zero padding p).
+struct Taps { int k0, n, o0; };
+
+static inline Taps taps_for(int y, int k, int ls, int p, int out) {
+    Taps t;
+    int hi = (y + p) >> ls;
+    if (hi > out - 1) hi = out - 1;
+    const int a = y + p - k + 1;
+    const int lo = a > 0 ? (a + (1 << ls) - 1) >> ls : 0;
+    t.n = hi >= lo ? hi - lo + 1 : 0;
+    t.o0 = hi;
+    t.k0 = y + p - (hi << ls);
+    return t;
+}
+
+static const int32_t MEM_MAX = (int32_t)((((int64_t)1) << (MEM_BITS - 1)) - 1);   // sat_M range
+static const int32_t MEM_MIN = (int32_t)(-(((int64_t)1) << (MEM_BITS - 1)));
+
+static inline wide_t sat32(wide_t x, count_t& sat) {
+    const wide_t hi = 2147483647, lo = -2147483647 - 1;
+    if (x > hi) { ++sat; return hi; }
+    if (x < lo) { ++sat; return lo; }
+    return x;
+}
+
+// ---------------------------------------------------------------------------- encoder
+// drain the input up to TLAST (after a steps mismatch or a frame without TLAST)
+static void drain(hls::stream<axis_word>& in, count_t& cyc) {
+    axis_word a;
+DRAIN:
+    do {
+#pragma HLS PIPELINE II = 1
+#ifndef __SYNTHESIS__
+        if (in.empty()) return;   // C-sim only: the hardware keeps waiting for TLAST
+#endif
+        in.read(a);
+        cyc += 1;
+    } while (!a.last);
+}
+
+// One time step of the encoder conv, fused with reading that step's frame from the stream.
+// Each nonzero input value v at (c, y, x) is an event: v x weight row, per valid offset and group.
+// Returns error bits; `stop` is set when the input ended early (TLAST before the last word).
+static uint32_t encoder_step(hls::stream<axis_word>& in, const Layer L, int t,
+                             acc_t acc[ACC_ROWS][LANES], count_t& cyc, bool& stop) {
+    const int KKG = L.k * L.k * L.g;
+ENC_WORDS:
+    for (int w = 0; w < WORDS_PER_FRAME; ++w) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 4096
+        axis_word a;
+#ifndef __SYNTHESIS__
+        if (in.empty()) {   // C-sim only: the hardware would wait here for the missing words
+            stop = true;
+            return STATUS_FRAME_SHORT;
+        }
+#endif
+        in.read(a);
+        cyc += 1;   // one stream word per cycle
+        const bool final_word = (t == T - 1) && (w == WORDS_PER_FRAME - 1);
+        if (a.last && !final_word) {                   // TLAST early: frame short
+            stop = true;
+            return STATUS_FRAME_SHORT;
+        }
+        if (final_word && !a.last) {                   // no TLAST where expected: frame long
+            drain(in, cyc);
+            stop = true;
+            return STATUS_FRAME_LONG;
+        }
+        const word_t d = a.data;
+        // nonzero lanes of this word (values past the frame's end are 0 by the stream format)
+        uint32_t mask = 0;
+        int total = 0;
+    ENC_MASK:
+        for (int j = 0; j < VALS_PER_WORD; ++j) {
+#pragma HLS UNROLL
+            const int idx = w * VALS_PER_WORD + j;
+            const int v = d.range(j * LANE_BITS + LANE_BITS - 1, j * LANE_BITS);
+            if (v != 0 && idx < IN_C * IN_H * IN_W) {
+                const int pos = idx % (IN_H * IN_W);
+                const Taps ty = taps_for(pos / IN_W, L.k, L.ls, L.p, L.hout);
+                const Taps tx = taps_for(pos % IN_W, L.k, L.ls, L.p, L.wout);
+                if (ty.n > 0 && tx.n > 0) {
+                    mask |= 1u << j;
+                    total += ty.n * tx.n * L.g;
+                }
+            }
+        }
+        // flattened (value, offset y, offset x, group) loop, one weight row per cycle
+        int ay = 0, ax = 0, g = 0, v = 0, wbase = 0;
+        Taps ty = {0, 0, 0}, tx = {0, 0, 0};
+    ENC_WORK:
+        for (int it = 0; it < total; ++it) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 4096
+#pragma HLS DEPENDENCE variable = acc type = inter dependent = false
+            if (ay == 0 && ax == 0 && g == 0) {         // next nonzero value of the word
+                const int j = ctz32(mask);
+                mask &= mask - 1;
+                const int idx = w * VALS_PER_WORD + j;
+                const int c = idx / (IN_H * IN_W), pos = idx % (IN_H * IN_W);
+                v = d.range(j * LANE_BITS + LANE_BITS - 1, j * LANE_BITS);
+                ty = taps_for(pos / IN_W, L.k, L.ls, L.p, L.hout);
+                tx = taps_for(pos % IN_W, L.k, L.ls, L.p, L.wout);
+                wbase = L.w_row + c * KKG;
+            }
+            const int ky = ty.k0 + (ay << L.ls), kx = tx.k0 + (ax << L.ls);
+            const int row = wbase + (ky * L.k + kx) * L.g + g;
+            const int o = ((ty.o0 - ay) * L.wout + (tx.o0 - ax)) * L.g + g;
+        ENC_LANES:
+            for (int q = 0; q < LANES; ++q) {
+#pragma HLS UNROLL
+                acc[o][q] += v * W_CONV[row][q];      // the only multiplies of the network
+            }
+            if (++g == L.g) {
+                g = 0;
+                if (++ax == tx.n) { ax = 0; ++ay; }
+                if (ay == ty.n) ay = 0;
+            }
+        }
+        cyc += total;
+    }
+    return 0;
+}
+
+// ---------------------------------------------------------------------------- spike conv
+// One time step of a conv on a spike map: scan positions (one word read per cycle), then for a
+// position with n spikes, a flattened (offset y, offset x, group, spike) loop: the current row of
+// P lanes is read once, gets n weight rows added in a register, and is written back once. The
+// first (offset, group) pass pulls the spiking channels out of the words with a priority encoder
+// and keeps their weight base rows for the other passes.
+static void conv_step(const Layer& L, const word_t* map, int t, acc_t acc[ACC_ROWS][LANES], count_t& cyc) {
+    const int KKG = L.k * L.k * L.g;
+    int chl[CIN_MAX];
+    int32_t r[LANES];                                     // the current row being accumulated
+#pragma HLS ARRAY_PARTITION variable = r type = complete
+    uint32_t bits[CW_MAX];
+#pragma HLS ARRAY_PARTITION variable = bits type = complete
+CONV_ROWS:
+    for (int y = 0; y < L.hin; ++y) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 128
+        const Taps ty = taps_for(y, L.k, L.ls, L.p, L.hout);
+        if (ty.n == 0) continue;                          // rows that reach no output are not scanned
+    CONV_COLS:
+        for (int x = 0; x < L.win; ++x) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 128
+            const Taps tx = taps_for(x, L.k, L.ls, L.p, L.wout);
+            if (tx.n == 0) continue;
+            const int base = ((t * L.hin + y) * L.win + x) * L.cw_in;
+            int n = 0;
+        CONV_SCAN:
+            for (int w = 0; w < L.cw_in; ++w) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 16
+                bits[w] = (uint32_t)map[base + w];
+                n += popcount32(bits[w]);
+            }
+            cyc += L.cw_in;
+            if (n == 0) continue;
+            const int work = ty.n * tx.n * L.g * n;
+            int ay = 0, ax = 0, g = 0, k = 0;
+        CONV_WORK:
+            for (int it = 0; it < work; ++it) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 4608
+#pragma HLS DEPENDENCE variable = acc type = inter dependent = false
+                int wb;
+                if (ay == 0 && ax == 0 && g == 0) {
+                    wb = L.w_row + pop_lowest(bits, L.cw_in) * KKG;
+                    chl[k] = wb;
+                } else {
+                    wb = chl[k];
+                }
+                const int ky = ty.k0 + (ay << L.ls), kx = tx.k0 + (ax << L.ls);
+                const int row = wb + (ky * L.k + kx) * L.g + g;
+                const int o = ((ty.o0 - ay) * L.wout + (tx.o0 - ax)) * L.g + g;
+                if (k == 0) {
+                CONV_LOAD:
+                    for (int q = 0; q < LANES; ++q) {
+#pragma HLS UNROLL
+                        r[q] = (int32_t)acc[o][q];
+                    }
+                }
+            CONV_LANES:
+                for (int q = 0; q < LANES; ++q) {
+#pragma HLS UNROLL
+                    r[q] += W_CONV[row][q];           // accumulate only (cannot overflow: proven at export)
+                }
+                if (k == n - 1) {
+                CONV_STORE:
+                    for (int q = 0; q < LANES; ++q) {
+#pragma HLS UNROLL
+                        acc[o][q] = r[q];
+                    }
+                }
+                if (++k == n) {
+                    k = 0;
+                    if (++g == L.g) {
+                        g = 0;
+                        if (++ax == tx.n) { ax = 0; ++ay; }
+                    }
+                }
+            }
+            cyc += work;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------- neuron pass
+struct Gate {
+    const Att* a;        // attention of the layer (POOL, GATED)
+    const int* gate;     // MA: g per step (dim T) or channel (dim C), 0..256
+    const bool* q;       // IA: gate spike per step (dim T) or channel at this step (dim C)
+    wide_t* psum;        // POOL: sums per step / channel
+    mem_t* pmax;         // POOL: maxima
+};
+
+// One pass over the output neurons of step t: saturate the current (counted), [attention gate],
+// integer LIF, pack the spikes into the map, reset the current to the bias for the next step.
+// MODE_POOL (attention, first pass) only saturates (counted), pools and resets; MODE_GATED
+// (attention, second pass) gates the recomputed current (its saturations were counted in pass 1).
+template <int MODE>
+static void neuron_pass(const Layer& L, int t, acc_t acc[ACC_ROWS][LANES], mem_t vmem[ACC_ROWS][LANES],
+                        word_t* map, const Gate& gt, count_t& sat, count_t& spikes, count_t& cyc) {
+    const int n = L.hout * L.wout * L.g;
+    int pos = 0, g = 0;
+    uint32_t wreg = 0;
+    const int dim = MODE == MODE_PLAIN ? 0 : gt.a->dim;
+    const int akind = MODE == MODE_PLAIN ? 0 : gt.a->kind;
+NEURONS:
+    for (int it = 0; it < n; ++it) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 65536
+        uint32_t fired = 0;
+        int nsat = 0;
+        int64_t lane_sum = 0;
+        int32_t lane_max = 0;
+        const int valid_lanes = L.cout - g * LANES;     // lanes past Cout are padding
+    NEURON_LANES:
+        for (int q = 0; q < LANES; ++q) {
+#pragma HLS UNROLL
+            const bool valid = q < valid_lanes;
+            const int32_t a = (int32_t)acc[it][q];
+            const bool clamped = a > MEM_MAX || a < MEM_MIN;
+            int32_t cur = a > MEM_MAX ? MEM_MAX : a < MEM_MIN ? MEM_MIN : a;       // sat_M
+            if (MODE != MODE_GATED) nsat += (valid && clamped);
+            acc[it][q] = BIAS[L.bt_row + g][q];
+            if (MODE == MODE_POOL) {
+                if (valid) {
+                    const int c = g * LANES + q;
+                    if (dim == 0) {
+                        lane_sum += cur;
+                        if (q == 0 || cur > lane_max) lane_max = cur;
+                    } else {
+                        gt.psum[c] += cur;
+                        if ((t == 0 && pos == 0) || cur > gt.pmax[c]) gt.pmax[c] = cur;
+                    }
+                }
+            } else {
+                if (MODE == MODE_GATED) {
+                    const int idx = dim == 0 ? t : (valid ? g * LANES + q : 0);
+                    if (akind == 0) {                  // MA: i' = max(0, (i * g) >> 8)
+                        const int64_t prod = ((int64_t)cur * gt.gate[idx]) >> GATE_FRAC_BITS;
+                        cur = prod < 0 ? 0 : (int32_t)prod;
+                    } else {                            // IA: i' = q * max(0, i)
+                        cur = (gt.q[idx] && cur > 0) ? cur : 0;
+                    }
+                }
+                // integer LIF: h = (v + i) >> 1 (M+1 bits, floor), fire h >= theta, hard reset
+                const int64_t h = ((int64_t)vmem[it][q] + cur) >> 1;
+                const bool fire = valid && h >= THRESH[L.bt_row + g][q];
+                vmem[it][q] = fire ? (mem_t)0 : (mem_t)h;
+                fired |= (uint32_t)fire << q;
+            }
+        }
+        sat += nsat;
+        if (MODE == MODE_POOL) {
+            if (dim == 0) {
+                if ((pos == 0 && g == 0) || lane_max > gt.pmax[t]) gt.pmax[t] = lane_max;
+                gt.psum[t] += lane_sum;
+            }
+        } else {
+            const int off = (g * LANES) & 31;
+            wreg |= fired << off;
+            if (off + LANES == 32 || g == L.g - 1) {
+                map[(t * L.hout * L.wout + pos) * L.cw_out + ((g * LANES) >> 5)] = wreg;
+                spikes += popcount32(wreg);
+                wreg = 0;
+            }
+        }
+        if (++g == L.g) { g = 0; ++pos; }
+    }
+    cyc += n;
+}
+
+// ---------------------------------------------------------------------------- attention MLP
+// numerics.md section 6: pooled avg/max -> shared MLP -> MA sigmoid table or IA input.
+static void attention_mlp(const Att& a, const wide_t* psum, const mem_t* pmax, int* gate, mem_t* ia_in,
+                          count_t& sat, count_t& cyc) {
+    wide_t avg[ATT_MAX], hid[HIDDEN_MAX];
+AVG:
+    for (int i = 0; i < a.size; ++i) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 512
+        avg[i] = (psum[i] * (wide_t)a.avg_m) >> a.avg_sh;
+    }
+HIDDEN:
+    for (int j = 0; j < a.hidden; ++j) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 64
+        wide_t za = 0, zm = 0;
+    HIDDEN_MAC:
+        for (int i = 0; i < a.size; ++i) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 512
+            const wide_t w = ATT_W1[a.w1 + j * a.size + i];
+            za += avg[i] * w;
+            zm += (wide_t)pmax[i] * w;
+        }
+        za = sat32(za, sat);
+        zm = sat32(zm, sat);
+        hid[j] = sat32((za > 0 ? za : (wide_t)0) + (zm > 0 ? zm : (wide_t)0), sat);
+    }
+OUT:
+    for (int i = 0; i < a.size; ++i) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 512
+        wide_t o = 0;
+    OUT_MAC:
+        for (int j = 0; j < a.hidden; ++j) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 64
+            o += hid[j] * (wide_t)ATT_W2[a.w2 + i * a.hidden + j];
+        }
+        o = sat32(o, sat);
+        const wide_t scaled = (o * (wide_t)a.out_m) >> a.out_sh;
+        if (a.kind == 0) {
+            wide_t k = scaled + SIG_HALF;
+            if (k < 0) k = 0;
+            if (k > 2 * SIG_HALF - 1) k = 2 * SIG_HALF - 1;
+            gate[i] = SIGMOID[(int)k];
+        } else {
+            bool clamped;
+            const wide_t hi = (((wide_t)1) << (MEM_BITS - 1)) - 1, lo = -(((wide_t)1) << (MEM_BITS - 1));
+            clamped = scaled > hi || scaled < lo;
+            ia_in[i] = (mem_t)(scaled > hi ? hi : scaled < lo ? lo : scaled);
+            if (clamped) ++sat;
+        }
+    }
+    // modelled as one MAC per cycle: 2 x hidden x size (w1 on avg and max) + size x hidden (w2),
+    // plus one cycle per output for the gate / IA input
+    cyc += 3 * a.hidden * a.size + a.size;
+}
+
+// integer LIF with theta = 256 on the IA input (numerics.md section 6.4)
+static inline bool ia_lif(mem_t& v, mem_t in) {
+    const int64_t h = ((int64_t)v + in) >> 1;         // M+1 bits, floor
+    const bool fire = h >= IA_THETA;                  // theta = 256 may not fit M bits: never fires then
+    v = fire ? (mem_t)0 : (mem_t)h;
+    return fire;
+}
+
+// ---------------------------------------------------------------------------- layers
+static void init_layer(const Layer L, acc_t acc[ACC_ROWS][LANES], mem_t vmem[ACC_ROWS][LANES], count_t& cyc) {
+    const int n = L.hout * L.wout * L.g;
+    int g = 0;
+INIT:
+    for (int it = 0; it < n; ++it) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 65536
+    INIT_LANES:
+        for (int q = 0; q < LANES; ++q) {
+#pragma HLS UNROLL
+            acc[it][q] = BIAS[L.bt_row + g][q];
+            vmem[it][q] = 0;
+        }
+        if (++g == L.g) g = 0;
+    }
+    cyc += n;
+}
+
+static void conv_layer(const Layer& L, word_t spk[N_BUF][BUF_WORDS], acc_t acc[ACC_ROWS][LANES],
+                       mem_t vmem[ACC_ROWS][LANES], count_t& sat, count_t& spikes, count_t& cyc) {
+    init_layer(L, acc, vmem, cyc);
+    Gate gt = {0, 0, 0, 0, 0};
+    if (L.att < 0) {
+    STEPS:
+        for (int t = 0; t < T; ++t) {
+            conv_step(L, spk[L.src0], t, acc, cyc);
+            neuron_pass<MODE_PLAIN>(L, t, acc, vmem, spk[L.dst], gt, sat, spikes, cyc);
+        }
+        return;
+    }
+    // attention: pass 1 pools the saturated currents over all T, the MLP makes the gate,
+    // pass 2 recomputes the currents and runs the gated LIF (no T x C x H x W current buffer)
+    const Att& a = ATTS[L.att];
+    wide_t psum[ATT_MAX];
+    mem_t pmax[ATT_MAX];
+    int gate[ATT_MAX];
+    mem_t ia_in[ATT_MAX], ia_v[ATT_MAX];
+    bool q[ATT_MAX];
+    SYNA_PRAGMA(HLS ARRAY_PARTITION variable = psum type = cyclic factor = SYNA_LANES)
+    SYNA_PRAGMA(HLS ARRAY_PARTITION variable = pmax type = cyclic factor = SYNA_LANES)
+    SYNA_PRAGMA(HLS ARRAY_PARTITION variable = gate type = cyclic factor = SYNA_LANES)
+    SYNA_PRAGMA(HLS ARRAY_PARTITION variable = q type = cyclic factor = SYNA_LANES)
+POOL_RESET:
+    for (int i = 0; i < ATT_MAX; ++i) {
+        psum[i] = 0;
+        pmax[i] = 0;
+        ia_v[i] = 0;
+        q[i] = false;
+    }
+    gt.a = &a;
+    gt.psum = psum;
+    gt.pmax = pmax;
+PASS1:
+    for (int t = 0; t < T; ++t) {
+        conv_step(L, spk[L.src0], t, acc, cyc);
+        neuron_pass<MODE_POOL>(L, t, acc, vmem, spk[L.dst], gt, sat, spikes, cyc);
+    }
+    attention_mlp(a, psum, pmax, gate, ia_in, sat, cyc);
+    bool qt[T];
+    if (a.kind == 1 && a.dim == 0) {                  // IA over T: the gate spike train, once
+    IA_T:
+        for (int t = 0; t < T; ++t) qt[t] = ia_lif(ia_v[0], ia_in[t]);
+        cyc += T;
+    }
+    gt.gate = gate;
+    gt.q = (a.dim == 0) ? qt : q;
+PASS2:
+    for (int t = 0; t < T; ++t) {
+        conv_step(L, spk[L.src0], t, acc, cyc);
+        if (a.kind == 1 && a.dim == 1) {              // IA over C: every channel's gate LIF, one step
+        IA_C:
+            for (int c = 0; c < a.size; ++c) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 512
+                q[c] = ia_lif(ia_v[c], ia_in[c]);
+            }
+            cyc += L.g;                                // P lanes
+        }
+        neuron_pass<MODE_GATED>(L, t, acc, vmem, spk[L.dst], gt, sat, spikes, cyc);
+    }
+}
+
+static void merge_layer(const Layer& L, word_t spk[N_BUF][BUF_WORDS], count_t& spikes, count_t& cyc) {
+    const int n = T * L.hout * L.wout * L.cw_out;
+MERGE:
+    for (int i = 0; i < n; ++i) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 65536
+        const word_t m = spk[L.src0][i], r = spk[L.src1][i];   // backbone, shortcut
+        const word_t o = L.op == OP_OR ? (word_t)(m | r) : L.op == OP_AND ? (word_t)(m & r) : (word_t)(r & ~m);
+        spk[L.dst][i] = o;
+        spikes += popcount32((uint32_t)o);
+    }
+    cyc += n;
+}
+
+static void pool_layer(const Layer& L, word_t spk[N_BUF][BUF_WORDS], count_t& spikes, count_t& cyc) {
+    const int n = T * L.hout * L.wout * L.cw_out;
+    int t = 0, oy = 0, ox = 0, w = 0;
+POOL:
+    for (int i = 0; i < n; ++i) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 65536
+        word_t o = 0;
+    POOL_WIN:
+        for (int kk = 0; kk < L.k * L.k; ++kk) {        // one input word per cycle
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 9
+            const int iy = (oy << L.ls) + kk / L.k - L.p, ix = (ox << L.ls) + kk % L.k - L.p;
+            if (iy >= 0 && iy < L.hin && ix >= 0 && ix < L.win)
+                o |= spk[L.src0][((t * L.hin + iy) * L.win + ix) * L.cw_in + w];
+        }
+        spk[L.dst][i] = o;
+        spikes += popcount32((uint32_t)o);
+        if (++w == L.cw_out) { w = 0; if (++ox == L.wout) { ox = 0; if (++oy == L.hout) { oy = 0; ++t; } } }
+    }
+    cyc += n * L.k * L.k;
+}
+
+// global sum-pool + FC over T: every spike of the last map adds its FC weight row
+static void fc_layer(const word_t* map, acc_t score[FC_G][LANES], count_t& cyc) {
+FC_INIT_ROWS:
+    for (int g = 0; g < FC_G; ++g) {
+#pragma HLS PIPELINE II = 1
+        for (int q = 0; q < LANES; ++q) {
+#pragma HLS UNROLL
+            score[g][q] = FC_INIT[g][q];
+        }
+    }
+    cyc += FC_G;
+    uint32_t bits[CW_MAX];
+#pragma HLS ARRAY_PARTITION variable = bits type = complete
+FC_POS:
+    for (int i = 0; i < T * FC_H * FC_W; ++i) {
+    FC_SCAN:
+        for (int w = 0; w < FC_CW; ++w) {
+#pragma HLS PIPELINE II = 1
+            bits[w] = (uint32_t)map[i * FC_CW + w];
+        }
+        cyc += FC_CW;
+        int n = 0;
+        for (int w = 0; w < FC_CW; ++w) n += popcount32(bits[w]);
+        const int work = n * FC_G;
+        int g = 0, row = 0;
+    FC_WORK:
+        for (int it = 0; it < work; ++it) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 512
+            if (g == 0) row = pop_lowest(bits, FC_CW) * FC_G;
+            for (int q = 0; q < LANES; ++q) {
+#pragma HLS UNROLL
+                score[g][q] += W_FC[row + g][q];
+            }
+            if (++g == FC_G) g = 0;
+        }
+        cyc += work;
+    }
+}
+
+#ifndef __SYNTHESIS__
+static void debug_layer(int l, const word_t* map, count_t sat, count_t cyc) {
+    if (!syna_debug) return;
+    const Layer& L = LAYERS[l];
+    if (syna_debug->spikes) {
+        uint8_t* o = syna_debug->spikes + DBG_OFF[l];
+        for (int t = 0; t < T; ++t)
+            for (int c = 0; c < L.cout; ++c)
+                for (int y = 0; y < L.hout; ++y)
+                    for (int x = 0; x < L.wout; ++x) {
+                        const uint32_t w = map[((t * L.hout + y) * L.wout + x) * L.cw_out + (c >> 5)];
+                        *o++ = (uint8_t)((w >> (c & 31)) & 1u);
+                    }
+    }
+    if (syna_debug->layer_sats) syna_debug->layer_sats[l] = (int64_t)sat;
+    if (syna_debug->layer_cycles) syna_debug->layer_cycles[l] = (int64_t)cyc;
+}
+#endif
+
+static inline uint32_t clamp32(count_t v) { return v > 0xFFFFFFFFull ? 0xFFFFFFFFu : (uint32_t)v; }
+
+// ---------------------------------------------------------------------------- top
+void syna_core(hls::stream<axis_word>& s_axis_in, hls::stream<axis_word>& m_axis_out,
+               ap_uint<32> steps, ap_uint<32>& status, ap_uint<32>& cycles, ap_uint<32>& saturations,
+               ap_uint<32>& model_hash, ap_uint<32>& version) {
+#pragma HLS INTERFACE mode = axis port = s_axis_in
+#pragma HLS INTERFACE mode = axis port = m_axis_out
+    SYNA_PRAGMA(HLS INTERFACE mode = s_axilite port = steps offset = SYNA_REG_STEPS bundle = control)
+    SYNA_PRAGMA(HLS INTERFACE mode = s_axilite port = status offset = SYNA_REG_STATUS bundle = control)
+    SYNA_PRAGMA(HLS INTERFACE mode = s_axilite port = cycles offset = SYNA_REG_CYCLES bundle = control)
+    SYNA_PRAGMA(HLS INTERFACE mode = s_axilite port = saturations offset = SYNA_REG_SATURATIONS bundle = control)
+    SYNA_PRAGMA(HLS INTERFACE mode = s_axilite port = model_hash offset = SYNA_REG_MODEL_HASH bundle = control)
+    SYNA_PRAGMA(HLS INTERFACE mode = s_axilite port = version offset = SYNA_REG_VERSION bundle = control)
+#pragma HLS INTERFACE mode = s_axilite port = return bundle = control
+#pragma HLS INTERFACE mode = ap_ctrl_hs port = return
+
+    // on-chip state: spike maps (liveness-shared buffers), one layer's currents and membranes
+    static word_t spk[N_BUF][BUF_WORDS];
+#pragma HLS ARRAY_PARTITION variable = spk type = complete dim = 1
+    static acc_t acc[ACC_ROWS][LANES];
+#pragma HLS ARRAY_PARTITION variable = acc type = complete dim = 2
+    static mem_t vmem[ACC_ROWS][LANES];
+#pragma HLS ARRAY_PARTITION variable = vmem type = complete dim = 2
+    acc_t score[FC_G][LANES];
+#pragma HLS ARRAY_PARTITION variable = score type = complete dim = 2
+    // ROMs: P lanes read in parallel
+#pragma HLS ARRAY_PARTITION variable = W_CONV type = complete dim = 2
+#pragma HLS ARRAY_PARTITION variable = BIAS type = complete dim = 2
+#pragma HLS ARRAY_PARTITION variable = THRESH type = complete dim = 2
+#pragma HLS ARRAY_PARTITION variable = W_FC type = complete dim = 2
+#pragma HLS ARRAY_PARTITION variable = FC_INIT type = complete dim = 2
+
+    count_t cyc = 0, sat_total = 0;
+    uint32_t st = 0;
+    uint32_t counts[N_LAYERS];
+    model_hash = MODEL_HASH32;
+    version = INTERFACE_VERSION;
+
+COUNTS_RESET:
+    for (int l = 0; l < N_LAYERS; ++l) counts[l] = 0;
+
+    if (steps != (ap_uint<32>)T) {
+        st |= STATUS_STEPS_MISMATCH;                    // nothing computed; the frame is drained
+        drain(s_axis_in, cyc);
+    } else {
+    LAYERS_LOOP:
+        for (int l = 0; l < N_LAYERS; ++l) {
+            const Layer& L = LAYERS[l];
+            count_t sat = 0, spikes = 0, c0 = cyc;
+            if (L.kind == KIND_ENC) {
+                init_layer(L, acc, vmem, cyc);
+                bool stop = false;
+                Gate gt = {0, 0, 0, 0, 0};
+            ENC_STEPS:
+                for (int t = 0; t < T && !stop; ++t) {
+                    st |= encoder_step(s_axis_in, L, t, acc, cyc, stop);
+                    if (stop) break;
+                    neuron_pass<MODE_PLAIN>(L, t, acc, vmem, spk[L.dst], gt, sat, spikes, cyc);
+                }
+            } else if (L.kind == KIND_CONV) {
+                conv_layer(L, spk, acc, vmem, sat, spikes, cyc);
+            } else if (L.kind == KIND_MERGE) {
+                merge_layer(L, spk, spikes, cyc);
+            } else {
+                pool_layer(L, spk, spikes, cyc);
+            }
+            counts[l] = clamp32(spikes);
+            sat_total += sat;
+#ifndef __SYNTHESIS__
+            debug_layer(l, spk[L.dst], sat, cyc - c0);
+#endif
+            if (st & (STATUS_FRAME_SHORT | STATUS_FRAME_LONG)) break;
+        }
+        if (!(st & (STATUS_FRAME_SHORT | STATUS_FRAME_LONG))) {
+            count_t c0 = cyc;
+            fc_layer(spk[FC_SRC], score, cyc);
+#ifndef __SYNTHESIS__
+            if (syna_debug && syna_debug->layer_cycles) syna_debug->layer_cycles[N_LAYERS] = (int64_t)(cyc - c0);
+#endif
+        }
+    }
+
+    const bool error = (st & (STATUS_FRAME_SHORT | STATUS_FRAME_LONG | STATUS_STEPS_MISMATCH)) != 0;
+    if (error) sat_total = 0;
+    if (sat_total > 0) st |= STATUS_SATURATED;
+    cyc += OUT_WORDS;                                   // the output packet, one word per cycle
+#ifndef __SYNTHESIS__
+    if (syna_debug && syna_debug->layer_cycles) syna_debug->layer_cycles[N_LAYERS + 1] = OUT_WORDS;
+#endif
+    const uint32_t cyc32 = clamp32(cyc), sat32v = clamp32(sat_total);
+
+OUTPUT:
+    for (int i = 0; i < OUT_WORDS; ++i) {
+#pragma HLS PIPELINE II = 1
+        uint32_t d;
+        if (i < CLASSES)
+            d = error ? 0u : (uint32_t)(int32_t)score[i / LANES][i % LANES];
+        else if (i < CLASSES + N_LAYERS)
+            d = error ? 0u : counts[i - CLASSES];
+        else if (i == CLASSES + N_LAYERS)
+            d = cyc32;
+        else if (i == CLASSES + N_LAYERS + 1)
+            d = sat32v;
+        else
+            d = st;
+        axis_word o;
+        o.data = d;
+        o.keep = -1;
+        o.strb = -1;
+        o.last = (i == OUT_WORDS - 1);
+        m_axis_out.write(o);
+    }
+    status = st;
+    cycles = cyc32;
+    saturations = sat32v;
+}

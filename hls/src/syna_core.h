@@ -1,0 +1,45 @@
+// SynA spiking core for Vitis HLS 2023.x: the top function and its types.
+// docs/hls-core.md describes the architecture; docs/numerics.md is the integer contract;
+// docs/core-interface.md and host/protocol.py the ports, registers and stream formats.
+// syna_model.h is generated per model by model_export/hls_core.py (never edited by hand).
+#ifndef SYNA_CORE_H
+#define SYNA_CORE_H
+
+#include <ap_int.h>
+#include <ap_axi_sdata.h>   // Vitis HLS; for g++ C-sim only, hls/csim_include/ provides a shim
+#include <hls_stream.h>
+#include <stdint.h>
+
+#include "syna_model.h"
+
+typedef ap_axiu<32, 0, 0, 0> axis_word;   // TDATA 32, TKEEP/TSTRB 4, TLAST
+typedef ap_uint<32> word_t;               // 32 spikes, or 32/lane input values
+// Exactly-B-bit signed storage: ap_int<B>, or the C type of that width where one exists
+// (same hardware; the C type keeps the g++ C-simulation of the hot loops fast).
+template <int B> struct syna_int { typedef ap_int<B> type; };
+template <> struct syna_int<8> { typedef int8_t type; };
+template <> struct syna_int<16> { typedef int16_t type; };
+template <> struct syna_int<32> { typedef int32_t type; };
+typedef syna_int<32>::type acc_t;         // synaptic accumulator, 32 bits (proven not to overflow at export)
+typedef syna_int<syna::MEM_BITS>::type mem_t;   // saturated current, membrane (M bits)
+typedef ap_int<64> wide_t;                // attention pools and MLP sums
+typedef ap_uint<64> count_t;              // cycle / saturation counters before the 32-bit clamp
+
+void syna_core(hls::stream<axis_word>& s_axis_in, hls::stream<axis_word>& m_axis_out,
+               ap_uint<32> steps, ap_uint<32>& status, ap_uint<32>& cycles, ap_uint<32>& saturations,
+               ap_uint<32>& model_hash, ap_uint<32>& version);
+
+#ifndef __SYNTHESIS__
+// C-simulation-only debug tap (compiled out for synthesis): when syna_debug is set, the core
+// copies every layer's spike map ([T][C][H][W] bytes at DBG_OFF[layer]), each layer's
+// saturations and modelled cycles out after computing it. Used by the testbench and the
+// Python binding to check every spike against the golden vectors / the numpy reference.
+struct SynaDebug {
+    uint8_t* spikes;        // DBG_TOTAL bytes, or 0
+    int64_t* layer_sats;    // N_LAYERS, or 0
+    int64_t* layer_cycles;  // N_LAYERS + 2 (fc, output), or 0
+};
+extern SynaDebug* syna_debug;
+#endif
+
+#endif
