@@ -1,0 +1,175 @@
+#!/usr/bin/env python
+"""The RTL twin's cycles and simulation speed on the demo model, as one plain-text table.
+
+For every golden sample of the bundle (default: build/demo/bundle, `make demo`), through
+the Verilator model of rtl/syna_core.v (model_export.rtl_core.RtlCore, C++ harness):
+
+  cycles       clock cycles per inference, ap_start to the last output word (core's count)
+  SOPs         synaptic operations of the sample: per non-zero input of a conv/FC layer, the
+               kernel offsets that land on an output neuron x output channels (from golden.npz)
+  SOPs/P       the lower bound of an event-driven core with P accumulate lanes (ANCHORS.md)
+  dense        the same inference with zero skipping off (syna_core's dbg_dense input: every
+               input of every layer is processed, adding w * 0 for silent ones), same result
+  rate         firing rate of the inputs of the spike layers (non-zero / all), and of the input
+  inf/s        inferences per second at 100 MHz and at the ZCU104 clock (model_export/boards.py)
+  sim          Verilator cycles per second of wall time (the harness clock over the wall time
+               of the timed passes, one core)
+
+Targets (docs/rtl.md): cycles <= 1.25 x SOPs/P; >= 5x fewer cycles than dense where the input
+firing rate is <= 20%; Verilator >= 1 M cycles/s. The table says which are met; nothing is asserted.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from host import protocol as P  # noqa: E402
+from model_export import rtl_core as rc  # noqa: E402
+from model_export.boards import BOARDS  # noqa: E402
+
+
+def git_commit() -> str:
+    try:
+        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return head + ("-dirty" if dirty else "")
+    except (subprocess.CalledProcessError, FileNotFoundError):
+        return "unknown"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def synaptic_ops(bundle, g, i: int) -> tuple[int, int, int]:
+    """(SOPs, non-zero inputs of spike layers, all inputs of spike layers) of golden sample i."""
+    maps = {"input": g["input"][i]}
+    maps.update({l["name"]: g[f"spikes/{l['name']}"][i] for l in bundle.layers if l["kind"] != "fc"})
+    sops = nz = tot = 0
+    for l in bundle.layers:
+        x = maps[l["inputs"][0]] != 0
+        if l["inputs"][0] != "input":
+            nz += int(x.sum())
+            tot += x.size
+        if l["kind"] == "fc":
+            sops += int(x.sum()) * l["out_shape"][0]
+        elif l["kind"] == "conv_lif":
+            k, s, p = l["kernel"], l["stride"], l["padding"]
+            cout, ho, wo = l["out_shape"]
+
+            def valid(j, n):
+                return sum(1 for kk in range(k) if (j + p - kk) % s == 0 and 0 <= (j + p - kk) // s < n)
+            vy = np.array([valid(j, ho) for j in range(x.shape[2])])
+            vx = np.array([valid(j, wo) for j in range(x.shape[3])])
+            sops += int((x * (vy[:, None] * vx[None, :])).sum()) * cout
+    return sops, nz, tot
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bundle", default=str(REPO / "build" / "demo" / "bundle"))
+    ap.add_argument("--lanes", type=int, default=rc.DEFAULT_LANES)
+    ap.add_argument("--samples", type=int, default=0, help="golden samples (0: all)")
+    ap.add_argument("--reps", type=int, default=3, help="timed passes for the simulation speed")
+    a = ap.parse_args(argv)
+    if not (Path(a.bundle) / "manifest.json").is_file():
+        print(f"no bundle at {a.bundle}: run `make demo` first (or pass --bundle)", file=sys.stderr)
+        return 2
+
+    t_build = time.perf_counter()
+    core = rc.RtlCore(a.bundle, lanes=a.lanes)
+    t_build = time.perf_counter() - t_build
+    b, spec = core.bundle, core.bundle.input_spec
+    g = b.golden()
+    n = len(g["input"]) if a.samples <= 0 else min(a.samples, len(g["input"]))
+    words = [P.pack_frames(g["input"][i], spec["bits"]) for i in range(n)]
+    lanes = core.cfg.arch["P"]
+
+    rows, exact = [], True
+    for i in range(n):
+        r = core.run(words[i], spec["steps"])
+        o = P.unpack_output(r.out, core.classes, core.layers)
+        exact &= bool(np.array_equal(o.scores, g["scores"][i]) and not o.errors)
+        core.set_dense(True)
+        d = core.run(words[i], spec["steps"])
+        core.set_dense(False)
+        od = P.unpack_output(d.out, core.classes, core.layers)
+        exact &= bool(np.array_equal(od.scores, g["scores"][i]))
+        sops, nz, tot = synaptic_ops(b, g, i)
+        in_rate = float((g["input"][i] != 0).mean())
+        rows.append(dict(cycles=o.cycles, dense=od.cycles, sops=sops, rate=nz / tot, in_rate=in_rate))
+
+    # simulation speed: timed passes over the samples (harness clock / wall time)
+    clk0, t0 = core.clock, time.perf_counter()
+    for _ in range(a.reps):
+        for i in range(n):
+            core.run(words[i], spec["steps"])
+    sim_rate = (core.clock - clk0) / (time.perf_counter() - t0)
+    core.close()
+
+    cyc = np.array([r["cycles"] for r in rows], dtype=float)
+    dense = np.array([r["dense"] for r in rows], dtype=float)
+    sops = np.array([r["sops"] for r in rows], dtype=float)
+    rate = np.array([r["rate"] for r in rows])
+    in_rate = np.array([r["in_rate"] for r in rows])
+    bound = sops / lanes
+    zcu = BOARDS["zcu104"].clock_mhz
+    ratio = cyc / bound
+    gain = dense / cyc
+
+    print("RTL twin benchmark (bench/bench_rtl.py)")
+    print(f"machine  {cpu_model()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
+          f"Python {platform.python_version()}")
+    print(f"commit   {git_commit()}    date {time.strftime('%Y-%m-%d %H:%M')}")
+    print(f"bundle   {a.bundle} (model {b.model_hash[:16]}), {n} golden samples, P = {lanes} lanes, "
+          f"Verilator {rc.verilator_bin()}")
+    print(f"build    {t_build:.1f} s (0 when cached)    bit-exact scores (event-driven and dense): {exact}")
+    print()
+    print(f"{'sample':>6}{'cycles':>10}{'SOPs':>11}{'SOPs/P':>10}{'cyc/(SOPs/P)':>14}{'dense':>11}"
+          f"{'dense/ev':>10}{'spike rate':>12}{'input nz':>10}")
+    for i, r in enumerate(rows):
+        print(f"{i:>6}{r['cycles']:>10,}{r['sops']:>11,}{r['sops'] / lanes:>10,.0f}"
+              f"{r['cycles'] / (r['sops'] / lanes):>14.3f}{r['dense']:>11,}{r['dense'] / r['cycles']:>10.2f}"
+              f"{100 * r['rate']:>11.1f}%{100 * r['in_rate']:>9.1f}%")
+    print(f"{'mean':>6}{cyc.mean():>10,.0f}{sops.mean():>11,.0f}{bound.mean():>10,.0f}{ratio.mean():>14.3f}"
+          f"{dense.mean():>11,.0f}{gain.mean():>10.2f}{100 * rate.mean():>11.1f}%{100 * in_rate.mean():>9.1f}%")
+    print()
+    print(f"inferences/s at 100 MHz: {100e6 / cyc.mean():,.0f}    at the ZCU104 clock ({zcu:g} MHz): "
+          f"{zcu * 1e6 / cyc.mean():,.0f}")
+    print(f"Verilator: {sim_rate / 1e6:.2f} M cycles/s ({a.reps} passes of {n} inferences, C++ harness, one core)")
+    print()
+    ok1 = bool((ratio <= 1.25).all())
+    low = rate <= 0.20
+    ok2 = bool((gain[low] >= 5).all()) if low.any() else None
+    ok3 = sim_rate >= 1e6
+    print("targets")
+    print(f"  cycles <= 1.25 x SOPs/P on every sample:            {'met' if ok1 else 'NOT met'} "
+          f"(worst {ratio.max():.3f})")
+    print(f"  >= 5x fewer cycles than dense where rate <= 20%:    "
+          f"{'no sample at <= 20%' if ok2 is None else 'met' if ok2 else 'NOT met'} "
+          f"(samples at <= 20%: {int(low.sum())} of {n}; min gain {gain.min():.2f}x)")
+    print(f"  Verilator >= 1 M cycles/s:                          {'met' if ok3 else 'NOT met'} "
+          f"({sim_rate / 1e6:.2f} M)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

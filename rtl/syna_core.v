@@ -1,0 +1,546 @@
+// The spiking core: AXI4-Lite control, AXI4-Stream in/out, layer-major event-driven
+// schedule (docs/rtl.md). Sizes come from the generated syna_cfg.vh; the layer
+// schedule, weights, bias/thresholds and MODEL_HASH32 from the generated ROM files
+// (model_export/rtl_core.py), loaded with $readmemh from the working directory.
+//
+// Beside the ports of docs/core-interface.md this module has a simulation tap
+// (every write of a spike word: layer, index t*Ho*Wo + y*Wo + x, word) and a
+// `dbg_dense` input (1: no zero skipping, to measure the event-driven gain).
+// syna_core_top.v wraps it with the interface ports only.
+`default_nettype none
+// The interface names the interrupt port `interrupt` (docs/core-interface.md):
+/* verilator lint_off SYMRSVDWORD */
+module syna_core #(
+    parameter integer DRAIN_IDLE = 4096
+) (
+    input  wire        ap_clk,
+    input  wire        ap_rst_n,
+    // AXI4-Lite slave
+    input  wire        s_axi_control_AWVALID,
+    output wire        s_axi_control_AWREADY,
+    input  wire [6:0]  s_axi_control_AWADDR,
+    input  wire        s_axi_control_WVALID,
+    output wire        s_axi_control_WREADY,
+    input  wire [31:0] s_axi_control_WDATA,
+    input  wire [3:0]  s_axi_control_WSTRB,
+    output wire        s_axi_control_BVALID,
+    input  wire        s_axi_control_BREADY,
+    output wire [1:0]  s_axi_control_BRESP,
+    input  wire        s_axi_control_ARVALID,
+    output wire        s_axi_control_ARREADY,
+    input  wire [6:0]  s_axi_control_ARADDR,
+    output wire        s_axi_control_RVALID,
+    input  wire        s_axi_control_RREADY,
+    output wire [31:0] s_axi_control_RDATA,
+    output wire [1:0]  s_axi_control_RRESP,
+    // AXI4-Stream in
+    input  wire        s_axis_in_TVALID,
+    output wire        s_axis_in_TREADY,
+    input  wire [31:0] s_axis_in_TDATA,
+    input  wire [3:0]  s_axis_in_TKEEP,
+    input  wire        s_axis_in_TLAST,
+    // AXI4-Stream out
+    output wire        m_axis_out_TVALID,
+    input  wire        m_axis_out_TREADY,
+    output wire [31:0] m_axis_out_TDATA,
+    output wire [3:0]  m_axis_out_TKEEP,
+    output wire        m_axis_out_TLAST,
+    output wire        interrupt,
+    // debug / simulation only
+    input  wire        dbg_dense,
+    output wire        tap_valid,
+    output wire [7:0]  tap_layer,
+    output wire [31:0] tap_index,
+    output wire [1023:0] tap_word,
+    output wire        dbg_busy
+);
+`include "syna_cfg.vh"
+    localparam integer P = SYNA_P, WB = SYNA_WB, MB = SYNA_MB, T = SYNA_T, FW = SYNA_FW;
+    localparam integer CIN = SYNA_CIN, IB = SYNA_IB, CMAX = SYNA_CMAX;
+    localparam integer MW = (CMAX > CIN) ? CMAX : CIN;
+    localparam integer DW = (CMAX > CIN * IB) ? CMAX : CIN * IB;
+    localparam integer SAW = SYNA_SAW, IAW = SYNA_IAW, WAW = SYNA_WAW, AAW = SYNA_AAW, BTAW = SYNA_BTAW;
+    localparam integer RAW = (SAW > IAW) ? SAW : IAW;
+    localparam integer LAW = SYNA_LAW;
+    localparam integer NCLS = SYNA_NCLS, NS = SYNA_NS, NL = SYNA_NL;
+    localparam integer NOUT = NCLS + NS + 3;
+    localparam integer BTW = P * (32 + MB);
+    localparam integer CW = (CIN > 1) ? $clog2(CIN) : 1;
+    localparam integer PCW = $clog2(CMAX + 1);
+
+    wire clk = ap_clk;
+    wire rst = !ap_rst_n;
+
+    // ------------------------------------------------------------------ controller state
+    localparam [3:0] S_IDLE = 4'd0, S_RX = 4'd1, S_LOAD0 = 4'd2, S_LOAD1 = 4'd3, S_CONV = 4'd4, S_LIF = 4'd5,
+                     S_POOL = 4'd6, S_MERGE = 4'd7, S_FC = 4'd8, S_FCOUT = 4'd9, S_NEXT = 4'd10, S_SEND = 4'd11,
+                     S_WAIT = 4'd12;
+    reg  [3:0]     state;
+    reg  [LAW-1:0] layer;
+    reg  [31:0]    t;
+    reg            steps_ok, rx_short, rx_long, sending;
+    reg  [AAW:0]   clr_n;                 // accumulator clear pointer (runs during receive)
+    wire           clr_busy = clr_n != SYNA_AD;
+    reg  [31:0]    out_ptr;               // index of the next spike word of this layer (t*HoWo + pos)
+    reg  [31:0]    scan_ptr;              // first word of this step's input map
+
+    // ------------------------------------------------------------------ registers (AXI4-Lite)
+    wire        ap_start, core_done;
+    wire [31:0] steps;
+    reg  [31:0] last_status, last_cycles, last_sats;
+    wire [31:0] model_hash;
+    wire        accept = state == S_IDLE && ap_start;
+    syna_axil_regs #(
+        .A_CTRL(SYNA_REG_CTRL), .A_GIE(SYNA_REG_GIE), .A_IER(SYNA_REG_IER), .A_ISR(SYNA_REG_ISR),
+        .A_STEPS(SYNA_REG_STEPS), .A_STATUS(SYNA_REG_STATUS), .A_CYCLES(SYNA_REG_CYCLES),
+        .A_SATS(SYNA_REG_SATURATIONS), .A_HASH(SYNA_REG_MODEL_HASH), .A_VERSION(SYNA_REG_VERSION),
+        .VERSION(SYNA_VERSION)
+    ) u_regs (
+        .clk(clk), .rst(rst),
+        .awvalid(s_axi_control_AWVALID), .awready(s_axi_control_AWREADY), .awaddr(s_axi_control_AWADDR),
+        .wvalid(s_axi_control_WVALID), .wready(s_axi_control_WREADY), .wdata(s_axi_control_WDATA),
+        .wstrb(s_axi_control_WSTRB), .bvalid(s_axi_control_BVALID), .bready(s_axi_control_BREADY),
+        .bresp(s_axi_control_BRESP), .arvalid(s_axi_control_ARVALID), .arready(s_axi_control_ARREADY),
+        .araddr(s_axi_control_ARADDR), .rvalid(s_axi_control_RVALID), .rready(s_axi_control_RREADY),
+        .rdata(s_axi_control_RDATA), .rresp(s_axi_control_RRESP),
+        .ap_start(ap_start), .accept(accept), .core_idle(state == S_IDLE), .core_done(core_done),
+        .steps(steps), .status(last_status), .cycles(last_cycles), .saturations(last_sats),
+        .model_hash(model_hash), .interrupt(interrupt)
+    );
+
+    syna_mem #(.W(32), .D(1), .AW(1), .HAS_INIT(1), .INIT_FILE("syna_hash.mem")) u_hash (
+        .clk(clk), .we(1'b0), .waddr(1'b0), .wdata(32'd0), .re(1'b1), .raddr(1'b0), .rdata(model_hash));
+
+    // ------------------------------------------------------------------ schedule
+    wire [SYNA_NF*FW-1:0] desc;
+    syna_mem #(.W(SYNA_NF * FW), .D(NL), .AW(LAW), .HAS_INIT(1), .INIT_FILE("syna_schedule.mem")) u_sched (
+        .clk(clk), .we(1'b0), .waddr({LAW{1'b0}}), .wdata({SYNA_NF * FW{1'b0}}), .re(1'b1), .raddr(layer),
+        .rdata(desc));
+    wire [FW-1:0] d_kind = desc[F_KIND*FW +: FW], d_enc = desc[F_ENC*FW +: FW], d_op = desc[F_OP*FW +: FW];
+    wire [FW-1:0] d_cin = desc[F_CIN*FW +: FW], d_h = desc[F_H*FW +: FW], d_w = desc[F_W*FW +: FW];
+    wire [FW-1:0] d_cout = desc[F_COUT*FW +: FW], d_ho = desc[F_HO*FW +: FW], d_wo = desc[F_WO*FW +: FW];
+    wire [FW-1:0] d_k = desc[F_K*FW +: FW], d_slog2 = desc[F_SLOG2*FW +: FW], d_pad = desc[F_PAD*FW +: FW];
+    wire [FW-1:0] d_g = desc[F_G*FW +: FW], d_wbase = desc[F_WBASE*FW +: FW], d_btbase = desc[F_BTBASE*FW +: FW];
+    wire [FW-1:0] d_ina = desc[F_INA*FW +: FW], d_inb = desc[F_INB*FW +: FW], d_out = desc[F_OUT*FW +: FW];
+    wire [FW-1:0] d_hw = desc[F_HW*FW +: FW], d_howo = desc[F_HOWO*FW +: FW], d_kkg = desc[F_KKG*FW +: FW];
+    wire [FW-1:0] d_kg = desc[F_KG*FW +: FW], d_sg = desc[F_SG*FW +: FW], d_skg = desc[F_SKG*FW +: FW];
+    wire [FW-1:0] d_wog = desc[F_WOG*FW +: FW], d_scan = desc[F_SCAN*FW +: FW], d_nlif = desc[F_NLIF*FW +: FW];
+    wire [FW-1:0] d_thw = desc[F_THW*FW +: FW];
+    wire          is_fc = d_kind == SYNA_KIND_FC;
+
+    // ------------------------------------------------------------------ memories
+    // input banks: one per input channel, word = value at (t, y, x)
+    wire          rx_we;
+    wire [CW-1:0] rx_chan;
+    wire [IAW-1:0] rx_addr;
+    wire [IB-1:0] rx_val;
+    wire          in_re;
+    wire [IAW-1:0] in_raddr;
+    wire [CIN*IB-1:0] in_rdata;
+    genvar gc;
+    generate
+        for (gc = 0; gc < CIN; gc = gc + 1) begin : g_in
+            syna_mem #(.W(IB), .D(SYNA_ID), .AW(IAW)) u_in (
+                .clk(clk), .we(rx_we && rx_chan == gc), .waddr(rx_addr), .wdata(rx_val),
+                .re(in_re), .raddr(in_raddr), .rdata(in_rdata[gc*IB +: IB]));
+        end
+    endgenerate
+
+    // spike maps (one word of CMAX channels per (layer, t, y, x))
+    reg            spk_we;
+    reg  [SAW-1:0] spk_waddr;
+    reg  [CMAX-1:0] spk_wdata;
+    wire           spk_re;
+    wire [SAW-1:0] spk_raddr;
+    wire [CMAX-1:0] spk_rdata;
+    syna_mem #(.W(CMAX), .D(SYNA_SD), .AW(SAW)) u_spk (
+        .clk(clk), .we(spk_we), .waddr(spk_waddr), .wdata(spk_wdata), .re(spk_re), .raddr(spk_raddr),
+        .rdata(spk_rdata));
+
+    // weights, bias/threshold
+    wire           w_re;
+    wire [WAW-1:0] w_raddr;
+    wire [P*WB-1:0] w_rdata;
+    syna_mem #(.W(P * WB), .D(SYNA_WD), .AW(WAW), .HAS_INIT(1), .INIT_FILE("syna_weights.mem")) u_w (
+        .clk(clk), .we(1'b0), .waddr({WAW{1'b0}}), .wdata({P * WB{1'b0}}), .re(w_re), .raddr(w_raddr),
+        .rdata(w_rdata));
+    reg            bt_re;
+    reg  [BTAW-1:0] bt_raddr;
+    wire [BTW-1:0] bt_rdata;
+    syna_mem #(.W(BTW), .D(SYNA_BTD), .AW(BTAW), .HAS_INIT(1), .INIT_FILE("syna_bt.mem")) u_bt (
+        .clk(clk), .we(1'b0), .waddr({BTAW{1'b0}}), .wdata({BTW{1'b0}}), .re(bt_re), .raddr(bt_raddr),
+        .rdata(bt_rdata));
+
+    // accumulators and membranes, P lanes per word, address (y*Wo + x)*G + cg
+    reg            acc_we, acc_re;
+    reg  [AAW-1:0] acc_waddr, acc_raddr;
+    reg  [P*32-1:0] acc_wdata;
+    wire [P*32-1:0] acc_rdata;
+    syna_mem #(.W(P * 32), .D(SYNA_AD), .AW(AAW)) u_acc (
+        .clk(clk), .we(acc_we), .waddr(acc_waddr), .wdata(acc_wdata), .re(acc_re), .raddr(acc_raddr),
+        .rdata(acc_rdata));
+    reg            vm_we, vm_re;
+    reg  [AAW-1:0] vm_waddr, vm_raddr;
+    wire [P*MB-1:0] vm_wdata, vm_rdata;
+    syna_mem #(.W(P * MB), .D(SYNA_AD), .AW(AAW)) u_vm (
+        .clk(clk), .we(vm_we), .waddr(vm_waddr), .wdata(vm_wdata), .re(vm_re), .raddr(vm_raddr),
+        .rdata(vm_rdata));
+
+    // ------------------------------------------------------------------ input stream
+    wire rx_done, rx_err_short, rx_err_long;
+    syna_stream_rx #(.LANE(SYNA_LANE), .IB(IB), .CIN(CIN), .H(SYNA_H), .W(SYNA_W), .T(T), .WPF(SYNA_WPF),
+                     .IAW(IAW), .CW(CW), .DRAIN_IDLE(DRAIN_IDLE)) u_rx (
+        .clk(clk), .rst(rst), .start(accept), .store(steps == T),
+        .s_axis_tvalid(s_axis_in_TVALID), .s_axis_tready(s_axis_in_TREADY), .s_axis_tdata(s_axis_in_TDATA),
+        .s_axis_tlast(s_axis_in_TLAST), .done(rx_done), .err_short(rx_err_short), .err_long(rx_err_long),
+        .in_we(rx_we), .in_chan(rx_chan), .in_addr(rx_addr), .in_val(rx_val));
+
+    // ------------------------------------------------------------------ conv engine
+    reg            eng_start;
+    wire           eng_busy, eng_done;
+    wire           eng_map_re, eng_w_re, eng_acc_re, eng_acc_we;
+    wire [RAW-1:0] eng_map_raddr;
+    wire [AAW-1:0] eng_acc_raddr, eng_acc_waddr;
+    wire [P*32-1:0] eng_acc_wdata;
+    wire [31:0]    eng_events, eng_ops;
+    wire           enc = d_enc[0] && !is_fc;
+    wire [DW-1:0]  in_ext = in_rdata;              // zero-extended
+    wire [DW-1:0]  spk_ext = spk_rdata;
+    wire [DW-1:0]  eng_map_rdata = enc ? in_ext : spk_ext;
+    syna_conv_engine #(.P(P), .WB(WB), .IB(IB), .CIN(CIN), .MW(MW), .DW(DW), .RAW(RAW), .WAW(WAW), .AAW(AAW),
+                       .FW(FW)) u_eng (
+        .clk(clk), .rst(rst), .start(eng_start), .enc(enc), .fc(is_fc), .dense(dbg_dense),
+        .scan_base(scan_ptr[RAW-1:0]), .scan_len(d_scan), .cin(d_cin), .w(d_w), .ho(d_ho), .wo(d_wo),
+        .k(d_k[3:0]), .slog2(d_slog2[1:0]), .pad(d_pad[2:0]), .g(d_g), .wbase(d_wbase), .kkg(d_kkg), .kg(d_kg),
+        .sg(d_sg), .skg(d_skg), .wog(d_wog), .busy(eng_busy), .done(eng_done),
+        .map_re(eng_map_re), .map_raddr(eng_map_raddr), .map_rdata(eng_map_rdata),
+        .w_re(eng_w_re), .w_raddr(w_raddr), .w_rdata(w_rdata),
+        .acc_re(eng_acc_re), .acc_raddr(eng_acc_raddr), .acc_rdata(acc_rdata),
+        .acc_we(eng_acc_we), .acc_waddr(eng_acc_waddr), .acc_wdata(eng_acc_wdata),
+        .n_events(eng_events), .n_ops(eng_ops));
+    assign w_re = eng_w_re;
+    assign in_re = eng_map_re && enc;
+    assign in_raddr = eng_map_raddr[IAW-1:0];
+
+    // ------------------------------------------------------------------ phase counters
+    reg  [31:0]    n;                     // LIF: neuron group; merge: read; pool/fc-out: output
+    reg  [31:0]    cg;                    // channel group of LIF read / fc-out
+    reg  [31:0]    pos;                   // output position within the step (LIF)
+    reg  [31:0]    poy, pox, pky, pkx, pt, ptb;  // pool counters, ptb = pt*H*W
+    reg            l1_valid, l1_last, l1_first;
+    reg  [31:0]    l1_n, l1_cg;
+    reg  [CMAX-1:0] word_acc, merge_a;
+
+    // LIF datapath on the words read last cycle
+    wire [P-1:0]   lane_en;
+    genvar gl;
+    generate
+        for (gl = 0; gl < P; gl = gl + 1) begin : g_en
+            assign lane_en[gl] = l1_cg * P + gl < d_cout;
+        end
+    endgenerate
+    wire [P-1:0]   lif_spike, lif_sat;
+    syna_lif #(.P(P), .MB(MB)) u_lif (
+        .acc(acc_rdata), .bias(bt_rdata[P*32-1:0]), .thr(bt_rdata[BTW-1:P*32]), .v(vm_rdata),
+        .first(t == 0), .lane_en(lane_en), .v_next(vm_wdata), .spike(lif_spike), .sat(lif_sat));
+    wire [CMAX+P-1:0] spike_ext = lif_spike;
+    wire [CMAX+P-1:0] spike_sh = spike_ext << (l1_cg * P);
+    wire [CMAX-1:0] spike_word = ((l1_cg == 0) ? {CMAX{1'b0}} : word_acc) | spike_sh[CMAX-1:0];
+
+    wire [CMAX-1:0] merged;
+    syna_merge #(.W(CMAX)) u_merge (.op(d_op[1:0]), .m(merge_a), .r(spk_rdata), .y(merged));
+
+    // pool window position
+    wire signed [31:0] piy = $signed((poy << d_slog2) + pky) - $signed({29'd0, d_pad[2:0]});
+    wire signed [31:0] pix = $signed((pox << d_slog2) + pkx) - $signed({29'd0, d_pad[2:0]});
+    wire           p_in = piy >= 0 && pix >= 0 && piy < $signed(d_h) && pix < $signed(d_w);
+    wire           p_lastwin = pky + 1 == d_k && pkx + 1 == d_k;
+    wire [CMAX-1:0] pooled;
+    reg            l1_pin;
+    syna_pool_or #(.W(CMAX)) u_pool (.clk(clk), .first(l1_first), .valid(l1_pin), .d(spk_rdata), .y(pooled));
+
+    // spike memory read port
+    reg            ctl_spk_re;
+    reg  [SAW-1:0] ctl_spk_raddr;
+    assign spk_re = (eng_map_re && !enc) || ctl_spk_re;
+    assign spk_raddr = eng_busy ? eng_map_raddr[SAW-1:0] : ctl_spk_raddr;
+
+    always @* begin
+        ctl_spk_re = 1'b0;
+        ctl_spk_raddr = {SAW{1'b0}};
+        if (state == S_POOL && pt != T) begin
+            ctl_spk_re = p_in;
+            ctl_spk_raddr = d_ina[SAW-1:0] + ptb[SAW-1:0] + piy[SAW-1:0] * d_w[SAW-1:0] + pix[SAW-1:0];
+        end else if (state == S_MERGE && n != 2 * d_thw) begin
+            ctl_spk_re = 1'b1;
+            ctl_spk_raddr = (n[0] ? d_inb[SAW-1:0] : d_ina[SAW-1:0]) + n[SAW:1];
+        end
+    end
+
+    // accumulator / membrane / bias ports
+    wire lif_issue = state == S_LIF && n != d_nlif;
+    wire fco_issue = state == S_FCOUT && n != d_g;
+    always @* begin
+        acc_re = 1'b0; acc_raddr = {AAW{1'b0}};
+        acc_we = 1'b0; acc_waddr = {AAW{1'b0}}; acc_wdata = {P * 32{1'b0}};
+        vm_re = 1'b0; vm_raddr = {AAW{1'b0}}; vm_we = 1'b0; vm_waddr = {AAW{1'b0}};
+        bt_re = 1'b0; bt_raddr = {BTAW{1'b0}};
+        if (eng_busy) begin
+            acc_re = eng_acc_re; acc_raddr = eng_acc_raddr;
+            acc_we = eng_acc_we; acc_waddr = eng_acc_waddr; acc_wdata = eng_acc_wdata;
+        end else if (state == S_RX || state == S_WAIT) begin
+            acc_we = clr_busy; acc_waddr = clr_n[AAW-1:0];
+        end else if (state == S_LIF) begin
+            acc_re = lif_issue; acc_raddr = n[AAW-1:0];
+            vm_re = lif_issue; vm_raddr = n[AAW-1:0];
+            bt_re = lif_issue; bt_raddr = d_btbase[BTAW-1:0] + cg[BTAW-1:0];
+            acc_we = l1_valid; acc_waddr = l1_n[AAW-1:0];          // clear for the next step
+            vm_we = l1_valid; vm_waddr = l1_n[AAW-1:0];
+        end else if (state == S_FCOUT) begin
+            acc_re = fco_issue; acc_raddr = n[AAW-1:0];
+            bt_re = fco_issue; bt_raddr = d_btbase[BTAW-1:0] + n[BTAW-1:0];
+        end
+    end
+
+    // ------------------------------------------------------------------ counters
+    wire [PCW-1:0] spk_pop;
+    syna_popcount #(.W(CMAX), .OW(PCW)) u_pop (.d(spk_wdata), .n(spk_pop));
+    wire [31:0] layer_count;
+    syna_counter #(.W(32), .IW(PCW)) u_lcnt (.clk(clk), .clr(rst || state == S_LOAD0),
+                                             .inc(spk_we ? spk_pop : {PCW{1'b0}}), .q(layer_count));
+    localparam integer SPW = $clog2(P + 1);
+    wire [SPW-1:0] sat_pop;
+    syna_popcount #(.W(P), .OW(SPW)) u_satpop (.d(lif_sat), .n(sat_pop));
+    wire [31:0] sat_count;
+    syna_counter #(.W(32), .IW(SPW)) u_scnt (.clk(clk), .clr(rst || accept),
+                                             .inc((state == S_LIF && l1_valid) ? sat_pop : {SPW{1'b0}}), .q(sat_count));
+    wire [31:0] cyc;
+    wire        counting = state != S_IDLE && state != S_SEND;
+    syna_counter #(.W(32), .IW(1)) u_cyc (.clk(clk), .clr(rst || accept), .inc(counting), .q(cyc));
+
+    reg  [31:0] counts [0:NS-1];
+    reg  [31:0] scores [0:NCLS-1];
+
+    // ------------------------------------------------------------------ output packet
+    wire [31:0] status_now = ((rx_short ? 32'd1 : 32'd0) << SYNA_STATUS_FRAME_SHORT)
+                           | ((rx_long ? 32'd1 : 32'd0) << SYNA_STATUS_FRAME_LONG)
+                           | ((steps_ok ? 32'd0 : 32'd1) << SYNA_STATUS_STEPS_MISMATCH)
+                           | ((sat_count != 0 ? 32'd1 : 32'd0) << SYNA_STATUS_SATURATED);
+    localparam integer OIW = $clog2(NOUT + 1);
+    wire [OIW-1:0] tx_idx;
+    reg  [31:0]    tx_data;
+    reg            tx_start;
+    always @* begin
+        if (tx_idx < NCLS) tx_data = scores[tx_idx];
+        else if (tx_idx < NCLS + NS) tx_data = counts[tx_idx - NCLS];
+        else if (tx_idx == NCLS + NS) tx_data = last_cycles;
+        else if (tx_idx == NCLS + NS + 1) tx_data = last_sats;
+        else tx_data = last_status;
+    end
+    syna_stream_tx #(.N(NOUT), .IW(OIW)) u_tx (
+        .clk(clk), .rst(rst), .start(tx_start), .idx(tx_idx), .data(tx_data),
+        .m_axis_tvalid(m_axis_out_TVALID), .m_axis_tready(m_axis_out_TREADY), .m_axis_tdata(m_axis_out_TDATA),
+        .m_axis_tlast(m_axis_out_TLAST), .done(core_done));
+    assign m_axis_out_TKEEP = 4'hf;
+
+    // ------------------------------------------------------------------ tap
+    assign tap_valid = spk_we;
+    reg  [31:0] tap_idx;
+    assign tap_layer = layer;
+    assign tap_index = tap_idx;
+    assign tap_word = spk_wdata;
+    assign dbg_busy = state != S_IDLE;
+
+    // ------------------------------------------------------------------ the schedule
+    integer i;
+    always @(posedge clk) begin
+        if (rst) begin
+            state <= S_IDLE;
+            layer <= {LAW{1'b0}};
+            eng_start <= 1'b0;
+            tx_start <= 1'b0;
+            spk_we <= 1'b0;
+            l1_valid <= 1'b0;
+            clr_n <= SYNA_AD;
+            steps_ok <= 1'b1;
+            sending <= 1'b0;
+            rx_short <= 1'b0;
+            rx_long <= 1'b0;
+            last_status <= 32'd0;
+            last_cycles <= 32'd0;
+            last_sats <= 32'd0;
+        end else begin
+            eng_start <= 1'b0;
+            tx_start <= 1'b0;
+            spk_we <= 1'b0;
+            if ((state == S_RX || state == S_WAIT) && clr_busy) clr_n <= clr_n + 1'b1;
+            case (state)
+                S_IDLE: if (accept) begin
+                    state <= S_RX;
+                    steps_ok <= steps == T;
+                    rx_short <= 1'b0;
+                    rx_long <= 1'b0;
+                    clr_n <= {(AAW + 1){1'b0}};
+                    for (i = 0; i < NS; i = i + 1) counts[i] <= 32'd0;
+                    for (i = 0; i < NCLS; i = i + 1) scores[i] <= 32'd0;
+                end
+                S_RX: if (rx_done) begin
+                    rx_short <= rx_err_short;
+                    rx_long <= rx_err_long;
+                    if (rx_err_short || rx_err_long || !steps_ok) begin
+                        state <= S_SEND;
+                    end else begin
+                        state <= S_WAIT;
+                    end
+                end
+                S_WAIT: if (!clr_busy) begin
+                    layer <= {LAW{1'b0}};
+                    state <= S_LOAD0;
+                end
+                S_LOAD0: state <= S_LOAD1;              // schedule ROM read
+                S_LOAD1: begin
+                    t <= 32'd0;
+                    n <= 32'd0;
+                    cg <= 32'd0;
+                    pos <= 32'd0;
+                    out_ptr <= 32'd0;
+                    scan_ptr <= d_enc[0] ? 32'd0 : d_ina;
+                    l1_valid <= 1'b0;
+                    pt <= 32'd0; ptb <= 32'd0; poy <= 32'd0; pox <= 32'd0; pky <= 32'd0; pkx <= 32'd0;
+                    case (d_kind)
+                        SYNA_KIND_CONV: begin state <= S_CONV; eng_start <= 1'b1; end
+                        SYNA_KIND_POOL: state <= S_POOL;
+                        SYNA_KIND_MERGE: state <= S_MERGE;
+                        default: begin state <= S_FC; eng_start <= 1'b1; end
+                    endcase
+                end
+                S_CONV: if (eng_done) begin
+                    state <= S_LIF;
+                    n <= 32'd0;
+                    cg <= 32'd0;
+                    pos <= 32'd0;
+                end
+                S_LIF: begin
+                    // issue: read acc/membrane of group n, bias/threshold of group cg
+                    l1_valid <= lif_issue;
+                    l1_n <= n;
+                    l1_cg <= cg;
+                    l1_last <= cg + 1 == d_g;
+                    if (lif_issue) begin
+                        n <= n + 1;
+                        cg <= (cg + 1 == d_g) ? 32'd0 : cg + 1;
+                    end
+                    // write back: membrane (vm_wdata) and acc = 0 via the port mux; the spike word
+                    if (l1_valid) begin
+                        word_acc <= spike_word;
+                        if (l1_last) begin
+                            spk_we <= 1'b1;
+                            spk_waddr <= d_out[SAW-1:0] + out_ptr[SAW-1:0];
+                            spk_wdata <= spike_word;
+                            tap_idx <= out_ptr;
+                            out_ptr <= out_ptr + 1;
+                        end
+                    end
+                    if (!lif_issue && !l1_valid && !spk_we) begin
+                        if (t + 1 == T) begin
+                            state <= S_NEXT;
+                        end else begin
+                            t <= t + 1;
+                            scan_ptr <= scan_ptr + d_hw;
+                            state <= S_CONV;
+                            eng_start <= 1'b1;
+                        end
+                    end
+                end
+                S_POOL: begin
+                    l1_valid <= pt != T;
+                    l1_first <= pky == 0 && pkx == 0;
+                    l1_last <= p_lastwin;
+                    l1_pin <= p_in && pt != T;
+                    if (pt != T) begin
+                        if (pkx + 1 != d_k) pkx <= pkx + 1;
+                        else begin
+                            pkx <= 32'd0;
+                            if (pky + 1 != d_k) pky <= pky + 1;
+                            else begin
+                                pky <= 32'd0;
+                                if (pox + 1 != d_wo) pox <= pox + 1;
+                                else begin
+                                    pox <= 32'd0;
+                                    if (poy + 1 != d_ho) poy <= poy + 1;
+                                    else begin
+                                        poy <= 32'd0;
+                                        pt <= pt + 1;
+                                        ptb <= ptb + d_hw;
+                                    end
+                                end
+                            end
+                        end
+                    end
+                    if (l1_valid && l1_last) begin
+                        spk_we <= 1'b1;
+                        spk_waddr <= d_out[SAW-1:0] + out_ptr[SAW-1:0];
+                        spk_wdata <= pooled;
+                        tap_idx <= out_ptr;
+                        out_ptr <= out_ptr + 1;
+                    end
+                    if (pt == T && !l1_valid && !spk_we) state <= S_NEXT;
+                end
+                S_MERGE: begin
+                    l1_valid <= n != 2 * d_thw;
+                    l1_last <= n[0];
+                    if (n != 2 * d_thw) n <= n + 1;
+                    if (l1_valid && !l1_last) merge_a <= spk_rdata;
+                    if (l1_valid && l1_last) begin
+                        spk_we <= 1'b1;
+                        spk_waddr <= d_out[SAW-1:0] + out_ptr[SAW-1:0];
+                        spk_wdata <= merged;
+                        tap_idx <= out_ptr;
+                        out_ptr <= out_ptr + 1;
+                    end
+                    if (n == 2 * d_thw && !l1_valid && !spk_we) state <= S_NEXT;
+                end
+                S_FC: if (eng_done) begin
+                    state <= S_FCOUT;
+                    n <= 32'd0;
+                end
+                S_FCOUT: begin
+                    l1_valid <= fco_issue;
+                    l1_n <= n;
+                    if (fco_issue) n <= n + 1;
+                    if (l1_valid) begin
+                        for (i = 0; i < P; i = i + 1)
+                            if (l1_n * P + i < NCLS)
+                                scores[l1_n * P + i] <= acc_rdata[i*32 +: 32] + bt_rdata[i*32 +: 32];
+                    end
+                    if (!fco_issue && !l1_valid) state <= S_NEXT;
+                end
+                S_NEXT: begin
+                    if (!is_fc) counts[layer] <= layer_count;
+                    if (is_fc || layer + 1 == NL) begin
+                        state <= S_SEND;
+                    end else begin
+                        layer <= layer + 1'b1;
+                        state <= S_LOAD0;
+                    end
+                end
+                S_SEND: begin
+                    if (!sending) begin
+                        // first cycle in S_SEND: latch the results, start the packet
+                        sending <= 1'b1;
+                        tx_start <= 1'b1;
+                        last_cycles <= cyc + NOUT;
+                        last_sats <= sat_count;
+                        last_status <= status_now;
+                    end
+                    if (core_done) begin
+                        state <= S_IDLE;
+                        sending <= 1'b0;
+                    end
+                end
+                default: state <= S_IDLE;
+            endcase
+        end
+    end
+endmodule
+`default_nettype wire

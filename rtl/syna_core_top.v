@@ -1,0 +1,65 @@
+// Top level with exactly the ports of docs/core-interface.md (the same as the
+// Vitis HLS core's): ap_clk, ap_rst_n, s_axi_control (AXI4-Lite), s_axis_in and
+// m_axis_out (AXI4-Stream, TKEEP, TLAST), interrupt. The spike-map tap and the
+// dense-mode input of syna_core are simulation-only and left unconnected here.
+`default_nettype none
+// The interface names the interrupt port `interrupt` (docs/core-interface.md):
+/* verilator lint_off SYMRSVDWORD */
+module syna_core_top #(
+    parameter integer DRAIN_IDLE = 4096
+) (
+    input  wire        ap_clk,
+    input  wire        ap_rst_n,
+    input  wire        s_axi_control_AWVALID,
+    output wire        s_axi_control_AWREADY,
+    input  wire [6:0]  s_axi_control_AWADDR,
+    input  wire        s_axi_control_WVALID,
+    output wire        s_axi_control_WREADY,
+    input  wire [31:0] s_axi_control_WDATA,
+    input  wire [3:0]  s_axi_control_WSTRB,
+    output wire        s_axi_control_BVALID,
+    input  wire        s_axi_control_BREADY,
+    output wire [1:0]  s_axi_control_BRESP,
+    input  wire        s_axi_control_ARVALID,
+    output wire        s_axi_control_ARREADY,
+    input  wire [6:0]  s_axi_control_ARADDR,
+    output wire        s_axi_control_RVALID,
+    input  wire        s_axi_control_RREADY,
+    output wire [31:0] s_axi_control_RDATA,
+    output wire [1:0]  s_axi_control_RRESP,
+    input  wire        s_axis_in_TVALID,
+    output wire        s_axis_in_TREADY,
+    input  wire [31:0] s_axis_in_TDATA,
+    input  wire [3:0]  s_axis_in_TKEEP,
+    input  wire        s_axis_in_TLAST,
+    output wire        m_axis_out_TVALID,
+    input  wire        m_axis_out_TREADY,
+    output wire [31:0] m_axis_out_TDATA,
+    output wire [3:0]  m_axis_out_TKEEP,
+    output wire        m_axis_out_TLAST,
+    output wire        interrupt
+);
+    wire        tap_valid, dbg_busy;
+    wire [7:0]  tap_layer;
+    wire [31:0] tap_index;
+    wire [1023:0] tap_word;
+    syna_core #(.DRAIN_IDLE(DRAIN_IDLE)) u_core (
+        .ap_clk(ap_clk), .ap_rst_n(ap_rst_n),
+        .s_axi_control_AWVALID(s_axi_control_AWVALID), .s_axi_control_AWREADY(s_axi_control_AWREADY),
+        .s_axi_control_AWADDR(s_axi_control_AWADDR), .s_axi_control_WVALID(s_axi_control_WVALID),
+        .s_axi_control_WREADY(s_axi_control_WREADY), .s_axi_control_WDATA(s_axi_control_WDATA),
+        .s_axi_control_WSTRB(s_axi_control_WSTRB), .s_axi_control_BVALID(s_axi_control_BVALID),
+        .s_axi_control_BREADY(s_axi_control_BREADY), .s_axi_control_BRESP(s_axi_control_BRESP),
+        .s_axi_control_ARVALID(s_axi_control_ARVALID), .s_axi_control_ARREADY(s_axi_control_ARREADY),
+        .s_axi_control_ARADDR(s_axi_control_ARADDR), .s_axi_control_RVALID(s_axi_control_RVALID),
+        .s_axi_control_RREADY(s_axi_control_RREADY), .s_axi_control_RDATA(s_axi_control_RDATA),
+        .s_axi_control_RRESP(s_axi_control_RRESP),
+        .s_axis_in_TVALID(s_axis_in_TVALID), .s_axis_in_TREADY(s_axis_in_TREADY),
+        .s_axis_in_TDATA(s_axis_in_TDATA), .s_axis_in_TKEEP(s_axis_in_TKEEP), .s_axis_in_TLAST(s_axis_in_TLAST),
+        .m_axis_out_TVALID(m_axis_out_TVALID), .m_axis_out_TREADY(m_axis_out_TREADY),
+        .m_axis_out_TDATA(m_axis_out_TDATA), .m_axis_out_TKEEP(m_axis_out_TKEEP),
+        .m_axis_out_TLAST(m_axis_out_TLAST), .interrupt(interrupt),
+        .dbg_dense(1'b0), .tap_valid(tap_valid), .tap_layer(tap_layer), .tap_index(tap_index),
+        .tap_word(tap_word), .dbg_busy(dbg_busy));
+endmodule
+`default_nettype wire

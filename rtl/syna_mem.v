@@ -1,0 +1,33 @@
+// Simple dual-port memory: one write port, one synchronous read port (read-first:
+// a read of the address being written in the same cycle returns the old word).
+// INIT_FILE (HAS_INIT = 1) is loaded with $readmemh, relative to the simulator's
+// or synthesiser's working directory. Maps to block RAM (or LUT RAM when small).
+`default_nettype none
+module syna_mem #(
+    parameter integer W = 8,            // word width
+    parameter integer D = 16,           // depth (words)
+    parameter integer AW = 4,           // address width
+    parameter integer HAS_INIT = 0,
+    parameter INIT_FILE = "none.mem"
+) (
+    input  wire          clk,
+    input  wire          we,
+    input  wire [AW-1:0] waddr,
+    input  wire [W-1:0]  wdata,
+    input  wire          re,
+    input  wire [AW-1:0] raddr,
+    output reg  [W-1:0]  rdata
+);
+    reg [W-1:0] mem [0:D-1];
+    generate
+        if (HAS_INIT != 0) begin : g_init
+            initial $readmemh(INIT_FILE, mem);
+        end
+    endgenerate
+    initial rdata = {W{1'b0}};
+    always @(posedge clk) begin
+        if (we) mem[waddr] <= wdata;
+        if (re) rdata <= mem[raddr];
+    end
+endmodule
+`default_nettype wire

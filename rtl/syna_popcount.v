@@ -1,0 +1,17 @@
+// Number of ones in a word (spike counters, saturation counts), combinational.
+`default_nettype none
+module syna_popcount #(
+    parameter integer W = 8,
+    parameter integer OW = 4            // >= clog2(W + 1)
+) (
+    input  wire [W-1:0]  d,
+    output reg  [OW-1:0] n
+);
+    integer i;
+    always @* begin
+        n = {OW{1'b0}};
+        for (i = 0; i < W; i = i + 1)
+            n = n + {{(OW - 1){1'b0}}, d[i]};
+    end
+endmodule
+`default_nettype wire

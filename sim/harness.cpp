@@ -1,0 +1,220 @@
+// C++ harness around the Verilator model of rtl/syna_core.v, built into a shared
+// library and driven from Python through ctypes (model_export/rtl_core.py, RtlCore).
+// It plays the host and the DMA: AXI4-Lite register accesses, the input stream
+// (TLAST on the last word, or none), the output stream (always ready), and records
+// the spike-map tap (every spike word a layer writes) for bit-exact checks.
+#include <cstdint>
+#include <cstring>
+#include <unistd.h>
+#include <climits>
+
+#include "Vsyna_core.h"
+#include "verilated.h"
+
+namespace {
+
+struct Sim {
+    VerilatedContext* ctx;
+    Vsyna_core* top;
+    uint64_t cycles;             // clock cycles since open
+};
+
+// One clock cycle: inputs were set by the caller; settle with clk low, let the
+// caller sample (via the callback), then the rising edge.
+inline void settle(Sim* s) {
+    s->top->ap_clk = 0;
+    s->top->eval();
+}
+inline void rise(Sim* s) {
+    s->top->ap_clk = 1;
+    s->top->eval();
+    s->cycles++;
+}
+inline void idle_inputs(Sim* s) {
+    Vsyna_core* t = s->top;
+    t->s_axi_control_AWVALID = 0;
+    t->s_axi_control_WVALID = 0;
+    t->s_axi_control_BREADY = 1;
+    t->s_axi_control_ARVALID = 0;
+    t->s_axi_control_RREADY = 1;
+    t->s_axis_in_TVALID = 0;
+    t->s_axis_in_TLAST = 0;
+    t->s_axis_in_TKEEP = 0xf;
+    t->m_axis_out_TREADY = 1;
+}
+inline void cycle(Sim* s) {
+    settle(s);
+    rise(s);
+}
+
+}  // namespace
+
+extern "C" {
+
+// Open the model; the ROM files ($readmemh) are read from romdir.
+void* syna_open(const char* romdir) {
+    Sim* s = new Sim;
+    s->ctx = new VerilatedContext;
+    s->top = new Vsyna_core{s->ctx};
+    s->cycles = 0;
+    char old[PATH_MAX];
+    if (!getcwd(old, sizeof old)) old[0] = 0;
+    if (romdir && chdir(romdir) != 0) {
+        delete s->top;
+        delete s->ctx;
+        delete s;
+        return nullptr;
+    }
+    idle_inputs(s);
+    s->top->dbg_dense = 0;
+    s->top->ap_rst_n = 0;
+    s->top->ap_clk = 0;
+    s->top->eval();                       // initial blocks: $readmemh
+    if (old[0] && chdir(old) != 0) { /* keep going: the ROMs are loaded */ }
+    for (int i = 0; i < 4; i++) cycle(s);
+    s->top->ap_rst_n = 1;
+    cycle(s);
+    return s;
+}
+
+void syna_close(void* h) {
+    Sim* s = static_cast<Sim*>(h);
+    if (!s) return;
+    s->top->final();
+    delete s->top;
+    delete s->ctx;
+    delete s;
+}
+
+// Hold ap_rst_n low for n cycles (the stream sources stop too).
+void syna_reset(void* h, int n) {
+    Sim* s = static_cast<Sim*>(h);
+    idle_inputs(s);
+    s->top->ap_rst_n = 0;
+    for (int i = 0; i < n; i++) cycle(s);
+    s->top->ap_rst_n = 1;
+    cycle(s);
+}
+
+void syna_set_dense(void* h, int dense) { static_cast<Sim*>(h)->top->dbg_dense = dense ? 1 : 0; }
+
+uint64_t syna_cycles(void* h) { return static_cast<Sim*>(h)->cycles; }
+
+int syna_reg_write(void* h, uint32_t addr, uint32_t data) {
+    Sim* s = static_cast<Sim*>(h);
+    Vsyna_core* t = s->top;
+    bool aw = false, w = false;
+    t->s_axi_control_AWADDR = addr & 0x7f;
+    t->s_axi_control_WDATA = data;
+    t->s_axi_control_WSTRB = 0xf;
+    t->s_axi_control_BREADY = 1;
+    for (int i = 0; i < 1000; i++) {
+        t->s_axi_control_AWVALID = !aw;
+        t->s_axi_control_WVALID = !w;
+        settle(s);
+        bool aw_hs = !aw && t->s_axi_control_AWREADY;
+        bool w_hs = !w && t->s_axi_control_WREADY;
+        bool b_hs = t->s_axi_control_BVALID;
+        rise(s);
+        aw |= aw_hs;
+        w |= w_hs;
+        if (b_hs) {
+            t->s_axi_control_AWVALID = 0;
+            t->s_axi_control_WVALID = 0;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int64_t syna_reg_read(void* h, uint32_t addr) {
+    Sim* s = static_cast<Sim*>(h);
+    Vsyna_core* t = s->top;
+    bool ar = false;
+    t->s_axi_control_ARADDR = addr & 0x7f;
+    t->s_axi_control_RREADY = 1;
+    for (int i = 0; i < 1000; i++) {
+        t->s_axi_control_ARVALID = !ar;
+        settle(s);
+        bool ar_hs = !ar && t->s_axi_control_ARREADY;
+        bool r_hs = t->s_axi_control_RVALID;
+        uint32_t d = t->s_axi_control_RDATA;
+        rise(s);
+        ar |= ar_hs;
+        if (r_hs) {
+            t->s_axi_control_ARVALID = 0;
+            return d;
+        }
+    }
+    return -1;
+}
+
+// One inference at stream level: STEPS, ap_start, the input words (TLAST on the
+// last one when tlast != 0), the output packet (up to max_out words, until TLAST).
+// Tap records (when tap != nullptr): per spike word written, tap_u32 words:
+// [layer, index, word bits 0..31, 32..63, ...]; at most tap_cap records.
+// stop_after_in >= 0: return right after that many input words were accepted
+// (for reset-in-the-middle tests), leaving the core busy.
+// Returns the number of output words, -1 on timeout (max_cycles), -2 if the
+// start was not accepted. *n_tap receives the number of tap records;
+// *run_cycles the cycles from ap_start written to the last output word.
+int syna_transfer(void* h, const uint32_t* in, int n_in, int tlast, uint32_t steps, uint32_t* out, int max_out,
+                  uint32_t* tap, int tap_u32, int tap_cap, int* n_tap, uint64_t max_cycles, uint64_t* run_cycles,
+                  int stop_after_in) {
+    Sim* s = static_cast<Sim*>(h);
+    Vsyna_core* t = s->top;
+    if (syna_reg_write(h, 0x10, steps) != 0) return -2;
+    if (syna_reg_write(h, 0x00, 1) != 0) return -2;
+    uint64_t t0 = s->cycles;
+    int i_in = 0, n_out = 0, taps = 0;
+    bool last_seen = false;
+    int words_tap = tap_u32 - 2;
+    for (uint64_t c = 0; c < max_cycles; c++) {
+        if (i_in < n_in) {
+            t->s_axis_in_TVALID = 1;
+            t->s_axis_in_TDATA = in[i_in];
+            t->s_axis_in_TLAST = (tlast && i_in == n_in - 1) ? 1 : 0;
+        } else {
+            t->s_axis_in_TVALID = 0;
+            t->s_axis_in_TLAST = 0;
+        }
+        t->m_axis_out_TREADY = 1;
+        settle(s);
+        bool in_hs = t->s_axis_in_TVALID && t->s_axis_in_TREADY;
+        if (t->m_axis_out_TVALID) {
+            if (n_out < max_out) out[n_out] = t->m_axis_out_TDATA;
+            n_out++;
+            last_seen = t->m_axis_out_TLAST;
+        }
+        if (t->tap_valid && tap && taps < tap_cap) {
+            uint32_t* r = tap + (size_t)taps * tap_u32;
+            r[0] = t->tap_layer;
+            r[1] = t->tap_index;
+            for (int k = 0; k < words_tap; k++) r[2 + k] = t->tap_word[k];
+            taps++;
+        } else if (t->tap_valid) {
+            taps++;
+        }
+        rise(s);
+        if (in_hs) i_in++;
+        if (stop_after_in >= 0 && i_in >= stop_after_in) {
+            if (n_tap) *n_tap = taps;
+            if (run_cycles) *run_cycles = s->cycles - t0;
+            t->s_axis_in_TVALID = 0;
+            return n_out;
+        }
+        if (last_seen) {
+            if (run_cycles) *run_cycles = s->cycles - t0;
+            t->s_axis_in_TVALID = 0;
+            t->s_axis_in_TLAST = 0;
+            for (int k = 0; k < 2; k++) cycle(s);     // let the core return to idle
+            if (n_tap) *n_tap = taps;
+            return n_out;
+        }
+    }
+    if (n_tap) *n_tap = taps;
+    if (run_cycles) *run_cycles = s->cycles - t0;
+    return -1;
+}
+
+}  // extern "C"

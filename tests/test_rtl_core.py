@@ -1,0 +1,285 @@
+"""The RTL twin (rtl/, model_export/rtl_core.py) through its Verilator C++ harness.
+
+Bit-exact on every golden sample: class scores, per-layer spike counts, and every
+layer's spike map at every time step (the simulation tap of rtl/syna_core.v), for
+small random models per merge kind, a DVS-like model (2 channels, 3-bit counts,
+7x7 stride-2 stem, max-pool), and the demo model (the shipped checkpoint exported
+as `make demo` does). Plus the fault cases of docs/core-interface.md, the cycle
+budget (event-driven, within 1.25x of SOPs/P) and the generator's files.
+Needs Verilator (`make rtl-deps`); a missing tool fails with its name.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from host import protocol as P
+from model_export import rtl_core as rc
+from model_export.bundle import load_bundle
+from model_export.export import write_bundle
+from model_export.model import AttentionSpec, SynAResNet, make_config
+from model_export.quant import QuantSettings
+from model_export.testing import randomize
+
+REPO = Path(__file__).resolve().parents[1]
+CHECKPOINT = REPO / "model_export" / "checkpoints" / "digits_or.pt"
+DVS_SPEC = dict(steps=4, channels=2, height=16, width=16, encoding="counts", bits=3, scale=1.0, static=False)
+
+
+# --------------------------------------------------------------------------- bundles
+def export_demo(out: Path, golden: int = 8) -> Path:
+    """The shipped digits checkpoint exported as `make demo` does (numbers not hard-coded here)."""
+    from model_export.export import export_checkpoint
+    export_checkpoint(CHECKPOINT, out, samples=golden)
+    return out
+
+
+def export_dvs_like(out: Path, seed: int = 1, samples: int = 3) -> Path:
+    """Small random dvs_gesture-preset model: 2 input channels, 3-bit counts, k7 s2 stem, max-pool, 11 classes."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 8, (samples, 4, 2, 16, 16)) * (rng.random((samples, 4, 2, 16, 16)) < 0.3)
+    cfg = make_config("dvs_gesture", width=0.125, input_size=16, steps=4)
+    model = randomize(SynAResNet(cfg), torch.from_numpy(x / 4.0).float().transpose(0, 1), seed=seed)
+    write_bundle(model, out, QuantSettings(weight_bits=6, input_scale=1.0), DVS_SPEC, x)
+    return out
+
+
+@pytest.fixture(scope="session")
+def demo_bundle(tmp_path_factory) -> Path:
+    return export_demo(tmp_path_factory.mktemp("rtl_demo") / "bundle")
+
+
+# --------------------------------------------------------------------------- checks
+def check_bitexact(core: rc.RtlCore, samples=None) -> list[int]:
+    """Run golden inputs; assert scores, counts, status and every spike map; return cycles per sample."""
+    g = core.bundle.golden()
+    spec = core.bundle.input_spec
+    cycles = []
+    for i in range(len(g["input"]) if samples is None else samples):
+        r = core.run(P.pack_frames(g["input"][i], spec["bits"]), spec["steps"])
+        assert not r.timed_out, f"sample {i}: the core did not finish"
+        o = P.unpack_output(r.out, core.classes, core.layers)
+        np.testing.assert_array_equal(o.scores, g["scores"][i], err_msg=f"sample {i}: scores")
+        maps = core.spike_maps(r.taps)
+        for name in core.layers:
+            gm = g[f"spikes/{name}"][i]
+            assert o.spike_counts[name] == int(gm.sum()), f"sample {i} layer {name}: spike count"
+            bad = np.argwhere(maps[name] != gm)
+            assert bad.size == 0, f"sample {i} layer {name}: {len(bad)} spikes differ, first at [t,c,y,x]={bad[0]}"
+        assert o.errors == [], f"sample {i}: status {P.decode_status(o.status)}"
+        assert abs(o.cycles - r.cycles) <= 4, (o.cycles, r.cycles)     # core count vs the harness clock
+        assert core.reg_read(P.REG_CYCLES) == o.cycles
+        assert core.reg_read(P.REG_STATUS) == o.status
+        cycles.append(o.cycles)
+    return cycles
+
+
+def synaptic_ops(bundle, sample: int) -> int:
+    """Synaptic operations of one golden sample: per non-zero input, kernel offsets landing on an output x Cout."""
+    g = bundle.golden()
+    maps = {"input": g["input"][sample]}
+    maps.update({l["name"]: g[f"spikes/{l['name']}"][sample] for l in bundle.layers if l["kind"] != "fc"})
+    total = 0
+    for l in bundle.layers:
+        x = maps[l["inputs"][0]] != 0
+        if l["kind"] == "fc":
+            total += int(x.sum()) * l["out_shape"][0]
+        elif l["kind"] == "conv_lif":
+            k, s, p = l["kernel"], l["stride"], l["padding"]
+            cout, ho, wo = l["out_shape"]
+
+            def valid(i, n):
+                return sum(1 for kk in range(k) if (i + p - kk) % s == 0 and 0 <= (i + p - kk) // s < n)
+            vy = np.array([valid(i, ho) for i in range(x.shape[2])])
+            vx = np.array([valid(i, wo) for i in range(x.shape[3])])
+            total += int((x * (vy[:, None] * vx[None, :])).sum()) * cout
+    return total
+
+
+# --------------------------------------------------------------------------- generator
+def test_generated_files_match_the_bundle(make_bundle, tmp_path):
+    root, _, _ = make_bundle(merge="IAND", samples=2)
+    b = load_bundle(root)
+    cfg = rc.generate(root, tmp_path / "gen", lanes=4)
+    lay = json.loads((tmp_path / "gen" / rc.LAYOUT_JSON).read_text())
+    assert [l["name"] for l in lay["layers"]] == [l["name"] for l in b.layers]
+    assert cfg.model_hash32 == int(b.model_hash[:8], 16)
+    assert (tmp_path / "gen" / rc.HASH_MEM).read_text().split()[-1] == b.model_hash[:8]
+    vh = (tmp_path / "gen" / rc.CFG_VH).read_text()
+    for name, off in P.REGISTERS.items():
+        assert f"SYNA_REG_{name} = 7'h{off:02x};" in vh
+    assert f"SYNA_VERSION = {P.INTERFACE_VERSION};" in vh
+    # the weight ROM unpacks back to the bundle's conv weights ([Cin][K][K][Cout] -> P lanes per word)
+    words = [w for w in (tmp_path / "gen" / rc.WEIGHTS_MEM).read_text().splitlines() if not w.startswith("//")]
+    wb = cfg.arch["WB"]
+    for l, f in zip(b.layers, (x["fields"] for x in lay["layers"])):
+        if l["kind"] != "conv_lif":
+            continue
+        w = b.params[l["name"]]["weights"]
+        cin, k, _, cout = w.shape
+        rows = []
+        for a in range(f["wbase"], f["wbase"] + cin * k * k * f["g"]):
+            v = int(words[a], 16)
+            lanes = [(v >> (i * wb)) & ((1 << wb) - 1) for i in range(4)]
+            rows.append([x - (1 << wb) if x >> (wb - 1) else x for x in lanes])
+        got = np.array(rows).reshape(cin * k * k, f["g"] * 4)[:, :cout].reshape(w.shape)
+        np.testing.assert_array_equal(got, w, err_msg=l["name"])
+    # merge ops and the map allocation: a layer never overwrites a map that is still to be read
+    assert [x["fields"]["op"] for x in lay["layers"] if x["layer_kind"] == "merge"] == [2, 2, 2]
+
+
+def test_generator_rejects_attention(make_bundle, tmp_path):
+    root, _, _ = make_bundle(attention=AttentionSpec("C", "b"), samples=1)
+    with pytest.raises(rc.RtlUnsupported, match="attention"):
+        rc.generate(root, tmp_path / "gen")
+
+
+def test_spike_map_allocation_keeps_live_maps_apart(demo_bundle):
+    b = load_bundle(demo_bundle)
+    base, depth = rc._allocate_maps(b.layers, b.input_spec["steps"])
+    last = {}
+    for i, l in enumerate(b.layers):
+        for s in l["inputs"]:
+            last[s] = i
+    T = b.input_spec["steps"]
+    span = {n: (base[n], base[n] + T * l["out_shape"][1] * l["out_shape"][2])
+            for l in b.layers if (n := l["name"]) in base}
+    order = {l["name"]: i for i, l in enumerate(b.layers)}
+    for a in span:
+        for c in span:
+            if a < c and not (last.get(a, -1) < order[c] or last.get(c, -1) < order[a]):
+                assert span[a][1] <= span[c][0] or span[c][1] <= span[a][0], (a, c)
+    assert depth == max(e for _, e in span.values())
+
+
+# --------------------------------------------------------------------------- bit-exact
+@pytest.mark.parametrize("merge", ["OR", "AND", "IAND"])
+@pytest.mark.parametrize("lanes", [4, 16])
+def test_random_models_bitexact(make_bundle, merge, lanes):
+    root, _, _ = make_bundle(merge=merge, samples=3, seed=lanes)
+    core = rc.RtlCore(root, lanes=lanes)
+    check_bitexact(core)
+    # back-to-back inferences without reset: the same again
+    check_bitexact(core, samples=1)
+
+
+def test_dvs_like_model_bitexact(tmp_path):
+    core = rc.RtlCore(export_dvs_like(tmp_path / "dvs"), lanes=8)
+    assert any(l["kind"] == "maxpool_or" for l in core.bundle.layers)
+    check_bitexact(core)
+
+
+def test_demo_model_bitexact_and_cycle_budget(demo_bundle):
+    core = rc.RtlCore(demo_bundle)
+    cycles = check_bitexact(core)
+    lanes = core.cfg.arch["P"]
+    ratios = [c / (synaptic_ops(core.bundle, i) / lanes) for i, c in enumerate(cycles)]
+    # target: within 1.25x of SOPs/P (mean); the sparsest samples pay relatively more for the fixed
+    # per-step costs (LIF over all neurons, pipeline fill), so single samples get a little more room
+    assert np.mean(ratios) <= 1.25 and max(ratios) <= 1.35, [round(r, 3) for r in ratios]
+    assert core.reg_read(P.REG_MODEL_HASH) == int(core.bundle.model_hash[:8], 16)
+    assert core.reg_read(P.REG_VERSION) == P.INTERFACE_VERSION
+
+
+def test_event_driven_beats_dense(demo_bundle):
+    """Zero skipping: >= 5x fewer cycles than processing every input, with the same result."""
+    core = rc.RtlCore(demo_bundle)
+    g = core.bundle.golden()
+    spec = core.bundle.input_spec
+    words = P.pack_frames(g["input"][0], spec["bits"])
+    sparse = core.run(words, spec["steps"])
+    core.set_dense(True)
+    dense = core.run(words, spec["steps"])
+    core.set_dense(False)
+    assert np.array_equal(sparse.out[:-3], dense.out[:-3])
+    assert dense.cycles >= 5 * sparse.cycles, (dense.cycles, sparse.cycles)
+
+
+# --------------------------------------------------------------------------- faults
+@pytest.fixture
+def small_core(make_bundle):
+    root, _, _ = make_bundle(merge="OR", samples=2)
+    return rc.RtlCore(root, lanes=8)
+
+
+def _golden_words(core, i=0):
+    g = core.bundle.golden()
+    return P.pack_frames(g["input"][i], core.bundle.input_spec["bits"]), core.bundle.input_spec["steps"]
+
+
+def _status(core, out):
+    return P.unpack_output(out, core.classes, core.layers)
+
+
+def test_fault_early_tlast_then_good(small_core):
+    core = small_core
+    words, steps = _golden_words(core)
+    r = core.run(words[:len(words) // 2], steps)                 # TLAST half-way
+    o = _status(core, r.out)
+    assert not r.timed_out and o.errors == ["frame_short"] and not o.scores.any() and not any(o.spike_counts.values())
+    assert core.reg_read(P.REG_STATUS) & P.STATUS_FRAME_SHORT
+    check_bitexact(core, samples=1)
+
+
+def test_fault_missing_tlast_then_good(small_core):
+    core = small_core
+    words, steps = _golden_words(core)
+    r = core.run(words, steps, tlast=False)                     # all words, no TLAST: drained until idle
+    o = _status(core, r.out)
+    assert not r.timed_out and o.errors == ["frame_long"]
+    r = core.run(np.concatenate([words, words[:5]]), steps)     # too long, TLAST at the end
+    assert _status(core, r.out).errors == ["frame_long"]
+    check_bitexact(core, samples=1)
+
+
+def test_fault_steps_mismatch(small_core):
+    core = small_core
+    words, steps = _golden_words(core)
+    o = _status(core, core.run(words, steps + 1).out)
+    assert o.errors == ["steps_mismatch"] and not o.scores.any()
+    check_bitexact(core, samples=1)
+
+
+def test_fault_reset_mid_inference(small_core):
+    core = small_core
+    words, steps = _golden_words(core)
+    r = core.run(words, steps, stop_after_in=len(words) // 3)   # reset while receiving
+    core.reset()
+    assert core.reg_read(P.REG_CTRL) & P.CTRL_IDLE
+    check_bitexact(core, samples=1)
+    r = core.run(words, steps, max_cycles=len(words) * 8 + 200)  # reset while computing
+    assert r.timed_out
+    core.reset()
+    check_bitexact(core, samples=2)
+
+
+def test_membrane_saturation_flagged(make_bundle):
+    root, _, _ = make_bundle(merge="OR", samples=2, mem_bits=8)
+    core = rc.RtlCore(root, lanes=8)
+    g = core.bundle.golden()
+    expected = sum(int(g[k]) for k in g if k.startswith("saturations/"))
+    total = 0
+    for i in range(len(g["input"])):
+        words = P.pack_frames(g["input"][i], core.bundle.input_spec["bits"])
+        o = _status(core, core.run(words, core.bundle.input_spec["steps"]).out)
+        np.testing.assert_array_equal(o.scores, g["scores"][i])
+        assert bool(o.status & P.STATUS_SATURATED) == (o.saturations > 0)
+        assert core.reg_read(P.REG_SATURATIONS) == o.saturations
+        total += o.saturations
+    assert expected > 0 and total == expected
+    check_bitexact(core)
+
+
+def test_rtl_backend_transfer_matches_emulator(make_bundle):
+    from host.emulator import CoreEmulator
+    root, _, _ = make_bundle(merge="AND", samples=2)
+    core, emu = rc.RtlCore(root, lanes=8), CoreEmulator(root)
+    assert core.model_hash32 == emu.model_hash32
+    words, steps = _golden_words(core)
+    for w, s in [(words, steps), (words[:3], steps), (words, steps + 2)]:
+        a, b = core.transfer(w, s), emu.transfer(w, s)
+        assert np.array_equal(a[:-3], b[:-3]) and a[-1] == b[-1] and a[-2] == b[-2]
