@@ -17,6 +17,7 @@ one unsigned spike count per spiking layer in manifest order (every layer but
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -139,3 +140,95 @@ def unpack_output(words: np.ndarray, classes: int, layer_names: list[str]) -> Co
     counts = {n: int(v) for n, v in zip(layer_names, words[classes:classes + len(layer_names)])}
     cyc, sat, status = (int(v) for v in words[-3:])
     return CoreOutput(scores, counts, cyc, sat, status)
+
+
+# --------------------------------------------------------------------------- fast helpers (host driver)
+# Same stream format as pack_frames / unpack_output above, vectorised over a batch and
+# writing straight into a caller's buffer (a pynq DMA buffer); tests prove them equal.
+_LITTLE_ENDIAN = sys.byteorder == "little"      # Zynq's ARM cores and x86 are; else a portable path
+
+
+def words_per_sample(steps: int, channels: int, height: int, width: int, input_bits: int) -> int:
+    return steps * words_per_frame(channels, height, width, input_bits)
+
+
+def _split_last(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A view of ``a`` with its last axis split into ``shape`` (never a copy: writes must land in ``a``)."""
+    v = a.view()
+    v.shape = a.shape[:-1] + shape
+    return v
+
+
+def pack_batch(x: np.ndarray, input_bits: int, out: np.ndarray | None = None) -> np.ndarray:
+    """Samples [N, T, C, H, W] (or one [T, C, H, W]) -> uint32 words [N, words_per_sample].
+
+    Word for word what :func:`pack_frames` makes for each sample. Values are NOT
+    range-checked here: they must fit ``input_bits`` (the driver validates first).
+    ``out``: uint32 [N, words_per_sample] whose rows are contiguous (e.g. rows of a
+    DMA buffer with padded stride) is filled in place and returned."""
+    x = np.asarray(x)
+    if x.ndim == 4:
+        x = x[None]
+    if x.ndim != 5:
+        raise ValueError(f"pack_batch takes samples [N, T, C, H, W]; got shape {x.shape}")
+    n, steps = x.shape[:2]
+    lane = lane_bits(input_bits)
+    per_word = WORD_BITS // lane
+    vals = x.reshape(n, steps, -1)
+    m = vals.shape[2]
+    wpf = -(-m // per_word)
+    if out is None:
+        out = np.empty((n, steps * wpf), dtype=np.uint32)
+    if out.dtype != np.uint32 or out.shape != (n, steps * wpf) or (n and out.strides[1] != 4):
+        raise ValueError(f"pack_batch: out must be uint32 [{n}, {steps * wpf}] with contiguous rows; "
+                         f"got {out.dtype} {out.shape}")
+    res = out
+    if not _LITTLE_ENDIAN:                                 # portable path, one sample at a time
+        for i in range(n):
+            res[i] = pack_frames(x[i], input_bits)
+        return res
+    if lane >= 8:                                          # lanes are whole bytes: a typed view of the words
+        lanes = _split_last(res.view(np.uint8 if lane == 8 else np.uint16), (steps, wpf * per_word))
+        lanes[:, :, :m] = vals
+        if m < wpf * per_word:
+            lanes[:, :, m:] = 0
+        return res
+    # Sub-byte lanes (1, 2, 4 bits): bytes of 8 / lane values, built in place in the output words.
+    if m == wpf * per_word and vals.dtype == np.uint8:
+        v = vals
+    else:
+        v = np.zeros((n, steps, wpf * per_word), dtype=np.uint8)
+        v[:, :, :m] = vals
+    target = _split_last(res.view(np.uint8), (steps, wpf * 4))
+    if lane == 1:
+        target[...] = np.packbits(v, axis=-1, bitorder="little")
+        return res
+    per_byte = 8 // lane
+    v = v.reshape(n, steps, wpf * 4, per_byte)
+    target[...] = v[..., per_byte - 1]
+    for k in range(per_byte - 2, -1, -1):                  # Horner: the first value ends in the low lane
+        np.left_shift(target, np.uint8(lane), out=target)
+        np.bitwise_or(target, v[..., k], out=target)
+    return res
+
+
+@dataclass
+class CoreOutputs:
+    """Output packets of N inferences (the batch form of :class:`CoreOutput`)."""
+    scores: np.ndarray         # [N, classes] int64
+    spike_counts: np.ndarray   # [N, layers] int64, manifest order
+    cycles: np.ndarray         # [N] int64
+    saturations: np.ndarray    # [N] int64
+    status: np.ndarray         # [N] int64
+
+
+def unpack_outputs(words: np.ndarray, classes: int, n_layers: int) -> CoreOutputs:
+    """Output packets [N, output_words] -> :class:`CoreOutputs` (vectorised :func:`unpack_output`)."""
+    words = np.asarray(words, dtype=np.uint32)
+    expected = output_words(classes, n_layers)
+    if words.ndim != 2 or words.shape[1] != expected:
+        raise ValueError(f"output packets of shape {words.shape}; expected [N, {expected}] "
+                         f"({classes} scores + {n_layers} spike counts + cycles, saturations, status)")
+    scores = np.ascontiguousarray(words[:, :classes]).view(np.int32).astype(np.int64)
+    tail = words[:, classes:].astype(np.int64)
+    return CoreOutputs(scores, tail[:, :n_layers], tail[:, -3], tail[:, -2], tail[:, -1])

@@ -1,0 +1,402 @@
+"""Backends of the host driver, behind one interface and chosen by name.
+
+=============  ===========================================================================
+``pynq``       the board: ``pynq.Overlay``, ``pynq.allocate``, AXI DMA send/recv channels,
+               AXI4-Lite registers at the offsets of :mod:`host.protocol` (checked against
+               the register map of the ``.hwh`` where the overlay has one)
+``reference``  the core emulated at stream level with the numpy integer reference
+               (:class:`host.emulator.CoreEmulator`)
+``hls``        ``model_export.hls_core.HlsCore(bundle_dir)`` (the HLS core's C simulation)
+``rtl``        ``model_export.rtl_core.RtlCore(bundle_dir)`` (the RTL twin's simulation)
+=============  ===========================================================================
+
+Every backend owns an input and an output buffer (rows of 64-byte aligned 32-bit
+words: one input packet, one output packet per sample) and ``execute(n, steps)``
+runs the first ``n`` rows. The driver (:mod:`host.core`) packs into and unpacks
+from those buffers, so on the board the frames are packed straight into DMA memory.
+numpy only; pynq is imported when the pynq backend is opened on a real overlay.
+"""
+from __future__ import annotations
+
+import importlib
+import time
+from pathlib import Path
+
+import numpy as np
+
+from model_export.bundle import Bundle
+
+from . import protocol as P
+from .emulator import CoreEmulator, model_hash32, n_classes, spiking_layers
+from .errors import (BoardNotFoundError, DmaError, DmaTimeoutError, InterfaceError, ModelMismatchError,
+                     StageNotBuiltError)
+
+ROW_ALIGN_WORDS = 16          # 64 bytes: DMA data-width alignment and one cache line per row start
+
+
+def _row_words(words: int) -> int:
+    return -(-words // ROW_ALIGN_WORDS) * ROW_ALIGN_WORDS
+
+
+class Backend:
+    """What the driver needs from a backend. Subclasses set ``name`` and implement ``_run``."""
+
+    name = "?"
+    simulated = True
+
+    def __init__(self, bundle: Bundle):
+        self.bundle = bundle
+        spec = bundle.input_spec
+        self.steps = spec["steps"]
+        self.in_words = P.words_per_sample(spec["steps"], spec["channels"], spec["height"], spec["width"],
+                                           spec["bits"])
+        self.layers = spiking_layers(bundle)
+        self.classes = n_classes(bundle)
+        self.out_words = P.output_words(self.classes, len(self.layers))
+        self.expected_hash32 = model_hash32(bundle)
+        self.in_buf: np.ndarray | None = None
+        self.out_buf: np.ndarray | None = None
+        self.resets = 0
+
+    # ---------------------------------------------------------------- buffers
+    def _allocate(self, shape: tuple[int, int]) -> np.ndarray:
+        return np.zeros(shape, dtype=np.uint32)
+
+    def buffers(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Input rows [>=n, >=in_words] and output rows [>=n, >=out_words], reused while big enough."""
+        if self.in_buf is None or self.in_buf.shape[0] < n:
+            self._free()
+            self.in_buf = self._allocate((n, _row_words(self.in_words)))
+            self.out_buf = self._allocate((n, _row_words(self.out_words)))
+        return self.in_buf, self.out_buf
+
+    def _free(self) -> None:
+        for b in (self.in_buf, self.out_buf):
+            if b is not None and hasattr(b, "freebuffer"):
+                b.freebuffer()
+        self.in_buf = self.out_buf = None
+
+    # ---------------------------------------------------------------- running
+    def execute(self, n: int, steps: int) -> None:
+        """Run the first ``n`` input rows; output packets land in the output rows."""
+        raise NotImplementedError
+
+    def reported_hash32(self) -> int:
+        raise NotImplementedError
+
+    def check_model(self) -> None:
+        """Refuse a core built for another bundle (MODEL_HASH register vs the bundle's MODEL_HASH32)."""
+        got = self.reported_hash32()
+        if got != self.expected_hash32:
+            raise ModelMismatchError(
+                f"{self.name} core reports MODEL_HASH 0x{got:08x} but the bundle {self.bundle.root} has "
+                f"MODEL_HASH32 0x{self.expected_hash32:08x} (model_hash {self.bundle.model_hash[:16]}...): "
+                "the bitstream was built from another bundle; load the matching overlay or bundle")
+
+    def reset(self) -> None:
+        self.resets += 1
+
+    def registers(self) -> dict[str, int]:
+        return {}
+
+    def info(self) -> dict:
+        return {"backend": self.name, "simulated": self.simulated}
+
+    def close(self) -> None:
+        self._free()
+
+
+class ModelBackend(Backend):
+    """A backend around a Python model of the core: ``.transfer(words, steps) -> words`` and ``.model_hash32``."""
+
+    def __init__(self, bundle: Bundle, model):
+        super().__init__(bundle)
+        self.model = model
+
+    def reported_hash32(self) -> int:
+        h = getattr(self.model, "model_hash32", None)
+        if h is None:
+            raise InterfaceError(f"the {self.name} model has no model_hash32; expected the MODEL_HASH32 it was "
+                                 "built for (first 32 bits of the bundle's model_hash)")
+        return int(h)
+
+    def execute(self, n: int, steps: int) -> None:
+        ib, ob = self.in_buf, self.out_buf
+        for i in range(n):
+            out = np.asarray(self.model.transfer(ib[i, :self.in_words], steps), dtype=np.uint32).ravel()
+            if out.size != self.out_words:
+                raise InterfaceError(f"the {self.name} core sent an output packet of {out.size} words; expected "
+                                     f"{self.out_words} ({self.classes} scores + {len(self.layers)} spike "
+                                     "counts + cycles, saturations, status)")
+            ob[i, :self.out_words] = out
+
+
+class ReferenceBackend(ModelBackend):
+    name = "reference"
+
+    def __init__(self, bundle: Bundle, **_):
+        super().__init__(bundle, CoreEmulator(bundle))
+
+
+def _stage_model(bundle: Bundle, module: str, cls: str, stage: str, issue: str):
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name in (module, module.rpartition(".")[0]):
+            raise StageNotBuiltError(
+                f"the {stage} stage is not built: {module.replace('.', '/')}.py is missing ({issue}); "
+                "use backend='reference' meanwhile") from None
+        raise StageNotBuiltError(f"the {stage} stage cannot be imported: {e} (a dependency of {module} "
+                                 "is missing)") from e
+    factory = getattr(mod, cls, None)
+    if factory is None:
+        raise StageNotBuiltError(f"the {stage} stage is not built: {module} has no {cls}")
+    try:
+        return factory(str(bundle.root))
+    except Exception as e:
+        raise StageNotBuiltError(f"the {stage} stage could not open bundle {bundle.root}: "
+                                 f"{type(e).__name__}: {e}") from e
+
+
+class HlsBackend(ModelBackend):
+    name = "hls"
+
+    def __init__(self, bundle: Bundle, **_):
+        super().__init__(bundle, _stage_model(bundle, "model_export.hls_core", "HlsCore", "HLS core",
+                                              "issue 3, hls/"))
+
+
+class RtlBackend(ModelBackend):
+    name = "rtl"
+
+    def __init__(self, bundle: Bundle, **_):
+        super().__init__(bundle, _stage_model(bundle, "model_export.rtl_core", "RtlCore", "RTL twin",
+                                              "issue 4, rtl/"))
+
+
+# ============================================================================ the board
+# Register names Vitis HLS writes into the .hwh for our s_axilite map, per protocol name.
+HWH_NAMES = {"CTRL": ("CTRL",), "GIE": ("GIER", "GIE"), "IER": ("IP_IER", "IER"), "ISR": ("IP_ISR", "ISR"),
+             "STEPS": ("steps",), "STATUS": ("status",), "CYCLES": ("cycles",),
+             "SATURATIONS": ("saturations",), "MODEL_HASH": ("model_hash",), "VERSION": ("version",)}
+
+DMA_TYPE = "xilinx.com:ip:axi_dma"
+DMACR_RESET = 1 << 2
+DMA_STATUS_ERRORS = {0x10: "DMA internal error (transfer length 0, or a packet longer than the buffer)",
+                     0x20: "DMA slave error (cannot access the memory-mapped interface)",
+                     0x40: "DMA decode error (invalid address)"}
+
+
+def board_present() -> bool:
+    """True on a PYNQ board image with pynq importable."""
+    if not Path("/proc/device-tree/chosen/pynq_board").is_file():
+        return False
+    try:
+        import pynq  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def check_register_map(registers: dict | None) -> dict:
+    """Compare the .hwh register map of the core IP with protocol.py; return {name: offset} used.
+
+    A register the .hwh names at another offset is refused (a core built for another interface)."""
+    used = dict(P.REGISTERS)
+    if not registers:
+        return used
+    by_name = {k.lower(): v for k, v in registers.items()}
+    wrong = []
+    for name, offset in P.REGISTERS.items():
+        for alias in HWH_NAMES[name]:
+            entry = by_name.get(alias.lower())
+            if entry is None:
+                continue
+            got = int(entry["address_offset"]) if isinstance(entry, dict) else int(entry)
+            if got != offset:
+                wrong.append(f"{name} at 0x{got:02x} in the .hwh, 0x{offset:02x} in host/protocol.py")
+            break
+    if wrong:
+        raise InterfaceError("the core's register map (.hwh) differs from the interface: " + "; ".join(wrong))
+    return used
+
+
+def _resolve(overlay, name: str):
+    obj = overlay
+    for part in name.split("/"):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _find_ip(ip_dict: dict, wanted: str | None, match, what: str) -> str:
+    if wanted:
+        if wanted not in ip_dict:
+            raise InterfaceError(f"no IP {wanted!r} in the overlay; it has {sorted(ip_dict)}")
+        return wanted
+    names = [k for k, v in ip_dict.items() if match(k, v)]
+    if len(names) != 1:
+        raise InterfaceError(f"{'no' if not names else 'several'} {what} in the overlay ({names or sorted(ip_dict)}); "
+                             f"name it with {'core_ip' if 'core' in what else 'dma_ip'}=...")
+    return names[0]
+
+
+def _is_core(name: str, d: dict) -> bool:
+    regs = {k.lower() for k in (d.get("registers") or {})}
+    return "model_hash" in regs or "syna" in str(d.get("type", "")).lower()
+
+
+class PynqBackend(Backend):
+    """The board through pynq: ``overlay`` is a ``pynq.Overlay`` or a path to a ``.bit`` (with its ``.hwh``).
+
+    Seams for tests and special designs: ``allocate`` (default ``pynq.allocate``),
+    ``reset_core`` (a callable that resets the core; default ``overlay.download()``,
+    which reloads the bitstream), ``core_ip``/``dma_ip`` (names in ``overlay.ip_dict``;
+    found by type when there is one of each)."""
+
+    name = "pynq"
+    simulated = False
+
+    def __init__(self, bundle: Bundle, overlay=None, *, core_ip: str | None = None, dma_ip: str | None = None,
+                 allocate=None, reset_core=None, timeout_s: float = 1.0, **_):
+        super().__init__(bundle)
+        if overlay is None:
+            raise BoardNotFoundError("the pynq backend needs an overlay: a path to the .bit (with its .hwh "
+                                     "beside it) or a pynq.Overlay")
+        if isinstance(overlay, (str, Path)):
+            try:
+                import pynq
+            except ImportError:
+                raise BoardNotFoundError("pynq is not installed here: the pynq backend runs on a PYNQ board "
+                                         "image; use backend='reference' to simulate") from None
+            if not Path(overlay).is_file():
+                raise BoardNotFoundError(f"overlay {overlay} does not exist; expected the .bit with its .hwh")
+            overlay = pynq.Overlay(str(overlay))
+        self.overlay = overlay
+        self._allocate_fn = allocate
+        self._reset_core = reset_core
+        self.timeout_s = float(timeout_s)
+        ip_dict = overlay.ip_dict
+        self.core_name = _find_ip(ip_dict, core_ip, _is_core, "SynA core IP")
+        self.dma_name = _find_ip(ip_dict, dma_ip, lambda k, d: str(d.get("type", "")).startswith(DMA_TYPE),
+                                 "AXI DMA")
+        self.regmap_source = ".hwh" if ip_dict[self.core_name].get("registers") else "host/protocol.py"
+        self.reg = check_register_map(ip_dict[self.core_name].get("registers"))
+        self.ip = _resolve(overlay, self.core_name)
+        self.dma = _resolve(overlay, self.dma_name)
+        self.send, self.recv = self.dma.sendchannel, self.dma.recvchannel
+        if self.send is None or self.recv is None:
+            raise InterfaceError(f"DMA {self.dma_name} lacks a {'send (MM2S)' if self.send is None else 'recv (S2MM)'}"
+                                 " channel; the core needs both")
+        self.max_bytes = int(getattr(self.dma, "buffer_max_size", 1 << 26))
+        if self.in_words * 4 > self.max_bytes:
+            raise InterfaceError(
+                f"one sample is {self.in_words * 4} bytes but DMA {self.dma_name} moves at most {self.max_bytes} "
+                "bytes per transfer (its length register width, c_sg_length_width); a sample cannot be split "
+                "because the DMA ends every transfer with TLAST: widen the length register to 26 bits")
+        version = self.ip.read(self.reg["VERSION"])
+        if version != P.INTERFACE_VERSION:
+            raise InterfaceError(f"core {self.core_name} reports interface version {version}; this driver speaks "
+                                 f"version {P.INTERFACE_VERSION} (docs/core-interface.md)")
+        self.check_model()
+        if not self.ip.read(self.reg["CTRL"]) & P.CTRL_IDLE:
+            self.reset()
+        self.ip.write(self.reg["GIE"], 0)                    # polled: no interrupts
+        self.ip.write(self.reg["STEPS"], self.steps)
+
+    def reported_hash32(self) -> int:
+        return int(self.ip.read(self.reg["MODEL_HASH"]))
+
+    def _allocate(self, shape):
+        if self._allocate_fn is None:
+            import pynq
+            self._allocate_fn = pynq.allocate
+        buf = self._allocate_fn(shape=shape, dtype=np.uint32)
+        buf[:] = 0
+        return buf
+
+    def registers(self) -> dict[str, int]:
+        """Every register of the map, read now (CTRL's ap_done clears on read)."""
+        return {name: int(self.ip.read(off)) for name, off in self.reg.items()}
+
+    def info(self) -> dict:
+        d = super().info()
+        d.update(core_ip=self.core_name, dma_ip=self.dma_name, register_map=self.regmap_source,
+                 dma_max_bytes=self.max_bytes, timeout_s=self.timeout_s)
+        if board_present():
+            try:
+                from pynq import Clocks
+                d["fclk0_mhz"] = Clocks.fclk0_mhz
+            except Exception:                            # a pynq without Clocks
+                pass
+        return d
+
+    # ---------------------------------------------------------------- running
+    def _dma_status(self, ch) -> int:
+        return int(ch._mmio.read(ch._offset + 4)) if hasattr(ch, "_mmio") else 0
+
+    def _wait(self, ch, what: str, i: int, deadline: float) -> None:
+        while True:
+            if ch.error:
+                status = self._dma_status(ch)
+                msgs = [m for bit, m in DMA_STATUS_ERRORS.items() if status & bit] or ["DMA error"]
+                self.reset()
+                raise DmaError(f"sample {i}: {what} channel stopped with {', '.join(msgs)} "
+                               f"(DMASR 0x{status:08x}); DMA and core were reset")
+            if ch.idle:
+                break
+            if time.monotonic() > deadline:
+                regs = {k: self.ip.read(self.reg[k]) for k in ("CTRL", "STATUS")}
+                self.reset()
+                raise DmaTimeoutError(
+                    f"sample {i}: the DMA {what} transfer did not complete within {self.timeout_s:g} s "
+                    f"(core CTRL 0x{regs['CTRL']:x}, STATUS {P.decode_status(regs['STATUS']) or 'clear'}); "
+                    "the DMA and the core were reset. Causes: a core that does not drive TLAST, a bitstream "
+                    "for another bundle, or a clock that is not running")
+        ch.wait()                                          # idle now: pynq invalidates the recv buffer here
+
+    def execute(self, n: int, steps: int) -> None:
+        ib, ob = self.in_buf, self.out_buf
+        ctrl, start = self.reg["CTRL"], P.CTRL_START
+        self.ip.write(self.reg["STEPS"], int(steps))
+        for i in range(n):
+            self.recv.transfer(ob[i, :self.out_words])
+            self.send.transfer(ib[i, :self.in_words])
+            self.ip.write(ctrl, start)
+            deadline = time.monotonic() + self.timeout_s
+            self._wait(self.send, "send (MM2S)", i, deadline)
+            self._wait(self.recv, "receive (S2MM)", i, deadline)
+            got = int(getattr(self.recv, "transferred", self.out_words * 4) or self.out_words * 4)
+            if got != self.out_words * 4:
+                raise DmaError(f"sample {i}: the core sent {got} bytes; expected an output packet of "
+                               f"{self.out_words * 4} bytes ({self.out_words} words)")
+
+    def reset(self) -> None:
+        """Reset the core (``reset_core`` or reload the bitstream) and the DMA (soft reset, restart)."""
+        super().reset()
+        if self._reset_core is not None:
+            self._reset_core()
+        elif hasattr(self.overlay, "download"):
+            self.overlay.download()
+        mmio = self.dma.mmio
+        mmio.write(0x00, DMACR_RESET)                       # MM2S_DMACR.Reset resets the whole AXI DMA
+        deadline = time.monotonic() + 0.1
+        while mmio.read(0x00) & DMACR_RESET and time.monotonic() < deadline:
+            pass
+        for ch in (self.send, self.recv):
+            ch.start()
+        self.ip.write(self.reg["GIE"], 0)
+        self.ip.write(self.reg["STEPS"], self.steps)
+
+
+# ============================================================================ by name
+BACKENDS = {"pynq": PynqBackend, "reference": ReferenceBackend, "hls": HlsBackend, "rtl": RtlBackend}
+SIMULATION_BACKENDS = ("reference", "hls", "rtl")
+
+
+def open_backend(name: str, bundle: Bundle, **kwargs) -> Backend:
+    if name not in BACKENDS:
+        raise ValueError(f"backend {name!r}; expected one of {sorted(BACKENDS)} (or 'auto')")
+    backend = BACKENDS[name](bundle, **kwargs)
+    if name != "pynq":
+        backend.check_model()
+    return backend

@@ -1,0 +1,79 @@
+"""The core emulated at stream level with the numpy integer reference (no clock).
+
+``CoreEmulator(bundle).transfer(in_words, steps)`` takes what the DMA would send
+(one input packet, TLAST on its last word) and returns the output packet the
+core would send, per ``docs/core-interface.md``:
+
+- the input words are unpacked per :mod:`host.protocol` (T frames, lanes of
+  ``lane_bits(input.bits)`` bits; a lane's value is taken modulo ``2^input.bits``);
+- ``steps`` (the STEPS register) other than the model's T: nothing is computed,
+  status ``steps_mismatch``;
+- fewer words than T frames: ``frame_short``; more: ``frame_long`` (the core drains
+  up to TLAST). After any input error the scores and spike counts are 0 and the
+  status says why -- the packet is always sent, so a DMA never hangs;
+- otherwise :class:`model_export.reference.Reference` runs the sample: scores,
+  one spike count per spiking layer (manifest order), saturations (status bit
+  ``saturated`` when any), and cycles 0 (a model has no clock).
+
+Same interface as the HLS core's and the RTL twin's Python models
+(``.transfer(words, steps)``, ``.model_hash32``). numpy only.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from model_export.bundle import Bundle, load_bundle
+from model_export.reference import Reference
+
+from . import protocol as P
+
+
+def model_hash32(bundle: Bundle) -> int:
+    """MODEL_HASH32: the first 32 bits of the bundle's model hash (what the core's register holds)."""
+    return int(bundle.model_hash[:8], 16)
+
+
+def spiking_layers(bundle: Bundle) -> list[str]:
+    """The layers with a spike count in the output packet: every layer but ``fc``, manifest order."""
+    return [l["name"] for l in bundle.layers if l["kind"] != "fc"]
+
+
+def n_classes(bundle: Bundle) -> int:
+    return next(l for l in bundle.layers if l["kind"] == "fc")["out_shape"][0]
+
+
+class CoreEmulator:
+    """The core at stream level: input packet words in, output packet words out."""
+
+    def __init__(self, bundle: Bundle | str):
+        self.bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
+        self.reference = Reference(self.bundle)
+        spec = self.bundle.input_spec
+        self.steps = spec["steps"]
+        self.shape = (spec["steps"], spec["channels"], spec["height"], spec["width"])
+        self.bits = spec["bits"]
+        self.words_per_sample = P.words_per_sample(*self.shape, self.bits)
+        self.layers = spiking_layers(self.bundle)
+        self.classes = n_classes(self.bundle)
+        self.model_hash32 = model_hash32(self.bundle)
+        self.inferences = 0
+
+    def transfer(self, in_words: np.ndarray, steps: int) -> np.ndarray:
+        words = np.asarray(in_words, dtype=np.uint32).ravel()
+        self.inferences += 1
+        status = 0
+        if steps != self.steps:
+            status |= P.STATUS_STEPS_MISMATCH
+        if words.size < self.words_per_sample:
+            status |= P.STATUS_FRAME_SHORT
+        elif words.size > self.words_per_sample:
+            status |= P.STATUS_FRAME_LONG
+        if status:
+            return P.pack_output(np.zeros(self.classes), [0] * len(self.layers), 0, 0, status)
+        x = P.unpack_frames(words, self.shape, self.bits) & ((1 << self.bits) - 1)
+        res = self.reference.run(x[None], keep_spikes=False)
+        sat = sum(int(v) for v in res.saturations.values())
+        if sat:
+            status |= P.STATUS_SATURATED
+        counts = [int(res.spike_counts[name][0]) for name in self.layers]
+        return P.pack_output(res.scores[0], counts, 0, sat, status)
