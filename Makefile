@@ -9,7 +9,7 @@ VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST_WORKERS ?= auto
 
-.PHONY: help venv demo test bench clean
+.PHONY: help venv demo test bench bench-reference bench-hls clean
 
 help:
 	@sed -n '2,5p' Makefile | sed 's/^#//'
@@ -22,7 +22,7 @@ $(VPY):
 # torch==2.14.1 + torchvision==0.29.1 are pinned in pyproject.toml (see README, "Why torch 2.14.1").
 $(STAMP): pyproject.toml | $(VPY)
 	$(VPY) -m pip install -q --upgrade pip
-	$(VPY) -m pip install -q -e '.[train,dev]'
+	$(VPY) -m pip install -q -e '.[train,dev,hw]'
 	@touch $@
 
 venv: $(STAMP)
@@ -31,10 +31,16 @@ demo: $(STAMP)
 	$(VPY) -m model_export.demo --out build/demo $(if $(TRAIN),--train)
 
 test: $(STAMP)
-	$(VPY) -m pytest -q -n $(PYTEST_WORKERS)
+	OPENBLAS_NUM_THREADS=1 $(VPY) -m pytest -q -n $(PYTEST_WORKERS)
 
-bench: $(STAMP)
+# every benchmark, one table each (bench/README.md); `make bench-reference` etc. run one
+bench: bench-reference bench-hls bench-host bench-rtl
+
+bench-reference: $(STAMP)
 	$(VPY) bench/bench_reference.py $(BENCH_ARGS)
+
+bench-hls: $(STAMP)
+	$(VPY) bench/bench_hls.py
 
 clean:
 	rm -rf build

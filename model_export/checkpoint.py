@@ -18,6 +18,11 @@ class Checkpoint:
     input_spec: dict
     meta: dict = field(default_factory=dict)
 
+    def weight_bits(self, default: int) -> int:
+        """The weight bits the checkpoint was fine-tuned for (quantisation-aware), else ``default``."""
+        args = self.meta.get("train_args", {})
+        return int(args["weight_bits"]) if args.get("qat_epochs") else default
+
 
 def save_checkpoint(path: str | Path, model: SynAResNet, dataset: str, input_spec: dict, meta: dict | None = None):
     Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -113,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=int, default=64)
     t.add_argument("--lr", type=float, default=1e-2)
     t.add_argument("--loss", default="mse", choices=["mse", "ce"], help="mse to one-hot (paper) or ce")
-    t.add_argument("--weight-bits", type=int, default=nx.DEFAULT_WEIGHT_BITS, help="bits for QAT")
+    t.add_argument("--weight-bits", type=int, default=nx.DEFAULT_WEIGHT_BITS,
+                   help="weight bits of the quantisation-aware fine-tuning (export then uses them)")
     t.add_argument("--seed", type=int, default=2023)
     t.add_argument("--threads", type=int, help="torch CPU threads")
     t.add_argument("--out", default="build/train/model.pt", help="checkpoint path (.metrics.jsonl beside it)")
@@ -123,8 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     e.add_argument("checkpoint", help="checkpoint written by `train`")
     e.add_argument("--out", required=True, help="bundle directory (replaced if it exists)")
-    e.add_argument("--weight-bits", type=int, default=nx.DEFAULT_WEIGHT_BITS,
-                   help=f"signed weight bits, {nx.WEIGHT_BITS_RANGE[0]}..{nx.WEIGHT_BITS_RANGE[1]}")
+    e.add_argument("--weight-bits", type=int,
+                   help=f"signed weight bits, {nx.WEIGHT_BITS_RANGE[0]}..{nx.WEIGHT_BITS_RANGE[1]} (default: the "
+                        f"bits the checkpoint was fine-tuned for, else {nx.DEFAULT_WEIGHT_BITS})")
     e.add_argument("--mem-bits", type=int, default=nx.DEFAULT_MEM_BITS,
                    help=f"membrane bits, {nx.MEM_BITS_RANGE[0]}..{nx.MEM_BITS_RANGE[1]}")
     e.add_argument("--samples", type=int, default=8, help="golden-vector samples from the held-out split")

@@ -1,8 +1,10 @@
 """``make demo``: the whole flow on scikit-learn's digits, end to end.
 
 checkpoint (shipped, or retrained with --train) -> float accuracy -> export
-bundle -> integer reference on the held-out split -> bit-exact checks ->
-spikes, energy, planner verdicts -> ``build/demo/summary.json``.
+bundle -> integer reference on the held-out split -> bit-exact checks (torch
+fake-quant, HLS C-simulation, RTL twin in Verilator, host driver on every
+simulation backend) -> spikes, energy, planner verdicts ->
+``build/demo/summary.json``.
 """
 from __future__ import annotations
 
@@ -17,13 +19,20 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from . import numerics as nx
+
 SHIPPED = Path(__file__).parent / "checkpoints" / "digits_or.pt"
 # The command that produced the shipped checkpoint (``make demo TRAIN=1`` reruns it into build/).
 TRAIN_ARGV = ["train", "--dataset", "digits", "--preset", "mnist", "--width", "0.25", "--input-size", "8",
-              "--steps", "4", "--merge", "OR", "--epochs", "40", "--qat-epochs", "4", "--lr", "1e-2",
-              "--seed", "2023"]
+              "--steps", "4", "--merge", "OR", "--epochs", "40", "--qat-epochs", "10", "--weight-bits", "4",
+              "--lr", "1e-2", "--seed", "2023", "--threads", "1"]
 BOARDS = ("pynq-z2", "zcu104")
 GOLDEN_SAMPLES = 16
+RTL_SAMPLES = 4          # the Verilator model runs about one digit per second: the golden samples' first few
+HOST_SAMPLES = 64        # through the host driver on every simulation backend (the rtl one included)
+HLS_LANES = 16
+# The quantised model must keep the float model's accuracy (issue 6: within 0.5 point on this task).
+ACCURACY_TOLERANCE = 0.5
 
 
 def _compare_fakequant(q, ref_result, x: np.ndarray, batch: int = 64) -> bool:
@@ -65,45 +74,71 @@ def run_demo(out: Path, train: bool) -> dict:
     ckpt = SHIPPED
     if train:
         ckpt = out / "digits_or.pt"
-        print(f"[1/6] training: python -m model_export {shlex.join(TRAIN_ARGV + ['--out', str(ckpt)])}")
+        print(f"[1/9] training: python -m model_export {shlex.join(TRAIN_ARGV + ['--out', str(ckpt)])}")
         if cli_main(TRAIN_ARGV + ["--out", str(ckpt)]) != 0:
             raise SystemExit("training failed")
     else:
-        print(f"[1/6] checkpoint {ckpt.relative_to(Path.cwd()) if ckpt.is_relative_to(Path.cwd()) else ckpt} "
+        print(f"[1/9] checkpoint {ckpt.relative_to(Path.cwd()) if ckpt.is_relative_to(Path.cwd()) else ckpt} "
               f"(made by: python -m model_export {shlex.join(TRAIN_ARGV)} --out <path>)")
     ck = load_checkpoint(ckpt)
     cfg, spec = ck.model.config, ck.input_spec
     xte, yte = load_split(ck.dataset, "test", cfg)
-    float_acc = evaluate(ck.model, xte, yte, spec["scale"])
-    print(f"[2/6] float model: {float_acc:.2f}% on {len(xte)} held-out digits")
+    float_acc = ck.meta.get("float_test_acc")           # the float model before quantisation-aware tuning
+    tuned_float_acc = evaluate(ck.model, xte, yte, spec["scale"])
+    if float_acc is None:                                # a checkpoint trained without QAT
+        float_acc = tuned_float_acc
+    print(f"[2/9] float model: {float_acc:.2f}% on {len(xte)} held-out digits (measured at training; the weights "
+          f"after quantisation-aware tuning score {tuned_float_acc:.2f}% in float, measured now)")
 
-    settings = QuantSettings(input_scale=spec["scale"])
+    settings = QuantSettings(weight_bits=ck.weight_bits(nx.DEFAULT_WEIGHT_BITS), input_scale=spec["scale"])
     bundle_dir = write_bundle(ck.model, out / "bundle", settings, spec, xte[:GOLDEN_SAMPLES], yte[:GOLDEN_SAMPLES],
                               extra=dict(source=dict(checkpoint=ckpt.name, dataset=ck.dataset)))
     bundle = load_bundle(bundle_dir)
-    print(f"[3/6] exported {bundle_dir} (model {bundle.model_hash[:16]}, {len(bundle.layers)} layers)")
+    print(f"[3/9] exported {bundle_dir} (model {bundle.model_hash[:16]}, {len(bundle.layers)} layers)")
 
     ref = Reference(bundle)
     res = ref.run(xte)
     int_acc = 100.0 * float((res.predictions() == yte).mean())
-    print(f"[4/6] integer reference: {int_acc:.2f}% on {len(xte)} held-out digits "
+    print(f"[4/9] integer reference: {int_acc:.2f}% on {len(xte)} held-out digits "
           f"(float {float_acc:.2f}%, difference {int_acc - float_acc:+.2f} points)")
 
     bitexact = {
         "reference_vs_golden": _compare_golden(bundle, ref),
         "reference_vs_fakequant_heldout": _compare_fakequant(quantize_model(ck.model.eval(), settings), res, xte),
     }
-    print(f"[5/6] bit-exact: " + ", ".join(f"{k} {'PASS' if v else 'FAIL'}" for k, v in bitexact.items()))
+    print(f"[5/9] bit-exact: " + ", ".join(f"{k} {'PASS' if v else 'FAIL'}" for k, v in bitexact.items()))
+
+    from . import hls_core
+    print(f"[6/9] HLS core, g++ C-simulation on all {len(xte)} held-out digits (P = {HLS_LANES} lanes)")
+    bitexact["hls_csim"] = hls_core.check_bundle(bundle_dir, xte, lanes=HLS_LANES)
+
+    from . import rtl_core
+    print(f"[7/9] RTL twin in Verilator on {RTL_SAMPLES} golden samples (every layer's spikes at every step)")
+    rtl = rtl_core.rtl_stage(bundle_dir, samples=RTL_SAMPLES)
+    bitexact["rtl_sim"] = rtl["bitexact"]
+    print(f"  RTL vs golden: {'PASS' if rtl['bitexact'] else 'FAIL'} ({rtl['samples']} samples, "
+          f"{rtl['cycles_per_inference']:,.0f} cycles per inference)" +
+          ("" if rtl["bitexact"] else f"; mismatches (sample, layer): {rtl['mismatches']}"))
+
+    import host
+    print(f"[8/9] host driver (host.SpikingCore) on {HOST_SAMPLES} held-out digits, every simulation backend")
+    hs = host.demo_stage(bundle_dir, xte[:HOST_SAMPLES], yte[:HOST_SAMPLES])
+    bitexact["host_backends"] = hs["host_backends"]
+    for name, r in hs["backends"].items():
+        print(f"  {name:9s} {'agrees with' if r['agree'] else 'DIFFERS from'} the reference "
+              f"({r['seconds']:.1f} s)" + (f": {r['error']}" if "error" in r else ""))
 
     energy = energy_for_bundle(bundle, res)
     plans = {b: plan_bundle(bundle, b) for b in BOARDS}
-    print("[6/6] energy (Eq. 11) and on-chip plan\n")
+    print("[9/9] energy (Eq. 11) and on-chip plan\n")
     print(energy.table())
     for b, p in plans.items():
         print()
         print(p.table())
     summary = dict(
-        float_accuracy=float_acc, int_accuracy=int_acc, bitexact=bitexact,
+        float_accuracy=float_acc, tuned_float_accuracy=tuned_float_acc, int_accuracy=int_acc,
+        weight_bits=settings.weight_bits, bitexact=bitexact, rtl_cycles_per_inference=rtl["cycles_per_inference"],
+        host_backends={k: v["agree"] for k, v in hs["backends"].items()},
         spikes_per_neuron=energy.spikes_per_neuron, energy_mj=energy.total_mj,
         fits={b: p.fits for b, p in plans.items()},
         samples=int(len(xte)), model_hash=bundle.model_hash, checkpoint=str(ckpt),
@@ -120,9 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--train", action="store_true", help="retrain the checkpoint instead of using the shipped one")
     a = p.parse_args(argv)
     s = run_demo(Path(a.out), a.train)
-    ok = all(s["bitexact"].values()) and abs(s["int_accuracy"] - s["float_accuracy"]) <= 1.0
+    ok = all(s["bitexact"].values()) and s["int_accuracy"] >= s["float_accuracy"] - ACCURACY_TOLERANCE
     if not ok:
-        print("demo FAILED: a bit-exact check failed or integer accuracy is more than 1 point from float")
+        print(f"demo FAILED: a bit-exact check failed or the integer accuracy is more than {ACCURACY_TOLERANCE} "
+              "point below the float model's")
     return 0 if ok else 1
 
 

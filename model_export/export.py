@@ -124,13 +124,16 @@ def write_golden(out: Path, q: QuantModel, samples: np.ndarray, labels: np.ndarr
     np.savez_compressed(out / GOLDEN, **arrays)
 
 
-def export_checkpoint(checkpoint: str | Path, out: str | Path, weight_bits: int = nx.DEFAULT_WEIGHT_BITS,
+def export_checkpoint(checkpoint: str | Path, out: str | Path, weight_bits: int | None = None,
                       mem_bits: int = nx.DEFAULT_MEM_BITS, samples: int = 8) -> Path:
-    """The ``export`` command: golden samples come from the checkpoint's dataset (held-out split)."""
+    """The ``export`` command: golden samples come from the checkpoint's dataset (held-out split).
+
+    ``weight_bits`` defaults to the bits the checkpoint was fine-tuned for, else 8."""
     from .data import load_split
     ck = load_checkpoint(checkpoint)
     spec = ck.input_spec
-    settings = QuantSettings(weight_bits=weight_bits, mem_bits=mem_bits, input_scale=spec["scale"])
+    bits = weight_bits or ck.weight_bits(nx.DEFAULT_WEIGHT_BITS)
+    settings = QuantSettings(weight_bits=bits, mem_bits=mem_bits, input_scale=spec["scale"])
     x = y = None
     if samples > 0:
         x, y = load_split(ck.dataset, "test", ck.model.config, limit=samples)
