@@ -13,13 +13,13 @@
 RTL_BUNDLE ?= build/demo/bundle
 RTL_LANES  ?= 16
 BOARD      ?= pynq-z2
-RTL_APT    := yosys iverilog g++ make
+RTL_APT    := yosys iverilog g++ make tcl
 RTL_STAMP  := $(VENV)/.rtl-installed
 
 .PHONY: rtl-deps sim synth-estimate rtl-run bench-rtl rtl-clean
 
 $(RTL_STAMP): $(STAMP) rtl/rtl.mk
-	@missing=""; for t in yosys iverilog g++ make; do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	@missing=""; for t in yosys iverilog g++ make tclsh; do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
 	if [ -n "$$missing" ]; then echo "installing$$missing (Debian)"; \
 	  sudo=$$([ "$$(id -u)" -ne 0 ] && command -v sudo >/dev/null && echo sudo); \
 	  $$sudo apt-get update -q && $$sudo apt-get install -y -q $(RTL_APT); fi
@@ -27,7 +27,8 @@ $(RTL_STAMP): $(STAMP) rtl/rtl.mk
 
 rtl-deps: $(RTL_STAMP)
 
-# `make test` runs tests/test_rtl*.py too, and `make demo` has HLS C-sim and RTL stages: both need these tools.
+# `make test` runs tests/test_rtl*.py and the HLS Tcl-script check (tclsh) too, and `make demo` has HLS C-sim
+# and RTL stages: both need these tools.
 test: $(RTL_STAMP)
 demo: $(RTL_STAMP)
 
