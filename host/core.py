@@ -223,7 +223,7 @@ class SpikingCore:
         x = validate_frames(frames, self.spec, batch=True)
         return self._batch(self._run(x)[0])
 
-    def events_to_frames(self, x, y, p, t, *, split_by: str = "number", duration=None,
+    def events_to_frames(self, x, y, p, t, *, split_by: str | None = None, duration=None,
                          fit: str = "exact") -> np.ndarray:
         """Raw DVS events -> one sample ``[T, C, H, W]`` for this bundle (see :mod:`host.events`)."""
         try:
@@ -231,11 +231,13 @@ class SpikingCore:
         except ValueError as e:
             raise InputError(str(e)) from None
 
-    def classify_events(self, x, y, p, t, *, split_by: str = "number", duration=None,
+    def classify_events(self, x, y, p, t, *, split_by: str | None = None, duration=None,
                         fit: str = "exact") -> Prediction:
         """Raw DVS events (x, y, polarity, timestamp) -> frames exactly as training makes them -> class.
 
-        ``split_by='number'`` (T frames of equal event counts, the default, as
+        By default the frames are made as the bundle's input spec says training made them
+        (its ``split_by``, ``duration``, ``pool``; ``'number'`` when the spec says nothing).
+        ``split_by='number'`` (T frames of equal event counts, as
         SpikingJelly's ``DVS128Gesture(split_by='number')``), ``'time'`` (T equal
         time slices) or ``'duration'`` (``duration`` per frame; ``fit='pad'`` pads
         or cuts to T)."""

@@ -5,8 +5,11 @@ SpikingJelly's ``spikingjelly.datasets.integrate_events_by_fixed_frames_number``
 (``split_by='number'`` or ``'time'``) and ``integrate_events_by_fixed_duration``
 (``split_by='duration'``) do -- the functions training uses through
 ``DVS128Gesture(data_type='frame', ...)`` -- and then applies the bundle's input
-spec: counts clipped to ``2^bits - 1``, or binarised. ``tests/test_host_events.py``
-proves the counts equal SpikingJelly's on random event streams.
+spec: counts clipped to ``2^bits - 1`` (``encode_counts`` also says how many were clipped), or
+binarised; ``pool`` sums ``pool x pool`` windows first (OR-pooling once binarised). Training
+(``model_export/event_datasets.py``) and the board use this same function.
+``tests/test_host_events.py`` and ``tests/test_eventfiles_frames.py`` prove the counts equal
+SpikingJelly's on random event streams and on recordings read from files.
 
 SpikingJelly's conventions, kept here:
 
@@ -108,8 +111,8 @@ def _check_events(x, y, p, t, height: int, width: int, ordered: bool) -> tuple[n
 
 def events_to_frames(x, y, p, t, height: int, width: int, *, split_by: str = "number",
                      frames: int | None = None, duration=None, channels: int = 2,
-                     bits: int | None = None, binarize: bool = False) -> np.ndarray:
-    """Integrate events into frames ``[F, channels, height, width]``.
+                     bits: int | None = None, binarize: bool = False, pool: int = 1) -> np.ndarray:
+    """Integrate events into frames ``[F, channels, height // pool, width // pool]``.
 
     split_by: ``'number'`` or ``'time'`` (``frames`` = T frames, SpikingJelly's
     fixed-frames-number integration) or ``'duration'`` (``duration`` per frame, in the
@@ -117,7 +120,11 @@ def events_to_frames(x, y, p, t, height: int, width: int, *, split_by: str = "nu
     channels: 2 (OFF, ON: SpikingJelly's layout) or 1 (both polarities summed).
     bits: clip the counts to ``2^bits - 1``; binarize: 1 where any event. With
     neither the raw counts are returned (int64, equal to SpikingJelly's floats);
-    with either the frames are uint8 (bits <= 8) or uint16, ready for the core."""
+    with either the frames are uint8 (bits <= 8) or uint16, ready for the core.
+    pool: spatial down-sampling by ``pool x pool`` windows (``height`` and ``width`` are the
+    sensor's and must be multiples of it): the counts of a window are summed (sum pooling),
+    done on the events (``x // pool``, ``y // pool``) before counting; binarised frames are
+    then the OR-pooling of the binarised full-size frames, clipped ones the clipped sums."""
     if split_by not in SPLIT_MODES:
         raise ValueError(f"split_by {split_by!r}; expected one of {SPLIT_MODES}")
     if channels not in (1, 2):
@@ -125,6 +132,12 @@ def events_to_frames(x, y, p, t, height: int, width: int, *, split_by: str = "nu
     if bits is not None and not 1 <= bits <= 16:
         raise ValueError(f"bits {bits}; the core takes 1..16-bit inputs")
     x, y, p, t = _check_events(x, y, p, t, height, width, ordered=split_by != "number")
+    if pool != 1:
+        if not isinstance(pool, (int, np.integer)) or pool < 1 or height % pool or width % pool:
+            raise ValueError(f"pool {pool!r}; expected a whole number >= 1 that divides the sensor's "
+                             f"{height}x{width} (height x width)")
+        x, y = x // pool, y // pool
+        height, width = height // pool, width // pool
     if split_by == "duration":
         j_l, j_r = duration_bounds(t, duration)
     else:
@@ -152,11 +165,24 @@ def events_to_frames(x, y, p, t, height: int, width: int, *, split_by: str = "nu
                 pos += q
             counts[i] += np.bincount(pos, minlength=per_frame)
     counts = counts.reshape(j_l.size, channels, height, width)
-    if binarize or bits == 1:
-        return (counts > 0).astype(np.uint8)
-    if bits is not None:
-        return np.minimum(counts, (1 << bits) - 1).astype(np.uint8 if bits <= 8 else np.uint16)
+    if binarize or bits is not None:
+        return encode_counts(counts, bits, binarize)[0]
     return counts
+
+
+def encode_counts(counts: np.ndarray, bits: int | None, binarize: bool = False) -> tuple[np.ndarray, int]:
+    """Event counts -> the core's input values, and how many values changed (saturated).
+
+    ``binarize`` (or 1-bit input): 1 where any event (binarising is the encoding, it counts
+    no saturation); otherwise counts above ``2^bits - 1`` are clipped to it and counted.
+    uint8 for up to 8 bits, else uint16."""
+    if binarize or bits == 1:
+        return (counts > 0).astype(np.uint8), 0
+    if bits is None or not 1 <= bits <= 16:
+        raise ValueError(f"bits {bits}; the core takes 1..16-bit inputs")
+    top = (1 << bits) - 1
+    saturated = int(np.count_nonzero(counts > top))
+    return np.minimum(counts, top).astype(np.uint8 if bits <= 8 else np.uint16), saturated
 
 
 def fit_steps(frames: np.ndarray, steps: int, fit: str = "exact") -> np.ndarray:
@@ -177,15 +203,26 @@ def fit_steps(frames: np.ndarray, steps: int, fit: str = "exact") -> np.ndarray:
     return np.concatenate([frames, pad])
 
 
-def frames_for_spec(x, y, p, t, spec: dict, *, split_by: str = "number", duration=None,
+def frames_for_spec(x, y, p, t, spec: dict, *, split_by: str | None = None, duration=None,
                     fit: str = "exact") -> np.ndarray:
     """Events -> one sample ``[T, C, H, W]`` for a bundle's ``input`` spec (what the core takes).
 
     The spec's ``channels`` (2: polarity planes, 1: summed), ``height``, ``width``,
     ``steps`` and ``bits`` apply; ``binarize: true`` in the spec (or 1-bit input)
-    binarises, otherwise counts are clipped to ``2^bits - 1``."""
-    frames = events_to_frames(x, y, p, t, spec["height"], spec["width"], split_by=split_by,
+    binarises, otherwise counts are clipped to ``2^bits - 1``. Specs written by
+    ``model_export.data`` for event datasets also record how training integrated:
+    ``split_by`` (and ``duration``) and ``pool`` (events come at the sensor's size,
+    ``height * pool`` x ``width * pool``). A ``split_by`` / ``duration`` given here that
+    contradicts the spec's is refused: the frames would not be the ones the model learnt on."""
+    for name, given in (("split_by", split_by), ("duration", duration)):
+        if given is not None and spec.get(name) is not None and given != spec[name]:
+            raise ValueError(f"{name}={given!r}, but the model was trained on frames made with "
+                             f"{name}={spec[name]!r} (the bundle's input spec); leave it out to follow the spec")
+    split_by = split_by or spec.get("split_by") or "number"
+    duration = duration if duration is not None else spec.get("duration")
+    pool = int(spec.get("pool", 1))
+    frames = events_to_frames(x, y, p, t, spec["height"] * pool, spec["width"] * pool, split_by=split_by,
                               frames=spec["steps"] if split_by != "duration" else None, duration=duration,
                               channels=spec["channels"], bits=spec["bits"],
-                              binarize=bool(spec.get("binarize", False)))
+                              binarize=bool(spec.get("binarize", False)), pool=pool)
     return fit_steps(frames, spec["steps"], fit)

@@ -1,0 +1,186 @@
+#!/usr/bin/env python
+"""Event files and integration: events per second of ``host.eventfiles`` readers and of
+``host.events.events_to_frames`` against SpikingJelly's and tonic's on the same files, in one run.
+
+Files are written here (deterministic random streams; nothing downloaded):
+
+  nmnist   ``--nmnist-files`` N-MNIST ``.bin`` files of ~4,000 events (read one by one, as a dataset does)
+           ours ``read_nmnist`` | SpikingJelly ``utils.load_ATIS_bin`` | tonic ``io.read_mnist_file``
+  aedat2   one jAER DVS128 file of ``--events`` events
+           ours ``read_aedat2`` | SpikingJelly ``cifar10_dvs._load_origin_data`` | tonic ``io.read_aedat_header_from_file``
+           + ``get_aer_events_from_file`` + the DVS128 bit masks (its ``read_dvs_128`` fails on tonic 1.7.0's
+           three-value header tuple)
+  aedat3   one DVS128-Gesture-like AEDAT 3.1 file (packets of 4,096 events); SpikingJelly's
+           ``utils.load_aedat_v3`` decodes event by event in Python, so it gets a tenth of the events
+           ours ``read_aedat3`` | SpikingJelly ``load_aedat_v3`` | tonic, as for aedat2 (version 3.1)
+  aedat4   one file written by dv-processing (LZ4) of ``--events`` / 4 events
+           ours ``read_aedat4`` in a child process (the default: survives decoder crashes) and in-process |
+           tonic ``io.read_aedat4`` (PyPI aedat, the decoder ours uses) | dv-processing ``MonoCameraRecording``
+  frames   ``events_to_frames`` vs SpikingJelly ``integrate_events_by_fixed_frames_number`` ('number', T=16)
+           and ``integrate_events_by_fixed_duration`` on the aedat3 file's events (128 x 128)
+
+Each figure is the best of ``--reps`` timed runs after one warm-up; "same" says whether the
+library's events (in its own conventions, mapped to ours) equal ours. Nothing is asserted.
+Target (issue 8): every reader and the integration at least as fast as the faster of SpikingJelly and tonic.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+for p in (str(REPO), str(REPO / "bench")):
+    if p not in sys.path:
+        sys.path.insert(0, p)
+
+from bench_host import best, commit, machine  # noqa: E402
+from host.eventfiles import (read_aedat2, read_aedat3, read_aedat4, read_nmnist, write_aedat2,  # noqa: E402
+                             write_aedat3, write_aedat4, write_nmnist)
+from host.events import events_to_frames  # noqa: E402
+
+
+def stream(rng, n, width, height, t0=0, rate=1e6):
+    t = t0 + np.cumsum(rng.exponential(1e6 / rate, n)).astype(np.int64)
+    return rng.integers(0, width, n), rng.integers(0, height, n), rng.integers(0, 2, n), t
+
+
+def eq(ours, x, y, p, t) -> str:
+    ok = all(np.array_equal(np.asarray(a).astype(np.int64), np.asarray(b).astype(np.int64))
+             for a, b in ((ours.x, x), (ours.y, y), (ours.p, p), (ours.t, t)))
+    return "yes" if ok else "NO"
+
+
+def rate(n, seconds) -> float:
+    return n / seconds / 1e6
+
+
+def tonic_aer(path: Path):
+    from tonic.io import get_aer_events_from_file, read_aedat_header_from_file
+    version, start, _ = read_aedat_header_from_file(str(path))
+    return get_aer_events_from_file(str(path), version, start)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=2_000_000, help="events in the aedat2/aedat3 files")
+    ap.add_argument("--nmnist-files", type=int, default=300)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="a tenth of the sizes (a smoke run)")
+    a = ap.parse_args(argv)
+    n_big = a.events // (10 if a.quick else 1)
+    n_files = a.nmnist_files // (10 if a.quick else 1)
+    rng = np.random.default_rng(0)
+    rows = []
+    tmp = Path(tempfile.mkdtemp(prefix="bench_events_"))
+
+    # ---------------------------------------------------------------- N-MNIST
+    from spikingjelly.datasets.utils import load_ATIS_bin, load_aedat_v3
+    from tonic.io import read_mnist_file
+    files = [write_nmnist(tmp / f"{i:05d}.bin", *stream(rng, int(rng.integers(3000, 5000)), 34, 34, rate=1.5e4))
+             for i in range(n_files)]
+    total = sum(f.stat().st_size // 5 for f in files)
+    tdt = np.dtype([("x", np.int16), ("y", np.int16), ("t", np.int64), ("p", bool)])
+    t_ours = best(lambda: [read_nmnist(f) for f in files], a.reps)
+    t_sj = best(lambda: [load_ATIS_bin(f) for f in files], a.reps)
+    t_tn = best(lambda: [read_mnist_file(str(f), tdt) for f in files], a.reps)
+    ev, sj, tn = read_nmnist(files[0]), load_ATIS_bin(files[0]), read_mnist_file(str(files[0]), tdt)
+    rows.append(("nmnist", f"{n_files} files", total, rate(total, t_ours), rate(total, t_sj), rate(total, t_tn),
+                 eq(ev, sj["x"], sj["y"], sj["p"], sj["t"]), eq(ev, tn["x"], tn["y"], tn["p"], tn["t"])))
+
+    # ---------------------------------------------------------------- AEDAT 2.0
+    from spikingjelly.datasets.cifar10_dvs import _load_origin_data
+    x, y, p, t = stream(rng, n_big, 128, 128)
+    f2 = write_aedat2(tmp / "dvs128.aedat", x, y, p, t)
+    t_ours = best(lambda: read_aedat2(f2), a.reps)
+    t_sj = best(lambda: _load_origin_data(f2), a.reps)
+
+    def tonic2():
+        e = tonic_aer(f2)
+        addr = e["address"]
+        return (addr >> 8) & 0x7F, (addr >> 1) & 0x7F, addr & 1, e["timeStamp"]
+    t_tn = best(tonic2, a.reps)
+    ev = read_aedat2(f2)
+    sj = _load_origin_data(f2)
+    ty, tx, tp, tt = tonic2()              # tonic: its x is the address's y field, no flips
+    rows.append(("aedat2", "1 file", n_big, rate(n_big, t_ours), rate(n_big, t_sj), rate(n_big, t_tn),
+                 eq(ev, sj["y"], 127 - sj["x"], sj["p"], sj["t"]), eq(ev, 127 - tx, ty, 1 - tp, tt)))
+
+    # ---------------------------------------------------------------- AEDAT 3.1
+    x, y, p, t = stream(rng, n_big, 128, 128)
+    f3 = write_aedat3(tmp / "user01_led.aedat", x, y, p, t)
+    n_small = n_big // 10
+    f3s = write_aedat3(tmp / "user02_led.aedat", x[:n_small], y[:n_small], p[:n_small], t[:n_small])
+    t_ours = best(lambda: read_aedat3(f3), a.reps)
+    t_sj = best(lambda: load_aedat_v3(f3s), 1)
+
+    def tonic3():
+        e = tonic_aer(f3)[1:]              # the special packet's event comes out as the first "event"
+        addr = e["address"]
+        return (addr >> 17) & 0x7FFF, (addr >> 2) & 0x7FFF, (addr >> 1) & 1, e["timeStamp"]
+    t_tn = best(tonic3, a.reps)
+    ev = read_aedat3(f3)
+    sj = load_aedat_v3(f3s)
+    rows.append(("aedat3", f"1 file (SJ: {n_small:,})", n_big, rate(n_big, t_ours), rate(n_small, t_sj),
+                 rate(n_big, t_tn), eq(read_aedat3(f3s), sj["x"], sj["y"], sj["p"], sj["t"]), eq(ev, *tonic3())))
+
+    # ---------------------------------------------------------------- AEDAT 4.0
+    import dv_processing as dv
+    from tonic.io import read_aedat4 as tonic_read_aedat4
+    n4 = n_big // 4
+    x, y, p, t = stream(rng, n4, 346, 260, t0=1_700_000_000_000_000)
+    f4 = write_aedat4(tmp / "davis.aedat4", x, y, p, t, sensor_size=(346, 260))
+    t_iso = best(lambda: read_aedat4(f4), a.reps)
+    t_here = best(lambda: read_aedat4(f4, isolate=False), a.reps)
+    t_tn = best(lambda: tonic_read_aedat4(str(f4)), a.reps)
+
+    def dv_read():
+        rec = dv.io.MonoCameraRecording(str(f4))
+        parts = []
+        while rec.isRunning():
+            batch = rec.getNextEventBatch()
+            if batch is None:
+                break
+            parts.append(batch.numpy())
+        return np.concatenate(parts)
+    t_dv = best(dv_read, a.reps)
+    ev = read_aedat4(f4)
+    tn, dvv = tonic_read_aedat4(str(f4)), dv_read()
+    rows.append(("aedat4", "1 file, child process", n4, rate(n4, t_iso), None, rate(n4, t_tn), "-",
+                 eq(ev, tn["x"], tn["y"], tn["p"], tn["t"])))
+    rows.append(("aedat4", "1 file, in-process", n4, rate(n4, t_here), None, rate(n4, t_tn), "-",
+                 eq(read_aedat4(f4, isolate=False), tn["x"], tn["y"], tn["p"], tn["t"])))
+    rows.append(("aedat4", "dv-processing reader", n4, rate(n4, t_dv), None, None, "-",
+                 eq(ev, dvv["x"], dvv["y"], dvv["polarity"], dvv["timestamp"])))
+
+    # ---------------------------------------------------------------- integration
+    from spikingjelly.datasets import integrate_events_by_fixed_duration, integrate_events_by_fixed_frames_number
+    ev = read_aedat3(f3)
+    d = ev.to_dict()
+    for split_by, kw, sj_fn in (
+            ("number", dict(frames=16), lambda: integrate_events_by_fixed_frames_number(d, "number", 16, 128, 128)),
+            ("duration", dict(duration=200_000), lambda: integrate_events_by_fixed_duration(d, 200_000, 128, 128))):
+        ours = lambda: events_to_frames(ev.x, ev.y, ev.p, ev.t, 128, 128, split_by=split_by, **kw)  # noqa: E731
+        same = "yes" if np.array_equal(ours(), sj_fn()) else "NO"
+        rows.append(("frames", f"split_by={split_by}", len(ev), rate(len(ev), best(ours, a.reps)),
+                     rate(len(ev), best(sj_fn, a.reps)), None, same, "-"))
+    pooled = lambda: events_to_frames(ev.x, ev.y, ev.p, ev.t, 128, 128, frames=16, pool=4, bits=4)  # noqa: E731
+    rows.append(("frames", "number, pool 4, 4 bits", len(ev), rate(len(ev), best(pooled, a.reps)), None, None,
+                 "-", "-"))
+
+    print(f"bench_events: {machine()}; commit {commit()}")
+    print(f"reps {a.reps} (best of), rates in million events per second (Mev/s); same = equal events / frames")
+    head = f"{'what':<7} {'case':<24} {'events':>10} {'ours':>8} {'SpikingJelly':>13} {'tonic':>8}  same SJ / tonic"
+    print(head)
+    print("-" * len(head))
+    fmt = lambda v: f"{v:8.1f}" if v is not None else f"{'-':>8}"   # noqa: E731
+    for what, case, n, ours, sjr, tnr, s1, s2 in rows:
+        print(f"{what:<7} {case:<24} {n:>10,} {fmt(ours)} {fmt(sjr):>13} {fmt(tnr)}  {s1} / {s2}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

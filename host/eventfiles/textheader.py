@@ -1,0 +1,48 @@
+"""The ``#``-line text headers of AEDAT 2.0 and 3.1 files (jAER / cAER)."""
+from __future__ import annotations
+
+from .records import EventFileError
+
+MAX_LINE = 1 << 16       # a header line longer than this is not a header line
+MAX_HEADER = 1 << 22     # nor is a header longer than this
+
+
+def read_header(raw: bytes, path, version_line: bytes, end_line: bytes | None) -> tuple[list[str], int]:
+    """Header lines (without ``#`` and line ends) and the byte offset where the data begins.
+
+    The first line must be ``version_line``. With ``end_line`` (AEDAT 3.1: ``#!END-HEADER``)
+    every line up to it must start with ``#`` and the data begins after it; without (AEDAT 2.0)
+    the header is every leading line that starts with ``#``. ``raw`` may be bytes or a uint8 array."""
+    size = len(raw)
+    if not isinstance(raw, bytes):
+        raw = bytes(raw[:MAX_HEADER])
+    if not raw.startswith(version_line):
+        got = raw[:len(version_line)]
+        raise EventFileError(path, f"the file starts with {got!r}", f"the version line {version_line.decode()!r}",
+                             offset=0)
+    lines: list[str] = []
+    pos = 0
+    while True:
+        if pos >= len(raw):
+            if len(raw) < size:
+                raise EventFileError(path, f"the header goes on past {MAX_HEADER} bytes", "a text header of "
+                                     f"'#' lines shorter than {MAX_HEADER} bytes", offset=pos)
+            if end_line is not None:
+                raise EventFileError(path, "the header ends without its closing line (file too short)",
+                                     f"a line {end_line.decode()!r} before the data", offset=pos)
+            return lines, pos
+        if raw[pos] != ord("#"):
+            if end_line is not None:
+                raise EventFileError(path, f"line starting with {raw[pos:pos + 8]!r} inside the header",
+                                     f"header lines starting with '#' up to {end_line.decode()!r}", offset=pos)
+            return lines, pos
+        nl = raw.find(b"\n", pos, pos + MAX_LINE)
+        if nl < 0:
+            raise EventFileError(path, "header line without a line end", "header lines ending in \\r\\n",
+                                 offset=pos)
+        line = raw[pos:nl + 1]
+        text = line.rstrip(b"\r\n")
+        pos = nl + 1
+        if end_line is not None and text == end_line:
+            return lines, pos
+        lines.append(text[1:].decode("latin-1"))
