@@ -12,6 +12,8 @@ Layer kinds (the layer descriptor format, docs/bundle-format.md):
 """
 from __future__ import annotations
 
+import copy
+
 from .numerics import conv_out_size
 
 INPUT = "input"
@@ -28,6 +30,8 @@ def _conv(name, src, in_shape, cout, k, s, p):
 def build_graph(config) -> list[dict]:
     """Layers in execution order for a :class:`model_export.model.ModelConfig` (or its dict)."""
     cfg = config if isinstance(config, dict) else config.to_dict()
+    if cfg.get("chain"):     # a plain feed-forward chain (model_export/nir_io.py): its layer list is its config
+        return copy.deepcopy(list(cfg["chain"]))
     widths = [max(1, int(round(c * cfg["width"]))) for c in (64, 128, 256, 512)]
     layers: list[dict] = []
 

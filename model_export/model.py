@@ -213,6 +213,8 @@ class AttentionSpec:
 class ORSEWBlock(nn.Module):
     """Down-sampling residual block with a spike merge (OR by default)."""
 
+    unit_class = ConvUnit        # conv - BN - [attention] - neuron; the model zoo swaps it (MLF neurons)
+
     def __init__(self, cin: int, cout: int, merge: str, steps: int, attention: AttentionSpec | None):
         super().__init__()
         if merge not in MERGES:
@@ -224,12 +226,12 @@ class ORSEWBlock(nn.Module):
                 return None
             return MultiDimAttention(attention.dim, cout, steps)
 
-        self.main0 = ConvUnit(cin, cout, 3, 2, 1, ma(0))
-        self.main1 = ConvUnit(cout, cout, 3, 1, 1, ma(1))
+        self.main0 = self.unit_class(cin, cout, 3, 2, 1, ma(0))
+        self.main1 = self.unit_class(cout, cout, 3, 1, 1, ma(1))
         ia = InhibitoryAttention(attention.dim, cout, steps) if attention is not None else None
-        self.short = ConvUnit(cin, cout, 1, 2, 0, ia)
-        self.post0 = ConvUnit(cout, cout, 3, 1, 1, ma(0, after=True))
-        self.post1 = ConvUnit(cout, cout, 3, 1, 1, ma(1, after=True))
+        self.short = self.unit_class(cin, cout, 1, 2, 0, ia)
+        self.post0 = self.unit_class(cout, cout, 3, 1, 1, ma(0, after=True))
+        self.post1 = self.unit_class(cout, cout, 3, 1, 1, ma(1, after=True))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = merge_spikes(self.main1(self.main0(x)), self.short(x), self.merge)
@@ -277,6 +279,9 @@ PRESETS: dict[str, dict] = {
                         stem_kernel=3, stem_stride=2, stem_maxpool=True, input_pool=48),
     "mnist": dict(in_channels=1, input_size=28, num_classes=10, steps=16,
                   stem_kernel=3, stem_stride=1, stem_maxpool=False),
+    # N-MNIST (not in Table IX): the MNIST topology on 2 polarity channels of 34x34, T = 10.
+    "nmnist": dict(in_channels=2, input_size=34, num_classes=10, steps=10,
+                   stem_kernel=3, stem_stride=1, stem_maxpool=False),
 }
 
 
@@ -299,7 +304,7 @@ class SynAResNet(nn.Module):
         att = config.attention
         self.input_pool = layer.AdaptiveAvgPool2d(config.input_pool, step_mode="m") if config.input_pool else None
         k, s = config.stem_kernel, config.stem_stride
-        self.stem = ConvUnit(config.in_channels, c[0], k, s, k // 2)
+        self.stem = self.make_unit(config.in_channels, c[0], k, s, k // 2, stem=True)
         self.pool = layer.MaxPool2d(3, 2, 1, step_mode="m") if config.stem_maxpool else None
 
         def feature_ma(i: int):
@@ -308,12 +313,19 @@ class SynAResNet(nn.Module):
                 return None
             return MultiDimAttention(att.dim, c[0], config.steps)
 
-        self.features = nn.Sequential(*[ConvUnit(c[0], c[0], 3, 1, 1, feature_ma(i)) for i in range(4)])
-        self.blocks = nn.Sequential(*[
-            ORSEWBlock(cin, cout, config.merge, config.steps, att)
-            for cin, cout in zip(c[:3], c[1:])
-        ])
+        self.features = nn.Sequential(*[self.make_unit(c[0], c[0], 3, 1, 1, feature_ma(i)) for i in range(4)])
+        self.blocks = nn.Sequential(*[self.make_block(cin, cout) for cin, cout in zip(c[:3], c[1:])])
         self.fc = nn.Linear(c[3], config.num_classes)
+
+    # Hooks for the model zoo (model_export/zoo): the same stem, stages and head with other units and blocks.
+    def make_unit(self, cin: int, cout: int, kernel: int, stride: int, padding: int,
+                  attention: nn.Module | None = None, stem: bool = False) -> nn.Module:
+        """One unit of the stem (``stem=True``) or of the feature stage."""
+        return ConvUnit(cin, cout, kernel, stride, padding, attention)
+
+    def make_block(self, cin: int, cout: int) -> nn.Module:
+        """One down-sampling residual block with its two post units."""
+        return ORSEWBlock(cin, cout, self.config.merge, self.config.steps, self.config.attention)
 
     def check_input(self, x: torch.Tensor) -> None:
         cfg = self.config

@@ -31,6 +31,16 @@ def signed_range(bits: int) -> tuple[int, int]:
     return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
 
 
+def max_threshold(mem_bits: int) -> int:
+    """Largest threshold the quantiser gives a channel: ``2^(M-2) - 1``.
+
+    A neuron at rest fires in one step when ``(0 + i) >> 1 >= theta``, and ``i`` is at most
+    ``2^(M-1) - 1``: so every threshold up to ``2^(M-2) - 1`` can be reached, like the float LIF,
+    which fires from rest on a current of twice its threshold. (With ``2^(M-1) - 1`` a channel
+    could never fire at all: ``h`` tops out at ``2^(M-1) - 2``.)"""
+    return (1 << (mem_bits - 2)) - 1
+
+
 def saturate(x: np.ndarray, bits: int) -> tuple[np.ndarray, int]:
     """Clamp ``x`` to a signed ``bits`` range; return the clamped array and how many values moved."""
     lo, hi = signed_range(bits)

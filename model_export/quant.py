@@ -18,6 +18,7 @@ import torch
 
 from . import numerics as nx
 from .model import ConvUnit, InhibitoryAttention, ModelConfig, MultiDimAttention, SynAResNet
+from .zoo import S_ATTENTION_REFUSAL, export_refusal
 
 
 class UnsupportedError(ValueError):
@@ -106,11 +107,11 @@ def quantize_conv(unit: ConvUnit, settings: QuantSettings, in_scale: float) -> Q
     """Per-output-channel symmetric quantisation; per-tensor where attention pools across channels."""
     w, b = fold_bn(unit)
     qmax = 2 ** (settings.weight_bits - 1) - 1
-    theta_max = 2 ** (settings.mem_bits - 1) - 1
+    theta_max = nx.max_threshold(settings.mem_bits)
     per_channel = unit.attn is None
     wmax = w.detach().abs().amax(dim=(1, 2, 3)) if per_channel else w.detach().abs().max().expand(w.shape[0])
     unit_value = wmax / qmax * in_scale
-    # The threshold 1/u must fit the membrane: a channel with tiny weights gets a coarser grid.
+    # The threshold 1/u must be reachable in the membrane: a channel with tiny weights gets a coarser grid.
     unit_value = torch.clamp(unit_value, min=1.0 / theta_max)
     scale = (unit_value / in_scale)[:, None, None, None]
     weight = torch.clamp(round_ste(w / scale), -qmax, qmax)
@@ -133,9 +134,7 @@ def _quantize_matrix(w: torch.Tensor, bits: int) -> tuple[torch.Tensor, float]:
 
 def quantize_attention(attn, unit_value: float, conv_unit: ConvUnit, settings: QuantSettings) -> QuantAttention:
     if attn.dim == "S":
-        raise UnsupportedError(
-            "spatial (S) attention is not in the integer contract yet (its k x k conv over pooled maps "
-            "would need a second multiply datapath); use attention dim T or C for hardware export")
+        raise UnsupportedError(S_ATTENTION_REFUSAL)
     if not isinstance(attn, (MultiDimAttention, InhibitoryAttention)):
         raise UnsupportedError(f"unknown attention module {type(attn).__name__}")
     w1, s1 = _quantize_matrix(attn.body.fc1.weight, settings.weight_bits)
@@ -167,6 +166,8 @@ class QuantModel:
 
 def conv_units(model: SynAResNet) -> dict[str, ConvUnit]:
     """The conv_lif units in execution order with their bundle names."""
+    if hasattr(model, "conv_units"):        # a model that names its own units (nir_io.ChainNet)
+        return model.conv_units()
     units = {"stem": model.stem}
     for i, u in enumerate(model.features):
         units[f"f{i}"] = u
@@ -177,15 +178,10 @@ def conv_units(model: SynAResNet) -> dict[str, ConvUnit]:
 
 
 def check_supported(model: SynAResNet) -> None:
-    cfg = model.config
-    if cfg.merge not in nx.MERGE_OPS:
-        raise UnsupportedError(
-            f"merge {cfg.merge} makes non-binary values (0, 1, 2), so the conv after it is no longer "
-            f"accumulate-only on binary spikes; the integer contract has {nx.MERGE_OPS}")
-    if cfg.input_pool:
-        raise UnsupportedError(
-            f"adaptive average pooling of the input to {cfg.input_pool}x{cfg.input_pool} is not in the integer "
-            f"contract; resize the event frames on the host (e.g. OR-pooling) and train at that size")
+    """Refuse, with the reason, what the integer contract cannot express (the zoo knows every architecture)."""
+    reason = export_refusal(model)
+    if reason is not None:
+        raise UnsupportedError(reason)
 
 
 def quantize_model(model: SynAResNet, settings: QuantSettings) -> QuantModel:

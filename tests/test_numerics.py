@@ -46,3 +46,25 @@ def test_fixed_multiplier_precision(ratio):
 
 def test_rescale_floors():
     assert nx.rescale(np.array([-5, 5]), 1, 1).tolist() == [-3, 2]
+
+
+@pytest.mark.parametrize("mem_bits", [8, 12, 16])
+def test_tiny_weight_channel_still_fires(mem_bits):
+    """A channel whose weights are tiny gets the largest threshold; it must stay reachable: the
+    float neuron (bias 1.5, threshold 1) fires every other step, and so must the integer one."""
+    import torch
+    from model_export.model import ConvUnit
+    from model_export.quant import QuantSettings, quantize_conv
+    unit = ConvUnit(1, 1, 3, 1, 1).eval()
+    with torch.no_grad():
+        unit.conv.weight.fill_(1e-3)
+        unit.bn.bias.fill_(1.5)
+    q = quantize_conv(unit, QuantSettings(mem_bits=mem_bits), in_scale=1.0)
+    theta = int(q.threshold[0])
+    assert theta == nx.max_threshold(mem_bits)           # the clamp applied
+    lo, hi = nx.signed_range(mem_bits)
+    current = np.clip(int(q.bias[0]), lo, hi)            # zero input: the current is the bias
+    spikes = nx.lif_sequence(np.full((6, 1), current), np.array([theta]))[:, 0]
+    assert spikes.tolist() == [0, 1, 0, 1, 0, 1]
+    # the bound is the largest threshold a neuron at rest reaches in one step at the largest current
+    assert (hi >> 1) >= theta and (hi >> 1) < theta + 1
