@@ -9,7 +9,7 @@ VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST_WORKERS ?= auto
 
-.PHONY: help venv demo test bench bench-reference bench-hls clean
+.PHONY: help venv demo test bench bench-reference bench-hls bench-events clean
 
 help:
 	@sed -n '2,5p' Makefile | sed 's/^#//'
@@ -22,7 +22,7 @@ $(VPY):
 # torch==2.14.1 + torchvision==0.29.1 are pinned in pyproject.toml (see README, "Why torch 2.14.1").
 $(STAMP): pyproject.toml | $(VPY)
 	$(VPY) -m pip install -q --upgrade pip
-	$(VPY) -m pip install -q -e '.[train,dev,hw]'
+	$(VPY) -m pip install -q -e '.[train,dev,hw,events]'
 	@touch $@
 
 venv: $(STAMP)
@@ -34,13 +34,16 @@ test: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(VPY) -m pytest -q -n $(PYTEST_WORKERS)
 
 # every benchmark, one table each (bench/README.md); `make bench-reference` etc. run one
-bench: bench-reference bench-hls bench-host bench-rtl
+bench: bench-reference bench-hls bench-host bench-rtl bench-events
 
 bench-reference: $(STAMP)
 	$(VPY) bench/bench_reference.py $(BENCH_ARGS)
 
 bench-hls: $(STAMP)
 	$(VPY) bench/bench_hls.py
+
+bench-events: $(STAMP)
+	$(VPY) bench/bench_events.py
 
 clean:
 	rm -rf build

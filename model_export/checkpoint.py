@@ -1,6 +1,12 @@
-"""Checkpoints: the float model's weights plus what is needed to rebuild and export it."""
+"""Checkpoints: the float model's weights plus what is needed to rebuild and export it.
+
+A checkpoint written by ``train`` also carries ``train_state`` (optimizer,
+scheduler, random generators, phase and epoch, the metrics so far), which
+``train --resume`` continues from; checkpoints without it still load.
+"""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,17 +27,25 @@ class Checkpoint:
     def weight_bits(self, default: int) -> int:
         """The weight bits the checkpoint was fine-tuned for (quantisation-aware), else ``default``."""
         args = self.meta.get("train_args", {})
-        return int(args["weight_bits"]) if args.get("qat_epochs") else default
+        done = self.meta.get("qat_epochs_done", args.get("qat_epochs"))   # older checkpoints: the planned epochs
+        return int(args["weight_bits"]) if done else default
 
 
-def save_checkpoint(path: str | Path, model: SynAResNet, dataset: str, input_spec: dict, meta: dict | None = None):
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    torch.save(dict(format=CHECKPOINT_FORMAT, config=model.config.to_dict(), state_dict=model.state_dict(),
-                    dataset=dataset, input_spec=input_spec, meta=meta or {}), path)
-
-
-def load_checkpoint(path: str | Path) -> Checkpoint:
+def save_checkpoint(path: str | Path, model: SynAResNet, dataset: str, input_spec: dict, meta: dict | None = None,
+                    train_state: dict | None = None):
+    """Write atomically (a temporary file, then rename): an interrupted save leaves the old checkpoint."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ck = dict(format=CHECKPOINT_FORMAT, config=model.config.to_dict(), state_dict=model.state_dict(),
+              dataset=dataset, input_spec=input_spec, meta=meta or {})
+    if train_state is not None:
+        ck["train_state"] = train_state
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(ck, tmp)
+    os.replace(tmp, path)
+
+
+def _read(path: Path) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: checkpoint not found")
     try:
@@ -41,6 +55,25 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path}: not a syna-fpga checkpoint (expected format {CHECKPOINT_FORMAT!r}; "
                          "make one with `python -m model_export train`)")
-    model = SynAResNet(ModelConfig.from_dict(ck["config"]))
+    return ck
+
+
+def load_train_state(path: str | Path) -> tuple[dict, dict]:
+    """``(meta, train_state)`` of a checkpoint written by ``train``, for ``--resume``."""
+    path = Path(path)
+    ck = _read(path)
+    if "train_state" not in ck:
+        raise ValueError(f"{path}: this checkpoint has no training state (written before resume existed, or not "
+                         "by `train`); it can be exported but not resumed")
+    return ck.get("meta", {}), ck["train_state"]
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    path = Path(path)
+    ck = _read(path)
+    from . import zoo
+    meta = ck.get("meta", {})
+    arch = meta.get("arch") or meta.get("train_args", {}).get("arch") or "syna-resnet"
+    model = zoo.build_model(arch, ModelConfig.from_dict(ck["config"]))
     model.load_state_dict(ck["state_dict"])
     return Checkpoint(model.eval(), ck["dataset"], ck["input_spec"], ck.get("meta", {}))

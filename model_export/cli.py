@@ -1,4 +1,4 @@
-"""``python -m model_export`` — train, export, run, plan, energy.
+"""``python -m model_export`` — train, export, run, plan, energy, plot, table.
 
 Each sub-command's ``--help`` says what it reads and writes. Errors in user
 input (a bad bundle, a wrong input file, an unsupported model) print one clear
@@ -8,30 +8,57 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from . import numerics as nx
+from . import zoo
+from .recipe import TRAIN_PRESETS, TrainArgs
 
 BOARDS_HELP = "pynq-z2 | zcu104"
 
 
 def _cmd_train(a) -> None:
     from .train import TrainArgs, train
-    fields = {k: v for k, v in vars(a).items() if k in TrainArgs.__dataclass_fields__}
-    print(f"checkpoint: {train(TrainArgs(**fields))}")
+    given = {k: v for k, v in vars(a).items() if k in TrainArgs.__dataclass_fields__}
+    path = train(TrainArgs(**given), given)
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(f"checkpoint: {path}")
 
 
 def _cmd_export(a) -> None:
     from .export import export_checkpoint
     path = export_checkpoint(a.checkpoint, a.out, weight_bits=a.weight_bits, mem_bits=a.mem_bits,
-                             samples=a.samples)
+                             samples=a.samples, prune_silent_shortcuts=a.prune_silent_shortcuts,
+                             prune_samples=a.prune_samples)
     from .bundle import load_bundle
     b = load_bundle(path)
     n_roms = sum(len(l.get("roms", {})) for l in b.layers)
     print(f"bundle {path}: {len(b.layers)} layers, {n_roms} ROM files, model {b.model_hash[:16]}")
+    pr = b.manifest.get("pruning")
+    if pr:
+        names = [p["shortcut"] for p in pr["pruned"]]
+        print(f"pruned {len(names)} shortcut(s) {names or ''} (silent on all {pr['samples']} {pr['split']} samples "
+              f"of the integer model; scores and spikes verified identical)" if names else
+              f"no shortcut is silent on all {pr['samples']} {pr['split']} samples of the integer model: "
+              "nothing pruned")
+
+
+def _cmd_plot(a) -> None:
+    from .plots import plot_run
+    for path in plot_run(a.run, out_dir=a.out):
+        print(path)
+
+
+def _cmd_table(a) -> None:
+    from .table import compare_runs
+    t = compare_runs(a.runs, samples=a.samples, weight_bits=a.weight_bits, threads=a.threads)
+    print(t.markdown() if a.markdown else t.text())
+    if a.json:
+        Path(a.json).write_text(json.dumps(t.to_dict(), indent=1))
 
 
 def load_input_file(path: str | Path, bundle) -> tuple[np.ndarray, np.ndarray | None]:
@@ -91,33 +118,67 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m model_export",
         description="SynA-ResNet from PyTorch to an FPGA bundle, and the bit-exact integer reference that "
-                    "checks it. Typical flow: train -> export -> run / plan / energy.",
+                    "checks it. Typical flow: train -> export -> run / plan / energy; plot and table look at training runs.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    t = sub.add_parser("train", help="train a SynA-ResNet / OR-Spiking ResNet and save a checkpoint",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    t.add_argument("--dataset", default="digits", help="dataset (digits ships offline)")
-    t.add_argument("--preset", default="mnist", help="Table IX preset: dvs_gesture | cifar10_dvs | mnist")
-    t.add_argument("--width", type=float, help="channel multiplier on 64-128-256-512 (preset: 1)")
-    t.add_argument("--input-size", type=int, help="input height = width (preset's by default)")
-    t.add_argument("--in-channels", type=int, help="input channels (preset's by default)")
-    t.add_argument("--num-classes", type=int, help="classes (preset's by default)")
-    t.add_argument("--steps", type=int, help="time steps T (preset's by default)")
-    t.add_argument("--merge", default="OR", choices=["OR", "AND", "IAND", "ADD"], help="residual merge")
-    t.add_argument("--attention", default="none", choices=["none", "T", "C", "S"],
-                   help="SynA dimension (MA on backbone + IA on shortcut), or none")
-    t.add_argument("--attention-position", default="b", choices=list("abcd"), help="Table V position")
-    t.add_argument("--epochs", type=int, default=30)
-    t.add_argument("--qat-epochs", type=int, default=0, help="quantisation-aware fine-tuning epochs after")
-    t.add_argument("--batch-size", type=int, default=64)
-    t.add_argument("--lr", type=float, default=1e-2)
-    t.add_argument("--loss", default="mse", choices=["mse", "ce"], help="mse to one-hot (paper) or ce")
-    t.add_argument("--weight-bits", type=int, default=nx.DEFAULT_WEIGHT_BITS,
-                   help="weight bits of the quantisation-aware fine-tuning (export then uses them)")
-    t.add_argument("--seed", type=int, default=2023)
-    t.add_argument("--threads", type=int, help="torch CPU threads")
-    t.add_argument("--out", default="build/train/model.pt", help="checkpoint path (.metrics.jsonl beside it)")
+    t = sub.add_parser(
+        "train", help="train a SynA-ResNet / OR-Spiking ResNet and save a checkpoint (resumable, DDP, AMP)",
+        argument_default=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Train on a registered dataset with the paper's recipe (Table X), then optionally fine-tune\n"
+                    "for the integer contract (docs/training.md). Writes\n"
+                    "  --out m.pt          the checkpoint, rewritten every epoch (--resume m.pt continues it)\n"
+                    "  m.metrics.jsonl     one line per epoch: loss, accuracy, per-layer firing rates,\n"
+                    "                      silent shortcuts (natural pruning)\n"
+                    "  m.plots/            firing-rate heatmap, per-layer rates, curves (PNG)\n"
+                    "Several processes or GPUs: torchrun --nproc_per_node=N -m model_export train ...",
+        epilog=_presets_epilog())
+    d = TrainArgs()
+    g = t.add_argument_group("data and model")
+    g.add_argument("--dataset", help=f"dataset, one of {_datasets()} (default {d.dataset})")
+    g.add_argument("--data-root", help="the dataset's folder (default: $SYNA_DATA/<dataset>, docs/datasets.md)")
+    g.add_argument("--data-option", dest="data_options", action="append", metavar="KEY=VALUE",
+                   help="a dataset option of model_export/data.py, e.g. bits=3 or sensor=32 (repeatable)")
+    g.add_argument("--preset", choices=list(TRAIN_PRESETS), help=f"Table X preset: {' | '.join(TRAIN_PRESETS)}; sets lr, batch, epochs, loss, "
+                                    f"augmentation and the Table IX topology (default {d.preset})")
+    g.add_argument("--width", type=float, help="channel multiplier on 64-128-256-512 (preset: 1)")
+    g.add_argument("--input-size", type=int, help="input height = width (preset's by default)")
+    g.add_argument("--in-channels", type=int, help="input channels (preset's by default)")
+    g.add_argument("--num-classes", type=int, help="classes (preset's by default)")
+    g.add_argument("--steps", type=int, help="time steps T (preset's by default)")
+    g.add_argument("--arch", choices=list(zoo.ARCH_NAMES),
+                   help=f"architecture (docs/model-zoo.md; default {d.arch}); only spike-driven ones export")
+    g.add_argument("--merge", choices=["OR", "AND", "IAND", "ADD"],
+                   help="residual merge (default: the arch's own, OR for syna-resnet)")
+    g.add_argument("--attention", choices=["none", "T", "C", "S"],
+                   help="SynA dimension (MA on backbone + IA on shortcut), or none (default none)")
+    g.add_argument("--attention-position", choices=list("abcd"), help="Table V position (default b)")
+    g.add_argument("--train-limit", type=int, help="use only the first N training samples (smoke tests)")
+    g.add_argument("--eval-limit", type=int, help="use only the first N evaluation samples")
+    o = t.add_argument_group("optimisation (unset: the preset's Table X value)")
+    o.add_argument("--epochs", type=int, help="float training epochs")
+    o.add_argument("--batch-size", type=int, help="global batch (split over torchrun processes)")
+    o.add_argument("--micro-batches", type=int, help="split each process's batch into K micro-batches (BN "
+                                                      "statistics per micro-batch, gradients accumulated): one "
+                                                      "process computes what DDP on K processes does (default 1)")
+    o.add_argument("--lr", type=float, help="Adam learning rate (cosine annealing to 0 over the epochs)")
+    o.add_argument("--loss", choices=["mse", "ce"], help="mse between time-averaged output and one-hot (paper), or ce")
+    o.add_argument("--augment", help="comma list of flip, translate; or none")
+    o.add_argument("--qat-epochs", type=int, help="quantisation-aware fine-tuning epochs after (default 0)")
+    o.add_argument("--weight-bits", type=int, help="weight bits of the quantisation-aware fine-tuning (export "
+                                                   f"then uses them; default {d.weight_bits})")
+    o.add_argument("--seed", type=int, help=f"seed of weights, data order and augmentation (default {d.seed})")
+    r = t.add_argument_group("running")
+    r.add_argument("--out", help=f"checkpoint path (default {d.out}; with --resume: the resumed file)")
+    r.add_argument("--resume", help="continue a checkpoint written by train after its last completed epoch "
+                                    "(options given again must match the saved run)")
+    r.add_argument("--save-every", type=int, help="write the checkpoint every N epochs (default 1; always at "
+                                                  "the end of a phase)")
+    r.add_argument("--device", help="auto | cpu | cuda | cuda:N (default auto; under torchrun cuda:LOCAL_RANK)")
+    r.add_argument("--amp", action="store_true", help="float16 autocast + gradient scaler (CUDA only; the "
+                                                      "quantisation-aware phase stays exact)")
+    r.add_argument("--threads", type=int, help="torch CPU threads (1 makes CPU runs repeat exactly)")
+    r.add_argument("--no-plots", dest="plots", action="store_false", help="do not draw the plots at the end")
     t.set_defaults(func=_cmd_train)
 
     e = sub.add_parser("export", help="quantise a checkpoint into a bundle (ROMs, header, manifest, golden)",
@@ -130,6 +191,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--mem-bits", type=int, default=nx.DEFAULT_MEM_BITS,
                    help=f"membrane bits, {nx.MEM_BITS_RANGE[0]}..{nx.MEM_BITS_RANGE[1]}")
     e.add_argument("--samples", type=int, default=8, help="golden-vector samples from the held-out split")
+    e.add_argument("--prune-silent-shortcuts", action="store_true",
+                   help="drop every shortcut (bK.short and its OR merge) that the integer model leaves silent on "
+                        "the held-out split; the pruned bundle is verified to give identical scores and spikes")
+    e.add_argument("--prune-samples", type=int,
+                   help="decide and verify the pruning on the first N held-out samples (None: all)")
     e.set_defaults(func=_cmd_export)
 
     r = sub.add_parser("run", help="run the integer reference on an input file; print scores and spike counts")
@@ -150,7 +216,44 @@ def build_parser() -> argparse.ArgumentParser:
     en.add_argument("input", help=".npz with 'input' (as for `run`)")
     en.add_argument("--json", help="also write the report as JSON here")
     en.set_defaults(func=_cmd_energy)
+
+    pt = sub.add_parser("plot", help="firing-rate heatmap (paper Fig. 5), per-layer firing rates, accuracy/loss "
+                                     "curves of a training run, as PNG")
+    pt.add_argument("run", help="a checkpoint written by train, or its directory (with one *.metrics.jsonl)")
+    pt.add_argument("--out", help="directory for the PNG files (default CHECKPOINT.plots/ beside the checkpoint)")
+    pt.set_defaults(func=_cmd_plot)
+
+    tb = sub.add_parser("table", help="Table III-style comparison of trained runs: spikes, MAC, AC, energy, "
+                                      "float and integer top-1, silent shortcuts")
+    tb.add_argument("runs", nargs="+", help="checkpoints written by train (or directories holding one)")
+    tb.add_argument("--samples", type=int, help="evaluate on the first N held-out samples (default: all)")
+    tb.add_argument("--weight-bits", type=int, help="integer model's weight bits (default: each checkpoint's "
+                                                    "fine-tuned bits, else 8)")
+    tb.add_argument("--threads", type=int, help="torch CPU threads")
+    tb.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    tb.add_argument("--json", help="also write the rows as JSON here")
+    tb.set_defaults(func=_cmd_table)
     return p
+
+
+def _datasets() -> str:
+    try:
+        from .data import DATASETS
+    except ImportError:             # a dataset module that needs more than numpy: named at run time
+        return "those registered in model_export/data.py"
+    return " | ".join(sorted(DATASETS))
+
+
+def _presets_epilog() -> str:
+    rows = ["Table X presets (T and the topology: the Table IX preset named in the last column):",
+            f"  {'preset':<15}{'lr':>7}{'batch':>7}{'epochs':>8}  {'loss':<6}{'augment':<16}topology"]
+    for name, p in TRAIN_PRESETS.items():
+        rows.append(f"  {name:<15}{p.lr:>7g}{p.batch_size:>7}{p.epochs:>8}  {p.loss:<6}"
+                    f"{','.join(p.augment) or '-':<16}{p.model or name}")
+    rows.append("Example (the shipped checkpoint): python -m model_export train --dataset digits --preset mnist "
+                "--width 0.25 --input-size 8 --steps 4 --batch-size 64 --epochs 40 --qat-epochs 10 --weight-bits 4 "
+                "--threads 1 --out build/train/digits_or.pt")
+    return "\n".join(rows)
 
 
 def main(argv: list[str] | None = None) -> int:

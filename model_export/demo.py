@@ -24,8 +24,8 @@ from . import numerics as nx
 SHIPPED = Path(__file__).parent / "checkpoints" / "digits_or.pt"
 # The command that produced the shipped checkpoint (``make demo TRAIN=1`` reruns it into build/).
 TRAIN_ARGV = ["train", "--dataset", "digits", "--preset", "mnist", "--width", "0.25", "--input-size", "8",
-              "--steps", "4", "--merge", "OR", "--epochs", "40", "--qat-epochs", "10", "--weight-bits", "4",
-              "--lr", "1e-2", "--seed", "2023", "--threads", "1"]
+              "--steps", "4", "--merge", "OR", "--batch-size", "64", "--epochs", "40", "--qat-epochs", "10",
+              "--weight-bits", "4", "--lr", "1e-2", "--seed", "2023", "--threads", "1"]
 BOARDS = ("pynq-z2", "zcu104")
 GOLDEN_SAMPLES = 16
 RTL_SAMPLES = 4          # the Verilator model runs about one digit per second: the golden samples' first few

@@ -1,8 +1,16 @@
-"""Checkpoint -> export bundle (manifest, ROMs, C++ header, golden vectors)."""
+"""Checkpoint -> export bundle (manifest, ROMs, C++ header, golden vectors).
+
+With pruning (``prune.py``), silent shortcuts leave the layer graph before
+anything is written; ``export_checkpoint(..., prune_silent_shortcuts=True)``
+finds them with the integer reference on the held-out split and verifies the
+pruned bundle against the unpruned one on the same samples.
+"""
 from __future__ import annotations
 
 import json
 import shutil
+import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +22,7 @@ from .bundle import FORMAT_NAME, GOLDEN, MANIFEST, load_bundle, model_hash, sha2
 from .checkpoint import load_checkpoint
 from .fakequant import run_quant
 from .graph import INPUT, build_graph
+from .prune import PruneError, prune_layers
 from .quant import QuantModel, QuantSettings, UnsupportedError, fixed_multiplier, quantize_model
 
 
@@ -70,15 +79,21 @@ ROM_BITS = {"bias": nx.BIAS_BITS}
 
 def write_bundle(model, out: Path, settings: QuantSettings, input_spec: dict,
                  samples: np.ndarray | None = None, labels: np.ndarray | None = None,
-                 extra: dict | None = None) -> Path:
+                 extra: dict | None = None, prune: Sequence[str] = ()) -> Path:
     """Quantise ``model`` and write a bundle into ``out`` (replaced if it exists).
 
     ``samples`` (integer, [K, T, C, H, W]) become the golden vectors, computed
-    by the torch fake-quant model (the PyTorch side of every bit-exact check)."""
+    by the torch fake-quant model (the PyTorch side of every bit-exact check).
+    ``prune``: shortcut layers to drop (``prune.prune_layers``); each must be silent
+    on every golden sample, else :class:`PruneError`."""
     out = Path(out)
     model = model.eval()
     q = quantize_model(model, settings)
     layers, params = bundle_layers(q, input_spec)
+    if prune:
+        layers, _ = prune_layers(layers, list(prune))
+        kept = {l["name"] for l in layers}
+        params = {k: v for k, v in params.items() if k in kept}
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -98,7 +113,7 @@ def write_bundle(model, out: Path, settings: QuantSettings, input_spec: dict,
         layers=layers, **(extra or {}))
     manifest["model_hash"] = model_hash(manifest)
     if samples is not None:
-        write_golden(out, q, samples, labels)
+        write_golden(out, q, samples, labels, layers=[l["name"] for l in layers], silent=list(prune))
         manifest["golden"] = dict(file=GOLDEN, sha256=sha256_file(out / GOLDEN), samples=int(len(samples)))
     (out / MANIFEST).write_text(json.dumps(manifest, indent=1))
     write_header(out, manifest, params)
@@ -106,8 +121,11 @@ def write_bundle(model, out: Path, settings: QuantSettings, input_spec: dict,
 
 
 def write_golden(out: Path, q: QuantModel, samples: np.ndarray, labels: np.ndarray | None,
-                 batch: int = 8) -> None:
-    """Golden vectors from the torch fake-quant: input, every layer's spikes at every step, scores."""
+                 batch: int = 8, layers: list[str] | None = None, silent: Sequence[str] = ()) -> None:
+    """Golden vectors from the torch fake-quant: input, every layer's spikes at every step, scores.
+
+    ``layers``: the bundle's layers (default all); ``silent``: pruned shortcuts, checked to have
+    no spike in any golden sample."""
     chunks: list = []
     with torch.no_grad():
         for i in tqdm(range(0, len(samples), batch), desc="golden vectors", unit="batch", leave=False):
@@ -115,7 +133,14 @@ def write_golden(out: Path, q: QuantModel, samples: np.ndarray, labels: np.ndarr
             chunks.append(run_quant(q, x))
     arrays = {"input": samples.astype(np.uint16),
               "scores": np.concatenate([c.scores.numpy() for c in chunks]).astype(np.int64)}
+    for name in silent:
+        fired = sum(int(c.spikes[name].sum()) for c in chunks)
+        if fired:
+            raise PruneError(f"shortcut {name!r} fires {fired} times on the golden samples; a pruned bundle "
+                             "would differ from the model on them")
     for name in chunks[0].spikes:
+        if layers is not None and name not in layers:
+            continue
         arrays[f"spikes/{name}"] = np.concatenate(
             [c.spikes[name].transpose(0, 1).numpy() for c in chunks]).astype(np.uint8)
         arrays[f"saturations/{name}"] = np.array([c.saturations.get(name, 0) for c in chunks]).sum()
@@ -125,19 +150,67 @@ def write_golden(out: Path, q: QuantModel, samples: np.ndarray, labels: np.ndarr
 
 
 def export_checkpoint(checkpoint: str | Path, out: str | Path, weight_bits: int | None = None,
-                      mem_bits: int = nx.DEFAULT_MEM_BITS, samples: int = 8) -> Path:
+                      mem_bits: int = nx.DEFAULT_MEM_BITS, samples: int = 8, prune_silent_shortcuts: bool = False,
+                      prune_samples: int | None = None) -> Path:
     """The ``export`` command: golden samples come from the checkpoint's dataset (held-out split).
 
-    ``weight_bits`` defaults to the bits the checkpoint was fine-tuned for, else 8."""
+    ``weight_bits`` defaults to the bits the checkpoint was fine-tuned for, else 8.
+    ``prune_silent_shortcuts``: see :func:`prune_silent`."""
     from .data import load_split
+    from .recipe import dataset_kwargs
     ck = load_checkpoint(checkpoint)
     spec = ck.input_spec
     bits = weight_bits or ck.weight_bits(nx.DEFAULT_WEIGHT_BITS)
     settings = QuantSettings(weight_bits=bits, mem_bits=mem_bits, input_scale=spec["scale"])
+    _, split_opts = dataset_kwargs(ck.meta.get("train_args", {}))
     x = y = None
     if samples > 0:
-        x, y = load_split(ck.dataset, "test", ck.model.config, limit=samples)
-    path = write_bundle(ck.model, Path(out), settings, spec, x, y,
-                        extra=dict(source=dict(checkpoint=Path(checkpoint).name, dataset=ck.dataset)))
-    load_bundle(path)  # what we wrote must load
+        x, y = load_split(ck.dataset, "test", ck.model.config, limit=samples, **split_opts)
+    extra = dict(source=dict(checkpoint=Path(checkpoint).name, dataset=ck.dataset))
+    if not prune_silent_shortcuts:
+        path = write_bundle(ck.model, Path(out), settings, spec, x, y, extra=extra)
+        load_bundle(path)  # what we wrote must load
+        return path
+    xd, _ = load_split(ck.dataset, "test", ck.model.config, limit=prune_samples, **split_opts)
+    return prune_silent(ck.model, Path(out), settings, spec, xd, x, y, extra)
+
+
+def prune_silent(model, out: Path, settings: QuantSettings, input_spec: dict, decide: np.ndarray,
+                 samples: np.ndarray | None, labels: np.ndarray | None, extra: dict, split: str = "test") -> Path:
+    """Write a bundle without the shortcuts the integer model leaves silent on every sample of ``decide``.
+
+    The unpruned bundle is written to a temporary directory and run through the integer reference
+    on ``decide``; shortcuts without a spike are pruned; then both bundles run ``decide`` again and
+    must agree on every score and on every spike of every remaining layer (else :class:`PruneError`).
+    The manifest's ``pruning`` records the split, the number of samples and what was pruned."""
+    from .prune import silent_shortcuts
+    from .reference import Reference
+    out = Path(out)
+    with tempfile.TemporaryDirectory(prefix="unpruned-", dir=out.parent if out.parent.exists() else None) as tmp:
+        full = load_bundle(write_bundle(model, Path(tmp) / "bundle", settings, input_spec, extra=extra))
+        ref_full = Reference(full)
+        counts = ref_full.run(decide, keep_spikes=False).spike_counts
+        silent = silent_shortcuts(full.layers, counts)
+        _, records = prune_layers(full.layers, silent)
+        info = dict(method="shortcut LIF silent in the integer reference", split=split, samples=int(len(decide)),
+                    pruned=records)
+        path = write_bundle(model, out, settings, input_spec, samples, labels, prune=silent,
+                            extra=dict(extra, pruning=info))
+        pruned = load_bundle(path)
+        if silent:
+            _verify_identical(ref_full, Reference(pruned), decide, silent)
     return path
+
+
+def _verify_identical(full, pruned, x: np.ndarray, silent: list[str], batch: int = 64) -> None:
+    """Scores and every remaining layer's spikes equal on ``x``; the pruned shortcuts silent there."""
+    for i in tqdm(range(0, len(x), batch), desc="verify pruned bundle", unit="batch", leave=False):
+        a, b = full.run(x[i:i + batch]), pruned.run(x[i:i + batch])
+        if not np.array_equal(a.scores, b.scores):
+            raise PruneError(f"pruned bundle: scores differ from the unpruned bundle on samples {i}..{i + batch}")
+        for name, s in b.spikes.items():
+            if not np.array_equal(a.spikes[name], s):
+                raise PruneError(f"pruned bundle: layer {name} spikes differ on samples {i}..{i + batch}")
+        for name in silent:
+            if a.spikes[name].any():
+                raise PruneError(f"shortcut {name} fires on samples {i}..{i + batch}")

@@ -676,6 +676,14 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--lanes", type=int, default=DEFAULT_LANES)
     s.add_argument("--check", action="store_true", help="exit 1 unless LUT <= 70%% and BRAM <= 80%% of the board")
     a = p.parse_args(argv)
+    try:
+        return _main(a)
+    except (RtlUnsupported, RtlToolMissing, FileNotFoundError) as e:   # a clear line, not a traceback
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def _main(a) -> int:
     if a.cmd == "generate":
         cfg = generate(a.bundle, a.out, lanes=a.lanes)
         print(json.dumps(cfg.arch))

@@ -1,0 +1,219 @@
+"""Spike statistics of a model on an evaluation set: firing rates and natural pruning.
+
+Every spiking layer of the bundle's layer graph (``graph.build_graph``) is
+tapped in the float model with forward hooks, under the same name the bundle
+uses (``stem``, ``f0``.., ``bK.main0``, ``bK.short``, ``bK.merge``, ``pool``):
+
+- a ``conv_lif`` layer: the output of its unit's LIF;
+- ``bK.merge``: the input of ``bK.post0`` (the merged map; 0..2 with ADD);
+- ``pool``: the output of the stem's max-pool.
+
+The fake-quant model (quantisation-aware phase) reports the same layers
+itself (``FakeQuantNet.run``), so both phases give the same statistics.
+
+**Firing rate** of a layer = spikes / (neurons x T x samples), neurons being
+C*H*W of its output. **Natural pruning** (paper section V-B3): a shortcut whose
+LIF (``bK.short``) emits no spike on any sample of the evaluation set. The
+detector is exact for the samples it saw, nothing more: a shortcut silent on
+the evaluation set may fire on other inputs (``export --prune-silent-shortcuts``
+re-checks on the integer model). When the block's merge is silent too (its
+backbone is also silent), the block passes nothing on: a dead block, not
+pruning; ``silent_merges`` says so.
+"""
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .distributed import Context, all_reduce_sum
+from .graph import build_graph
+from .model import SynAResNet
+
+SHORTCUT_SUFFIX = ".short"
+# Zoo archs whose blocks are not the bundle's layer graph (no bK.main0/short/merge): no per-layer taps.
+GRAPHLESS_ARCHS = ("spiking-resnet", "ms-resnet")
+
+
+def layer_graph(config) -> list[dict]:
+    """The bundle's layer list for a model config (names, kinds, shapes)."""
+    return build_graph(config)
+
+
+def lif_layers(layers: list[dict]) -> list[str]:
+    return [l["name"] for l in layers if l["kind"] == "conv_lif"]
+
+
+def shortcut_layers(layers: list[dict]) -> list[str]:
+    """The shortcut LIF layers: the second input of every merge (``bK.short``)."""
+    return [l["inputs"][1] for l in layers if l["kind"] == "merge"]
+
+
+def spike_taps(model: SynAResNet) -> dict[str, tuple[torch.nn.Module, str]]:
+    """Graph layer name -> (module, ``"output"`` or ``"input"``) whose tensor is that layer's spike map."""
+    from .quant import conv_units
+    if not isinstance(model, SynAResNet):
+        raise TypeError(f"spike statistics need a SynAResNet (its layer graph); got {type(model).__name__}")
+    taps: dict[str, tuple[torch.nn.Module, str]] = {n: (u.lif, "output") for n, u in conv_units(model).items()}
+    if model.pool is not None:
+        taps["pool"] = (model.pool, "output")
+    for i, blk in enumerate(model.blocks):
+        taps[f"b{i}.merge"] = (blk.post0, "input")
+    names = [l["name"] for l in layer_graph(model.config) if l["kind"] != "fc"]
+    missing = sorted(set(names) ^ set(taps))
+    if missing:
+        raise RuntimeError(f"spike taps and the layer graph disagree on {missing}: model.py and graph.py differ")
+    return {n: taps[n] for n in names}
+
+
+class SpikeRecorder:
+    """Per-sample spike totals (all T steps) of every tapped layer, float64 on the host."""
+
+    def __init__(self, names: list[str]):
+        self.names = list(names)
+        self._parts: dict[str, list[np.ndarray]] = {n: [] for n in self.names}
+
+    def add(self, name: str, spikes: torch.Tensor) -> None:
+        """``spikes``: time-major [T, N, ...]."""
+        dims = tuple(d for d in range(spikes.dim()) if d != 1)
+        self._parts[name].append(spikes.detach().sum(dim=dims, dtype=torch.float64).cpu().numpy())
+
+    def counts(self) -> dict[str, np.ndarray]:
+        """layer -> [samples] spike totals."""
+        return {n: (np.concatenate(p) if p else np.zeros(0)) for n, p in self._parts.items()}
+
+    @contextmanager
+    def hooked(self, model: SynAResNet):
+        """Record the float model's spike maps while inside the ``with`` block."""
+        handles = []
+        for name, (module, where) in spike_taps(model).items():
+            if where == "output":
+                handles.append(module.register_forward_hook(
+                    lambda m, args, out, name=name: self.add(name, out)))
+            else:
+                handles.append(module.register_forward_pre_hook(
+                    lambda m, args, name=name: self.add(name, args[0])))
+        try:
+            yield self
+        finally:
+            for h in handles:
+                h.remove()
+
+
+@dataclass
+class EvalStats:
+    """Accuracy, loss and spike statistics of one evaluation pass (all ranks summed)."""
+
+    samples: int
+    correct: int
+    loss_sum: float
+    steps: int
+    layers: list[dict]                                   # the layer graph (kinds, shapes)
+    spikes: dict[str, float] = field(default_factory=dict)   # layer -> total spikes over all samples and T
+    per_sample: dict[str, np.ndarray] | None = None      # layer -> [samples] totals (one process only)
+
+    @property
+    def accuracy(self) -> float:
+        return 100.0 * self.correct / max(1, self.samples)
+
+    @property
+    def loss(self) -> float:
+        return self.loss_sum / max(1, self.samples)
+
+    def neurons(self, name: str) -> int:
+        l = next(l for l in self.layers if l["name"] == name)
+        return math.prod(l["out_shape"])
+
+    def firing_rates(self) -> dict[str, float]:
+        """LIF layers (``conv_lif``) -> spikes per neuron per time step."""
+        return {n: self.spikes[n] / (self.neurons(n) * self.steps * max(1, self.samples))
+                for n in lif_layers(self.layers)}
+
+    def spikes_per_sample(self) -> float:
+        """LIF spikes per sample, all layers and all T steps (merges and pools are logic, not neurons)."""
+        return sum(self.spikes[n] for n in lif_layers(self.layers)) / max(1, self.samples)
+
+    def spikes_per_neuron(self) -> float:
+        """nan for archs without per-layer statistics (GRAPHLESS_ARCHS)."""
+        neurons = sum(self.neurons(n) for n in lif_layers(self.layers))
+        return self.spikes_per_sample() / neurons if neurons else float("nan")
+
+    def silent_shortcuts(self) -> list[str]:
+        """Natural pruning: shortcut LIFs without a single spike on the whole evaluation set."""
+        return [n for n in shortcut_layers(self.layers) if self.samples and self.spikes[n] == 0]
+
+    def silent_merges(self) -> list[str]:
+        """Merges whose output is silent on the whole evaluation set: backbone AND shortcut silent, the
+        block passes nothing on. A silent shortcut there is a dead block, not natural pruning."""
+        return [l["name"] for l in self.layers if l["kind"] == "merge" and self.samples and self.spikes[l["name"]] == 0]
+
+    def dead_block_shortcuts(self) -> list[str]:
+        """Silent shortcuts whose merge is silent too (dead blocks)."""
+        merges = {l["inputs"][1]: l["name"] for l in self.layers if l["kind"] == "merge"}
+        silent = set(self.silent_merges())
+        return [s for s in self.silent_shortcuts() if merges[s] in silent]
+
+    def to_record(self) -> dict:
+        return dict(test_acc=self.accuracy, test_loss=self.loss, eval_samples=self.samples,
+                    spikes_per_sample=self.spikes_per_sample(), spikes_per_neuron=self.spikes_per_neuron(),
+                    firing_rates=self.firing_rates(), silent_shortcuts=self.silent_shortcuts(),
+                    silent_merges=self.silent_merges())
+
+
+def loss_fn(out: torch.Tensor, y: torch.Tensor, kind: str, classes: int) -> torch.Tensor:
+    """``mse``: the paper's MSE between the time-averaged output and the one-hot label; ``ce``: cross entropy."""
+    if kind == "mse":
+        return F.mse_loss(out.float(), F.one_hot(y, classes).float())
+    if kind == "ce":
+        return F.cross_entropy(out.float(), y)
+    raise ValueError(f"loss {kind!r}; expected 'mse' or 'ce'")
+
+
+def shard(n: int, ctx: Context) -> np.ndarray:
+    """This rank's contiguous share of ``range(n)``."""
+    return np.array_split(np.arange(n), ctx.world)[ctx.rank]
+
+
+@torch.no_grad()
+def evaluate_spikes(net, x: np.ndarray, y: np.ndarray, scale: float, loss: str, ctx: Context = Context(),
+                    integer: bool = False, batch: int = 128, amp: bool = False, progress=None) -> EvalStats:
+    """Accuracy, loss and every layer's spikes of ``net`` on ``x`` (integer [N, T, C, H, W]).
+
+    ``net`` is a :class:`SynAResNet` (float; hooks) or, with ``integer``, a ``FakeQuantNet``
+    (its own spike maps). Under ``torchrun`` every rank takes a share and the sums are reduced."""
+    model = net.model if integer else net
+    # Archs outside the bundle's layer graph (spiking-resnet, ms-resnet: not exportable) get accuracy and
+    # loss only; their per-layer spike statistics are not measured.
+    from .zoo import arch_of
+    layers = [] if arch_of(model) in GRAPHLESS_ARCHS else layer_graph(model.config)
+    net.eval()
+    rec = SpikeRecorder([l["name"] for l in layers if l["kind"] != "fc"])
+    idx = shard(len(x), ctx)
+    correct, loss_sum = 0, 0.0
+    classes = model.config.num_classes
+    starts = range(0, len(idx), batch)
+    for i in (progress(starts) if progress else starts):
+        sel = idx[i:i + batch]
+        xb = torch.from_numpy(np.asarray(x[sel])).transpose(0, 1).to(ctx.device, torch.float32)
+        yb = torch.from_numpy(np.asarray(y[sel])).to(ctx.device)
+        if integer:
+            r = net.run(xb)
+            for name, s in r.spikes.items():
+                rec.add(name, s)
+            out = net(xb)
+        else:
+            with (rec.hooked(net) if layers else nullcontext()), torch.autocast(ctx.device.type, enabled=amp):
+                out = net(xb * scale)
+        correct += int((out.argmax(1) == yb).sum())
+        loss_sum += float(loss_fn(out, yb, loss, classes)) * len(sel)
+    counts = rec.counts()
+    names = rec.names
+    flat = torch.tensor([len(idx), correct, loss_sum] + [float(counts[n].sum()) for n in names],
+                        dtype=torch.float64, device=ctx.device if ctx.device.type == "cuda" else "cpu")
+    flat = all_reduce_sum(flat, ctx).cpu().tolist()
+    return EvalStats(int(flat[0]), int(round(flat[1])), flat[2], model.config.steps, layers,
+                     dict(zip(names, flat[3:])), None if ctx.distributed else counts)
