@@ -34,15 +34,9 @@ static inline int popcount32(uint32_t x) {
     return (int)((x * 0x01010101u) >> 24);
 }
 
-static inline int ctz32(uint32_t x) {   // x != 0: index of the lowest set bit
-    int n = 0;
-    if (!(x & 0xFFFFu)) { n += 16; x >>= 16; }
-    if (!(x & 0xFFu)) { n += 8; x >>= 8; }
-    if (!(x & 0xFu)) { n += 4; x >>= 4; }
-    if (!(x & 0x3u)) { n += 2; x >>= 2; }
-    if (!(x & 0x1u)) { n += 1; }
-    return n;
-}
+// x != 0: index of the lowest set bit (a 32-bit priority encoder). Vitis HLS synthesises the
+// builtin (Xilinx's own ap_int_base.h calls it under __SYNTHESIS__); g++ makes it one instruction.
+static inline int ctz32(uint32_t x) { return __builtin_ctz(x); }
 
 // Lowest set bit over a position's channel words; clears it. (A CW_MAX x 32-bit priority encoder.)
 static inline int pop_lowest(uint32_t bits[CW_MAX], int cw) {
@@ -76,6 +70,8 @@ static inline Taps taps_for(int y, int k, int ls, int p, int out) {
     return t;
 }
 
+// h = (v + i) >> 1 needs M + 1 bits: a 32-bit integer unless M = 32
+typedef syna_int<(MEM_BITS < 32 ? 32 : 64)>::type h_t;
 static const int32_t MEM_MAX = (int32_t)((((int64_t)1) << (MEM_BITS - 1)) - 1);   // sat_M range
 static const int32_t MEM_MIN = (int32_t)(-(((int64_t)1) << (MEM_BITS - 1)));
 
@@ -137,7 +133,7 @@ ENC_WORDS:
         for (int j = 0; j < VALS_PER_WORD; ++j) {
 #pragma HLS UNROLL
             const int idx = w * VALS_PER_WORD + j;
-            const int v = d.range(j * LANE_BITS + LANE_BITS - 1, j * LANE_BITS);
+            const int v = (d >> (j * LANE_BITS)) & ((1u << LANE_BITS) - 1);   // lane j
             if (v != 0 && idx < IN_C * IN_H * IN_W) {
                 const int pos = idx % (IN_H * IN_W);
                 const Taps ty = taps_for(pos / IN_W, L.k, L.ls, L.p, L.hout);
@@ -161,7 +157,7 @@ ENC_WORDS:
                 mask &= mask - 1;
                 const int idx = w * VALS_PER_WORD + j;
                 const int c = idx / (IN_H * IN_W), pos = idx % (IN_H * IN_W);
-                v = d.range(j * LANE_BITS + LANE_BITS - 1, j * LANE_BITS);
+                v = (d >> (j * LANE_BITS)) & ((1u << LANE_BITS) - 1);
                 ty = taps_for(pos / IN_W, L.k, L.ls, L.p, L.hout);
                 tx = taps_for(pos % IN_W, L.k, L.ls, L.p, L.wout);
                 wbase = L.w_row + c * KKG;
@@ -186,16 +182,88 @@ ENC_WORDS:
 }
 
 // ---------------------------------------------------------------------------- spike conv
-// One time step of a conv on a spike map: scan positions (one word read per cycle), then for a
-// position with n spikes, a flattened (offset y, offset x, group, spike) loop: the current row of
-// P lanes is read once, gets n weight rows added in a register, and is written back once. The
-// first (offset, group) pass pulls the spiking channels out of the words with a priority encoder
-// and keeps their weight base rows for the other passes.
-static void conv_step(const Layer& L, const word_t* map, int t, acc_t acc[ACC_ROWS][LANES], count_t& cyc) {
+// The work of one input position holding n spikes (called by conv_step, inlined): a flattened
+// (offset y, offset x, group, spike) loop, one weight row per cycle. The current row of P lanes is
+// read once per (offset, group), gets its n weight rows added in the register r, and is written
+// back once. The first (offset, group) pass pulls the spiking channels out of the words with a
+// priority encoder and keeps their weight base rows for the other passes. The weight row and the
+// current row are stepped by additions (tap, o), no multiplier in the loop:
+//   next group:                    tap + 1,                 o + 1
+//   next offset x (group wraps):   tap + s*G - (G - 1),     o - G - (G - 1)
+//   next offset y (offset x wraps): from the start of the offset row, tap + s*K*G, o - Wout*G
+// (A function of its own only for the g++ C-simulation: it vectorises r's P-lane loops far better.)
+static void conv_work(const Layer L, const Taps ty, const Taps tx, const int n, uint32_t bits[CW_MAX],
+                      acc_t acc[ACC_ROWS][LANES]) {
+#pragma HLS INLINE
     const int KKG = L.k * L.k * L.g;
-    int chl[CIN_MAX];
+    int chl[CIN_MAX];                                     // weight base row of each spiking channel
     int32_t r[LANES];                                     // the current row being accumulated
 #pragma HLS ARRAY_PARTITION variable = r type = complete
+    const int work = ty.n * tx.n * L.g * n;
+    const int dtap_x = (L.g << L.ls) - L.g + 1, do_x = 1 - 2 * L.g;
+    const int dtap_y = (L.k * L.g) << L.ls, do_y = -L.wout * L.g;
+    int tap_row = (ty.k0 * L.k + tx.k0) * L.g, o_row = (ty.o0 * L.wout + tx.o0) * L.g;
+    int tap = tap_row, o = o_row;
+    int ax = 0, g = 0, k = 0;
+    bool first_pass = true;
+CONV_WORK:
+    for (int it = 0; it < work; ++it) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 4608
+#pragma HLS DEPENDENCE variable = acc type = inter dependent = false
+        int wb;
+        if (first_pass) {
+            wb = L.w_row + pop_lowest(bits, L.cw_in) * KKG;
+            chl[k] = wb;
+        } else {
+            wb = chl[k];
+        }
+        const int row = wb + tap;
+        if (k == 0) {
+        CONV_LOAD:
+            for (int q = 0; q < LANES; ++q) {
+#pragma HLS UNROLL
+                r[q] = (int32_t)acc[o][q];
+            }
+        }
+    CONV_LANES:
+        for (int q = 0; q < LANES; ++q) {
+#pragma HLS UNROLL
+            r[q] += W_CONV[row][q];                       // accumulate only (cannot overflow: proven at export)
+        }
+        if (k == n - 1) {
+        CONV_STORE:
+            for (int q = 0; q < LANES; ++q) {
+#pragma HLS UNROLL
+                acc[o][q] = r[q];
+            }
+        }
+        if (++k == n) {                                   // next group / offset x / offset y
+            k = 0;
+            first_pass = false;
+            if (++g < L.g) {
+                ++tap;
+                ++o;
+            } else {
+                g = 0;
+                if (++ax < tx.n) {
+                    tap += dtap_x;
+                    o += do_x;
+                } else {
+                    ax = 0;
+                    tap_row += dtap_y;
+                    o_row += do_y;
+                    tap = tap_row;
+                    o = o_row;
+                }
+            }
+        }
+    }
+}
+
+// One time step of a conv on a spike map: scan positions (one word read per cycle); a position
+// with n spikes runs conv_work (ty.n x tx.n x G x n cycles).
+static void conv_step(const Layer L, const word_t* map, int t, acc_t acc[ACC_ROWS][LANES], count_t& cyc) {
     uint32_t bits[CW_MAX];
 #pragma HLS ARRAY_PARTITION variable = bits type = complete
 CONV_ROWS:
@@ -219,51 +287,8 @@ CONV_ROWS:
             }
             cyc += L.cw_in;
             if (n == 0) continue;
-            const int work = ty.n * tx.n * L.g * n;
-            int ay = 0, ax = 0, g = 0, k = 0;
-        CONV_WORK:
-            for (int it = 0; it < work; ++it) {
-#pragma HLS PIPELINE II = 1
-#pragma HLS LOOP_TRIPCOUNT min = 1 max = 4608
-#pragma HLS DEPENDENCE variable = acc type = inter dependent = false
-                int wb;
-                if (ay == 0 && ax == 0 && g == 0) {
-                    wb = L.w_row + pop_lowest(bits, L.cw_in) * KKG;
-                    chl[k] = wb;
-                } else {
-                    wb = chl[k];
-                }
-                const int ky = ty.k0 + (ay << L.ls), kx = tx.k0 + (ax << L.ls);
-                const int row = wb + (ky * L.k + kx) * L.g + g;
-                const int o = ((ty.o0 - ay) * L.wout + (tx.o0 - ax)) * L.g + g;
-                if (k == 0) {
-                CONV_LOAD:
-                    for (int q = 0; q < LANES; ++q) {
-#pragma HLS UNROLL
-                        r[q] = (int32_t)acc[o][q];
-                    }
-                }
-            CONV_LANES:
-                for (int q = 0; q < LANES; ++q) {
-#pragma HLS UNROLL
-                    r[q] += W_CONV[row][q];           // accumulate only (cannot overflow: proven at export)
-                }
-                if (k == n - 1) {
-                CONV_STORE:
-                    for (int q = 0; q < LANES; ++q) {
-#pragma HLS UNROLL
-                        acc[o][q] = r[q];
-                    }
-                }
-                if (++k == n) {
-                    k = 0;
-                    if (++g == L.g) {
-                        g = 0;
-                        if (++ax == tx.n) { ax = 0; ++ay; }
-                    }
-                }
-            }
-            cyc += work;
+            conv_work(L, ty, tx, n, bits, acc);
+            cyc += ty.n * tx.n * L.g * n;
         }
     }
 }
@@ -282,7 +307,7 @@ struct Gate {
 // MODE_POOL (attention, first pass) only saturates (counted), pools and resets; MODE_GATED
 // (attention, second pass) gates the recomputed current (its saturations were counted in pass 1).
 template <int MODE>
-static void neuron_pass(const Layer& L, int t, acc_t acc[ACC_ROWS][LANES], mem_t vmem[ACC_ROWS][LANES],
+static void neuron_pass(const Layer L, int t, acc_t acc[ACC_ROWS][LANES], mem_t vmem[ACC_ROWS][LANES],
                         word_t* map, const Gate& gt, count_t& sat, count_t& spikes, count_t& cyc) {
     const int n = L.hout * L.wout * L.g;
     int pos = 0, g = 0;
@@ -303,9 +328,8 @@ NEURONS:
 #pragma HLS UNROLL
             const bool valid = q < valid_lanes;
             const int32_t a = (int32_t)acc[it][q];
-            const bool clamped = a > MEM_MAX || a < MEM_MIN;
             int32_t cur = a > MEM_MAX ? MEM_MAX : a < MEM_MIN ? MEM_MIN : a;       // sat_M
-            if (MODE != MODE_GATED) nsat += (valid && clamped);
+            if (MODE != MODE_GATED) nsat += (int)(valid & (cur != a));      // clamped
             acc[it][q] = BIAS[L.bt_row + g][q];
             if (MODE == MODE_POOL) {
                 if (valid) {
@@ -329,8 +353,8 @@ NEURONS:
                     }
                 }
                 // integer LIF: h = (v + i) >> 1 (M+1 bits, floor), fire h >= theta, hard reset
-                const int64_t h = ((int64_t)vmem[it][q] + cur) >> 1;
-                const bool fire = valid && h >= THRESH[L.bt_row + g][q];
+                const h_t h = ((h_t)vmem[it][q] + cur) >> 1;
+                const bool fire = valid & (h >= THRESH[L.bt_row + g][q]);
                 vmem[it][q] = fire ? (mem_t)0 : (mem_t)h;
                 fired |= (uint32_t)fire << q;
             }
@@ -438,7 +462,7 @@ INIT:
     cyc += n;
 }
 
-static void conv_layer(const Layer& L, word_t spk[N_BUF][BUF_WORDS], acc_t acc[ACC_ROWS][LANES],
+static void conv_layer(const Layer L, word_t spk[N_BUF][BUF_WORDS], acc_t acc[ACC_ROWS][LANES],
                        mem_t vmem[ACC_ROWS][LANES], count_t& sat, count_t& spikes, count_t& cyc) {
     init_layer(L, acc, vmem, cyc);
     Gate gt = {0, 0, 0, 0, 0};
@@ -501,7 +525,7 @@ PASS2:
     }
 }
 
-static void merge_layer(const Layer& L, word_t spk[N_BUF][BUF_WORDS], count_t& spikes, count_t& cyc) {
+static void merge_layer(const Layer L, word_t spk[N_BUF][BUF_WORDS], count_t& spikes, count_t& cyc) {
     const int n = T * L.hout * L.wout * L.cw_out;
 MERGE:
     for (int i = 0; i < n; ++i) {
@@ -515,7 +539,7 @@ MERGE:
     cyc += n;
 }
 
-static void pool_layer(const Layer& L, word_t spk[N_BUF][BUF_WORDS], count_t& spikes, count_t& cyc) {
+static void pool_layer(const Layer L, word_t spk[N_BUF][BUF_WORDS], count_t& spikes, count_t& cyc) {
     const int n = T * L.hout * L.wout * L.cw_out;
     int t = 0, oy = 0, ox = 0, w = 0;
 POOL:
@@ -644,7 +668,7 @@ COUNTS_RESET:
     } else {
     LAYERS_LOOP:
         for (int l = 0; l < N_LAYERS; ++l) {
-            const Layer& L = LAYERS[l];
+            const Layer L = LAYERS[l];                  // a copy: g++ then knows no store changes it
             count_t sat = 0, spikes = 0, c0 = cyc;
             if (L.kind == KIND_ENC) {
                 init_layer(L, acc, vmem, cyc);

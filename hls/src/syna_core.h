@@ -13,17 +13,18 @@
 #include "syna_model.h"
 
 typedef ap_axiu<32, 0, 0, 0> axis_word;   // TDATA 32, TKEEP/TSTRB 4, TLAST
-typedef ap_uint<32> word_t;               // 32 spikes, or 32/lane input values
-// Exactly-B-bit signed storage: ap_int<B>, or the C type of that width where one exists
-// (same hardware; the C type keeps the g++ C-simulation of the hot loops fast).
+// Where the hardware width is a C width, the C type is used (the same hardware; Vitis treats
+// uint32_t like ap_uint<32>), because g++ runs ap_int arithmetic much slower in the C-simulation.
+typedef uint32_t word_t;                  // 32 spikes, or 32/lane input values (= ap_uint<32>)
+// Exactly-B-bit signed storage: ap_int<B>, or the C type of that width where one exists.
 template <int B> struct syna_int { typedef ap_int<B> type; };
 template <> struct syna_int<8> { typedef int8_t type; };
 template <> struct syna_int<16> { typedef int16_t type; };
 template <> struct syna_int<32> { typedef int32_t type; };
 typedef syna_int<32>::type acc_t;         // synaptic accumulator, 32 bits (proven not to overflow at export)
 typedef syna_int<syna::MEM_BITS>::type mem_t;   // saturated current, membrane (M bits)
-typedef ap_int<64> wide_t;                // attention pools and MLP sums
-typedef ap_uint<64> count_t;              // cycle / saturation counters before the 32-bit clamp
+typedef int64_t wide_t;                   // attention pools and MLP sums (= ap_int<64>)
+typedef uint64_t count_t;                 // cycle / saturation counters before the 32-bit clamp (= ap_uint<64>)
 
 void syna_core(hls::stream<axis_word>& s_axis_in, hls::stream<axis_word>& m_axis_out,
                ap_uint<32> steps, ap_uint<32>& status, ap_uint<32>& cycles, ap_uint<32>& saturations,
