@@ -73,6 +73,18 @@ def test_demo_heldout_bit_exact(demo, tmp_path_factory):
     assert (res.status & pr.STATUS_ERRORS == 0).all()
 
 
+def test_threads_give_the_same_result(demo, tmp_path_factory):
+    """run(threads=N) splits the samples over N copies of the library: the same spikes, scores,
+    counts, cycles and status as one thread, in the same order."""
+    bundle, x, _ = demo
+    core = _core(bundle, hc.DEFAULT_LANES, tmp_path_factory)
+    one, three = core.run(x[:50]), core.run(x[:50], threads=3)
+    assert np.array_equal(one.scores, three.scores) and np.array_equal(one.cycles, three.cycles)
+    assert np.array_equal(one.status, three.status)
+    assert all(np.array_equal(one.spikes[k], three.spikes[k]) for k in one.spikes)
+    assert np.array_equal(core.predict(x[:50], threads=3), one.scores)
+
+
 def test_check_bundle_is_the_demo_stage(demo, capsys):
     bundle, x, _ = demo
     assert hc.check_bundle(bundle.root, x[:20]) is True
