@@ -60,27 +60,11 @@ if str(REPO) not in sys.path:
 
 from model_export import hls_core as hc  # noqa: E402
 from model_export.boards import BOARDS  # noqa: E402
-
-
-def git_commit() -> str:
-    try:
-        run = lambda *a: subprocess.run(["git", "-C", str(REPO), *a], capture_output=True, text=True,
-                                        check=True).stdout.strip()
-        return run("rev-parse", "--short", "HEAD") + ("-dirty" if run("status", "--porcelain",
-                                                                       "--untracked-files=no") else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+from benchenv import cpu_model, git_commit  # noqa: E402
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return f"{cpu}, {os.cpu_count()} cores, load {load:.1f}, Python {platform.python_version()}"
 

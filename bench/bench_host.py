@@ -38,6 +38,7 @@ if str(REPO) not in sys.path:
 
 from host import protocol as P  # noqa: E402
 from host.events import events_to_frames  # noqa: E402
+from benchenv import cpu_model, git_commit  # noqa: E402
 
 
 def best(fn, reps: int) -> float:
@@ -50,27 +51,12 @@ def best(fn, reps: int) -> float:
     return min(times)
 
 
+commit = git_commit          # bench_events imports it under this name
+
+
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}"
-
-
-def commit() -> str:
-    try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                             check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
-                               capture_output=True, text=True).stdout.strip()
-        return sha + (" (+ uncommitted changes)" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def bench_packing(reps: int, quick: bool) -> list[tuple]:

@@ -55,6 +55,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchenv import cpu_model, git_commit  # noqa: E402
 
 RESULT_MARK = "@@BENCH_RESULT@@ "
 SIZES = ("demo", "paper")
@@ -68,30 +70,6 @@ DEFAULTS = {
 
 
 # =============================================================================== machine facts
-def _git(*args: str) -> str:
-    return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, check=True).stdout.strip()
-
-
-def git_commit() -> str:
-    """Short HEAD, '-dirty' if tracked files differ from it (like ``git describe --dirty``)."""
-    try:
-        head = _git("rev-parse", "--short", "HEAD")
-        dirty = bool(_git("status", "--porcelain", "--untracked-files=no"))
-        return head + ("-dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
-
-
-def cpu_model() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def usable_cores() -> int:
     try:
         return len(os.sched_getaffinity(0))

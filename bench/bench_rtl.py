@@ -35,28 +35,8 @@ sys.path.insert(0, str(REPO))
 
 from host import protocol as P  # noqa: E402
 from model_export import rtl_core as rc  # noqa: E402
+from benchenv import cpu_model, git_commit  # noqa: E402
 from model_export.boards import BOARDS  # noqa: E402
-
-
-def git_commit() -> str:
-    try:
-        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, check=True).stdout.strip()
-        return head + ("-dirty" if dirty else "")
-    except (subprocess.CalledProcessError, FileNotFoundError):
-        return "unknown"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def synaptic_ops(bundle, g, i: int) -> tuple[int, int, int]:
