@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     t = sub.add_parser(
-        "train", help="train a SynA-ResNet / OR-Spiking ResNet and save a checkpoint (resumable, DDP, AMP)",
+        "train", help="train a SynA-ResNet / OR-Spiking ResNet (or a zoo baseline, --arch) and save a checkpoint (resumable, DDP, AMP)",
         argument_default=argparse.SUPPRESS, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Train on a registered dataset with the paper's recipe (Table X), then optionally fine-tune\n"
                     "for the integer contract (docs/training.md). Writes\n"
