@@ -55,3 +55,17 @@ def test_notebook_on_events(tmp_path, monkeypatch):
     np.savez(rec, **{k: np.concatenate([p[i] for p in parts]) for i, k in enumerate("xypt")}, offsets=offsets)
     text, images = run_notebook(monkeypatch, SYNA_BUNDLE=bundle, SYNA_RECORDINGS=rec, SYNA_BACKEND="reference")
     assert "3 event recordings" in text and "sample    2: predicted" in text and images == 1
+
+
+def test_notebook_on_event_files(tmp_path, monkeypatch):
+    """A folder of N-MNIST-format files laid out <label>/<file>.bin, read by host.eventfiles."""
+    from host.eventfiles import write_nmnist
+    bundle, _ = export_dvs(tmp_path / "dvs")
+    rng = np.random.default_rng(1)
+    root = tmp_path / "recordings"
+    for i, (label, n) in enumerate([(3, 600), (7, 900)]):
+        (root / str(label)).mkdir(parents=True)
+        write_nmnist(root / str(label) / f"{i:05d}.bin", *random_events(rng, n, 8, 8))
+    text, images = run_notebook(monkeypatch, SYNA_BUNDLE=bundle, SYNA_RECORDINGS=root, SYNA_BACKEND="reference")
+    assert "2 event files" in text and "sample    1: predicted" in text and "label 7" in text
+    assert "accuracy:" in text and images == 1
