@@ -1,6 +1,6 @@
 """``python -m host``: classify recordings, run the demo notebook, time the board.
 
-    python -m host classify BUNDLE RECORDINGS.npz [--backend auto|pynq|reference|hls|rtl] [--overlay X.bit]
+    python -m host classify BUNDLE RECORDINGS [--backend auto|pynq|reference|hls|rtl] [--overlay X.bit]
     python -m host notebook BUNDLE [--recordings R.npz] [--out build/host/syna_demo.ipynb]
     python -m host throughput BUNDLE [--backend ...] [--overlay X.bit] [--batch 64]
 """
@@ -26,19 +26,13 @@ def _core(args):
 
 
 def cmd_classify(args) -> int:
-    core = _core(args)
-    rec = np.load(args.recordings)
-    labels = rec["labels"] if "labels" in rec.files else None
-    if "frames" in rec.files:
-        pred = core.classify_batch(rec["frames"]).labels
-    else:
-        off = rec["offsets"]
-        pred = np.array([core.classify_events(*(rec[k][off[i]:off[i + 1]] for k in "xypt"),
-                                              split_by=args.split_by).label for i in range(len(off) - 1)])
-    for i, p in enumerate(pred):
-        print(f"{i}\t{p}" + ("" if labels is None else f"\t{labels[i]}"))
-    if labels is not None:
-        print(f"accuracy {100 * np.mean(pred == labels):.2f}% on {len(pred)}", file=sys.stderr)
+    from .recordings import classify_recordings
+    r = classify_recordings(_core(args), args.recordings, split_by=args.split_by, duration=args.duration)
+    print(r.description, file=sys.stderr)
+    for i, p in enumerate(r.predicted):
+        print(f"{i}\t{p}" + ("" if r.labels is None else f"\t{r.labels[i]}"))
+    if r.labels is not None:
+        print(f"accuracy {100 * np.mean(r.predicted == r.labels):.2f}% on {len(r.predicted)}", file=sys.stderr)
     return 0
 
 
@@ -77,8 +71,11 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(name)
         p.add_argument("bundle")
         if name == "classify":
-            p.add_argument("recordings")
-            p.add_argument("--split-by", default="number", choices=["number", "time"])
+            p.add_argument("recordings", help=".npz (frames or events), an event file (.bin, .aedat, .aedat4) "
+                                              "or a folder of them (<label>/<file> gives labels)")
+            p.add_argument("--split-by", choices=["number", "time", "duration"],
+                           help="events -> frames (default: as the bundle's input spec says training did)")
+            p.add_argument("--duration", type=float, help="microseconds per frame with --split-by duration")
         if name == "notebook":
             p.add_argument("--recordings")
             p.add_argument("--out", default="build/host/syna_demo.ipynb")

@@ -69,3 +69,27 @@ def test_notebook_on_event_files(tmp_path, monkeypatch):
     text, images = run_notebook(monkeypatch, SYNA_BUNDLE=bundle, SYNA_RECORDINGS=root, SYNA_BACKEND="reference")
     assert "2 event files" in text and "sample    1: predicted" in text and "label 7" in text
     assert "accuracy:" in text and images == 1
+
+
+def test_cli_classify_reads_the_same_recordings(tmp_path, capsys):
+    """``python -m host classify`` goes through host.recordings like the notebook: same predictions."""
+    from host.__main__ import main
+    from host.core import SpikingCore
+    from host.eventfiles import write_nmnist
+    from host.recordings import classify_recordings
+    bundle, _ = export_dvs(tmp_path / "dvs")
+    rng = np.random.default_rng(2)
+    root = tmp_path / "recordings"
+    for i, label in enumerate([1, 1, 4]):
+        (root / str(label)).mkdir(parents=True, exist_ok=True)
+        write_nmnist(root / str(label) / f"{i}.bin", *random_events(rng, 700, 8, 8))
+    assert main(["classify", str(bundle), str(root), "--backend", "reference"]) == 0
+    out = capsys.readouterr()
+    rows = [l.split("\t") for l in out.out.splitlines()]
+    with SpikingCore(bundle, backend="reference") as core:
+        r = classify_recordings(core, root)
+    assert [int(p) for _, p, _ in rows] == r.predicted.tolist() and [int(t) for *_, t in rows] == [1, 1, 4]
+    assert "3 event files" in out.err and "accuracy" in out.err
+    with pytest.raises(FileNotFoundError, match="no such recording file or folder"):
+        with SpikingCore(bundle, backend="reference") as core:
+            classify_recordings(core, tmp_path / "missing.npz")
