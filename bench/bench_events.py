@@ -14,8 +14,10 @@ Files are written here (deterministic random streams; nothing downloaded):
            ``utils.load_aedat_v3`` decodes event by event in Python, so it gets a tenth of the events
            ours ``read_aedat3`` | SpikingJelly ``load_aedat_v3`` | tonic, as for aedat2 (version 3.1)
   aedat4   one file written by dv-processing (LZ4) of ``--events`` / 4 events
-           ours ``read_aedat4`` in a child process (the default: survives decoder crashes) and in-process |
-           tonic ``io.read_aedat4`` (PyPI aedat, the decoder ours uses) | dv-processing ``MonoCameraRecording``
+           ours ``read_aedat4`` in a child process (the default: survives decoder crashes; one persistent
+           child for all files, started before the timed runs) and in-process |
+           tonic ``io.read_aedat4`` (PyPI aedat, the decoder ours uses) | dv-processing ``MonoCameraRecording``;
+           also 20 files of 5,000 events read one by one (per-file overhead)
   frames   ``events_to_frames`` vs SpikingJelly ``integrate_events_by_fixed_frames_number`` ('number', T=16)
            and ``integrate_events_by_fixed_duration`` on the aedat3 file's events (128 x 128)
 
@@ -153,6 +155,17 @@ def main(argv=None) -> int:
                  eq(ev, tn["x"], tn["y"], tn["p"], tn["t"])))
     rows.append(("aedat4", "1 file, in-process", n4, rate(n4, t_here), None, rate(n4, t_tn), "-",
                  eq(read_aedat4(f4, isolate=False), tn["x"], tn["y"], tn["p"], tn["t"])))
+    files4 = [write_aedat4(tmp / f"small{i:02d}.aedat4", *stream(rng, 5000, 346, 260, t0=1_700_000_000_000_000),
+                           sensor_size=(346, 260)) for i in range(20)]
+    n4s = 20 * 5000
+    t_iso_s = best(lambda: [read_aedat4(g) for g in files4], a.reps)
+    t_here_s = best(lambda: [read_aedat4(g, isolate=False) for g in files4], a.reps)
+    t_tn_s = best(lambda: [tonic_read_aedat4(str(g)) for g in files4], a.reps)
+    tn_s = tonic_read_aedat4(str(files4[-1]))
+    rows.append(("aedat4", "20 files, child process", n4s, rate(n4s, t_iso_s), None, rate(n4s, t_tn_s), "-",
+                 eq(read_aedat4(files4[-1]), tn_s["x"], tn_s["y"], tn_s["p"], tn_s["t"])))
+    rows.append(("aedat4", "20 files, in-process", n4s, rate(n4s, t_here_s), None, rate(n4s, t_tn_s), "-",
+                 eq(read_aedat4(files4[-1], isolate=False), tn_s["x"], tn_s["y"], tn_s["p"], tn_s["t"])))
     rows.append(("aedat4", "dv-processing reader", n4, rate(n4, t_dv), None, None, "-",
                  eq(ev, dvv["x"], dvv["y"], dvv["polarity"], dvv["timestamp"])))
 

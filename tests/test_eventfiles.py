@@ -141,6 +141,49 @@ def test_special_and_invalid_events_are_skipped_and_counted(tmp_path):
     assert same(ev, x[keep], y[keep], p[keep], t[keep]) and ev.skipped == {"invalid": 1}
 
 
+def test_aedat2_block_reader_equals_the_whole_file_decoder_and_falls_back_for_what_it_refuses(tmp_path,
+                                                                                               monkeypatch):
+    """Large AEDAT 2.0 files are read block by block: the same events as :func:`decode_aedat2` on the
+    whole file; special events, foreign bits, time going backwards (in any block, or across two),
+    a long header and a truncated file all give the whole-file decoder's result or error."""
+    from host.eventfiles import aedat2 as a2
+    monkeypatch.setattr(a2, "BLOCK", 64)                 # 5,000 events: 79 blocks, a partial last one
+    rng = np.random.default_rng(11)
+    x, y, p, t = stream(rng, 5000, 128, 128, t_max=1 << 32)
+    f = write_aedat2(tmp_path / "a.aedat", x, y, p, t)
+    whole = a2.decode_aedat2
+    monkeypatch.setattr(a2, "decode_aedat2", None)      # a clean large file never needs the whole-file path
+    ev = read_aedat2(f)
+    monkeypatch.setattr(a2, "decode_aedat2", whole)
+    assert same(ev, x, y, p, t) and ev.x.flags.c_contiguous and ev.y.flags.c_contiguous
+    assert ev.x.dtype == ev.y.dtype == ev.p.dtype == np.uint8 and ev.t.dtype == np.int64 and ev.skipped == {}
+    raw = f.read_bytes()
+    start = len(raw) - 8 * 5000
+
+    def patched(name, i, word=None, ts=None):
+        b = bytearray(raw)
+        if word is not None:
+            struct.pack_into(">I", b, start + 8 * i, word)
+        if ts is not None:
+            struct.pack_into(">I", b, start + 8 * i + 4, ts)
+        return put(tmp_path, name, bytes(b))
+    g = patched("special.aedat", 4321, word=0x80000000 | 0x1234567)
+    keep = np.setdiff1d(np.arange(5000), [4321])
+    ev = read_aedat2(g)
+    assert same(ev, x[keep], y[keep], p[keep], t[keep]) and ev.skipped == {"special": 1}
+    with pytest.raises(EventFileError, match="bits 16..30 set") as e:
+        read_aedat2(patched("foreign.aedat", 3000, word=0x00010000))
+    assert e.value.offset == start + 8 * 3000
+    for i in (2500, 64 * 40):                           # inside a block, and a block's first event
+        with pytest.raises(EventFileError, match=f"timestamp goes backwards at event {i}:") as e:
+            read_aedat2(patched(f"back{i}.aedat", i, ts=int(t[i - 1]) - 1))
+        assert e.value.offset == start + 8 * i
+    with pytest.raises(EventFileError, match="truncated event: 3 byte"):
+        read_aedat2(put(tmp_path, "cut.aedat", raw[:-5]))
+    monkeypatch.setattr(a2, "HEAD_READ", 40)             # the header does not fit the first read
+    assert same(read_aedat2(f), x, y, p, t)
+
+
 def test_time_window_slices_a_recording(tmp_path):
     rng = np.random.default_rng(8)
     x, y, p, t = stream(rng, 500, 34, 34)
@@ -253,6 +296,72 @@ def test_aedat4_decoder_crash_or_hang_becomes_a_clean_error(tmp_path, monkeypatc
     monkeypatch.setattr(a4, "DEADLINE_S", 1.0)
     with pytest.raises(EventFileError, match="did not finish within 1 s"):
         read_aedat4(f)
+
+
+def test_aedat4_persistent_worker_is_reused_and_restarted_after_a_crash_or_a_hang(tmp_path, monkeypatch):
+    """Isolated reads share one child process; a file that kills it (or hangs it) costs only that
+    file: the next one is read by a fresh child."""
+    rng = np.random.default_rng(10)
+    x, y, p, t = stream(rng, 500, 64, 48)
+    f = write_aedat4(tmp_path / "ok.aedat4", x, y, p, t, sensor_size=(64, 48))
+    a4.close_worker()
+    assert same(read_aedat4(f), x, y, p, t)
+    first = a4._worker.proc.pid
+    for _ in range(3):
+        assert same(read_aedat4(f), x, y, p, t)
+    assert a4._worker.proc.pid == first                          # one process for every file
+    # a decoder failure (a clean exception in the child) keeps the worker
+    raw = f.read_bytes()
+    (tmp_path / "cut.aedat4").write_bytes(raw[:len(raw) // 2])
+    with pytest.raises(EventFileError, match="the AEDAT 4 decoder failed"):
+        read_aedat4(tmp_path / "cut.aedat4")
+    assert a4._worker.proc.pid == first and same(read_aedat4(f), x, y, p, t)
+    # the decoder aborts the worker mid-file (as aedat 2.3.0 does on some files): that file is refused ...
+    popen = a4.subprocess.Popen
+    monkeypatch.setattr(a4.subprocess, "Popen", _aborting_popen(popen, str(tmp_path / "boom")))
+    a4.close_worker()
+    (tmp_path / "boom.aedat4").write_bytes(raw)
+    with pytest.raises(EventFileError, match=r"boom.aedat4: \(no byte offset\): the AEDAT 4 decoder crashed "
+                                             r"\(exit status -6"):
+        read_aedat4(tmp_path / "boom.aedat4")
+    assert a4._worker is None
+    assert same(read_aedat4(f), x, y, p, t)                       # ... and the next file reads in a new one
+    second = a4._worker.proc.pid
+    assert second != first
+    with pytest.raises(EventFileError, match="decoder crashed"):
+        read_aedat4(tmp_path / "boom.aedat4")
+    assert same(read_aedat4(f), x, y, p, t) and a4._worker.proc.pid not in (first, second)
+    # a hang: killed at the deadline, the next file again reads
+    monkeypatch.setattr(a4, "DEADLINE_S", 1.0)
+    monkeypatch.setattr(a4.subprocess, "Popen", _aborting_popen(popen, str(tmp_path / "hang"),
+                                                                "import time; time.sleep(60)"))
+    a4.close_worker()
+    (tmp_path / "hang.aedat4").write_bytes(raw)
+    assert same(read_aedat4(f), x, y, p, t)
+    hung = a4._worker.proc
+    with pytest.raises(EventFileError, match="did not finish within 1 s"):
+        read_aedat4(tmp_path / "hang.aedat4")
+    assert hung.poll() is not None and a4._worker is None        # the hung child was killed
+    assert same(read_aedat4(f), x, y, p, t)
+    a4.close_worker()
+    assert a4._worker is None
+
+
+def _aborting_popen(popen, prefix, action="import os; os.abort()"):
+    """Popen for workers whose decode() runs ``action`` on files whose name starts with ``prefix``."""
+    def start(args, **kw):
+        code = ("import sys, importlib.util\n"
+                f"spec = importlib.util.spec_from_file_location('w', {str(args[1])!r})\n"
+                "w = importlib.util.module_from_spec(spec); spec.loader.exec_module(w)\n"
+                "real = w.decode\n"
+                "def decode(path, *args):\n"
+                f"    if path.startswith({prefix!r}):\n"
+                f"        {action}\n"
+                "    return real(path, *args)\n"
+                "w.decode = decode\n"
+                "sys.exit(w.serve(sys.argv[1:]))\n")
+        return popen([args[0], "-c", code] + list(args[2:]), **kw)
+    return start
 
 
 def test_writers_refuse_what_their_format_cannot_hold(tmp_path):

@@ -15,6 +15,7 @@ not a DVS128 address and is refused.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ MAGIC = b"#!AER-DAT2.0"
 SENSOR_SIZE = (128, 128)
 SPECIAL_BITS = 0x80008000          # sync (bit 15) and special (bit 31) events
 FOREIGN_BITS = 0x7FFF0000          # not used by a DVS128 address
+LE_SPECIAL_OR_FOREIGN = 0x0080FFFF  # address bits 31..15 in an 8-byte record read as a little-endian uint64
 DEFAULT_HEADER = ("# This is a raw AE data file - do not edit",
                   "# Data format is int32 address, int32 timestamp (8 bytes total), repeated for each event",
                   "# Timestamps tick is 1 us",
@@ -45,35 +47,98 @@ def decode_aedat2(raw: bytes, path=None) -> Events:
         e = np.zeros(0, np.uint8)
         return make_events(e, e, e, e, SENSOR_SIZE, path, FORMAT, lambda i: start)
     ev = np.frombuffer(raw, dtype=np.uint8, count=body, offset=start).reshape(n, 8)
-    # big-endian address bytes: 0, 1 = bits 31..16 (special / foreign), 2 = sync bit 15 | y, 3 = x << 1 | type
-    high = np.ndarray((n,), dtype=">u2", buffer=raw, offset=start, strides=(8,))
-    index = None
-    skipped = {}
-    if high.any() or ev[:, 2].max() >= 0x80:
-        addr = np.ndarray((n,), dtype=">u4", buffer=raw, offset=start, strides=(8,)).astype(np.uint32)
-        keep = (addr & SPECIAL_BITS) == 0                    # special events may use any other bits
-        foreign = np.flatnonzero(keep & ((addr & FOREIGN_BITS) != 0))
-        if foreign.size:
-            i = int(foreign[0])
-            raise EventFileError(path, f"address 0x{int(addr[i]):08x} has bits 16..30 set ({foreign.size} such "
-                                 "events)", "a DVS128 address (bits 0..14, bit 15 sync, bit 31 special)",
-                                 offset=start + 8 * i)
-        index = np.flatnonzero(keep)
-        skipped = {"special": int(n - index.size)}
-        ev = ev[index]
-    low = ev[:, 3]
-    x = 127 - (low >> 1)
-    p = 1 - (low & 1)
-    t = np.ndarray((n,), dtype=">u4", buffer=raw, offset=start + 4, strides=(8,))
-    t = (t if index is None else t[index]).astype(np.int64)
-    return make_events(x, ev[:, 2], p, t, SENSOR_SIZE, path, FORMAT,
-                       lambda i: start + 8 * int(i if index is None else index[i]), skipped)
+    # big-endian address bytes: 0, 1 = bits 31..16 (special / foreign), 2 = sync bit 15 | y, 3 = x << 1 | type.
+    # One contiguous pass finds whether any event has a special, sync or foreign bit: the OR of every
+    # 8-byte record read as a little-endian uint64 (address bytes 0, 1, 2 are its bits 0..23)
+    if int(np.bitwise_or.reduce(ev.reshape(-1).view("<u8"))) & LE_SPECIAL_OR_FOREIGN:
+        return _decode_with_special(ev, start, n, path)
+    # none: each field once into a contiguous array (no temporaries beyond the results)
+    nb = np.invert(ev[:, 3])                    # x = 127 - (b >> 1) = (~b) >> 1, p = 1 - (b & 1) = (~b) & 1
+    p = np.bitwise_and(nb, 1)
+    x = np.right_shift(nb, 1, out=nb)
+    y = np.ascontiguousarray(ev[:, 2])
+    t = np.empty(n, np.int64)
+    t[...] = np.ndarray((n,), dtype=">u4", buffer=ev, offset=4, strides=(8,))
+    return make_events(x, y, p, t, SENSOR_SIZE, path, FORMAT, lambda i: start + 8 * int(i))
+
+
+def _decode_with_special(ev, start: int, n: int, path) -> Events:
+    """The rare file with sync / special events (skipped, counted) or foreign address bits (refused)."""
+    addr = np.ndarray((n,), dtype=">u4", buffer=ev, offset=0, strides=(8,)).astype(np.uint32)
+    keep = (addr & SPECIAL_BITS) == 0                    # special events may use any other bits
+    foreign = np.flatnonzero(keep & ((addr & FOREIGN_BITS) != 0))
+    if foreign.size:
+        i = int(foreign[0])
+        raise EventFileError(path, f"address 0x{int(addr[i]):08x} has bits 16..30 set ({foreign.size} such "
+                             "events)", "a DVS128 address (bits 0..14, bit 15 sync, bit 31 special)",
+                             offset=start + 8 * i)
+    index = np.flatnonzero(keep)
+    t = np.ndarray((n,), dtype=">u4", buffer=ev, offset=4, strides=(8,))[index].astype(np.int64)
+    ev = ev[index]
+    nb = np.invert(ev[:, 3])
+    p = np.bitwise_and(nb, 1)
+    x = np.right_shift(nb, 1, out=nb)
+    return make_events(x, np.ascontiguousarray(ev[:, 2]), p, t, SENSOR_SIZE, path, FORMAT,
+                       lambda i: start + 8 * int(index[i]), {"special": int(n - index.size)})
+
+
+BLOCK = 1 << 17              # events per block when reading a large file (1 MiB of records: stays in cache)
+HEAD_READ = 1 << 16          # bytes read first for the header
 
 
 def read_aedat2(path) -> Events:
-    """Events of a jAER AEDAT 2.0 file from a DVS128 (128 x 128)."""
+    """Events of a jAER AEDAT 2.0 file from a DVS128 (128 x 128).
+
+    A large file is read block by block into one reused buffer and each block decoded and checked
+    while it is in cache (one pass over the file instead of one per field and check). Files that
+    are small, whose header is long, or that hold special / sync events (or anything else the
+    checks refuse) go through :func:`decode_aedat2` on the whole file, which also names the problem."""
     path = as_path(path)
-    return decode_aedat2(np.fromfile(path, dtype=np.uint8), path)
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size < 4 * BLOCK * 8:
+            return decode_aedat2(np.fromfile(f, dtype=np.uint8), path)
+        head = f.read(HEAD_READ)
+        try:
+            _, start = read_header(head, path, MAGIC, None)
+        except EventFileError:
+            start = len(head)
+        body = size - start
+        if start >= len(head) - 8 or body % 8:           # a long header (or a truncated file): the slow path
+            f.seek(0)
+            return decode_aedat2(np.fromfile(f, dtype=np.uint8), path)
+        n = body // 8
+        x, y, p = np.empty(n, np.uint8), np.empty(n, np.uint8), np.empty(n, np.uint8)
+        t = np.empty(n, np.int64)
+        buf = np.empty(BLOCK * 8, np.uint8)
+        back = np.empty(BLOCK, bool)
+        f.seek(start)
+        ok = True
+        for a in range(0, n, BLOCK):
+            b = min(a + BLOCK, n)
+            raw = buf[:8 * (b - a)]
+            if f.readinto(raw) != raw.size:              # the file shrank under us: the whole-file path says how
+                ok = False
+                break
+            if int(np.bitwise_or.reduce(raw.view("<u8"))) & LE_SPECIAL_OR_FOREIGN:
+                ok = False                               # special / sync events (or foreign bits): the slow path
+                break
+            ev = raw.reshape(-1, 8)
+            xb = x[a:b]
+            np.invert(ev[:, 3], out=xb)
+            np.bitwise_and(xb, 1, out=p[a:b])
+            np.right_shift(xb, 1, out=xb)
+            y[a:b] = ev[:, 2]
+            t[a:b] = np.ndarray((b - a,), dtype=">u4", buffer=raw, offset=4, strides=(8,))
+            lo = max(a, 1)
+            m = back[:b - lo]
+            if np.less(t[lo:b], t[lo - 1:b - 1], out=m).any():
+                ok = False                               # time goes backwards: make_events names where
+                break
+        if not ok:
+            f.seek(0)
+            return decode_aedat2(np.fromfile(f, dtype=np.uint8), path)
+    return make_events(x, y, p, t, SENSOR_SIZE, path, FORMAT, lambda i: start + 8 * int(i), time_checked=True)
 
 
 def cifar10_dvs_view(ev: Events) -> Events:

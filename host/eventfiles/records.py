@@ -75,9 +75,31 @@ class Events:
         return dict(t=self.t, x=self.x.astype(np.int64), y=self.y.astype(np.int64), p=self.p)
 
 
-def make_events(x, y, p, t, sensor_size, path, fmt: str, offset_of, skipped: dict | None = None) -> Events:
+CHUNK = 1 << 16          # events per block of the time-order check (its temporary stays in cache)
+
+
+def goes_backwards(t: np.ndarray) -> bool:
+    """Whether any timestamp is smaller than the one before: block by block into one small buffer
+    (no n-sized temporary; stops at the first block that goes backwards)."""
+    n = t.size
+    if n <= CHUNK:
+        return n > 1 and bool((t[1:] < t[:-1]).any())
+    buf = np.empty(CHUNK, dtype=bool)
+    for a in range(0, n - 1, CHUNK):
+        b = min(a + CHUNK, n - 1)
+        m = buf[:b - a]
+        np.less(t[a + 1:b + 1], t[a:b], out=m)
+        if m.any():
+            return True
+    return False
+
+
+def make_events(x, y, p, t, sensor_size, path, fmt: str, offset_of, skipped: dict | None = None,
+                time_checked: bool = False) -> Events:
     """Check a decoded recording and wrap it: coordinates inside the sensor, time never going
-    backwards. ``offset_of(i)`` gives the byte offset of event ``i`` (or ``None``) for the error."""
+    backwards. ``offset_of(i)`` gives the byte offset of event ``i`` (or ``None``) for the error.
+    ``time_checked``: the caller has already found ``t`` non-decreasing (block by block while
+    decoding); a caller that finds it going backwards calls without it, for the error."""
     width, height = (int(v) for v in sensor_size)
     x = np.asarray(x)
     y = np.asarray(y)
@@ -90,7 +112,7 @@ def make_events(x, y, p, t, sensor_size, path, fmt: str, offset_of, skipped: dic
         raise EventFileError(path, f"event {i} at ({int(x[i])}, {int(y[i])}) lies outside the "
                              f"{width}x{height} sensor ({bad.size} such events)",
                              f"0 <= x < {width} and 0 <= y < {height}", offset=offset_of(i), where=f"event {i}")
-    if t.size > 1 and (t[1:] < t[:-1]).any():
+    if not time_checked and goes_backwards(t):
         back = np.flatnonzero(t[1:] < t[:-1])
         i = int(back[0]) + 1
         raise EventFileError(path, f"timestamp goes backwards at event {i}: {int(t[i])} us after "
