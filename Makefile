@@ -9,7 +9,7 @@ VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST_WORKERS ?= auto
 
-.PHONY: help venv demo test bench bench-reference bench-hls bench-events clean
+.PHONY: help venv demo test bench bench-reference bench-hls bench-events results-digits results-gestures clean
 
 help:
 	@sed -n '2,5p' Makefile | sed 's/^#//'
@@ -44,6 +44,20 @@ bench-hls: $(STAMP)
 
 bench-events: $(STAMP)
 	$(VPY) bench/bench_events.py
+
+# docs/results.md: ADD vs OR vs OR+SynA-T vs OR+SynA-C, same budget, then the Table III-style table
+# (about 8 minutes for digits and 20 for synthetic gestures on 2 CPU cores)
+RESULTS_DIGITS   := --dataset digits --preset mnist --width 0.25 --input-size 8 --steps 4 --batch-size 64 \
+                    --epochs 40 --lr 1e-2 --seed 2023 --threads 1
+RESULTS_GESTURES := --dataset synthetic_gestures --preset dvs_gesture --width 0.25 --input-size 32 --steps 8 \
+                    --batch-size 16 --epochs 40 --lr 1e-2 --seed 2023 --threads 1
+RESULTS_VARIANTS := add:--merge=ADD or:--merge=OR synat:--merge=OR:--attention=T synac:--merge=OR:--attention=C
+
+results-digits results-gestures: results-%: $(STAMP)
+	@set -e; dir=build/results/$(if $(filter digits,$*),digits,synthetic_gestures); \
+	for v in $(RESULTS_VARIANTS); do name=$${v%%:*}; opts=$$(echo $${v#*:} | tr ':=' '  '); \
+	  $(VPY) -m model_export train $(RESULTS_$(shell echo $* | tr a-z A-Z)) $$opts --out $$dir/$$name.pt; done; \
+	$(VPY) -m model_export table $$dir/add.pt $$dir/or.pt $$dir/synat.pt $$dir/synac.pt --threads 1 --markdown
 
 clean:
 	rm -rf build
