@@ -27,7 +27,7 @@ import numpy as np
 from model_export.bundle import Bundle
 
 from . import protocol as P
-from .emulator import CoreEmulator, model_hash32, n_classes, spiking_layers
+from .emulator import CoreEmulator, n_classes, spiking_layers
 from .errors import (BoardNotFoundError, DmaError, DmaTimeoutError, InterfaceError, ModelMismatchError,
                      StageNotBuiltError)
 
@@ -53,7 +53,7 @@ class Backend:
         self.layers = spiking_layers(bundle)
         self.classes = n_classes(bundle)
         self.out_words = P.output_words(self.classes, len(self.layers))
-        self.expected_hash32 = model_hash32(bundle)
+        self.expected_hash32 = P.model_hash32(bundle.model_hash)
         self.in_buf: np.ndarray | None = None
         self.out_buf: np.ndarray | None = None
         self.resets = 0

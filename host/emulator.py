@@ -28,11 +28,6 @@ from model_export.reference import Reference
 from . import protocol as P
 
 
-def model_hash32(bundle: Bundle) -> int:
-    """MODEL_HASH32: the first 32 bits of the bundle's model hash (what the core's register holds)."""
-    return int(bundle.model_hash[:8], 16)
-
-
 def spiking_layers(bundle: Bundle) -> list[str]:
     """The layers with a spike count in the output packet: every layer but ``fc``, manifest order."""
     return [l["name"] for l in bundle.layers if l["kind"] != "fc"]
@@ -55,7 +50,7 @@ class CoreEmulator:
         self.words_per_sample = P.words_per_sample(*self.shape, self.bits)
         self.layers = spiking_layers(self.bundle)
         self.classes = n_classes(self.bundle)
-        self.model_hash32 = model_hash32(self.bundle)
+        self.model_hash32 = P.model_hash32(self.bundle.model_hash)
         self.inferences = 0
 
     def transfer(self, in_words: np.ndarray, steps: int) -> np.ndarray:

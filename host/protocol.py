@@ -73,6 +73,11 @@ def words_per_frame(channels: int, height: int, width: int, input_bits: int) -> 
     return -(-channels * height * width // per_word)
 
 
+def model_hash32(model_hash: str) -> int:
+    """MODEL_HASH32: the first 32 bits of a bundle's ``model_hash`` (hex), what REG_MODEL_HASH holds."""
+    return int(model_hash[:8], 16)
+
+
 def pack_frames(x: np.ndarray, input_bits: int) -> np.ndarray:
     """One sample [T, C, H, W] of integers 0..2^bits-1 -> uint32 words of the input stream."""
     x = np.asarray(x)

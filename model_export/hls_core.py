@@ -283,7 +283,7 @@ def header_text(bundle: Bundle, lanes: int) -> str:
     att_max = max([a["size"] for a in att_rows] + [1])
     hidden_max = max([a["hidden"] for a in att_rows] + [1])
     cw_max = max([r["cw_in"] for r in rows] + [r["cw_out"] for r in rows] + [fc["cw"]])
-    h32 = bundle.model_hash[:8]
+    h32 = f"{proto.model_hash32(bundle.model_hash):08x}"
     mem_bits = num["mem_bits"]
     wmax = max(int(np.abs(W).max(initial=0)), int(np.abs(WFC).max(initial=0)))
     w_bits = max(l["weight_bits"] for l in bundle.layers if "weight_bits" in l)
@@ -558,7 +558,7 @@ class HlsCore:
                               "dbg_total", "lanes", "hash32", "interface_version"), list(info)[:13]))
         proto = _protocol()
         expect = dict(T=self.spec["steps"], classes=self.classes, n_layers=len(self.layer_names), lanes=self.lanes,
-                      hash32=int(self.bundle.model_hash[:8], 16), interface_version=proto.INTERFACE_VERSION,
+                      hash32=proto.model_hash32(self.bundle.model_hash), interface_version=proto.INTERFACE_VERSION,
                       in_words=self.spec["steps"] * proto.words_per_frame(self.spec["channels"], self.spec["height"],
                                                                           self.spec["width"], self.spec["bits"]))
         for k, v in expect.items():
