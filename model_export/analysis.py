@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from .distributed import Context, all_reduce_sum
 from .graph import build_graph
 from .model import SynAResNet
+from .prune import shortcut_merges
 
 SHORTCUT_SUFFIX = ".short"
 # Zoo archs whose blocks are not the bundle's layer graph (no bK.main0/short/merge): no per-layer taps.
@@ -46,11 +47,6 @@ def layer_graph(config) -> list[dict]:
 
 def lif_layers(layers: list[dict]) -> list[str]:
     return [l["name"] for l in layers if l["kind"] == "conv_lif"]
-
-
-def shortcut_layers(layers: list[dict]) -> list[str]:
-    """The shortcut LIF layers: the second input of every merge (``bK.short``)."""
-    return [l["inputs"][1] for l in layers if l["kind"] == "merge"]
 
 
 def spike_taps(model: SynAResNet) -> dict[str, tuple[torch.nn.Module, str]]:
@@ -144,7 +140,7 @@ class EvalStats:
 
     def silent_shortcuts(self) -> list[str]:
         """Natural pruning: shortcut LIFs without a single spike on the whole evaluation set."""
-        return [n for n in shortcut_layers(self.layers) if self.samples and self.spikes[n] == 0]
+        return [n for n in shortcut_merges(self.layers) if self.samples and self.spikes[n] == 0]
 
     def silent_merges(self) -> list[str]:
         """Merges whose output is silent on the whole evaluation set: backbone AND shortcut silent, the
@@ -153,9 +149,9 @@ class EvalStats:
 
     def dead_block_shortcuts(self) -> list[str]:
         """Silent shortcuts whose merge is silent too (dead blocks)."""
-        merges = {l["inputs"][1]: l["name"] for l in self.layers if l["kind"] == "merge"}
+        merges = shortcut_merges(self.layers)
         silent = set(self.silent_merges())
-        return [s for s in self.silent_shortcuts() if merges[s] in silent]
+        return [s for s in self.silent_shortcuts() if merges[s]["name"] in silent]
 
     def to_record(self) -> dict:
         return dict(test_acc=self.accuracy, test_loss=self.loss, eval_samples=self.samples,
