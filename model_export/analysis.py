@@ -36,8 +36,6 @@ from .model import SynAResNet
 from .prune import shortcut_merges
 
 SHORTCUT_SUFFIX = ".short"
-# Zoo archs whose blocks are not the bundle's layer graph (no bK.main0/short/merge): no per-layer taps.
-GRAPHLESS_ARCHS = ("spiking-resnet", "ms-resnet")
 
 
 def layer_graph(config) -> list[dict]:
@@ -134,7 +132,7 @@ class EvalStats:
         return sum(self.spikes[n] for n in lif_layers(self.layers)) / max(1, self.samples)
 
     def spikes_per_neuron(self) -> float:
-        """nan for archs without per-layer statistics (GRAPHLESS_ARCHS)."""
+        """nan for models without per-layer statistics (``has_layer_graph`` False)."""
         neurons = sum(self.neurons(n) for n in lif_layers(self.layers))
         return self.spikes_per_sample() / neurons if neurons else float("nan")
 
@@ -184,8 +182,7 @@ def evaluate_spikes(net, x: np.ndarray, y: np.ndarray, scale: float, loss: str, 
     model = net.model if integer else net
     # Archs outside the bundle's layer graph (spiking-resnet, ms-resnet: not exportable) get accuracy and
     # loss only; their per-layer spike statistics are not measured.
-    from .zoo import arch_of
-    layers = [] if arch_of(model) in GRAPHLESS_ARCHS else layer_graph(model.config)
+    layers = layer_graph(model.config) if getattr(model, "has_layer_graph", True) else []
     net.eval()
     rec = SpikeRecorder([l["name"] for l in layers if l["kind"] != "fc"])
     idx = shard(len(x), ctx)

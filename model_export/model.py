@@ -297,6 +297,10 @@ def make_config(preset: str, **knobs) -> ModelConfig:
 class SynAResNet(nn.Module):
     """OR-Spiking ResNet (``attention=None``) or SynA-ResNet (``attention=AttentionSpec``)."""
 
+    # Its blocks are the bundle's layer graph (graph.build_graph): per-layer spike taps exist.
+    # Zoo variants whose blocks are not (vanilla, MS) set it False.
+    has_layer_graph = True
+
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config

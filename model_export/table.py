@@ -139,7 +139,7 @@ def measure_run(run: str | Path, samples: int | None = None, weight_bits: int | 
     if st.layers:
         rep = energy_report(energy_layers(st.layers), spec, st.per_sample, st.samples)
         totals = (rep.total_spikes, rep.spikes_per_neuron, rep.total_mac, rep.total_ac, rep.total_mj)
-    else:                                               # GRAPHLESS_ARCHS: no per-layer statistics
+    else:                                               # no layer graph (has_layer_graph): no per-layer statistics
         totals = (math.nan,) * 5
     int_acc = silent_int = bits = fits = None
     if info.exportable:

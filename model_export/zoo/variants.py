@@ -44,7 +44,10 @@ def _neurons(model: nn.Module) -> dict[str, neuron.BaseNode]:
 
 
 class _NoAttention:
-    """The baselines have no attention slot: refuse a config that asks for one."""
+    """The baselines have no attention slot: refuse a config that asks for one. Their blocks are not
+    the bundle's layer graph (no bK.main0/short/merge), so they have no per-layer spike taps."""
+
+    has_layer_graph = False
 
     def make_unit(self, cin, cout, kernel, stride, padding, attention=None, stem=False):
         if attention is not None:
