@@ -130,18 +130,16 @@ def _model_rows(layers, spec, x, spikes, lanes: int) -> dict:
 
 
 def bench_demo(lanes: int, reps: int, workdir: Path, threads: int = 1) -> dict:
-    from model_export import numerics as nx
     from model_export.bundle import load_bundle
     from model_export.checkpoint import load_checkpoint
     from model_export.data import load_split
     from model_export.demo import SHIPPED
     from model_export.export import write_bundle
-    from model_export.quant import QuantSettings
     from model_export.reference import Reference
     ck = load_checkpoint(SHIPPED)
     spec = ck.input_spec
     x, _ = load_split(ck.dataset, "test", ck.model.config)
-    settings = QuantSettings(weight_bits=ck.weight_bits(nx.DEFAULT_WEIGHT_BITS), input_scale=spec["scale"])
+    settings = ck.quant_settings()
     bundle = load_bundle(write_bundle(ck.model, workdir / "demo", settings, spec, x[:4]))
     core = hc.HlsCore(bundle, lanes, build_root=workdir / "hls").compile()
     ref = Reference(bundle)

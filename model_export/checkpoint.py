@@ -12,7 +12,9 @@ from pathlib import Path
 
 import torch
 
+from . import numerics as nx
 from .model import ModelConfig, SynAResNet
+from .quant import QuantSettings
 
 CHECKPOINT_FORMAT = "syna-checkpoint-1"
 
@@ -29,6 +31,12 @@ class Checkpoint:
         args = self.meta.get("train_args", {})
         done = self.meta.get("qat_epochs_done", args.get("qat_epochs"))   # older checkpoints: the planned epochs
         return int(args["weight_bits"]) if done else default
+
+    def quant_settings(self, weight_bits: int | None = None, mem_bits: int = nx.DEFAULT_MEM_BITS) -> QuantSettings:
+        """How this checkpoint is exported: ``weight_bits`` if given, else the bits it was fine-tuned for,
+        else 8; the input scale of its dataset."""
+        return QuantSettings(weight_bits=weight_bits or self.weight_bits(nx.DEFAULT_WEIGHT_BITS), mem_bits=mem_bits,
+                             input_scale=self.input_spec["scale"])
 
 
 def save_checkpoint(path: str | Path, model: SynAResNet, dataset: str, input_spec: dict, meta: dict | None = None,

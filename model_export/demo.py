@@ -19,7 +19,6 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from . import numerics as nx
 
 SHIPPED = Path(__file__).parent / "checkpoints" / "digits_or.pt"
 # The command that produced the shipped checkpoint (``make demo TRAIN=1`` reruns it into build/).
@@ -65,7 +64,7 @@ def run_demo(out: Path, train: bool) -> dict:
     from .energy import energy_for_bundle
     from .export import write_bundle
     from .plan import plan_bundle
-    from .quant import QuantSettings, quantize_model
+    from .quant import quantize_model
     from .reference import Reference
     from .train import evaluate
 
@@ -90,7 +89,7 @@ def run_demo(out: Path, train: bool) -> dict:
     print(f"[2/9] float model: {float_acc:.2f}% on {len(xte)} held-out digits (measured at training; the weights "
           f"after quantisation-aware tuning score {tuned_float_acc:.2f}% in float, measured now)")
 
-    settings = QuantSettings(weight_bits=ck.weight_bits(nx.DEFAULT_WEIGHT_BITS), input_scale=spec["scale"])
+    settings = ck.quant_settings()
     bundle_dir = write_bundle(ck.model, out / "bundle", settings, spec, xte[:GOLDEN_SAMPLES], yte[:GOLDEN_SAMPLES],
                               extra=dict(source=dict(checkpoint=ckpt.name, dataset=ck.dataset)))
     bundle = load_bundle(bundle_dir)

@@ -160,8 +160,7 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, weight_bits: int 
     from .recipe import dataset_kwargs
     ck = load_checkpoint(checkpoint)
     spec = ck.input_spec
-    bits = weight_bits or ck.weight_bits(nx.DEFAULT_WEIGHT_BITS)
-    settings = QuantSettings(weight_bits=bits, mem_bits=mem_bits, input_scale=spec["scale"])
+    settings = ck.quant_settings(weight_bits, mem_bits)
     _, split_opts = dataset_kwargs(ck.meta.get("train_args", {}))
     x = y = None
     if samples > 0:

@@ -22,7 +22,6 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import numerics as nx
 
 COLUMNS = ("run", "arch", "merge", "attention", "spike-driven", "T", "samples", "top-1 float", "top-1 int", "spikes (K)", "spikes/neuron",
            "MAC (M)", "AC (M)", "energy (mJ)", "silent shortcuts float", "silent shortcuts int",
@@ -157,10 +156,9 @@ def _integer(ck, x, y, weight_bits: int | None):
     from .export import write_bundle
     from .plan import plan_bundle
     from .prune import silent_shortcuts
-    from .quant import QuantSettings
     from .reference import Reference
-    bits = weight_bits or ck.weight_bits(nx.DEFAULT_WEIGHT_BITS)
-    settings = QuantSettings(weight_bits=bits, input_scale=ck.input_spec["scale"])
+    settings = ck.quant_settings(weight_bits)
+    bits = settings.weight_bits
     with tempfile.TemporaryDirectory(prefix="table-") as tmp:
         b = load_bundle(write_bundle(ck.model, Path(tmp) / "bundle", settings, ck.input_spec))
         r = Reference(b).run(x, keep_spikes=False)

@@ -14,15 +14,13 @@ def export_digits(out: Path, golden: int = 4) -> tuple[Path, np.ndarray, np.ndar
     """The shipped digits checkpoint exported as in `make demo`; returns (bundle, held-out x, labels).
 
     Nothing here depends on the checkpoint's numbers: the lead may replace it."""
-    from model_export import numerics as nx
     from model_export.checkpoint import load_checkpoint
     from model_export.data import load_split
     from model_export.export import write_bundle
-    from model_export.quant import QuantSettings
 
     ck = load_checkpoint(CHECKPOINT)
     x, y = load_split(ck.dataset, "test", ck.model.config)
-    settings = QuantSettings(weight_bits=ck.weight_bits(nx.DEFAULT_WEIGHT_BITS), input_scale=ck.input_spec["scale"])
+    settings = ck.quant_settings()
     write_bundle(ck.model, out, settings, ck.input_spec, x[:golden], y[:golden])
     return out, x, y
 
