@@ -141,10 +141,9 @@ def unpack_output(words: np.ndarray, classes: int, layer_names: list[str]) -> Co
     if words.size != expected:
         raise ValueError(f"output packet of {words.size} words; expected {expected} "
                          f"({classes} scores + {len(layer_names)} spike counts + cycles, saturations, status)")
-    scores = words[:classes].view(np.int32).astype(np.int64)
-    counts = {n: int(v) for n, v in zip(layer_names, words[classes:classes + len(layer_names)])}
-    cyc, sat, status = (int(v) for v in words[-3:])
-    return CoreOutput(scores, counts, cyc, sat, status)
+    o = unpack_outputs(words[None], classes, len(layer_names))       # one layout, decoded in one place
+    counts = {n: int(v) for n, v in zip(layer_names, o.spike_counts[0])}
+    return CoreOutput(o.scores[0], counts, int(o.cycles[0]), int(o.saturations[0]), int(o.status[0]))
 
 
 # --------------------------------------------------------------------------- fast helpers (host driver)
