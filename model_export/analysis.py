@@ -10,6 +10,9 @@ uses (``stem``, ``f0``.., ``bK.main0``, ``bK.short``, ``bK.merge``, ``pool``):
 
 The fake-quant model (quantisation-aware phase) reports the same layers
 itself (``FakeQuantNet.run``), so both phases give the same statistics.
+Zoo archs without that graph (``spiking-resnet``, ``ms-resnet``) are tapped at
+the output of every neuron module instead, under its module name: they get
+firing rates and spikes per neuron, but no merges, shortcuts or energy.
 
 **Firing rate** of a layer = spikes / (neurons x T x samples), neurons being
 C*H*W of its output. **Natural pruning** (paper section V-B3): a shortcut whose
@@ -23,7 +26,7 @@ pruning; ``silent_merges`` says so.
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -64,17 +67,26 @@ def spike_taps(model: SynAResNet) -> dict[str, tuple[torch.nn.Module, str]]:
     return {n: taps[n] for n in names}
 
 
+def neuron_taps(model: torch.nn.Module) -> dict[str, torch.nn.Module]:
+    """Every spiking neuron module of a model without the bundle's layer graph (the zoo's
+    ``spiking-resnet`` and ``ms-resnet``), by module name (e.g. ``blocks.0.res.sn1``)."""
+    from spikingjelly.activation_based import neuron
+    return {name: m for name, m in model.named_modules() if isinstance(m, neuron.BaseNode)}
+
+
 class SpikeRecorder:
     """Per-sample spike totals (all T steps) of every tapped layer, float64 on the host."""
 
     def __init__(self, names: list[str]):
         self.names = list(names)
         self._parts: dict[str, list[np.ndarray]] = {n: [] for n in self.names}
+        self.shapes: dict[str, list[int]] = {}          # layer -> neuron shape [C, H, W] (as seen)
 
     def add(self, name: str, spikes: torch.Tensor) -> None:
         """``spikes``: time-major [T, N, ...]."""
         dims = tuple(d for d in range(spikes.dim()) if d != 1)
         self._parts[name].append(spikes.detach().sum(dim=dims, dtype=torch.float64).cpu().numpy())
+        self.shapes.setdefault(name, list(spikes.shape[2:]))
 
     def counts(self) -> dict[str, np.ndarray]:
         """layer -> [samples] spike totals."""
@@ -82,9 +94,12 @@ class SpikeRecorder:
 
     @contextmanager
     def hooked(self, model: SynAResNet):
-        """Record the float model's spike maps while inside the ``with`` block."""
+        """Record the float model's spike maps while inside the ``with`` block (the layer graph's taps,
+        or, for a model without one, the output of every neuron module: :func:`neuron_taps`)."""
         handles = []
-        for name, (module, where) in spike_taps(model).items():
+        taps = (spike_taps(model) if getattr(model, "has_layer_graph", True)
+                else {n: (m, "output") for n, m in neuron_taps(model).items()})
+        for name, (module, where) in taps.items():
             if where == "output":
                 handles.append(module.register_forward_hook(
                     lambda m, args, out, name=name: self.add(name, out)))
@@ -106,9 +121,10 @@ class EvalStats:
     correct: int
     loss_sum: float
     steps: int
-    layers: list[dict]                                   # the layer graph (kinds, shapes)
+    layers: list[dict]                                   # the layer graph (kinds, shapes), or the neurons (graph False)
     spikes: dict[str, float] = field(default_factory=dict)   # layer -> total spikes over all samples and T
     per_sample: dict[str, np.ndarray] | None = None      # layer -> [samples] totals (one process only)
+    graph: bool = True                                   # False: ``layers`` lists neuron modules, not the bundle's graph
 
     @property
     def accuracy(self) -> float:
@@ -124,15 +140,15 @@ class EvalStats:
 
     def firing_rates(self) -> dict[str, float]:
         """LIF layers (``conv_lif``) -> spikes per neuron per time step."""
-        return {n: self.spikes[n] / (self.neurons(n) * self.steps * max(1, self.samples))
-                for n in lif_layers(self.layers)}
+        return {n: self.spikes[n] / (self.neurons(n) * self.steps * max(1, self.samples)) if self.neurons(n)
+                else float("nan") for n in lif_layers(self.layers)}
 
     def spikes_per_sample(self) -> float:
         """LIF spikes per sample, all layers and all T steps (merges and pools are logic, not neurons)."""
         return sum(self.spikes[n] for n in lif_layers(self.layers)) / max(1, self.samples)
 
     def spikes_per_neuron(self) -> float:
-        """nan for models without per-layer statistics (``has_layer_graph`` False)."""
+        """nan when no neuron was seen (no samples)."""
         neurons = sum(self.neurons(n) for n in lif_layers(self.layers))
         return self.spikes_per_sample() / neurons if neurons else float("nan")
 
@@ -180,11 +196,13 @@ def evaluate_spikes(net, x: np.ndarray, y: np.ndarray, scale: float, loss: str, 
     ``net`` is a :class:`SynAResNet` (float; hooks) or, with ``integer``, a ``FakeQuantNet``
     (its own spike maps). Under ``torchrun`` every rank takes a share and the sums are reduced."""
     model = net.model if integer else net
-    # Archs outside the bundle's layer graph (spiking-resnet, ms-resnet: not exportable) get accuracy and
-    # loss only; their per-layer spike statistics are not measured.
-    layers = layer_graph(model.config) if getattr(model, "has_layer_graph", True) else []
+    # Archs outside the bundle's layer graph (spiking-resnet, ms-resnet: not exportable) are tapped at every
+    # neuron module instead (firing rates and spikes per neuron; no merges, shortcuts or energy).
+    graph = getattr(model, "has_layer_graph", True)
+    names = ([l["name"] for l in layer_graph(model.config) if l["kind"] != "fc"] if graph
+             else list(neuron_taps(model)))
     net.eval()
-    rec = SpikeRecorder([l["name"] for l in layers if l["kind"] != "fc"])
+    rec = SpikeRecorder(names)
     idx = shard(len(x), ctx)
     correct, loss_sum = 0, 0.0
     classes = model.config.num_classes
@@ -199,14 +217,15 @@ def evaluate_spikes(net, x: np.ndarray, y: np.ndarray, scale: float, loss: str, 
                 rec.add(name, s)
             out = net(xb)
         else:
-            with (rec.hooked(net) if layers else nullcontext()), torch.autocast(ctx.device.type, enabled=amp):
+            with rec.hooked(net), torch.autocast(ctx.device.type, enabled=amp):
                 out = net(xb * scale)
         correct += int((out.argmax(1) == yb).sum())
         loss_sum += float(loss_fn(out, yb, loss, classes)) * len(sel)
     counts = rec.counts()
-    names = rec.names
+    layers = (layer_graph(model.config) if graph else
+              [dict(name=n, kind="conv_lif", out_shape=rec.shapes.get(n, [0])) for n in names])
     flat = torch.tensor([len(idx), correct, loss_sum] + [float(counts[n].sum()) for n in names],
                         dtype=torch.float64, device=ctx.device if ctx.device.type == "cuda" else "cpu")
     flat = all_reduce_sum(flat, ctx).cpu().tolist()
     return EvalStats(int(flat[0]), int(round(flat[1])), flat[2], model.config.steps, layers,
-                     dict(zip(names, flat[3:])), None if ctx.distributed else counts)
+                     dict(zip(names, flat[3:])), None if ctx.distributed else counts, graph)

@@ -80,7 +80,9 @@ def plot_heatmap(records: list[dict], path: Path, title: str) -> Path:
     shortcuts = [l for l in layers if l.endswith(".short")]
     fig = _figure(max(6.0, 0.18 * len(records) + 3), 0.28 * len(layers) + 4.2)
     ax, ax2 = fig.subplots(2, 1, height_ratios=[len(layers), 7], sharex=True)
-    im = ax.imshow(rates, aspect="auto", cmap="viridis", interpolation="nearest", vmin=0)
+    top = np.nanmax(rates) if np.isfinite(rates).any() else 0.0
+    im = ax.imshow(rates, aspect="auto", cmap="viridis", interpolation="nearest", vmin=0,
+                   vmax=max(top, 1e-3))                 # an all-silent run still gets a 0-based scale
     ax.set_yticks(range(len(layers)), layers)
     for tick, name in zip(ax.get_yticklabels(), layers):
         if name in shortcuts:
@@ -94,7 +96,10 @@ def plot_heatmap(records: list[dict], path: Path, title: str) -> Path:
         ax2.bar(x - 0.4 + (k + 0.5) * width, rates[layers.index(name)], width, label=name)
     _phase_boundary(ax2, records)
     ax2.set_ylabel("shortcut rate")
-    ax2.legend(fontsize="small", ncols=max(1, len(shortcuts)))
+    if shortcuts:
+        ax2.legend(fontsize="small", ncols=len(shortcuts))
+    else:                                       # archs without the layer graph: neuron modules, no shortcuts
+        ax2.text(0.5, 0.5, "no shortcut LIF layers in this model", ha="center", va="center", transform=ax2.transAxes)
     step = max(1, len(records) // 20)
     ax2.set_xticks(x[::step], _epoch_labels(records)[::step])
     ax2.set_xlabel(_xlabel(records))

@@ -96,7 +96,8 @@ _NOTE = ("Per sample on the held-out split. Spikes, MAC, AC, energy (Eq. 11: 4.6
          "integer model (numpy reference). Silent shortcut bK: bK.short emits no spike on any of those samples; "
          "bK*: its merge is silent too (dead block, not pruning). Spike-driven, 'not exportable' and the "
          "board fit (planner, docs/model-zoo.md) come from model_export.zoo.describe and model_export.plan; "
-         "archs without the bundle's layer graph (spiking-resnet, ms-resnet) get no per-layer columns (nan).")
+         "archs without the bundle's layer graph (spiking-resnet, ms-resnet): spikes from every neuron module, "
+         "MAC, AC and energy not counted (nan).")
 
 
 def _resolve_run(run: str | Path) -> Path:
@@ -135,11 +136,11 @@ def measure_run(run: str | Path, samples: int | None = None, weight_bits: int | 
     info = zoo.describe(arch, cfg)
     x, y = load_split(ck.dataset, "test", cfg, limit=samples, **dataset_kwargs(args)[1])
     st = evaluate_spikes(ck.model, x, y, spec["scale"], args.get("loss") or "mse")
-    if st.layers:
+    if st.graph:
         rep = energy_report(energy_layers(st.layers), spec, st.per_sample, st.samples)
         totals = (rep.total_spikes, rep.spikes_per_neuron, rep.total_mac, rep.total_ac, rep.total_mj)
-    else:                                               # no layer graph (has_layer_graph): no per-layer statistics
-        totals = (math.nan,) * 5
+    else:                           # no layer graph (has_layer_graph): spikes of every neuron module, no energy
+        totals = (st.spikes_per_sample(), st.spikes_per_neuron(), math.nan, math.nan, math.nan)
     int_acc = silent_int = bits = fits = None
     if info.exportable:
         int_acc, silent_int, bits, fits = _integer(ck, x, y, weight_bits)

@@ -193,7 +193,11 @@ def test_arch_trains_and_reloads_as_itself(tmp_path, arch, merge):
     ck = load_checkpoint(path)
     assert ck.meta["train_args"]["arch"] == arch and ck.model.config.merge == merge
     assert type(ck.model) is type(zoo.build_model(arch, ck.model.config))
-    assert records(path)[-1]["phase"] == "float"
+    last = records(path)[-1]
+    assert last["phase"] == "float"
+    rates = last["firing_rates"]                 # graph layers, or every neuron module (spiking-resnet)
+    assert rates and all(0.0 <= v <= 1.0 for v in rates.values())
+    assert any(n.startswith("blocks.") for n in rates) == (arch == "spiking-resnet")
 
 
 def test_arch_that_cannot_export_refuses_quantisation_aware_tuning(tmp_path):

@@ -1,5 +1,6 @@
 """The model zoo: block equations on hand-computed cases, the depth-21 layout, training, and which
 architectures the integer contract runs (describe() against what write_bundle actually does)."""
+import math
 import re
 
 import numpy as np
@@ -253,3 +254,29 @@ def test_describe_table():
         assert r.exportable == (r.refusal is None) and r.spike_driven_note
         assert set(r.row()) == {"arch", "title", "equation", "spike_driven", "spike_driven_note", "exportable",
                                 "refusal"}
+
+
+# ----------------------------------------------------------------------------- spike statistics
+@pytest.mark.parametrize("arch", ["spiking-resnet", "ms-resnet"])
+def test_archs_without_layer_graph_get_every_neurons_firing_rate(arch):
+    """No bundle layer graph: evaluate_spikes taps every neuron module; its totals equal what
+    SpikingJelly's own OutputMonitor records on the same inputs."""
+    from spikingjelly.activation_based import monitor, neuron
+
+    from model_export.analysis import evaluate_spikes
+    cfg = small(arch)
+    model = randomize(zoo.build_model(arch, cfg), torch.rand(T, 8, 1, 8, 8))
+    x = np.random.default_rng(3).integers(0, 17, (12, T, 1, 8, 8))
+    st = evaluate_spikes(model, x, np.zeros(12, int), 1 / 16, "mse", batch=5)
+    names = [n for n, m in model.named_modules() if isinstance(m, neuron.BaseNode)]
+    rates = st.firing_rates()
+    assert not st.graph and list(rates) == names and st.silent_shortcuts() == []
+    mon = monitor.OutputMonitor(model, neuron.BaseNode)
+    with torch.no_grad():
+        model(torch.from_numpy(x).float().transpose(0, 1) / 16)
+    seen = dict(zip(mon.monitored_layers, mon.records))
+    mon.remove_hooks()
+    for n in names:
+        out = seen[n]                                        # [T, N, C, H, W]
+        assert rates[n] == pytest.approx(float(out.sum()) / out.numel())
+    assert any(r > 0 for r in rates.values()) and math.isfinite(st.spikes_per_neuron())

@@ -45,7 +45,7 @@ def _neurons(model: nn.Module) -> dict[str, neuron.BaseNode]:
 
 class _NoAttention:
     """The baselines have no attention slot: refuse a config that asks for one. Their blocks are not
-    the bundle's layer graph (no bK.main0/short/merge), so they have no per-layer spike taps."""
+    the bundle's layer graph (no bK.main0/short/merge): analysis taps every neuron module instead."""
 
     has_layer_graph = False
 
