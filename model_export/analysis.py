@@ -12,7 +12,9 @@ The fake-quant model (quantisation-aware phase) reports the same layers
 itself (``FakeQuantNet.run``), so both phases give the same statistics.
 Zoo archs without that graph (``spiking-resnet``, ``ms-resnet``) are tapped at
 the output of every neuron module instead, under its module name: they get
-firing rates and spikes per neuron, but no merges, shortcuts or energy.
+firing rates and spikes per neuron, and MAC/AC/energy from hooks on their convs
+(:class:`SynapticOps`, the same Eq. 11 rules as ``energy.py``), but no merges or
+shortcuts.
 
 **Firing rate** of a layer = spikes / (neurons x T x samples), neurons being
 C*H*W of its output. **Natural pruning** (paper section V-B3): a shortcut whose
@@ -26,7 +28,7 @@ pruning; ``silent_merges`` says so.
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -72,6 +74,68 @@ def neuron_taps(model: torch.nn.Module) -> dict[str, torch.nn.Module]:
     ``spiking-resnet`` and ``ms-resnet``), by module name (e.g. ``blocks.0.res.sn1``)."""
     from spikingjelly.activation_based import neuron
     return {name: m for name, m in model.named_modules() if isinstance(m, neuron.BaseNode)}
+
+
+class SynapticOps:
+    """Eq. 11's MAC and AC counts of any model, by forward hooks (for archs without the layer graph,
+    whose convs ``energy.energy_report`` cannot see). The same counting rules as there:
+
+    - a conv's dense FLOPs are ``Ho*Wo*Cout*Cin/groups*kh*kw`` per step and sample (from its output);
+    - the first conv to run (the encoder) and every conv that ever reads a non-binary input (ADD of
+      spikes, MS-ResNet's real-valued shortcut) do all of them as MACs;
+    - every other conv does FLOPs x the nonzero fraction of its input as ACs;
+    - the head ``fc`` (global average pool of spikes, every step) does ``Cin*classes`` FLOPs per step
+      times the pooled map's firing rate as ACs.
+
+    Totals are summed over everything seen; divide by the samples for per-sample figures."""
+
+    def __init__(self, model: torch.nn.Module):
+        self.convs = {n: m for n, m in model.named_modules() if isinstance(m, torch.nn.Conv2d)}
+        self.fc = model.fc
+        self.first: str | None = None
+        self.flops = {n: 0.0 for n in self.convs}        # dense FLOPs seen
+        self.acs = {n: 0.0 for n in self.convs}          # FLOPs x input nonzero fraction (binary inputs)
+        self.nonbinary = {n: 0.0 for n in self.convs}    # > 0: some input was not 0/1
+        self.fc_ac = 0.0
+
+    def _conv(self, name: str, m: torch.nn.Conv2d, x: torch.Tensor, out: torch.Tensor) -> None:
+        if self.first is None:
+            self.first = name
+        flops = out.numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
+        x = x.detach()
+        self.flops[name] += flops
+        if bool(((x == 0) | (x == 1)).all()):
+            self.acs[name] += flops * float(torch.count_nonzero(x)) / max(1, x.numel())
+        else:
+            self.nonbinary[name] += 1.0
+
+    @contextmanager
+    def hooked(self):
+        handles = [m.register_forward_hook(lambda m, args, out, name=n: self._conv(name, m, args[0], out))
+                   for n, m in self.convs.items()]
+        handles.append(self.fc.register_forward_pre_hook(
+            lambda m, args: setattr(self, "fc_ac", self.fc_ac + m.out_features * float(args[0].detach().sum()))))
+        try:
+            yield self
+        finally:
+            for h in handles:
+                h.remove()
+
+    def vector(self) -> list[float]:
+        """Everything counted, flat (for an all-reduce over ranks); :meth:`totals` reads it back."""
+        return [v for n in self.convs for v in (self.flops[n], self.acs[n], self.nonbinary[n])] + [self.fc_ac]
+
+    def totals(self, vector: list[float] | None = None) -> tuple[float, float]:
+        """(MACs, ACs) summed over all samples seen."""
+        v = self.vector() if vector is None else vector
+        mac = ac = 0.0
+        for i, n in enumerate(self.convs):
+            flops, acs, nonbinary = v[3 * i:3 * i + 3]
+            if n == self.first or nonbinary > 0:
+                mac += flops
+            else:
+                ac += acs
+        return mac, ac + v[-1]
 
 
 class SpikeRecorder:
@@ -125,6 +189,15 @@ class EvalStats:
     spikes: dict[str, float] = field(default_factory=dict)   # layer -> total spikes over all samples and T
     per_sample: dict[str, np.ndarray] | None = None      # layer -> [samples] totals (one process only)
     graph: bool = True                                   # False: ``layers`` lists neuron modules, not the bundle's graph
+    ops: tuple[float, float] | None = None               # graph False: (MACs, ACs) over all samples (SynapticOps)
+
+    def energy_per_sample(self) -> tuple[float, float, float]:
+        """graph False: (MACs, ACs, energy in mJ) per sample by Eq. 11 (graph models: energy.energy_report)."""
+        from .energy import E_AC_PJ, E_MAC_PJ, PJ_PER_MJ
+        if self.ops is None or not self.samples:
+            return math.nan, math.nan, math.nan
+        mac, ac = (v / self.samples for v in self.ops)
+        return mac, ac, (E_MAC_PJ * mac + E_AC_PJ * ac) / PJ_PER_MJ
 
     @property
     def accuracy(self) -> float:
@@ -197,12 +270,13 @@ def evaluate_spikes(net, x: np.ndarray, y: np.ndarray, scale: float, loss: str, 
     (its own spike maps). Under ``torchrun`` every rank takes a share and the sums are reduced."""
     model = net.model if integer else net
     # Archs outside the bundle's layer graph (spiking-resnet, ms-resnet: not exportable) are tapped at every
-    # neuron module instead (firing rates and spikes per neuron; no merges, shortcuts or energy).
+    # neuron module instead (firing rates and spikes per neuron; MAC/AC by SynapticOps; no merges or shortcuts).
     graph = getattr(model, "has_layer_graph", True)
     names = ([l["name"] for l in layer_graph(model.config) if l["kind"] != "fc"] if graph
              else list(neuron_taps(model)))
     net.eval()
     rec = SpikeRecorder(names)
+    ops = None if graph else SynapticOps(model)
     idx = shard(len(x), ctx)
     correct, loss_sum = 0, 0.0
     classes = model.config.num_classes
@@ -217,15 +291,20 @@ def evaluate_spikes(net, x: np.ndarray, y: np.ndarray, scale: float, loss: str, 
                 rec.add(name, s)
             out = net(xb)
         else:
-            with rec.hooked(net), torch.autocast(ctx.device.type, enabled=amp):
+            with rec.hooked(net), (ops.hooked() if ops else nullcontext()), \
+                    torch.autocast(ctx.device.type, enabled=amp):
                 out = net(xb * scale)
         correct += int((out.argmax(1) == yb).sum())
         loss_sum += float(loss_fn(out, yb, loss, classes)) * len(sel)
     counts = rec.counts()
     layers = (layer_graph(model.config) if graph else
               [dict(name=n, kind="conv_lif", out_shape=rec.shapes.get(n, [0])) for n in names])
-    flat = torch.tensor([len(idx), correct, loss_sum] + [float(counts[n].sum()) for n in names],
+    nops = len(ops.vector()) if ops else 0
+    flat = torch.tensor([len(idx), correct, loss_sum] + [float(counts[n].sum()) for n in names]
+                        + (ops.vector() if ops else []),
                         dtype=torch.float64, device=ctx.device if ctx.device.type == "cuda" else "cpu")
     flat = all_reduce_sum(flat, ctx).cpu().tolist()
+    spikes = dict(zip(names, flat[3:3 + len(names)]))
+    totals = ops.totals(flat[3 + len(names):3 + len(names) + nops]) if ops else None
     return EvalStats(int(flat[0]), int(round(flat[1])), flat[2], model.config.steps, layers,
-                     dict(zip(names, flat[3:])), None if ctx.distributed else counts, graph)
+                     spikes, None if ctx.distributed else counts, graph, totals)

@@ -96,8 +96,8 @@ _NOTE = ("Per sample on the held-out split. Spikes, MAC, AC, energy (Eq. 11: 4.6
          "integer model (numpy reference). Silent shortcut bK: bK.short emits no spike on any of those samples; "
          "bK*: its merge is silent too (dead block, not pruning). Spike-driven, 'not exportable' and the "
          "board fit (planner, docs/model-zoo.md) come from model_export.zoo.describe and model_export.plan; "
-         "archs without the bundle's layer graph (spiking-resnet, ms-resnet): spikes from every neuron module, "
-         "MAC, AC and energy not counted (nan).")
+         "archs without the bundle's layer graph (spiking-resnet, ms-resnet): spikes of every neuron module, "
+         "MAC and AC counted on their convs by the same rules (analysis.SynapticOps).")
 
 
 def _resolve_run(run: str | Path) -> Path:
@@ -139,8 +139,8 @@ def measure_run(run: str | Path, samples: int | None = None, weight_bits: int | 
     if st.graph:
         rep = energy_report(energy_layers(st.layers), spec, st.per_sample, st.samples)
         totals = (rep.total_spikes, rep.spikes_per_neuron, rep.total_mac, rep.total_ac, rep.total_mj)
-    else:                           # no layer graph (has_layer_graph): spikes of every neuron module, no energy
-        totals = (st.spikes_per_sample(), st.spikes_per_neuron(), math.nan, math.nan, math.nan)
+    else:                           # no layer graph (has_layer_graph): every neuron module, ops by conv hooks
+        totals = (st.spikes_per_sample(), st.spikes_per_neuron(), *st.energy_per_sample())
     int_acc = silent_int = bits = fits = None
     if info.exportable:
         int_acc, silent_int, bits, fits = _integer(ck, x, y, weight_bits)

@@ -280,3 +280,46 @@ def test_archs_without_layer_graph_get_every_neurons_firing_rate(arch):
         out = seen[n]                                        # [T, N, C, H, W]
         assert rates[n] == pytest.approx(float(out.sum()) / out.numel())
     assert any(r > 0 for r in rates.values()) and math.isfinite(st.spikes_per_neuron())
+
+
+@pytest.mark.parametrize("binary_input", [False, True])
+@pytest.mark.parametrize("arch,knobs", [("or-resnet", {}), ("sew-resnet", {})])      # OR and ADD merges
+def test_hooked_synaptic_ops_equal_energy_report_on_the_layer_graph(arch, knobs, binary_input):
+    """SynapticOps (what archs without the layer graph get) counts exactly what energy_report counts
+    from the layer graph: encoder and ADD-fed convs as MACs, the rest as FLOPs x input rate ACs.
+    With 0/1 input pixels the encoder is still all MACs (it is the first conv, not a spike reader)."""
+    from model_export.analysis import SynapticOps, evaluate_spikes
+    from model_export.energy import energy_report
+    from model_export.table import energy_layers
+    cfg = small(arch, **knobs)
+    model = randomize(zoo.build_model(arch, cfg), torch.rand(T, 8, 1, 8, 8))
+    x = np.random.default_rng(4).integers(0, 17, (10, T, 1, 8, 8))
+    if binary_input:
+        x = np.where(x > 8, 16, 0)                           # scaled by 1/16: exactly 0 or 1
+    st = evaluate_spikes(model, x, np.zeros(10, int), 1 / 16, "mse", batch=4)
+    rep = energy_report(energy_layers(st.layers), DIGITS_SPEC, st.per_sample, st.samples)
+    ops = SynapticOps(model)
+    with ops.hooked(), torch.no_grad():
+        for i in range(0, 10, 4):
+            model(torch.from_numpy(x[i:i + 4]).float().transpose(0, 1) / 16)
+    mac, ac = (v / 10 for v in ops.totals())
+    assert ops.first == "stem.conv" and (mac, ac) == (pytest.approx(rep.total_mac, rel=1e-9),
+                                                       pytest.approx(rep.total_ac, rel=1e-9))
+    assert (rep.total_mac > sum(l.mac for l in rep.layers if l.name == "stem")) == (cfg.merge == "ADD")
+
+
+@pytest.mark.parametrize("arch", ["spiking-resnet", "ms-resnet"])
+def test_archs_without_layer_graph_get_eq11_energy(arch):
+    """Vanilla: every conv after the stem reads spikes (ACs only); MS-ResNet: the shortcut convs read
+    real values (MACs beyond the stem)."""
+    from model_export.analysis import evaluate_spikes
+    cfg = small(arch)
+    model = randomize(zoo.build_model(arch, cfg), torch.rand(T, 8, 1, 8, 8))
+    x = np.random.default_rng(5).integers(0, 17, (6, T, 1, 8, 8))
+    st = evaluate_spikes(model, x, np.zeros(6, int), 1 / 16, "mse")
+    mac, ac, mj = st.energy_per_sample()
+    stem = model.stem.conv
+    stem_flops = cfg.steps * stem.out_channels * stem.in_channels * stem.kernel_size[0] ** 2 * (cfg.input_size // stem.stride[0]) ** 2
+    assert ac > 0 and mj > 0
+    assert (mac == pytest.approx(stem_flops)) == (arch == "spiking-resnet")
+    assert mac >= stem_flops
