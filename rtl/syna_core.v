@@ -84,7 +84,9 @@ module syna_core #(
     wire           clr_busy = clr_n != SYNA_AD;
     reg  [31:0]    out_ptr;               // index of the next spike word of this layer (t*HoWo + pos)
     reg  [31:0]    scan_ptr;              // first word of this step's input map
-    reg            p_pool, p_gate;        // attention layer: pass 1 (pool the currents) / pass 2 (gated LIF)
+    reg            p_pool_r, p_gate_r;    // attention layer: pass 1 (pool the currents) / pass 2 (gated LIF)
+    wire           p_pool = (NATT > 0) && p_pool_r;     // constant 0 without attention: no logic left
+    wire           p_gate = (NATT > 0) && p_gate_r;
     reg            mlp_go;
 
     // ------------------------------------------------------------------ registers (AXI4-Lite)
@@ -396,8 +398,8 @@ module syna_core #(
             tx_start <= 1'b0;
             spk_we <= 1'b0;
             l1_valid <= 1'b0;
-            p_pool <= 1'b0;
-            p_gate <= 1'b0;
+            p_pool_r <= 1'b0;
+            p_gate_r <= 1'b0;
             mlp_go <= 1'b0;
             clr_n <= SYNA_AD;
             steps_ok <= 1'b1;
@@ -445,8 +447,8 @@ module syna_core #(
                     out_ptr <= 32'd0;
                     scan_ptr <= d_enc[0] ? 32'd0 : d_ina;
                     l1_valid <= 1'b0;
-                    p_pool <= att_layer;
-                    p_gate <= 1'b0;
+                    p_pool_r <= att_layer;
+                    p_gate_r <= 1'b0;
                     pt <= 32'd0; ptb <= 32'd0; poy <= 32'd0; pox <= 32'd0; pky <= 32'd0; pkx <= 32'd0;
                     case (d_kind)
                         SYNA_KIND_CONV: begin state <= S_CONV; eng_start <= 1'b1; end
@@ -497,8 +499,8 @@ module syna_core #(
                     end
                 end
                 S_MLP: if (att_done) begin
-                    p_pool <= 1'b0;
-                    p_gate <= 1'b1;
+                    p_pool_r <= 1'b0;
+                    p_gate_r <= 1'b1;
                     t <= 32'd0;
                     out_ptr <= 32'd0;
                     scan_ptr <= d_enc[0] ? 32'd0 : d_ina;
