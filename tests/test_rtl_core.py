@@ -310,6 +310,43 @@ def test_attention_test_catches_a_wrong_gate(make_bundle):
     check_bitexact(core, samples=1)
 
 
+@pytest.mark.parametrize("dim,donor", [("C", "MA"), ("T", "IA")])
+def test_attention_on_the_encoder(make_bundle, dim, donor):
+    """Attention on the encoder conv (no exported model has it; the HLS core refuses it because it streams
+    the input once): the RTL re-reads its input banks in pass 2. Another layer's attention of the right
+    size is moved onto the stem; the RTL must equal the reference on that edited bundle."""
+    from model_export.bundle import Bundle
+    from model_export.reference import Reference
+    root, _, _ = make_bundle(merge="OR", attention=AttentionSpec(dim, "b"), samples=2, seed=7)
+    b = load_bundle(root)
+    stem = b.layers[0]
+    size = b.input_spec["steps"] if dim == "T" else stem["out_shape"][0]
+    src = next(l for l in b.layers if l.get("attention") and l["attention"]["kind"] == donor
+               and l["attention"]["size"] == size)
+
+    def move(layers):
+        layers[0]["attention"] = dict(src["attention"])
+        next(l for l in layers if l["name"] == src["name"]).pop("attention")
+
+    params = dict(b.params)
+    params[stem["name"]] = dict(params[stem["name"]], att_w1=params[src["name"]]["att_w1"],
+                                att_w2=params[src["name"]]["att_w2"])
+    eb = _edited(b, move)
+    eb = Bundle(eb.root, eb.manifest, params)
+    x = b.golden()["input"]
+    ref = Reference(eb).run(x)
+    assert not np.array_equal(ref.spikes[stem["name"]], b.golden()[f"spikes/{stem['name']}"])   # it matters
+    core = rc.RtlCore(eb, lanes=8)
+    for i in range(len(x)):
+        r = core.run(P.pack_frames(x[i], eb.input_spec["bits"]), eb.input_spec["steps"])
+        o = P.unpack_output(r.out, core.classes, core.layers)
+        np.testing.assert_array_equal(o.scores, ref.scores[i])
+        maps = core.spike_maps(r.taps)
+        for name in core.layers:
+            assert np.array_equal(maps[name], ref.spikes[name][i]), (i, name)
+    core.close()
+
+
 def test_dvs_like_model_bitexact(tmp_path):
     core = rc.RtlCore(export_dvs_like(tmp_path / "dvs"), lanes=8)
     assert any(l["kind"] == "maxpool_or" for l in core.bundle.layers)
