@@ -310,6 +310,54 @@ def test_attention_test_catches_a_wrong_gate(make_bundle):
     check_bitexact(core, samples=1)
 
 
+@pytest.mark.parametrize("dim,pos,merge,mbits", [("C", "b", "OR", 16), ("T", "a", "IAND", 12)])
+def test_attention_mlp_saturation(make_bundle, monkeypatch, dim, pos, merge, mbits):
+    """Every clamp of the MLP -- sat32 of w1.avg, of w1.max, of relu + relu, of w2.hid -- and IA's sat_M
+    are counted like the reference counts them. Exported models never get there, so the MLP weights are
+    scaled up (w1 x 10^6, w2 x 200, as 28-bit weights) in an edited bundle; the RTL must equal the
+    reference on it sample by sample, and each kind of clamp must have happened."""
+    from model_export import numerics as nx
+    from model_export import reference as refmod
+    from model_export.bundle import Bundle
+    root, _, _ = make_bundle(merge=merge, attention=AttentionSpec(dim, pos), mem_bits=mbits, samples=3, seed=8)
+    b = load_bundle(root)
+    params = {k: dict(v) for k, v in b.params.items()}
+    for l in b.layers:
+        if l.get("attention"):
+            params[l["name"]]["att_w1"] = params[l["name"]]["att_w1"] * 1_000_000
+            params[l["name"]]["att_w2"] = params[l["name"]]["att_w2"] * 200
+
+    def wide(layers):
+        for l in layers:
+            if l.get("attention"):
+                l["attention"]["weight_bits"] = 28
+    eb = _edited(b, wide)
+    eb = Bundle(eb.root, eb.manifest, params)
+    sat32, satm = [], []
+    real = nx.saturate
+
+    def spy(x, bits):
+        v, k = real(x, bits)
+        (sat32 if bits == 32 else satm).append(k)
+        return v, k
+    monkeypatch.setattr(refmod.nx, "saturate", spy)
+    x = b.golden()["input"]
+    core = rc.RtlCore(eb, lanes=8)
+    for i in range(len(x)):
+        ref = refmod.Reference(eb).run(x[i:i + 1])
+        r = core.run(P.pack_frames(x[i], eb.input_spec["bits"]), eb.input_spec["steps"])
+        o = P.unpack_output(r.out, core.classes, core.layers)
+        np.testing.assert_array_equal(o.scores, ref.scores[0])
+        maps = core.spike_maps(r.taps)
+        for name in core.layers:
+            assert np.array_equal(maps[name], ref.spikes[name][0]), (i, name)
+        assert o.saturations == sum(ref.saturations.values()), i
+    core.close()
+    # the reference's sat32 calls come in this order per layer: w1.avg, w1.max, relu + relu, w2.hid
+    per_kind = np.array(sat32).reshape(-1, 4).sum(axis=0)
+    assert (per_kind > 0).all() and sum(satm) > 0, (per_kind, sum(satm))
+
+
 @pytest.mark.parametrize("dim,donor", [("C", "MA"), ("T", "IA")])
 def test_attention_on_the_encoder(make_bundle, dim, donor):
     """Attention on the encoder conv (no exported model has it; the HLS core refuses it because it streams
