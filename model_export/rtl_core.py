@@ -253,7 +253,9 @@ def generate(bundle_dir: str | Path | Bundle, out_dir: str | Path, lanes: int = 
                                          avg_m=a["avg_mult"][0], avg_sh=a["avg_mult"][1],
                                          out_m=a["out_mult"][0], out_sh=a["out_mult"][1]))
                     w1, w2 = np.asarray(p["att_w1"]), np.asarray(p["att_w2"])
-                    assert w1.shape == (a["hidden"], a["size"]) and w2.shape == (a["size"], a["hidden"])
+                    if w1.shape != (a["hidden"], a["size"]) or w2.shape != (a["size"], a["hidden"]):
+                        raise RtlUnsupported(f"layer {l['name']!r}: attention weights {w1.shape} / {w2.shape}, "
+                                             f"expected {(a['hidden'], a['size'])} / {(a['size'], a['hidden'])}")
                     att_w.append(np.concatenate([w1.ravel(), w2.ravel()]).astype(np.int64))
                     f["op"] = len(att_rows)              # 1 + index in syna_att.mem
             else:
@@ -303,6 +305,10 @@ def generate(bundle_dir: str | Path | Bundle, out_dir: str | Path, lanes: int = 
     # attention: entries (max size, a multiple of P), hidden, MLP weight ROM (all 1 when there is none)
     att_words = np.concatenate(att_w) if att_w else np.zeros(1, dtype=np.int64)
     awb = max([l["attention"].get("weight_bits", wbits) for l in layers if l.get("attention")] + [4])
+    lo, hi = nx.signed_range(awb)
+    if att_words.min() < lo or att_words.max() > hi:
+        raise RtlUnsupported(f"{bundle.root}: attention MLP weights {att_words.min()}..{att_words.max()} do not fit "
+                             f"the declared {awb}-bit attention weight_bits")
     asz = max([r["size"] for r in att_rows] + [1])
     arch.update(NATT=len(att_rows), ASZ=-(-asz // P) * P, AHMAX=max([r["hidden"] for r in att_rows] + [1]),
                 AWB=awb, AWD=len(att_words))

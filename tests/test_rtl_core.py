@@ -200,7 +200,13 @@ def test_generator_rejects_what_the_rtl_lacks(make_bundle, tmp_path):
     def stride3(layers):
         next(l for l in layers if l["name"] == "f0")["stride"] = 3
 
-    for edit, words in [(spatial, "dim S"), (wrong_size, "attention size"), (stride3, "stride 3")]:
+    def narrow(layers):
+        for l in layers:
+            if l.get("attention"):
+                l["attention"]["weight_bits"] = 4
+
+    for edit, words in [(spatial, "dim S"), (wrong_size, "attention size"), (stride3, "stride 3"),
+                        (narrow, "do not fit")]:
         with pytest.raises(rc.RtlUnsupported, match=words):
             rc.generate(_edited(b, edit), tmp_path / "gen")
 
