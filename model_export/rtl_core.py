@@ -309,8 +309,12 @@ def generate(bundle_dir: str | Path | Bundle, out_dir: str | Path, lanes: int = 
     if att_words.min() < lo or att_words.max() > hi:
         raise RtlUnsupported(f"{bundle.root}: attention MLP weights {att_words.min()}..{att_words.max()} do not fit "
                              f"the declared {awb}-bit attention weight_bits")
-    asz = max([r["size"] for r in att_rows] + [1])
-    arch.update(NATT=len(att_rows), ASZ=-(-asz // P) * P, AHMAX=max([r["hidden"] for r in att_rows] + [1]),
+    # dim C: P lane memories of ceil(size / P) words; pooled sums exact in APSW bits (|sum| <= n * 2^(M-1))
+    csz = max([r["size"] for r in att_rows if r["dim"] == ATT_DIMS["C"]] + [1])
+    pooled = [T * l["out_shape"][1] * l["out_shape"][2] if l["attention"]["dim"] == "C" else int(np.prod(l["out_shape"]))
+              for l in layers if l.get("attention")]
+    psw = min(64, mem_bits + _bits_for(max(pooled + [1])) + 1)
+    arch.update(NATT=len(att_rows), ACSZ=-(-csz // P) * P, APSW=psw, AHMAX=max([r["hidden"] for r in att_rows] + [1]),
                 AWB=awb, AWD=len(att_words))
     arch.update(AWAW=_bits_for(arch["AWD"] - 1), NAW=_bits_for(max(arch["NATT"], 1) - 1))
     arch.update(WAW=_bits_for(arch["WD"] - 1), BTAW=_bits_for(arch["BTD"] - 1), SAW=_bits_for(arch["SD"] - 1),

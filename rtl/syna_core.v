@@ -263,10 +263,11 @@ module syna_core #(
     generate
         if (NATT > 0) begin : g_att
             wire [FW-1:0] aidx = d_op - 1'b1;
-            syna_attention #(.P(P), .MB(MB), .ASZ(SYNA_ASZ), .HMAX(SYNA_AHMAX), .AWB(SYNA_AWB), .AWD(SYNA_AWD),
-                             .AWAW(SYNA_AWAW), .NATT(NATT), .NAW(SYNA_NAW)) u_att (
+            syna_attention #(.P(P), .MB(MB), .T(T), .CSZ(SYNA_ACSZ), .PSW(SYNA_APSW), .HMAX(SYNA_AHMAX),
+                             .AWB(SYNA_AWB), .AWD(SYNA_AWD), .AWAW(SYNA_AWAW), .NATT(NATT), .NAW(SYNA_NAW)) u_att (
                 .clk(clk), .rst(rst), .aidx(aidx[SYNA_NAW-1:0]), .clear(state == S_LOAD1 && att_layer),
-                .pool(state == S_LIF && l1_valid && p_pool), .t(t), .cg(l1_cg), .lane_en(lane_en), .cur(lif_cur),
+                .issue(lif_issue), .icg(cg), .l1(state == S_LIF && l1_valid), .cg(l1_cg), .first_pos(l1_n < d_g),
+                .t(t), .pool(p_pool), .gated(p_gate), .lane_en(lane_en), .cur(lif_cur),
                 .mlp_start(mlp_go), .mlp_done(att_done), .ia_step(state == S_CONV && eng_done && p_gate),
                 .is_ia(att_ia), .gate(att_gate), .gq(att_gq), .sat_inc(att_sat));
         end else begin : g_noatt

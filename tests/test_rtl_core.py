@@ -157,7 +157,8 @@ def test_generator_writes_the_attention_roms(make_bundle, tmp_path):
     lay = json.loads((tmp_path / "gen" / rc.LAYOUT_JSON).read_text())
     att = [l for l in b.layers if l.get("attention")]
     assert cfg.arch["NATT"] == len(att) > 0 and {a["attention"]["kind"] for a in att} == {"MA", "IA"}
-    assert cfg.arch["ASZ"] % 4 == 0 and cfg.arch["ASZ"] >= max(a["attention"]["size"] for a in att)
+    assert cfg.arch["ACSZ"] % 4 == 0 and cfg.arch["ACSZ"] >= max(a["attention"]["size"] for a in att)
+    assert cfg.arch["APSW"] <= 64
     rows = _words(tmp_path / "gen" / rc.ATT_MEM)
     wrom = [_signed(w, cfg.arch["AWB"]) for w in _words(tmp_path / "gen" / rc.ATTW_MEM)]
     k = 0
