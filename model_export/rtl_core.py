@@ -305,6 +305,16 @@ def generate(bundle_dir: str | Path | Bundle, out_dir: str | Path, lanes: int = 
     # attention: entries (max size, a multiple of P), hidden, MLP weight ROM (all 1 when there is none)
     att_words = np.concatenate(att_w) if att_w else np.zeros(1, dtype=np.int64)
     awb = max([l["attention"].get("weight_bits", wbits) for l in layers if l.get("attention")] + [4])
+    if awb > 30 or awb + mem_bits > 62:
+        raise RtlUnsupported(f"{bundle.root}: attention weights of {awb} bits with mem_bits {mem_bits}: the RTL's "
+                             "MLP products need weight bits <= 30 and weight bits + mem_bits <= 62")
+    for l in layers:
+        a = l.get("attention")
+        if a:       # |avg| < 2^mem_bits: the RTL keeps the averages in mem_bits + 2 bits
+            n = T * l["out_shape"][1] * l["out_shape"][2] if a["dim"] == "C" else int(np.prod(l["out_shape"]))
+            m, sh = a["avg_mult"]
+            if (n << (mem_bits - 1)) * m >> sh >= 1 << mem_bits:
+                raise RtlUnsupported(f"layer {l['name']!r}: avg multiplier {a['avg_mult']} is not about 1/{n}")
     lo, hi = nx.signed_range(awb)
     if att_words.min() < lo or att_words.max() > hi:
         raise RtlUnsupported(f"{bundle.root}: attention MLP weights {att_words.min()}..{att_words.max()} do not fit "

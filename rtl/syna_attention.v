@@ -282,10 +282,17 @@ module syna_attention #(
     wire signed [PSW-1:0] c_sum = c_word[MB +: PSW];
     wire signed [63:0] op_sum = a_dim ? {{(64 - PSW){c_sum[PSW-1]}}, c_sum} : s1_a;
     wire signed [MB-1:0] op_max = a_dim ? c_word[MB-1:0] : s1_m;
+    // Narrow multipliers, exact: |avg| < 2^MB (m_avg / 2^sh_avg is 1/n rounded to 15 bits, every pooled
+    // value is within the MB-bit range; the generator checks it), |hid| < 2^31, |max| < 2^(MB-1).
     wire signed [AWB-1:0] w_s = w_rdata;
-    wire signed [63:0] avg_p = op_sum * $signed({1'b0, a_avgm});     // int64 product (numpy's wrap)
-    wire signed [63:0] avg = avg_p >>> a_avgsh;
-    wire signed [63:0] w64 = {{(64 - AWB){w_s[AWB-1]}}, w_s};
+    wire signed [PSW-1:0] sum_n = op_sum[PSW-1:0];
+    wire signed [PSW+16:0] avg_p = sum_n * $signed({1'b0, a_avgm});
+    wire signed [PSW+16:0] avg_w = avg_p >>> a_avgsh;
+    wire signed [MB+1:0]  avg = avg_w[MB+1:0];
+    wire signed [MB+AWB+1:0] pa_h = avg * w_s;                       // w1 . avg term
+    wire signed [31:0]      hid_n = s1_a[31:0];
+    wire signed [31+AWB:0]  pa_o = hid_n * w_s;                // w2 . hid term
+    wire signed [MB+AWB-1:0] pm_h = op_max * w_s;                    // w1 . max term
     always @(posedge clk) begin
         if (rst) s2_valid <= 1'b0;
         else begin
@@ -295,8 +302,8 @@ module syna_attention #(
             s2_idx <= s1_idx;
             s2_iw <= s1_iw;
             s2_il <= s1_il;
-            s2_pa <= (s1_ph ? s1_a : avg) * w64;
-            s2_pm <= {{(64 - MB){op_max[MB-1]}}, op_max} * w64;
+            s2_pa <= s1_ph ? {{(32 - AWB){pa_o[31 + AWB]}}, pa_o} : {{(62 - MB - AWB){pa_h[MB + AWB + 1]}}, pa_h};
+            s2_pm <= {{(64 - MB - AWB){pm_h[MB + AWB - 1]}}, pm_h};
         end
     end
 
@@ -311,8 +318,10 @@ module syna_attention #(
     wire signed [63:0] h_f = (za_s[63] ? 64'sd0 : za_s) + (zm_s[63] ? 64'sd0 : zm_s);
     wire h_hi = h_f > S32_HI;
     wire signed [63:0] h_s = h_hi ? S32_HI : h_f;
-    wire signed [63:0] sc_p = za_s * $signed({1'b0, a_outm});
-    wire signed [63:0] scaled = sc_p >>> a_outsh;
+    wire signed [31:0] o32 = za_s[31:0];
+    wire signed [48:0] sc_p = o32 * $signed({1'b0, a_outm});
+    wire signed [48:0] sc_w = sc_p >>> a_outsh;
+    wire signed [63:0] scaled = {{15{sc_w[48]}}, sc_w};
     wire signed [63:0] k_f = scaled + 64'sd128;
     wire [7:0] k = k_f[63] ? 8'd0 : (k_f > 64'sd255) ? 8'd255 : k_f[7:0];
     wire ia_hi = scaled > HI, ia_lo = scaled < LO;

@@ -206,8 +206,11 @@ def test_generator_rejects_what_the_rtl_lacks(make_bundle, tmp_path):
             if l.get("attention"):
                 l["attention"]["weight_bits"] = 4
 
+    def avg_not_mean(layers):
+        next(l for l in layers if l.get("attention"))["attention"]["avg_mult"] = [32768, 0]
+
     for edit, words in [(spatial, "dim S"), (wrong_size, "attention size"), (stride3, "stride 3"),
-                        (narrow, "do not fit")]:
+                        (narrow, "do not fit"), (avg_not_mean, "not about 1/")]:
         with pytest.raises(rc.RtlUnsupported, match=words):
             rc.generate(_edited(b, edit), tmp_path / "gen")
 
@@ -380,7 +383,10 @@ def test_attention_on_the_encoder(make_bundle, dim, donor):
                and l["attention"]["size"] == size)
 
     def move(layers):
-        layers[0]["attention"] = dict(src["attention"])
+        from model_export.quant import fixed_multiplier
+        c, h, w = stem["out_shape"]
+        n = b.input_spec["steps"] * h * w if dim == "C" else c * h * w
+        layers[0]["attention"] = dict(src["attention"], avg_mult=list(fixed_multiplier(1 / n)))
         next(l for l in layers if l["name"] == src["name"]).pop("attention")
 
     params = dict(b.params)
