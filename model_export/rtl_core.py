@@ -15,9 +15,16 @@
 - ``syna_bt.mem``        bias (32 bits) and threshold (``mem_bits``) of ``P``
                          channels per word; FC bias pre-multiplied by T*H*W;
 - ``syna_hash.mem``      ``MODEL_HASH32`` (first 32 bits of the bundle's model hash);
+- ``syna_att.mem``       attention (MA/IA, dims T and C) parameters, one word per layer with
+                         attention (kind, dim, size, hidden, MLP weight base, avg and out
+                         multipliers/shifts); a conv layer's schedule field ``op`` is 1 + its
+                         index here (0: no attention);
+- ``syna_attw.mem``      the attention MLP weights, one per word: per layer w1 ``[hidden][size]``
+                         then w2 ``[size][hidden]``;
+- ``syna_sigmoid.mem``   the MA gate table ``numerics.sigmoid_table()`` (256 x 9 bits);
 - ``rtl_layout.json``    the same schedule for testbenches (spike-map tap decode).
 
-Attention (MA/IA) is rejected at generation (:class:`RtlUnsupported`).
+Attention in dim S (not in the integer contract) is rejected (:class:`RtlUnsupported`).
 
 ``RtlCore(bundle_dir)`` is the RTL at stream level (the host driver's ``rtl``
 backend): ``.transfer(in_words, steps) -> out_words`` runs one inference in a
@@ -59,8 +66,15 @@ SCHEDULE_MEM = "syna_schedule.mem"
 WEIGHTS_MEM = "syna_weights.mem"
 BT_MEM = "syna_bt.mem"
 HASH_MEM = "syna_hash.mem"
+ATT_MEM = "syna_att.mem"
+ATTW_MEM = "syna_attw.mem"
+SIGMOID_MEM = "syna_sigmoid.mem"
 LAYOUT_JSON = "rtl_layout.json"
-ROM_FILES = (SCHEDULE_MEM, WEIGHTS_MEM, BT_MEM, HASH_MEM)
+ROM_FILES = (SCHEDULE_MEM, WEIGHTS_MEM, BT_MEM, HASH_MEM, ATT_MEM, ATTW_MEM, SIGMOID_MEM)
+ATT_KINDS = {"MA": 0, "IA": 1}
+ATT_DIMS = {"T": 0, "C": 1}
+# One attention ROM word: these fields, 32 bits each, field 0 in the low bits.
+ATT_FIELDS = ("kind", "dim", "size", "hidden", "wbase", "avg_m", "avg_sh", "out_m", "out_sh")
 
 KIND_CONV, KIND_POOL, KIND_MERGE, KIND_FC = 0, 1, 2, 3
 MERGE_CODES = {"OR": 0, "AND": 1, "IAND": 2}
@@ -72,7 +86,7 @@ FIELDS = ("kind", "enc", "op", "cin", "h", "w", "cout", "ho", "wo", "k", "slog2"
 # RTL source files, in dependency order (the top is last).
 RTL_SOURCES = ("syna_mem.v", "syna_lif.v", "syna_merge.v", "syna_pool_or.v", "syna_counter.v",
                "syna_popcount.v", "syna_conv_engine.v", "syna_stream_rx.v", "syna_stream_tx.v",
-               "syna_axil_regs.v", "syna_core.v", "syna_core_top.v")
+               "syna_axil_regs.v", "syna_attention.v", "syna_core.v", "syna_core_top.v")
 
 
 class RtlUnsupported(ValueError):
@@ -133,12 +147,23 @@ def _check_supported(bundle: Bundle) -> None:
     if len(enc) != 1 or enc[0]["kind"] != "conv_lif" or enc[0] is not layers[0]:
         raise RtlUnsupported(f"{bundle.root}: the RTL twin needs one encoder conv_lif, first, as the only "
                              "reader of the input")
+    steps = bundle.input_spec["steps"]
     for l in layers:
-        if l.get("attention"):
-            raise RtlUnsupported(
-                f"layer {l['name']!r} has {l['attention']['kind']}-{l['attention']['dim']} attention: the RTL "
-                "twin does not implement attention (MA/IA, docs/numerics.md section 6); export the model "
-                "without attention, or use the HLS core / the reference")
+        a = l.get("attention")
+        if a:
+            if l["kind"] != "conv_lif" or a.get("kind") not in ATT_KINDS or a.get("dim") not in ATT_DIMS:
+                raise RtlUnsupported(
+                    f"layer {l['name']!r} has {a.get('kind')}-{a.get('dim')} attention on a {l['kind']} layer: the "
+                    "RTL twin implements MA and IA in dims T and C on conv_lif layers (docs/numerics.md section 6; "
+                    "dim S is not in the integer contract)")
+            expect = steps if a["dim"] == "T" else l["out_shape"][0]
+            if a["size"] != expect:
+                raise RtlUnsupported(f"layer {l['name']!r}: attention size {a['size']}, expected {expect}")
+            for key in ("avg_mult", "out_mult"):
+                m, sh = a[key]
+                if not (0 <= m < 2 ** 16 and 0 <= sh < 64):
+                    raise RtlUnsupported(f"layer {l['name']!r}: attention {key} {a[key]} outside the RTL's "
+                                         "16-bit multiplier / 6-bit shift")
         if l["kind"] in ("conv_lif", "maxpool_or"):
             s = l["stride"]
             if s & (s - 1) or s > 8:
@@ -202,6 +227,8 @@ def generate(bundle_dir: str | Path | Bundle, out_dir: str | Path, lanes: int = 
     wptr = btptr = 0
     sched = []
     acc_depth = 1
+    att_rows: list[dict] = []
+    att_w: list[np.ndarray] = []
     for l in layers:
         kind = l["kind"]
         p = bundle.params.get(l["name"], {})
@@ -219,6 +246,18 @@ def generate(bundle_dir: str | Path | Bundle, out_dir: str | Path, lanes: int = 
                 wq = p["weights"].reshape(c * k * k, cout)
                 bias, thr = p["bias"], p["threshold"]
                 f.update(kind=KIND_CONV, enc=int(l["inputs"][0] == INPUT))
+                a = l.get("attention")
+                if a:
+                    att_rows.append(dict(kind=ATT_KINDS[a["kind"]], dim=ATT_DIMS[a["dim"]], size=a["size"],
+                                         hidden=a["hidden"], wbase=sum(x.size for x in att_w),
+                                         avg_m=a["avg_mult"][0], avg_sh=a["avg_mult"][1],
+                                         out_m=a["out_mult"][0], out_sh=a["out_mult"][1]))
+                    w1, w2 = np.asarray(p["att_w1"]), np.asarray(p["att_w2"])
+                    if w1.shape != (a["hidden"], a["size"]) or w2.shape != (a["size"], a["hidden"]):
+                        raise RtlUnsupported(f"layer {l['name']!r}: attention weights {w1.shape} / {w2.shape}, "
+                                             f"expected {(a['hidden'], a['size'])} / {(a['size'], a['hidden'])}")
+                    att_w.append(np.concatenate([w1.ravel(), w2.ravel()]).astype(np.int64))
+                    f["op"] = len(att_rows)              # 1 + index in syna_att.mem
             else:
                 cout, ho, wo, k, s, pad = l["out_shape"][0], 1, 1, 1, 1, 0
                 wq = p["weights"]
@@ -263,6 +302,31 @@ def generate(bundle_dir: str | Path | Bundle, out_dir: str | Path, lanes: int = 
                 CMAX=cmax, NL=len(layers), NS=len(spiking),
                 NCLS=layers[-1]["out_shape"][0], FW=fw, NF=len(FIELDS),
                 WD=len(weights), BTD=len(bias_a), SD=sdepth, AD=acc_depth, ID=T * spec["height"] * spec["width"])
+    # attention: entries (max size, a multiple of P), hidden, MLP weight ROM (all 1 when there is none)
+    att_words = np.concatenate(att_w) if att_w else np.zeros(1, dtype=np.int64)
+    awb = max([l["attention"].get("weight_bits", wbits) for l in layers if l.get("attention")] + [4])
+    if awb > 30 or awb + mem_bits > 62:
+        raise RtlUnsupported(f"{bundle.root}: attention weights of {awb} bits with mem_bits {mem_bits}: the RTL's "
+                             "MLP products need weight bits <= 30 and weight bits + mem_bits <= 62")
+    for l in layers:
+        a = l.get("attention")
+        if a:       # |avg| < 2^mem_bits: the RTL keeps the averages in mem_bits + 2 bits
+            n = T * l["out_shape"][1] * l["out_shape"][2] if a["dim"] == "C" else int(np.prod(l["out_shape"]))
+            m, sh = a["avg_mult"]
+            if (n << (mem_bits - 1)) * m >> sh >= 1 << mem_bits:
+                raise RtlUnsupported(f"layer {l['name']!r}: avg multiplier {a['avg_mult']} is not about 1/{n}")
+    lo, hi = nx.signed_range(awb)
+    if att_words.min() < lo or att_words.max() > hi:
+        raise RtlUnsupported(f"{bundle.root}: attention MLP weights {att_words.min()}..{att_words.max()} do not fit "
+                             f"the declared {awb}-bit attention weight_bits")
+    # dim C: P lane memories of ceil(size / P) words; pooled sums exact in APSW bits (|sum| <= n * 2^(M-1))
+    csz = max([r["size"] for r in att_rows if r["dim"] == ATT_DIMS["C"]] + [1])
+    pooled = [T * l["out_shape"][1] * l["out_shape"][2] if l["attention"]["dim"] == "C" else int(np.prod(l["out_shape"]))
+              for l in layers if l.get("attention")]
+    psw = min(64, mem_bits + _bits_for(max(pooled + [1])) + 1)
+    arch.update(NATT=len(att_rows), ACSZ=-(-csz // P) * P, APSW=psw, AHMAX=max([r["hidden"] for r in att_rows] + [1]),
+                AWB=awb, AWD=len(att_words))
+    arch.update(AWAW=_bits_for(arch["AWD"] - 1), NAW=_bits_for(max(arch["NATT"], 1) - 1))
     arch.update(WAW=_bits_for(arch["WD"] - 1), BTAW=_bits_for(arch["BTD"] - 1), SAW=_bits_for(arch["SD"] - 1),
                 AAW=_bits_for(arch["AD"] - 1), IAW=_bits_for(arch["ID"] - 1), LAW=_bits_for(arch["NL"] - 1))
     model_hash32 = proto.model_hash32(bundle.model_hash)
@@ -294,6 +358,16 @@ def generate(bundle_dir: str | Path | Bundle, out_dir: str | Path, lanes: int = 
     _write_mem(out / BT_MEM, _pack_hex([(bias_a, 32), (thr_a, mem_bits)]),
                [f"syna bias/threshold: {len(bias_a)} words: {P} x int32 bias (low), {P} x int{mem_bits} threshold"])
     _write_mem(out / HASH_MEM, [f"{model_hash32:08x}"], [f"MODEL_HASH32 of model {bundle.model_hash}"])
+    att_table = np.array([[r[n] for n in ATT_FIELDS] for r in att_rows] or [[0] * len(ATT_FIELDS)], dtype=np.int64)
+    _write_mem(out / ATT_MEM, _pack_hex([(att_table, 32)]),
+               [f"syna attention: {len(att_rows)} layers x {len(ATT_FIELDS)} fields of 32 bits, field 0 lowest: "
+                + " ".join(ATT_FIELDS)]
+               + [f"attention {i} (op {i + 1}): " + " ".join(f"{n}={r[n]}" for n in ATT_FIELDS)
+                  for i, r in enumerate(att_rows)])
+    _write_mem(out / ATTW_MEM, _pack_hex([(att_words[:, None], awb)]),
+               [f"syna attention MLP weights: {len(att_words)} words of int{awb} (per layer w1 then w2)"])
+    _write_mem(out / SIGMOID_MEM, _pack_hex([(nx.sigmoid_table()[:, None], 9)]),
+               ["syna MA gate table numerics.sigmoid_table(): 256 words of 9 bits"])
     layout = dict(arch=arch, model_hash32=model_hash32, spiking=spiking,
                   layers=[dict(name=l["name"], layer_kind=l["kind"], out_shape=l["out_shape"], fields=f)
                           for l, f in zip(layers, sched)])

@@ -67,6 +67,7 @@ module syna_core #(
     localparam integer BTW = P * (32 + MB);
     localparam integer CW = (CIN > 1) ? $clog2(CIN) : 1;
     localparam integer PCW = $clog2(CMAX + 1);
+    localparam integer NATT = SYNA_NATT;                  // layers with attention (0: none is built)
 
     wire clk = ap_clk;
     wire rst = !ap_rst_n;
@@ -74,7 +75,7 @@ module syna_core #(
     // ------------------------------------------------------------------ controller state
     localparam [3:0] S_IDLE = 4'd0, S_RX = 4'd1, S_LOAD0 = 4'd2, S_LOAD1 = 4'd3, S_CONV = 4'd4, S_LIF = 4'd5,
                      S_POOL = 4'd6, S_MERGE = 4'd7, S_FC = 4'd8, S_FCOUT = 4'd9, S_NEXT = 4'd10, S_SEND = 4'd11,
-                     S_WAIT = 4'd12;
+                     S_WAIT = 4'd12, S_MLP = 4'd13;
     reg  [3:0]     state;
     reg  [LAW-1:0] layer;
     reg  [31:0]    t;
@@ -83,6 +84,10 @@ module syna_core #(
     wire           clr_busy = clr_n != SYNA_AD;
     reg  [31:0]    out_ptr;               // index of the next spike word of this layer (t*HoWo + pos)
     reg  [31:0]    scan_ptr;              // first word of this step's input map
+    reg            p_pool_r, p_gate_r;    // attention layer: pass 1 (pool the currents) / pass 2 (gated LIF)
+    wire           p_pool = (NATT > 0) && p_pool_r;     // constant 0 without attention: no logic left
+    wire           p_gate = (NATT > 0) && p_gate_r;
+    reg            mlp_go;
 
     // ------------------------------------------------------------------ registers (AXI4-Lite)
     wire        ap_start, core_done;
@@ -127,6 +132,8 @@ module syna_core #(
     wire [FW-1:0] d_wog = desc[F_WOG*FW +: FW], d_scan = desc[F_SCAN*FW +: FW], d_nlif = desc[F_NLIF*FW +: FW];
     wire [FW-1:0] d_thw = desc[F_THW*FW +: FW];
     wire          is_fc = d_kind == SYNA_KIND_FC;
+    // a conv layer's `op` field is 1 + the index of its attention in syna_att.mem (0: none)
+    wire          att_layer = (NATT > 0) && d_kind == SYNA_KIND_CONV && d_op != {FW{1'b0}};
 
     // ------------------------------------------------------------------ memories
     // input banks: one per input channel, word = value at (t, y, x)
@@ -240,9 +247,37 @@ module syna_core #(
         end
     endgenerate
     wire [P-1:0]   lif_spike, lif_sat;
-    syna_lif #(.P(P), .MB(MB)) u_lif (
+    wire [P*MB-1:0] lif_cur;
+    wire [P*9-1:0] att_gate;
+    wire [P-1:0]   att_gq;
+    wire           att_ia;
+    wire [1:0]     gmode = p_gate ? (att_ia ? 2'd2 : 2'd1) : 2'd0;
+    syna_lif #(.P(P), .MB(MB), .ATT(NATT > 0 ? 1 : 0)) u_lif (
         .acc(acc_rdata), .bias(bt_rdata[P*32-1:0]), .thr(bt_rdata[BTW-1:P*32]), .v(vm_rdata),
-        .first(t == 0), .lane_en(lane_en), .v_next(vm_wdata), .spike(lif_spike), .sat(lif_sat));
+        .first(t == 0), .lane_en(lane_en), .gmode(gmode), .gate(att_gate), .gq(att_gq), .cur(lif_cur),
+        .v_next(vm_wdata), .spike(lif_spike), .sat(lif_sat));
+
+    // attention (docs/rtl.md, "Attention"): built only when the configuration has some
+    wire           att_done;
+    wire [1:0]     att_sat;
+    generate
+        if (NATT > 0) begin : g_att
+            wire [FW-1:0] aidx = d_op - 1'b1;
+            syna_attention #(.P(P), .MB(MB), .T(T), .CSZ(SYNA_ACSZ), .PSW(SYNA_APSW), .HMAX(SYNA_AHMAX),
+                             .AWB(SYNA_AWB), .AWD(SYNA_AWD), .AWAW(SYNA_AWAW), .NATT(NATT), .NAW(SYNA_NAW)) u_att (
+                .clk(clk), .rst(rst), .aidx(aidx[SYNA_NAW-1:0]), .clear(state == S_LOAD1 && att_layer),
+                .issue(lif_issue), .icg(cg), .l1(state == S_LIF && l1_valid), .cg(l1_cg), .first_pos(l1_n < d_g),
+                .t(t), .pool(p_pool), .gated(p_gate), .lane_en(lane_en), .cur(lif_cur),
+                .mlp_start(mlp_go), .mlp_done(att_done), .ia_step(state == S_CONV && eng_done && p_gate),
+                .is_ia(att_ia), .gate(att_gate), .gq(att_gq), .sat_inc(att_sat));
+        end else begin : g_noatt
+            assign att_done = 1'b0;
+            assign att_sat = 2'd0;
+            assign att_ia = 1'b0;
+            assign att_gate = {P * 9{1'b0}};
+            assign att_gq = {P{1'b0}};
+        end
+    endgenerate
     wire [CMAX+P-1:0] spike_ext = lif_spike;
     wire [CMAX+P-1:0] spike_sh = spike_ext << (l1_cg * P);
     wire [CMAX-1:0] spike_word = ((l1_cg == 0) ? {CMAX{1'b0}} : word_acc) | spike_sh[CMAX-1:0];
@@ -309,11 +344,14 @@ module syna_core #(
     syna_counter #(.W(32), .IW(PCW)) u_lcnt (.clk(clk), .clr(rst || state == S_LOAD0),
                                              .inc(spk_we ? spk_pop : {PCW{1'b0}}), .q(layer_count));
     localparam integer SPW = $clog2(P + 1);
+    localparam integer SIW = $clog2(P + 4);
     wire [SPW-1:0] sat_pop;
     syna_popcount #(.W(P), .OW(SPW)) u_satpop (.d(lif_sat), .n(sat_pop));
     wire [31:0] sat_count;
-    syna_counter #(.W(32), .IW(SPW)) u_scnt (.clk(clk), .clr(rst || accept),
-                                             .inc((state == S_LIF && l1_valid) ? sat_pop : {SPW{1'b0}}), .q(sat_count));
+    // current saturations once per layer (pass 1 of an attention layer), plus the attention MLP's
+    wire [SIW-1:0] sat_inc = ((state == S_LIF && l1_valid && !p_gate) ? {{(SIW - SPW){1'b0}}, sat_pop} : {SIW{1'b0}})
+                           + {{(SIW - 2){1'b0}}, att_sat};
+    syna_counter #(.W(32), .IW(SIW)) u_scnt (.clk(clk), .clr(rst || accept), .inc(sat_inc), .q(sat_count));
     wire [31:0] cyc;
     wire        counting = state != S_IDLE && state != S_SEND;
     syna_counter #(.W(32), .IW(1)) u_cyc (.clk(clk), .clr(rst || accept), .inc(counting), .q(cyc));
@@ -361,6 +399,9 @@ module syna_core #(
             tx_start <= 1'b0;
             spk_we <= 1'b0;
             l1_valid <= 1'b0;
+            p_pool_r <= 1'b0;
+            p_gate_r <= 1'b0;
+            mlp_go <= 1'b0;
             clr_n <= SYNA_AD;
             steps_ok <= 1'b1;
             sending <= 1'b0;
@@ -373,6 +414,7 @@ module syna_core #(
             eng_start <= 1'b0;
             tx_start <= 1'b0;
             spk_we <= 1'b0;
+            mlp_go <= 1'b0;
             if ((state == S_RX || state == S_WAIT) && clr_busy) clr_n <= clr_n + 1'b1;
             case (state)
                 S_IDLE: if (accept) begin
@@ -406,6 +448,8 @@ module syna_core #(
                     out_ptr <= 32'd0;
                     scan_ptr <= d_enc[0] ? 32'd0 : d_ina;
                     l1_valid <= 1'b0;
+                    p_pool_r <= att_layer;
+                    p_gate_r <= 1'b0;
                     pt <= 32'd0; ptb <= 32'd0; poy <= 32'd0; pox <= 32'd0; pky <= 32'd0; pkx <= 32'd0;
                     case (d_kind)
                         SYNA_KIND_CONV: begin state <= S_CONV; eng_start <= 1'b1; end
@@ -433,7 +477,7 @@ module syna_core #(
                     // write back: membrane (vm_wdata) and acc = 0 via the port mux; the spike word
                     if (l1_valid) begin
                         word_acc <= spike_word;
-                        if (l1_last) begin
+                        if (l1_last && !p_pool) begin       // pass 1 of attention writes no spikes
                             spk_we <= 1'b1;
                             spk_waddr <= d_out[SAW-1:0] + out_ptr[SAW-1:0];
                             spk_wdata <= spike_word;
@@ -442,7 +486,10 @@ module syna_core #(
                         end
                     end
                     if (!lif_issue && !l1_valid && !spk_we) begin
-                        if (t + 1 == T) begin
+                        if (t + 1 == T && p_pool) begin      // attention: MLP, then pass 2 from t = 0
+                            state <= S_MLP;
+                            mlp_go <= 1'b1;
+                        end else if (t + 1 == T) begin
                             state <= S_NEXT;
                         end else begin
                             t <= t + 1;
@@ -451,6 +498,15 @@ module syna_core #(
                             eng_start <= 1'b1;
                         end
                     end
+                end
+                S_MLP: if (att_done) begin
+                    p_pool_r <= 1'b0;
+                    p_gate_r <= 1'b1;
+                    t <= 32'd0;
+                    out_ptr <= 32'd0;
+                    scan_ptr <= d_enc[0] ? 32'd0 : d_ina;
+                    state <= S_CONV;
+                    eng_start <= 1'b1;
                 end
                 S_POOL: begin
                     l1_valid <= pt != T;

@@ -15,6 +15,14 @@ module tb_units (
     output wire [47:0]   lif_v_next,
     output wire [3:0]    lif_spike,
     output wire [3:0]    lif_sat,
+    // ---- syna_lif with the attention gate (ATT = 1), on the same inputs
+    input  wire [1:0]    glif_gmode,
+    input  wire [35:0]   glif_gate,
+    input  wire [3:0]    glif_gq,
+    output wire [47:0]   glif_cur,
+    output wire [47:0]   glif_v_next,
+    output wire [3:0]    glif_spike,
+    output wire [3:0]    glif_sat,
     // ---- syna_merge (W = 16)
     input  wire [1:0]    mg_op,
     input  wire [15:0]   mg_m,
@@ -118,8 +126,13 @@ module tb_units (
     input  wire [31:0]   rg_hash,
     output wire          rg_interrupt
 );
+    wire [47:0] lif_cur;
     syna_lif #(.P(4), .MB(12)) u_lif (.acc(lif_acc), .bias(lif_bias), .thr(lif_thr), .v(lif_v), .first(lif_first),
-        .lane_en(lif_lane_en), .v_next(lif_v_next), .spike(lif_spike), .sat(lif_sat));
+        .lane_en(lif_lane_en), .gmode(2'd0), .gate(36'd0), .gq(4'd0), .cur(lif_cur), .v_next(lif_v_next),
+        .spike(lif_spike), .sat(lif_sat));
+    syna_lif #(.P(4), .MB(12), .ATT(1)) u_glif (.acc(lif_acc), .bias(lif_bias), .thr(lif_thr), .v(lif_v),
+        .first(lif_first), .lane_en(lif_lane_en), .gmode(glif_gmode), .gate(glif_gate), .gq(glif_gq),
+        .cur(glif_cur), .v_next(glif_v_next), .spike(glif_spike), .sat(glif_sat));
     syna_merge #(.W(16)) u_merge (.op(mg_op), .m(mg_m), .r(mg_r), .y(mg_y));
     syna_pool_or #(.W(16)) u_pool (.clk(clk), .first(po_first), .valid(po_valid), .d(po_d), .y(po_y));
     syna_counter #(.W(8), .IW(4)) u_ct (.clk(clk), .clr(ct_clr | rst), .inc(ct_inc), .q(ct_q));

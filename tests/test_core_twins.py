@@ -58,3 +58,38 @@ def test_same_packet(twins, case):
         assert status & {"frame_short": P.STATUS_FRAME_SHORT, "frame_long": P.STATUS_FRAME_LONG,
                          "steps_mismatch": P.STATUS_STEPS_MISMATCH}[case]
         assert not ref[:cycles_word].any() and ref[-2] == 0 and status & P.STATUS_SATURATED == 0
+
+
+@pytest.fixture(scope="module")
+def att_twins(tmp_path_factory):
+    """A small random model with SynA attention in dim T (MA on the backbone, IA on the shortcuts)."""
+    from conftest import DIGITS_SPEC, random_inputs, random_model, small_config
+
+    from model_export.export import write_bundle
+    from model_export.model import AttentionSpec
+    from model_export.quant import QuantSettings
+    root = tmp_path_factory.mktemp("twins_att") / "bundle"
+    x = random_inputs(2, seed=9)
+    write_bundle(random_model(small_config("IAND", AttentionSpec("T", "b")), x, seed=9), root,
+                 QuantSettings(input_scale=1 / 16), DIGITS_SPEC, x)
+    bundle = load_bundle(root)
+    assert any(l.get("attention") for l in bundle.layers)
+    hls = hc.HlsCore(bundle, lanes=8, build_root=tmp_path_factory.getbasetemp() / "hls_build_att").compile()
+    rtl = rc.RtlCore(bundle, lanes=8)
+    yield bundle, {"hls": hls, "rtl": rtl, "emulator": CoreEmulator(bundle)}
+    rtl.close()
+
+
+@pytest.mark.parametrize("case", ["good", "steps_mismatch"])
+def test_same_packet_with_attention(att_twins, case):
+    """The RTL's attention (MA/IA) gives the HLS core's and the emulator's packet, saturations included."""
+    bundle, cores = att_twins
+    words, steps = _cases(bundle)[case]
+    classes = bundle.layers[-1]["out_shape"][0]
+    cycles_word = classes + len([l for l in bundle.layers if l["kind"] != "fc"])
+    packets = {name: np.delete(np.asarray(core.transfer(words, steps), dtype=np.uint32), cycles_word)
+               for name, core in cores.items()}
+    for name in ("hls", "rtl"):
+        assert np.array_equal(packets[name], packets["emulator"]), (case, name, packets[name], packets["emulator"])
+    if case == "good":
+        assert packets["emulator"][:classes].any()

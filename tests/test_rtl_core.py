@@ -132,10 +132,87 @@ def test_generated_files_match_the_bundle(make_bundle, tmp_path):
     assert [x["fields"]["op"] for x in lay["layers"] if x["layer_kind"] == "merge"] == [2, 2, 2]
 
 
-def test_generator_rejects_attention(make_bundle, tmp_path):
+def _edited(bundle, edit):
+    import copy
+
+    from model_export.bundle import Bundle
+    m = copy.deepcopy(bundle.manifest)
+    edit(m["layers"])
+    return Bundle(bundle.root, m, bundle.params)
+
+
+def _words(path: Path) -> list[int]:
+    return [int(w, 16) for w in path.read_text().splitlines() if w and not w.startswith("//")]
+
+
+def _signed(v: int, bits: int) -> int:
+    v &= (1 << bits) - 1
+    return v - (1 << bits) if v >> (bits - 1) else v
+
+
+def test_generator_writes_the_attention_roms(make_bundle, tmp_path):
     root, _, _ = make_bundle(attention=AttentionSpec("C", "b"), samples=1)
-    with pytest.raises(rc.RtlUnsupported, match="attention"):
-        rc.generate(root, tmp_path / "gen")
+    b = load_bundle(root)
+    cfg = rc.generate(root, tmp_path / "gen", lanes=4)
+    lay = json.loads((tmp_path / "gen" / rc.LAYOUT_JSON).read_text())
+    att = [l for l in b.layers if l.get("attention")]
+    assert cfg.arch["NATT"] == len(att) > 0 and {a["attention"]["kind"] for a in att} == {"MA", "IA"}
+    assert cfg.arch["ACSZ"] % 4 == 0 and cfg.arch["ACSZ"] >= max(a["attention"]["size"] for a in att)
+    assert cfg.arch["APSW"] <= 64
+    rows = _words(tmp_path / "gen" / rc.ATT_MEM)
+    wrom = [_signed(w, cfg.arch["AWB"]) for w in _words(tmp_path / "gen" / rc.ATTW_MEM)]
+    k = 0
+    for l, x in zip(b.layers, lay["layers"]):
+        a = l.get("attention")
+        if l["kind"] != "conv_lif" or not a:
+            assert l["kind"] == "merge" or x["fields"]["op"] == 0, l["name"]
+            continue
+        k += 1
+        assert x["fields"]["op"] == k, l["name"]                      # 1 + index in syna_att.mem
+        f = {n: (rows[k - 1] >> (32 * i)) & 0xFFFFFFFF for i, n in enumerate(rc.ATT_FIELDS)}
+        assert (f["kind"], f["dim"]) == (rc.ATT_KINDS[a["kind"]], rc.ATT_DIMS[a["dim"]])
+        assert (f["size"], f["hidden"]) == (a["size"], a["hidden"])
+        assert [f["avg_m"], f["avg_sh"]] == a["avg_mult"] and [f["out_m"], f["out_sh"]] == a["out_mult"]
+        n1 = a["size"] * a["hidden"]
+        p = b.params[l["name"]]
+        assert wrom[f["wbase"]:f["wbase"] + n1] == p["att_w1"].ravel().tolist()
+        assert wrom[f["wbase"] + n1:f["wbase"] + 2 * n1] == p["att_w2"].ravel().tolist()
+    assert _words(tmp_path / "gen" / rc.SIGMOID_MEM) == nx_sigmoid()
+    # a model without attention builds no attention logic
+    plain = rc.generate(make_bundle(samples=1)[0], tmp_path / "plain", lanes=4)
+    assert plain.arch["NATT"] == 0
+
+
+def nx_sigmoid() -> list[int]:
+    from model_export import numerics as nx
+    return nx.sigmoid_table().tolist()
+
+
+def test_generator_rejects_what_the_rtl_lacks(make_bundle, tmp_path):
+    root, _, _ = make_bundle(attention=AttentionSpec("T", "a"), samples=1)
+    b = load_bundle(root)
+
+    def spatial(layers):
+        next(l for l in layers if l.get("attention"))["attention"]["dim"] = "S"
+
+    def wrong_size(layers):
+        next(l for l in layers if l.get("attention"))["attention"]["size"] += 1
+
+    def stride3(layers):
+        next(l for l in layers if l["name"] == "f0")["stride"] = 3
+
+    def narrow(layers):
+        for l in layers:
+            if l.get("attention"):
+                l["attention"]["weight_bits"] = 4
+
+    def avg_not_mean(layers):
+        next(l for l in layers if l.get("attention"))["attention"]["avg_mult"] = [32768, 0]
+
+    for edit, words in [(spatial, "dim S"), (wrong_size, "attention size"), (stride3, "stride 3"),
+                        (narrow, "do not fit"), (avg_not_mean, "not about 1/")]:
+        with pytest.raises(rc.RtlUnsupported, match=words):
+            rc.generate(_edited(b, edit), tmp_path / "gen")
 
 
 def test_spike_map_allocation_keeps_live_maps_apart(demo_bundle):
@@ -165,6 +242,170 @@ def test_random_models_bitexact(make_bundle, merge, lanes):
     check_bitexact(core)
     # back-to-back inferences without reset: the same again
     check_bitexact(core, samples=1)
+
+
+ATT_CASES = [  # attention dim + position (MA on the backbone, IA on every shortcut), merge, weight bits, mem bits, lanes
+    ("T", "a", "OR", 8, 16, 8),       # MA-T + IA-T
+    ("C", "b", "IAND", 4, 12, 16),    # MA-C + IA-C, non-native membrane width (IA input saturates)
+    ("T", "b", "AND", 8, 8, 4),       # mem 8: currents saturate a lot; IA's theta 256 does not fit 8 bits
+    ("C", "c", "OR", 8, 8, 3),        # 3 lanes: channel groups that do not divide the channels
+]
+
+
+def _strip_attention(layers):
+    for l in layers:
+        l.pop("attention", None)
+
+
+@pytest.mark.parametrize("dim,pos,merge,wbits,mbits,lanes", ATT_CASES,
+                         ids=[f"{c[0]}{c[1]}-{c[2]}-w{c[3]}-m{c[4]}-p{c[5]}" for c in ATT_CASES])
+def test_attention_models_bitexact(make_bundle, dim, pos, merge, wbits, mbits, lanes):
+    """MA and IA (numerics.md section 6) in dims T and C: every spike of every layer at every step, the
+    scores and the saturation counts (currents once per layer, the MLP's sat32, IA's sat_M) equal golden."""
+    from model_export.reference import Reference
+    root, _, _ = make_bundle(merge=merge, attention=AttentionSpec(dim, pos), weight_bits=wbits, mem_bits=mbits,
+                             samples=3, seed=lanes)
+    b = load_bundle(root)
+    kinds = {(l["attention"]["kind"], l["attention"]["dim"]) for l in b.layers if l.get("attention")}
+    assert kinds == {("MA", dim), ("IA", dim)}
+    g = b.golden()
+    # the attention matters on these samples: without it the reference gives other spikes
+    plain = Reference(_edited(b, _strip_attention)).run(g["input"])
+    assert any(not np.array_equal(plain.spikes[n], g[f"spikes/{n}"]) for n in plain.spikes)
+    core = rc.RtlCore(root, lanes=lanes)
+    assert core.cfg.arch["NATT"] == len([l for l in b.layers if l.get("attention")])
+    check_bitexact(core)
+    sats = 0
+    for i in range(len(g["input"])):
+        words = P.pack_frames(g["input"][i], b.input_spec["bits"])
+        o = P.unpack_output(core.run(words, b.input_spec["steps"]).out, core.classes, core.layers)
+        assert bool(o.status & P.STATUS_SATURATED) == (o.saturations > 0)
+        sats += o.saturations
+    assert sats == sum(int(g[k]) for k in g if k.startswith("saturations/"))
+    if mbits == 8:
+        assert sats > 0, "this case is meant to exercise saturation"
+
+
+def _reopen(core: rc.RtlCore, edit) -> None:
+    """Edit the ROM files of an open core and load them again (the harness reads them at open)."""
+    core.close()
+    edit(core.rom_dir)
+    core._h = core.lib.syna_open(str(core.rom_dir).encode())
+    assert core._h
+
+
+def test_attention_test_catches_a_wrong_gate(make_bundle):
+    """The bit-exact check fails when the attention ROMs are wrong: an MA table off by one step, or
+    IA/MA MLP weights all zero."""
+    root, _, _ = make_bundle(merge="OR", attention=AttentionSpec("C", "b"), samples=2, seed=4)
+    core = rc.RtlCore(root, lanes=4)
+    check_bitexact(core)
+
+    def shift_sigmoid(d: Path):
+        lines = (d / rc.SIGMOID_MEM).read_text().splitlines()
+        words = [w for w in lines if not w.startswith("//")]
+        (d / rc.SIGMOID_MEM).write_text("\n".join([words[0]] + words[:-1]) + "\n")
+
+    def zero_mlp(d: Path):
+        n = len(_words(d / rc.ATTW_MEM))
+        (d / rc.ATTW_MEM).write_text("\n".join(["0"] * n) + "\n")
+
+    for edit in (shift_sigmoid, zero_mlp):
+        rc.generate(root, core.rom_dir, lanes=4)
+        _reopen(core, edit)
+        with pytest.raises(AssertionError):
+            check_bitexact(core)
+    rc.generate(root, core.rom_dir, lanes=4)
+    _reopen(core, lambda d: None)
+    check_bitexact(core, samples=1)
+
+
+@pytest.mark.parametrize("dim,pos,merge,mbits", [("C", "b", "OR", 16), ("T", "a", "IAND", 12)])
+def test_attention_mlp_saturation(make_bundle, monkeypatch, dim, pos, merge, mbits):
+    """Every clamp of the MLP -- sat32 of w1.avg, of w1.max, of relu + relu, of w2.hid -- and IA's sat_M
+    are counted like the reference counts them. Exported models never get there, so the MLP weights are
+    scaled up (w1 x 10^6, w2 x 200, as 28-bit weights) in an edited bundle; the RTL must equal the
+    reference on it sample by sample, and each kind of clamp must have happened."""
+    from model_export import numerics as nx
+    from model_export import reference as refmod
+    from model_export.bundle import Bundle
+    root, _, _ = make_bundle(merge=merge, attention=AttentionSpec(dim, pos), mem_bits=mbits, samples=3, seed=8)
+    b = load_bundle(root)
+    params = {k: dict(v) for k, v in b.params.items()}
+    for l in b.layers:
+        if l.get("attention"):
+            params[l["name"]]["att_w1"] = params[l["name"]]["att_w1"] * 1_000_000
+            params[l["name"]]["att_w2"] = params[l["name"]]["att_w2"] * 200
+
+    def wide(layers):
+        for l in layers:
+            if l.get("attention"):
+                l["attention"]["weight_bits"] = 28
+    eb = _edited(b, wide)
+    eb = Bundle(eb.root, eb.manifest, params)
+    sat32, satm = [], []
+    real = nx.saturate
+
+    def spy(x, bits):
+        v, k = real(x, bits)
+        (sat32 if bits == 32 else satm).append(k)
+        return v, k
+    monkeypatch.setattr(refmod.nx, "saturate", spy)
+    x = b.golden()["input"]
+    core = rc.RtlCore(eb, lanes=8)
+    for i in range(len(x)):
+        ref = refmod.Reference(eb).run(x[i:i + 1])
+        r = core.run(P.pack_frames(x[i], eb.input_spec["bits"]), eb.input_spec["steps"])
+        o = P.unpack_output(r.out, core.classes, core.layers)
+        np.testing.assert_array_equal(o.scores, ref.scores[0])
+        maps = core.spike_maps(r.taps)
+        for name in core.layers:
+            assert np.array_equal(maps[name], ref.spikes[name][0]), (i, name)
+        assert o.saturations == sum(ref.saturations.values()), i
+    core.close()
+    # the reference's sat32 calls come in this order per layer: w1.avg, w1.max, relu + relu, w2.hid
+    per_kind = np.array(sat32).reshape(-1, 4).sum(axis=0)
+    assert (per_kind > 0).all() and sum(satm) > 0, (per_kind, sum(satm))
+
+
+@pytest.mark.parametrize("dim,donor", [("C", "MA"), ("T", "IA")])
+def test_attention_on_the_encoder(make_bundle, dim, donor):
+    """Attention on the encoder conv (no exported model has it; the HLS core refuses it because it streams
+    the input once): the RTL re-reads its input banks in pass 2. Another layer's attention of the right
+    size is moved onto the stem; the RTL must equal the reference on that edited bundle."""
+    from model_export.bundle import Bundle
+    from model_export.reference import Reference
+    root, _, _ = make_bundle(merge="OR", attention=AttentionSpec(dim, "b"), samples=2, seed=7)
+    b = load_bundle(root)
+    stem = b.layers[0]
+    size = b.input_spec["steps"] if dim == "T" else stem["out_shape"][0]
+    src = next(l for l in b.layers if l.get("attention") and l["attention"]["kind"] == donor
+               and l["attention"]["size"] == size)
+
+    def move(layers):
+        from model_export.quant import fixed_multiplier
+        c, h, w = stem["out_shape"]
+        n = b.input_spec["steps"] * h * w if dim == "C" else c * h * w
+        layers[0]["attention"] = dict(src["attention"], avg_mult=list(fixed_multiplier(1 / n)))
+        next(l for l in layers if l["name"] == src["name"]).pop("attention")
+
+    params = dict(b.params)
+    params[stem["name"]] = dict(params[stem["name"]], att_w1=params[src["name"]]["att_w1"],
+                                att_w2=params[src["name"]]["att_w2"])
+    eb = _edited(b, move)
+    eb = Bundle(eb.root, eb.manifest, params)
+    x = b.golden()["input"]
+    ref = Reference(eb).run(x)
+    assert not np.array_equal(ref.spikes[stem["name"]], b.golden()[f"spikes/{stem['name']}"])   # it matters
+    core = rc.RtlCore(eb, lanes=8)
+    for i in range(len(x)):
+        r = core.run(P.pack_frames(x[i], eb.input_spec["bits"]), eb.input_spec["steps"])
+        o = P.unpack_output(r.out, core.classes, core.layers)
+        np.testing.assert_array_equal(o.scores, ref.scores[i])
+        maps = core.spike_maps(r.taps)
+        for name in core.layers:
+            assert np.array_equal(maps[name], ref.spikes[name][i]), (i, name)
+    core.close()
 
 
 def test_dvs_like_model_bitexact(tmp_path):

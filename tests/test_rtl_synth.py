@@ -46,8 +46,30 @@ def small(tmp_path_factory):
     return out / "bundle", out / "run", cfg
 
 
-def test_verilator_lint_clean_of_errors(small):
-    _, run, _ = small
+@pytest.fixture(scope="module")
+def small_att(tmp_path_factory):
+    """A small random model with attention (MA-C on the backbone, IA-C on the shortcuts, OR merges), P = 8."""
+    import torch  # noqa: F401
+    from conftest import DIGITS_SPEC, random_inputs, random_model, small_config
+
+    from model_export.export import write_bundle
+    from model_export.model import AttentionSpec
+    from model_export.quant import QuantSettings
+    out = tmp_path_factory.mktemp("rtl_small_att")
+    x = random_inputs(2, seed=6)
+    write_bundle(random_model(small_config("OR", AttentionSpec("C", "b")), x, seed=6), out / "bundle",
+                 QuantSettings(input_scale=1 / 16), DIGITS_SPEC, x)
+    cfg = rc.generate(out / "bundle", out / "run", lanes=8)
+    assert cfg.arch["NATT"] > 0
+    return out / "bundle", out / "run", cfg
+
+
+CONFIGS = pytest.mark.parametrize("config", ["small", "small_att"])
+
+
+@CONFIGS
+def test_verilator_lint_clean_of_errors(config, request):
+    _, run, _ = request.getfixturevalue(config)
     cmd = [rc.verilator_bin(), "--lint-only", "-Wall", "-Wno-fatal", "-Wno-WIDTH", "-Wno-UNUSED",
            f"-I{run}", "--top-module", "syna_core_top", *map(str, rc.rtl_sources(top=True))]
     res = subprocess.run(cmd, capture_output=True, text=True, env=rc.verilator_env())
@@ -56,8 +78,9 @@ def test_verilator_lint_clean_of_errors(small):
     assert not warnings, "\n".join(warnings[:20])
 
 
-def test_icarus_compiles_and_runs_a_full_inference_bitexact(small):
-    bundle, run, cfg = small
+@CONFIGS
+def test_icarus_compiles_and_runs_a_full_inference_bitexact(config, request):
+    bundle, run, cfg = request.getfixturevalue(config)
     iverilog, vvp = _tool("iverilog"), _tool("vvp")
     srcs = [str(p) for p in rc.rtl_sources(top=True)]
     subprocess.run([iverilog, "-g2005", "-o", str(run / "units.vvp"), "-s", "tb_units",
@@ -78,8 +101,9 @@ def test_icarus_compiles_and_runs_a_full_inference_bitexact(small):
     assert o.errors == []
 
 
-def test_yosys_parses_the_rtl(small):
-    _, run, _ = small
+@CONFIGS
+def test_yosys_parses_the_rtl(config, request):
+    _, run, _ = request.getfixturevalue(config)
     yosys = _tool("yosys")
     script = (f"read_verilog -I{run} " + " ".join(map(str, rc.rtl_sources(top=True))) + "\n"
               "hierarchy -check -top syna_core_top\nproc\n")
