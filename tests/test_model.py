@@ -81,3 +81,20 @@ def test_lif_matches_table_i():
     lif = SynAResNet(make_config("mnist", width=0.125, input_size=8, steps=4)).stem.lif
     assert (lif.tau, lif.v_threshold, lif.v_reset, lif.detach_reset, lif.decay_input) == (2.0, 1.0, 0.0, True, True)
     assert type(lif.surrogate_function).__name__ == "ATan"
+
+
+def test_closed_ia_gate_gets_no_gradient_open_gate_does():
+    """docs/results.md: IA gates with relu(x * w); where the gate never fires (w = 0) its MLP gets an
+    exactly zero gradient, so a closed gate cannot learn to open (permanent natural pruning)."""
+    from model_export.model import InhibitoryAttention
+    grads = {}
+    for sign in (-1.0, 1.0):                      # MLP weights all negative: never fires; positive: fires
+        ia = InhibitoryAttention("T", 8, 16)
+        with torch.no_grad():
+            for p in ia.body.parameters():
+                p.fill_(0.5 * sign)
+        out = ia(torch.randn(16, 4, 8, 5, 5, generator=torch.Generator().manual_seed(0)))
+        out.sum().backward()
+        grads[sign] = (float((out != 0).float().mean()), sum(float(p.grad.abs().sum()) for p in ia.body.parameters()))
+    assert grads[-1.0] == (0.0, 0.0)
+    assert grads[1.0][0] > 0 and grads[1.0][1] > 0
