@@ -36,34 +36,21 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from host import protocol as P  # noqa: E402
+from model_export import hls_core  # noqa: E402
 from model_export import rtl_core as rc  # noqa: E402
 from benchenv import cpu_model, git_commit  # noqa: E402
 from model_export.boards import BOARDS  # noqa: E402
 
 
 def synaptic_ops(bundle, g, i: int) -> tuple[int, int, int]:
-    """(SOPs, non-zero inputs of spike layers, all inputs of spike layers) of golden sample i."""
-    maps = {"input": g["input"][i]}
-    maps.update({l["name"]: g[f"spikes/{l['name']}"][i] for l in bundle.layers if l["kind"] != "fc"})
-    sops = nz = tot = 0
-    for l in bundle.layers:
-        x = maps[l["inputs"][0]] != 0
-        if l["inputs"][0] != "input":
-            nz += int(x.sum())
-            tot += x.size
-        if l["kind"] == "fc":
-            sops += int(x.sum()) * l["out_shape"][0]
-        elif l["kind"] == "conv_lif":
-            k, s, p = l["kernel"], l["stride"], l["padding"]
-            cout, ho, wo = l["out_shape"]
-
-            def valid(j, n):
-                return sum(1 for kk in range(k) if (j + p - kk) % s == 0 and 0 <= (j + p - kk) // s < n)
-            vy = np.array([valid(j, ho) for j in range(x.shape[2])])
-            vx = np.array([valid(j, wo) for j in range(x.shape[3])])
-            passes = 2 if l.get("attention") else 1
-            sops += passes * int((x * (vy[:, None] * vx[None, :])).sum()) * cout
-    return sops, nz, tot
+    """(SOPs, non-zero inputs of spike layers, all inputs of spike layers) of golden sample i. SOPs per
+    layer come from model_export.hls_core.cycle_model (the one SOP count); attention layers count twice."""
+    spikes = {l["name"]: g[f"spikes/{l['name']}"][i] for l in bundle.layers if l["kind"] != "fc"}
+    per_layer = hls_core.cycle_model(bundle.layers, bundle.input_spec, g["input"][i], spikes, 1).sops
+    passes = {l["name"]: 2 if l.get("attention") else 1 for l in bundle.layers}
+    sops = sum(v * passes.get(name, 1) for name, v in per_layer.items())
+    ins = [spikes[l["inputs"][0]] for l in bundle.layers if l["inputs"][0] != "input"]
+    return sops, sum(int(np.count_nonzero(x)) for x in ins), sum(x.size for x in ins)
 
 
 def main(argv=None) -> int:

@@ -18,6 +18,7 @@ import pytest
 import torch
 
 from host import protocol as P
+from model_export import hls_core
 from model_export import rtl_core as rc
 from model_export.bundle import load_bundle
 from model_export.export import write_bundle
@@ -79,25 +80,11 @@ def check_bitexact(core: rc.RtlCore, samples=None) -> list[int]:
 
 
 def synaptic_ops(bundle, sample: int) -> int:
-    """Synaptic operations of one golden sample: per non-zero input, kernel offsets landing on an output x Cout."""
+    """Synaptic operations of one golden sample (model_export.hls_core's count: per non-zero input,
+    kernel offsets landing on an output x Cout; fc: spikes x classes)."""
     g = bundle.golden()
-    maps = {"input": g["input"][sample]}
-    maps.update({l["name"]: g[f"spikes/{l['name']}"][sample] for l in bundle.layers if l["kind"] != "fc"})
-    total = 0
-    for l in bundle.layers:
-        x = maps[l["inputs"][0]] != 0
-        if l["kind"] == "fc":
-            total += int(x.sum()) * l["out_shape"][0]
-        elif l["kind"] == "conv_lif":
-            k, s, p = l["kernel"], l["stride"], l["padding"]
-            cout, ho, wo = l["out_shape"]
-
-            def valid(i, n):
-                return sum(1 for kk in range(k) if (i + p - kk) % s == 0 and 0 <= (i + p - kk) // s < n)
-            vy = np.array([valid(i, ho) for i in range(x.shape[2])])
-            vx = np.array([valid(i, wo) for i in range(x.shape[3])])
-            total += int((x * (vy[:, None] * vx[None, :])).sum()) * cout
-    return total
+    spikes = {l["name"]: g[f"spikes/{l['name']}"][sample] for l in bundle.layers if l["kind"] != "fc"}
+    return hls_core.synaptic_ops(bundle.layers, bundle.input_spec, g["input"][sample], spikes)
 
 
 # --------------------------------------------------------------------------- generator
