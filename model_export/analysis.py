@@ -36,6 +36,7 @@ import torch
 import torch.nn.functional as F
 
 from .distributed import Context, all_reduce_sum
+from .energy import eq11_mj
 from .graph import build_graph
 from .model import SynAResNet
 from .prune import shortcut_merges
@@ -193,11 +194,10 @@ class EvalStats:
 
     def energy_per_sample(self) -> tuple[float, float, float]:
         """graph False: (MACs, ACs, energy in mJ) per sample by Eq. 11 (graph models: energy.energy_report)."""
-        from .energy import E_AC_PJ, E_MAC_PJ, PJ_PER_MJ
         if self.ops is None or not self.samples:
             return math.nan, math.nan, math.nan
         mac, ac = (v / self.samples for v in self.ops)
-        return mac, ac, (E_MAC_PJ * mac + E_AC_PJ * ac) / PJ_PER_MJ
+        return mac, ac, eq11_mj(mac, ac)
 
     @property
     def accuracy(self) -> float:
@@ -272,8 +272,8 @@ def evaluate_spikes(net, x: np.ndarray, y: np.ndarray, scale: float, loss: str, 
     # Archs outside the bundle's layer graph (spiking-resnet, ms-resnet: not exportable) are tapped at every
     # neuron module instead (firing rates and spikes per neuron; MAC/AC by SynapticOps; no merges or shortcuts).
     graph = getattr(model, "has_layer_graph", True)
-    names = ([l["name"] for l in layer_graph(model.config) if l["kind"] != "fc"] if graph
-             else list(neuron_taps(model)))
+    layers = layer_graph(model.config) if graph else None      # neuron modules: filled in from their outputs
+    names = [l["name"] for l in layers if l["kind"] != "fc"] if graph else list(neuron_taps(model))
     net.eval()
     rec = SpikeRecorder(names)
     ops = None if graph else SynapticOps(model)
@@ -297,8 +297,8 @@ def evaluate_spikes(net, x: np.ndarray, y: np.ndarray, scale: float, loss: str, 
         correct += int((out.argmax(1) == yb).sum())
         loss_sum += float(loss_fn(out, yb, loss, classes)) * len(sel)
     counts = rec.counts()
-    layers = (layer_graph(model.config) if graph else
-              [dict(name=n, kind="conv_lif", out_shape=rec.shapes.get(n, [0])) for n in names])
+    if not graph:
+        layers = [dict(name=n, kind="conv_lif", out_shape=rec.shapes.get(n, [0])) for n in names]
     nops = len(ops.vector()) if ops else 0
     flat = torch.tensor([len(idx), correct, loss_sum] + [float(counts[n].sum()) for n in names]
                         + (ops.vector() if ops else []),

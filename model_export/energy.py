@@ -42,6 +42,11 @@ E_AC_PJ = 0.9    # 45 nm 32-bit float add (paper Eq. 11)
 PJ_PER_MJ = 1e9
 
 
+def eq11_mj(mac: float, ac: float) -> float:
+    """Eq. 11: ``E_MAC * MAC + E_AC * AC`` in mJ."""
+    return (E_MAC_PJ * mac + E_AC_PJ * ac) / PJ_PER_MJ
+
+
 @dataclass
 class LayerEnergy:
     name: str
@@ -59,7 +64,7 @@ class LayerEnergy:
 
     @property
     def energy_mj(self) -> float:
-        return (E_MAC_PJ * self.mac + E_AC_PJ * self.ac) / PJ_PER_MJ
+        return eq11_mj(self.mac, self.ac)
 
     def to_dict(self) -> dict:
         return dict(asdict(self), energy_mj=self.energy_mj)
