@@ -52,39 +52,47 @@ async def setup(dut):
 
 
 # ----------------------------------------------------------------------------- LIF
+def drive_lif(dut, rng, it: int, big_every: int, mb: int):
+    """Random inputs for the shared syna_lif ports (every ``big_every``-th current far out of range),
+    driven onto the DUT; returns (saturated current, membrane in, lane enable mask, saturation mask,
+    thresholds) as numerics computes them."""
+    lo, hi = nx.signed_range(mb)
+    acc = rng.integers(-6000, 6000, 4)
+    if it % big_every == 0:
+        acc = rng.integers(-2 ** 30, 2 ** 30, 4)
+    bias = rng.integers(-3000, 3000, 4)
+    thr = rng.integers(1, hi + 1, 4)
+    v = rng.integers(lo, hi + 1, 4)
+    first = int(rng.integers(0, 2))
+    en = int(rng.integers(0, 16))
+    dut.lif_acc.value = pack(acc, 32)
+    dut.lif_bias.value = pack(bias, 32)
+    dut.lif_thr.value = pack(thr, mb)
+    dut.lif_v.value = pack(v, mb)
+    dut.lif_first.value = first
+    dut.lif_lane_en.value = en
+    cur, _ = nx.saturate(acc + bias, mb)
+    vin = np.zeros(4, dtype=np.int64) if first else v
+    enm = np.array([(en >> i) & 1 for i in range(4)], dtype=bool)
+    sat = ((acc + bias < lo) | (acc + bias > hi)) & enm
+    return cur, vin, enm, sat, thr
+
+
 @cocotb.test()
 async def lif_matches_numerics(dut):
     """syna_lif: saturation, floor shift, fire, hard reset, first step, lane enable (MB = 12)."""
     await setup(dut)
     rng = np.random.default_rng(SEED)
     mb = 12
-    lo, hi = nx.signed_range(mb)
     for it in range(400):
-        acc = rng.integers(-6000, 6000, 4)
-        bias = rng.integers(-3000, 3000, 4)
-        if it % 5 == 0:
-            acc = rng.integers(-2 ** 30, 2 ** 30, 4)
-        thr = rng.integers(1, hi + 1, 4)
-        v = rng.integers(lo, hi + 1, 4)
-        first = int(rng.integers(0, 2))
-        en = int(rng.integers(0, 16))
-        dut.lif_acc.value = pack(acc, 32)
-        dut.lif_bias.value = pack(bias, 32)
-        dut.lif_thr.value = pack(thr, mb)
-        dut.lif_v.value = pack(v, mb)
-        dut.lif_first.value = first
-        dut.lif_lane_en.value = en
+        cur, vin, enm, sat, thr = drive_lif(dut, rng, it, 5, mb)
         await Timer(1, unit="ns")
-        cur, _ = nx.saturate(acc + bias, mb)
-        vin = np.zeros(4, dtype=np.int64) if first else v
         vref, sref = nx.lif_step(vin, cur, thr)
-        enm = np.array([(en >> i) & 1 for i in range(4)], dtype=bool)
         sref = sref & enm
-        sat = ((acc + bias < lo) | (acc + bias > hi)) & enm
         got_v = unpack(dut.lif_v_next.value, mb, 4)
         got_s = [(int(dut.lif_spike.value) >> i) & 1 for i in range(4)]
         got_sat = [(int(dut.lif_sat.value) >> i) & 1 for i in range(4)]
-        assert got_s == [int(x) for x in sref], (it, acc, bias, thr, v, first)
+        assert got_s == [int(x) for x in sref], (it, cur, thr, vin)
         assert got_sat == [int(x) for x in sat], it
         for i in range(4):
             if enm[i]:
@@ -98,38 +106,20 @@ async def gated_lif_matches_numerics(dut):
     await setup(dut)
     rng = np.random.default_rng(SEED + 7)
     mb = 12
-    lo, hi = nx.signed_range(mb)
     table = nx.sigmoid_table()
     for it in range(400):
-        acc = rng.integers(-6000, 6000, 4)
-        if it % 7 == 0:
-            acc = rng.integers(-2 ** 30, 2 ** 30, 4)
-        bias = rng.integers(-3000, 3000, 4)
-        thr = rng.integers(1, hi + 1, 4)
-        v = rng.integers(lo, hi + 1, 4)
-        first = int(rng.integers(0, 2))
-        en = int(rng.integers(0, 16))
+        cur, vin, enm, sat, thr = drive_lif(dut, rng, it, 7, mb)
         mode = it % 3
         g = table[rng.integers(0, 256, 4)]
         g[rng.random(4) < 0.1] = 256
         q = rng.integers(0, 2, 4)
-        dut.lif_acc.value = pack(acc, 32)
-        dut.lif_bias.value = pack(bias, 32)
-        dut.lif_thr.value = pack(thr, mb)
-        dut.lif_v.value = pack(v, mb)
-        dut.lif_first.value = first
-        dut.lif_lane_en.value = en
         dut.glif_gmode.value = mode
         dut.glif_gate.value = pack(g, 9)
         dut.glif_gq.value = pack(q, 1)
         await Timer(1, unit="ns")
-        cur, _ = nx.saturate(acc + bias, mb)
         gated = cur if mode == 0 else (np.maximum((cur * g) >> nx.GATE_FRAC_BITS, 0) if mode == 1
                                        else np.maximum(cur, 0) * q)
-        vin = np.zeros(4, dtype=np.int64) if first else v
         vref, sref = nx.lif_step(vin, gated, thr)
-        enm = np.array([(en >> i) & 1 for i in range(4)], dtype=bool)
-        sat = ((acc + bias < lo) | (acc + bias > hi)) & enm
         assert unpack(dut.glif_cur.value, mb, 4) == [int(c) for c in cur], it
         assert [(int(dut.glif_spike.value) >> i) & 1 for i in range(4)] == [int(x) for x in sref & enm], (it, mode)
         assert [(int(dut.glif_sat.value) >> i) & 1 for i in range(4)] == [int(x) for x in sat], it
