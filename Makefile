@@ -31,6 +31,7 @@ demo: $(STAMP)
 	$(VPY) -m model_export.demo --out build/demo $(if $(TRAIN),--train)
 
 test: $(STAMP)
+	$(VENV)/bin/lint-imports    # the layering of docs/architecture.md (contracts in pyproject.toml)
 	OPENBLAS_NUM_THREADS=1 $(VPY) -m pytest -q -n $(PYTEST_WORKERS)
 
 # every benchmark, one table each (bench/README.md); `make bench-reference` etc. run one

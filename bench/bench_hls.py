@@ -26,7 +26,7 @@ Columns
   cyc/bound    target for the demo: <= 1.25
   +fill        cycles plus an assumed pipeline depth of PIPE_DEPTH per pipelined loop invocation
                (what a real schedule adds if Vitis does not overlap consecutive invocations)
-  inf/s @ board  clock_mhz (model_export/boards.py) / cycles, for cycles and for +fill
+  inf/s @ board  clock_mhz (syna_contract/boards.py) / cycles, for cycles and for +fill
   C++/s, ref/s   samples per second of HlsCore.predict and Reference.run(keep_spikes=False, batch 64),
                median of --reps wall-clock passes (the two alternate), same inputs, same process,
                both on one thread (OPENBLAS_NUM_THREADS=1 unless set; target: C++ >= 10x)
@@ -58,8 +58,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from model_export import hls_core as hc  # noqa: E402
-from model_export.boards import BOARDS  # noqa: E402
+from syna_hw import hls_core as hc  # noqa: E402
+from syna_contract.boards import BOARDS  # noqa: E402
 from benchenv import cpu_model, git_commit  # noqa: E402
 
 
@@ -95,7 +95,7 @@ def _alternating_rates(fns: dict, n: int, reps: int) -> dict:
 _REF_CHILD = """
 import sys, time, numpy as np
 sys.path.insert(0, sys.argv[1])
-from model_export.reference import Reference
+from syna_contract.reference import Reference
 ref, x, reps = Reference(sys.argv[2]), np.load(sys.argv[3]), int(sys.argv[4])
 ref.run(x[:64], keep_spikes=False, batch=64)
 ts = []
@@ -130,12 +130,12 @@ def _model_rows(layers, spec, x, spikes, lanes: int) -> dict:
 
 
 def bench_demo(lanes: int, reps: int, workdir: Path, threads: int = 1) -> dict:
-    from model_export.bundle import load_bundle
+    from syna_contract.bundle import load_bundle
     from model_export.checkpoint import load_checkpoint
     from model_export.data import load_split
     from model_export.demo import SHIPPED
     from model_export.export import write_bundle
-    from model_export.reference import Reference
+    from syna_contract.reference import Reference
     ck = load_checkpoint(SHIPPED)
     spec = ck.input_spec
     x, _ = load_split(ck.dataset, "test", ck.model.config)
@@ -168,11 +168,11 @@ def bench_demo(lanes: int, reps: int, workdir: Path, threads: int = 1) -> dict:
 def bench_paper(lanes: int, samples: int, workdir: Path) -> dict:
     import torch
 
-    from model_export.bundle import Bundle
+    from syna_contract.bundle import Bundle
     from model_export.export import bundle_layers
     from model_export.model import SynAResNet, make_config
     from model_export.quant import QuantSettings, quantize_model
-    from model_export.reference import Reference
+    from syna_contract.reference import Reference
     from model_export.testing import randomize
     cfg = make_config("dvs_gesture")
     spec = dict(steps=cfg.steps, channels=cfg.in_channels, height=cfg.input_size, width=cfg.input_size,

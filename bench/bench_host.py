@@ -3,11 +3,11 @@
 
 One run measures and prints one plain-text table (with the machine and the git commit):
 
-  pack       ``host.protocol.pack_batch`` (the driver's packer, into a preallocated buffer as the
-             driver does with a DMA buffer) and ``host.protocol.pack_frames`` (the per-sample
+  pack       ``syna_contract.protocol.pack_batch`` (the driver's packer, into a preallocated buffer as the
+             driver does with a DMA buffer) and ``syna_contract.protocol.pack_frames`` (the per-sample
              reference packer) on the same frames; frames/s and MB/s of packed words produced
-  unpack     ``host.protocol.unpack_frames`` (packed words -> values, what a testbench/emulator
-             does) and ``host.protocol.unpack_outputs`` (output packets -> scores and counts)
+  unpack     ``syna_contract.protocol.unpack_frames`` (packed words -> values, what a testbench/emulator
+             does) and ``syna_contract.protocol.unpack_outputs`` (output packets -> scores and counts)
   events     ``host.events.events_to_frames`` vs SpikingJelly's
              ``integrate_events_by_fixed_frames_number`` ('number', 'time') and
              ``integrate_events_by_fixed_duration`` on the same event stream; events/s, and a
@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from host import protocol as P  # noqa: E402
+from syna_contract import protocol as P  # noqa: E402
 from host.events import events_to_frames  # noqa: E402
 from benchenv import cpu_model, git_commit  # noqa: E402
 

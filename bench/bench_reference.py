@@ -3,7 +3,7 @@
 
 One run measures, at two model sizes, samples per second and peak memory of
 
-  reference  ``model_export.reference.Reference(bundle).run(x_int, keep_spikes=False, batch=B)``
+  reference  ``syna_contract.reference.Reference(bundle).run(x_int, keep_spikes=False, batch=B)``
              (numpy only; the worker process never imports torch)
   float      the SpikingJelly ``SynAResNet`` the bundle was exported from, in eval mode under
              ``torch.no_grad()``, torch threads left at their default
@@ -176,7 +176,7 @@ def _timed_passes(fn, reps: int, peak: PeakRSS) -> tuple[list[float], float, obj
 def worker_reference(case: Path, batch: int, reps: int) -> dict:
     import tracemalloc
 
-    from model_export.reference import Reference
+    from syna_contract.reference import Reference
     x = np.load(case / "x.npy")
     t = time.perf_counter()
     ref = Reference(str(case / "bundle"))
@@ -377,7 +377,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(
         prog="bench_reference.py",
         description="Samples per second and peak memory of the integer numpy reference "
-                    "(model_export.reference) vs the SpikingJelly float model, on the same inputs and batch "
+                    "(syna_contract.reference) vs the SpikingJelly float model, on the same inputs and batch "
                     "size, at the demo size (mnist preset, width 0.25, 8x8 digits, T=4) and the paper's DVS "
                     "Gesture size (T=32, 2x128x128, full width). Prints a plain-text table with the machine "
                     "and the git commit. Targets: bench/README.md.",

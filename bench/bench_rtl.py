@@ -2,7 +2,7 @@
 """The RTL twin's cycles and simulation speed on the demo model, as one plain-text table.
 
 For every golden sample of the bundle (default: build/demo/bundle, `make demo`), through
-the Verilator model of rtl/syna_core.v (model_export.rtl_core.RtlCore, C++ harness):
+the Verilator model of rtl/syna_core.v (syna_hw.rtl_core.RtlCore, C++ harness):
 
   cycles       clock cycles per inference, ap_start to the last output word (core's count)
   SOPs         synaptic operations of the sample: per non-zero input of a conv/FC layer, the
@@ -13,7 +13,7 @@ the Verilator model of rtl/syna_core.v (model_export.rtl_core.RtlCore, C++ harne
   dense        the same inference with zero skipping off (syna_core's dbg_dense input: every
                input of every layer is processed, adding w * 0 for silent ones), same result
   rate         firing rate of the inputs of the spike layers (non-zero / all), and of the input
-  inf/s        inferences per second at 100 MHz and at the ZCU104 clock (model_export/boards.py)
+  inf/s        inferences per second at 100 MHz and at the ZCU104 clock (syna_contract/boards.py)
   sim          Verilator cycles per second of wall time (the harness clock over the wall time
                of the timed passes, one core)
 
@@ -35,16 +35,16 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from host import protocol as P  # noqa: E402
-from model_export import hls_core  # noqa: E402
-from model_export import rtl_core as rc  # noqa: E402
+from syna_contract import protocol as P  # noqa: E402
+from syna_hw import hls_core  # noqa: E402
+from syna_hw import rtl_core as rc  # noqa: E402
 from benchenv import cpu_model, git_commit  # noqa: E402
-from model_export.boards import BOARDS  # noqa: E402
+from syna_contract.boards import BOARDS  # noqa: E402
 
 
 def synaptic_ops(bundle, g, i: int) -> tuple[int, int, int]:
     """(SOPs, non-zero inputs of spike layers, all inputs of spike layers) of golden sample i. SOPs per
-    layer come from model_export.hls_core.cycle_model (the one SOP count); attention layers count twice."""
+    layer come from syna_hw.hls_core.cycle_model (the one SOP count); attention layers count twice."""
     spikes = {l["name"]: g[f"spikes/{l['name']}"][i] for l in bundle.layers if l["kind"] != "fc"}
     per_layer = hls_core.cycle_model(bundle.layers, bundle.input_spec, g["input"][i], spikes, 1).sops
     passes = {l["name"]: 2 if l.get("attention") else 1 for l in bundle.layers}

@@ -48,7 +48,7 @@ def cmd_notebook(args) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     rec = args.recordings
     if rec is None:                                        # the bundle's golden inputs as frame recordings
-        from model_export.bundle import load_bundle
+        from syna_contract.bundle import load_bundle
         g = load_bundle(args.bundle).golden()
         rec = out.parent / "golden_recordings.npz"
         np.savez(rec, frames=g["input"], **({"labels": g["labels"]} if "labels" in g else {}))

@@ -2,12 +2,12 @@
 
 =============  ===========================================================================
 ``pynq``       the board: ``pynq.Overlay``, ``pynq.allocate``, AXI DMA send/recv channels,
-               AXI4-Lite registers at the offsets of :mod:`host.protocol` (checked against
+               AXI4-Lite registers at the offsets of :mod:`syna_contract.protocol` (checked against
                the register map of the ``.hwh`` where the overlay has one)
 ``reference``  the core emulated at stream level with the numpy integer reference
                (:class:`host.emulator.CoreEmulator`)
-``hls``        ``model_export.hls_core.HlsCore(bundle_dir)`` (the HLS core's C simulation)
-``rtl``        ``model_export.rtl_core.RtlCore(bundle_dir)`` (the RTL twin's simulation)
+``hls``        ``syna_hw.hls_core.HlsCore(bundle_dir)`` (the HLS core's C simulation)
+``rtl``        ``syna_hw.rtl_core.RtlCore(bundle_dir)`` (the RTL twin's simulation)
 =============  ===========================================================================
 
 Every backend owns an input and an output buffer (rows of 64-byte aligned 32-bit
@@ -18,15 +18,14 @@ numpy only; pynq is imported when the pynq backend is opened on a real overlay.
 """
 from __future__ import annotations
 
-import importlib
 import time
 from pathlib import Path
 
 import numpy as np
 
-from model_export.bundle import Bundle
+from syna_contract.bundle import Bundle
 
-from . import protocol as P
+from syna_contract import protocol as P
 from .emulator import CoreEmulator, n_classes, spiking_layers
 from .errors import (BoardNotFoundError, DmaError, DmaTimeoutError, InterfaceError, ModelMismatchError,
                      StageNotBuiltError)
@@ -138,21 +137,16 @@ class ReferenceBackend(ModelBackend):
         super().__init__(bundle, CoreEmulator(bundle))
 
 
-def _stage_model(bundle: Bundle, module: str, cls: str, stage: str, issue: str):
+def _stage_model(bundle: Bundle, stage: str, load_core):
+    """Open a simulation core: ``load_core()`` imports and returns its class (HlsCore / RtlCore), which is
+    then opened on the bundle; any failure becomes :class:`StageNotBuiltError` naming the stage."""
     try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as e:
-        if e.name in (module, module.rpartition(".")[0]):
-            raise StageNotBuiltError(
-                f"the {stage} stage is not built: {module.replace('.', '/')}.py is missing ({issue}); "
-                "use backend='reference' meanwhile") from None
-        raise StageNotBuiltError(f"the {stage} stage cannot be imported: {e} (a dependency of {module} "
-                                 "is missing)") from e
-    factory = getattr(mod, cls, None)
-    if factory is None:
-        raise StageNotBuiltError(f"the {stage} stage is not built: {module} has no {cls}")
+        open_core = load_core()
+    except ImportError as e:
+        raise StageNotBuiltError(f"the {stage} stage cannot be imported: {e}; use backend='reference' "
+                                 "meanwhile") from e
     try:
-        return factory(str(bundle.root))
+        return open_core(str(bundle.root))
     except Exception as e:
         raise StageNotBuiltError(f"the {stage} stage could not open bundle {bundle.root}: "
                                  f"{type(e).__name__}: {e}") from e
@@ -162,16 +156,20 @@ class HlsBackend(ModelBackend):
     name = "hls"
 
     def __init__(self, bundle: Bundle, **_):
-        super().__init__(bundle, _stage_model(bundle, "model_export.hls_core", "HlsCore", "HLS core",
-                                              "issue 3, hls/"))
+        def load():
+            from syna_hw.hls_core import HlsCore
+            return HlsCore
+        super().__init__(bundle, _stage_model(bundle, "HLS core", load))
 
 
 class RtlBackend(ModelBackend):
     name = "rtl"
 
     def __init__(self, bundle: Bundle, **_):
-        super().__init__(bundle, _stage_model(bundle, "model_export.rtl_core", "RtlCore", "RTL twin",
-                                              "issue 4, rtl/"))
+        def load():
+            from syna_hw.rtl_core import RtlCore
+            return RtlCore
+        super().__init__(bundle, _stage_model(bundle, "RTL twin", load))
 
 
 # ============================================================================ the board
@@ -214,7 +212,7 @@ def check_register_map(registers: dict | None) -> dict:
                 continue
             got = int(entry["address_offset"]) if isinstance(entry, dict) else int(entry)
             if got != offset:
-                wrong.append(f"{name} at 0x{got:02x} in the .hwh, 0x{offset:02x} in host/protocol.py")
+                wrong.append(f"{name} at 0x{got:02x} in the .hwh, 0x{offset:02x} in syna_contract/protocol.py")
             break
     if wrong:
         raise InterfaceError("the core's register map (.hwh) differs from the interface: " + "; ".join(wrong))
@@ -279,7 +277,7 @@ class PynqBackend(Backend):
         self.core_name = _find_ip(ip_dict, core_ip, _is_core, "SynA core IP")
         self.dma_name = _find_ip(ip_dict, dma_ip, lambda k, d: str(d.get("type", "")).startswith(DMA_TYPE),
                                  "AXI DMA")
-        self.regmap_source = ".hwh" if ip_dict[self.core_name].get("registers") else "host/protocol.py"
+        self.regmap_source = ".hwh" if ip_dict[self.core_name].get("registers") else "syna_contract/protocol.py"
         self.reg = check_register_map(ip_dict[self.core_name].get("registers"))
         self.ip = _resolve(overlay, self.core_name)
         self.dma = _resolve(overlay, self.dma_name)

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from model_export.bundle import Bundle, load_bundle
-from model_export.energy import EnergyReport, energy_report
+from syna_contract.bundle import Bundle, load_bundle
+from syna_contract.energy import EnergyReport, energy_report
 
-from . import protocol as P
+from syna_contract import protocol as P
 from .backends import SIMULATION_BACKENDS, Backend, board_present, open_backend
 from .errors import CoreStatusError, InputError
 from .events import frames_for_spec
@@ -341,6 +341,6 @@ def available_simulation_backends(bundle: Bundle) -> list[str]:
     """The simulation backends present in this checkout: ``reference`` always; ``hls``/``rtl`` once their
     stage's module exists (whether they then open and agree is for the caller to find out)."""
     import importlib.util
-    modules = {"reference": None, "hls": "model_export.hls_core", "rtl": "model_export.rtl_core"}
+    modules = {"reference": None, "hls": "syna_hw.hls_core", "rtl": "syna_hw.rtl_core"}
     return [name for name in SIMULATION_BACKENDS
             if modules[name] is None or importlib.util.find_spec(modules[name]) is not None]

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
-from model_export.bundle import load_bundle
-from model_export.reference import Reference
+from syna_contract.bundle import load_bundle
+from syna_contract.reference import Reference
 
 from .core import SpikingCore, available_simulation_backends
 

@@ -4,14 +4,14 @@
 (one input packet, TLAST on its last word) and returns the output packet the
 core would send, per ``docs/core-interface.md``:
 
-- the input words are unpacked per :mod:`host.protocol` (T frames, lanes of
+- the input words are unpacked per :mod:`syna_contract.protocol` (T frames, lanes of
   ``lane_bits(input.bits)`` bits; a lane's value is taken modulo ``2^input.bits``);
 - ``steps`` (the STEPS register) other than the model's T: nothing is computed,
   status ``steps_mismatch``;
 - fewer words than T frames: ``frame_short``; more: ``frame_long`` (the core drains
   up to TLAST). After any input error the scores and spike counts are 0 and the
   status says why -- the packet is always sent, so a DMA never hangs;
-- otherwise :class:`model_export.reference.Reference` runs the sample: scores,
+- otherwise :class:`syna_contract.reference.Reference` runs the sample: scores,
   one spike count per spiking layer (manifest order), saturations (status bit
   ``saturated`` when any), and cycles 0 (a model has no clock).
 
@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from model_export.bundle import Bundle, load_bundle
-from model_export.reference import Reference
+from syna_contract.bundle import Bundle, load_bundle
+from syna_contract.reference import Reference
 
-from . import protocol as P
+from syna_contract import protocol as P
 
 
 def spiking_layers(bundle: Bundle) -> list[str]:

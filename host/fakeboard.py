@@ -4,7 +4,7 @@
 ``has_capability('REGISTER_RW')``, ``read_registers`` and ``write_registers``, and
 ``pynq.allocate(..., target=device)`` calls its ``allocate``. Behind those it models
 
-- the core's AXI4-Lite registers at ``CORE_BASE`` (offsets from :mod:`host.protocol`,
+- the core's AXI4-Lite registers at ``CORE_BASE`` (offsets from :mod:`syna_contract.protocol`,
   ``ap_ctrl_hs`` handshake, MODEL_HASH, VERSION, STATUS/CYCLES/SATURATIONS);
 - an AXI DMA in simple mode at ``DMA_BASE`` (PG021 registers: DMACR, DMASR, SA/DA,
   LENGTH; soft reset; decode error for an address outside allocated memory;
@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from model_export.bundle import Bundle, load_bundle
+from syna_contract.bundle import Bundle, load_bundle
 
-from . import protocol as P
+from syna_contract import protocol as P
 from .emulator import CoreEmulator
 
 CORE_BASE = 0x4000_0000

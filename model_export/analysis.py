@@ -36,8 +36,8 @@ import torch
 import torch.nn.functional as F
 
 from .distributed import Context, all_reduce_sum
-from .energy import eq11_mj
-from .graph import build_graph
+from syna_contract.energy import eq11_mj
+from syna_contract.graph import build_graph
 from .model import SynAResNet
 from .prune import shortcut_merges
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from . import numerics as nx
+from syna_contract import numerics as nx
 from .model import ModelConfig, SynAResNet
 from .quant import QuantSettings
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import numerics as nx
+from syna_contract import numerics as nx
 from . import zoo
 from .recipe import TRAIN_PRESETS, TrainArgs
 
@@ -34,7 +34,7 @@ def _cmd_export(a) -> None:
     path = export_checkpoint(a.checkpoint, a.out, weight_bits=a.weight_bits, mem_bits=a.mem_bits,
                              samples=a.samples, prune_silent_shortcuts=a.prune_silent_shortcuts,
                              prune_samples=a.prune_samples)
-    from .bundle import load_bundle
+    from syna_contract.bundle import load_bundle
     b = load_bundle(path)
     n_roms = sum(len(l.get("roms", {})) for l in b.layers)
     print(f"bundle {path}: {len(b.layers)} layers, {n_roms} ROM files, model {b.model_hash[:16]}")
@@ -76,8 +76,8 @@ def load_input_file(path: str | Path, bundle) -> tuple[np.ndarray, np.ndarray | 
 
 
 def _cmd_run(a) -> None:
-    from .bundle import load_bundle
-    from .reference import Reference
+    from syna_contract.bundle import load_bundle
+    from syna_contract.reference import Reference
     b = load_bundle(a.bundle)
     x, labels = load_input_file(a.input, b)
     r = Reference(b).run(x, keep_spikes=False)
@@ -94,8 +94,8 @@ def _cmd_run(a) -> None:
 
 
 def _cmd_plan(a) -> None:
-    from .bundle import load_bundle
-    from .plan import plan_bundle
+    from syna_contract.bundle import load_bundle
+    from syna_hw.plan import plan_bundle
     rep = plan_bundle(load_bundle(a.bundle, check_golden=False), a.board)
     print(rep.table())
     if a.json:
@@ -103,9 +103,9 @@ def _cmd_plan(a) -> None:
 
 
 def _cmd_energy(a) -> None:
-    from .bundle import load_bundle
-    from .energy import energy_for_bundle
-    from .reference import Reference
+    from syna_contract.bundle import load_bundle
+    from syna_contract.energy import energy_for_bundle
+    from syna_contract.reference import Reference
     b = load_bundle(a.bundle)
     x, _ = load_input_file(a.input, b)
     rep = energy_for_bundle(b, Reference(b).run(x, keep_spikes=False))
@@ -258,8 +258,8 @@ def _presets_epilog() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from .bundle import BundleError
-    from .reference import InputError
+    from syna_contract.bundle import BundleError
+    from syna_contract.reference import InputError
     user_errors = (BundleError, InputError, FileNotFoundError, ValueError)
     try:
         args.func(args)

@@ -57,15 +57,15 @@ def _compare_golden(bundle, ref) -> bool:
 
 
 def run_demo(out: Path, train: bool) -> dict:
-    from .bundle import load_bundle
+    from syna_contract.bundle import load_bundle
     from .checkpoint import load_checkpoint
     from .cli import main as cli_main
     from .data import load_split
-    from .energy import energy_for_bundle
+    from syna_contract.energy import energy_for_bundle
     from .export import write_bundle
-    from .plan import plan_bundle
+    from syna_hw.plan import plan_bundle
     from .quant import quantize_model
-    from .reference import Reference
+    from syna_contract.reference import Reference
     from .train import evaluate
 
     out.mkdir(parents=True, exist_ok=True)
@@ -107,11 +107,11 @@ def run_demo(out: Path, train: bool) -> dict:
     }
     print(f"[5/9] bit-exact: " + ", ".join(f"{k} {'PASS' if v else 'FAIL'}" for k, v in bitexact.items()))
 
-    from . import hls_core
+    from syna_hw import hls_core
     print(f"[6/9] HLS core, g++ C-simulation on all {len(xte)} held-out digits (P = {HLS_LANES} lanes)")
     bitexact["hls_csim"] = hls_core.check_bundle(bundle_dir, xte, lanes=HLS_LANES)
 
-    from . import rtl_core
+    from syna_hw import rtl_core
     print(f"[7/9] RTL twin in Verilator on {RTL_SAMPLES} golden samples (every layer's spikes at every step)")
     rtl = rtl_core.rtl_stage(bundle_dir, samples=RTL_SAMPLES)
     bitexact["rtl_sim"] = rtl["bitexact"]

@@ -17,11 +17,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from . import numerics as nx
-from .bundle import FORMAT_NAME, GOLDEN, MANIFEST, load_bundle, model_hash, sha256_file, write_header, write_rom
+from syna_contract import numerics as nx
+from syna_contract.bundle import FORMAT_NAME, GOLDEN, MANIFEST, load_bundle, model_hash, sha256_file, write_header, write_rom
 from .checkpoint import load_checkpoint
 from .fakequant import run_quant
-from .graph import INPUT, build_graph
+from syna_contract.graph import INPUT, build_graph
 from .prune import PruneError, prune_layers
 from .quant import QuantModel, QuantSettings, UnsupportedError, fixed_multiplier, quantize_model
 
@@ -183,7 +183,7 @@ def prune_silent(model, out: Path, settings: QuantSettings, input_spec: dict, de
     must agree on every score and on every spike of every remaining layer (else :class:`PruneError`).
     The manifest's ``pruning`` records the split, the number of samples and what was pruned."""
     from .prune import silent_shortcuts
-    from .reference import Reference
+    from syna_contract.reference import Reference
     out = Path(out)
     with tempfile.TemporaryDirectory(prefix="unpruned-", dir=out.parent if out.parent.exists() else None) as tmp:
         full = load_bundle(write_bundle(model, Path(tmp) / "bundle", settings, input_spec, extra=extra))

@@ -15,10 +15,10 @@ import torch
 import torch.nn.functional as F
 from spikingjelly.activation_based import surrogate
 
-from . import numerics as nx
+from syna_contract import numerics as nx
 from .quant import QuantAttention, QuantConv, QuantModel, QuantSettings, fixed_multiplier, quantize_model
 from .model import SynAResNet
-from .graph import INPUT, build_graph
+from syna_contract.graph import INPUT, build_graph
 
 _spike = surrogate.ATan(alpha=2.0)
 _SIGMOID_TABLE = torch.from_numpy(nx.sigmoid_table()).double()

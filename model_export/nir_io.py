@@ -30,9 +30,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from spikingjelly.activation_based import functional
 
-from .graph import INPUT, build_graph
+from syna_contract.graph import INPUT, build_graph
 from .model import LIF_TAU, LIF_V_RESET, LIF_V_THRESHOLD, ConvUnit
-from .numerics import conv_out_size
+from syna_contract.numerics import conv_out_size
 
 DEFAULT_DT = 1e-4          # what SpikingJelly and snnTorch assume when they write NIR
 REL_TOL = 1e-6
@@ -590,7 +590,7 @@ def run_nir(graph, x: torch.Tensor, dt: float = DEFAULT_DT) -> torch.Tensor:
 def nir_to_bundle(graph, out: str | Path, input_spec: dict, samples: np.ndarray | None = None,
                   weight_bits: int | None = None, mem_bits: int | None = None, dt: float = DEFAULT_DT) -> Path:
     """Import a NIR graph and write it as an export bundle (``input_spec``: docs/bundle-format.md)."""
-    from . import numerics as nx
+    from syna_contract import numerics as nx
     from .export import write_bundle
     from .quant import QuantSettings
     model = import_nir(graph, steps=int(input_spec["steps"]), dt=dt)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from . import numerics as nx
+from syna_contract import numerics as nx
 from .model import ConvUnit, InhibitoryAttention, ModelConfig, MultiDimAttention, SynAResNet
 from .zoo import S_ATTENTION_REFUSAL, export_refusal
 

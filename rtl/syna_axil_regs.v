@@ -1,4 +1,4 @@
-// AXI4-Lite control/status registers (docs/core-interface.md, host/protocol.py):
+// AXI4-Lite control/status registers (docs/core-interface.md, syna_contract/protocol.py):
 // 0x00 CTRL (ap_ctrl_hs: bit0 ap_start W1 cleared when the core accepts, bit1
 // ap_done clear-on-read, bit2 ap_idle, bit3 ap_ready), 0x04 GIE, 0x08 IER,
 // 0x0C ISR (toggle on write 1), 0x10 STEPS, 0x18 STATUS, 0x20 CYCLES,

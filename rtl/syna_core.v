@@ -1,7 +1,7 @@
 // The spiking core: AXI4-Lite control, AXI4-Stream in/out, layer-major event-driven
 // schedule (docs/rtl.md). Sizes come from the generated syna_cfg.vh; the layer
 // schedule, weights, bias/thresholds and MODEL_HASH32 from the generated ROM files
-// (model_export/rtl_core.py), loaded with $readmemh from the working directory.
+// (syna_hw/rtl_core.py), loaded with $readmemh from the working directory.
 //
 // Beside the ports of docs/core-interface.md this module has a simulation tap
 // (every write of a spike word: layer, index t*Ho*Wo + y*Wo + x, word) and a

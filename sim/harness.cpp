@@ -1,5 +1,5 @@
 // C++ harness around the Verilator model of rtl/syna_core.v, built into a shared
-// library and driven from Python through ctypes (model_export/rtl_core.py, RtlCore).
+// library and driven from Python through ctypes (syna_hw/rtl_core.py, RtlCore).
 // It plays the host and the DMA: AXI4-Lite register accesses, the input stream
 // (TLAST on the last word, or none), the output stream (always ready), and records
 // the spike-map tap (every spike word a layer writes) for bit-exact checks.

@@ -21,8 +21,8 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge, with_timeout
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
-from host import protocol as proto
-from model_export.bundle import load_bundle
+from syna_contract import protocol as proto
+from syna_contract.bundle import load_bundle
 
 SEED = int(os.environ.get("SYNA_SEED", "1"))
 

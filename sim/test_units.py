@@ -1,8 +1,8 @@
 """cocotb unit tests of the rtl/ units (toplevel sim/tb_units.v), each against a Python model.
 
 Run by tests/test_rtl_cocotb.py through cocotb's Python runner; SYNA_SEED sets the
-random seed. Python models: model_export.numerics (LIF, merge), numpy
-correlations (conv engine), host.protocol (stream packing).
+random seed. Python models: syna_contract.numerics (LIF, merge), numpy
+correlations (conv engine), syna_contract.protocol (stream packing).
 """
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge, Timer
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster
 
-from host import protocol as proto
-from model_export import numerics as nx
+from syna_contract import protocol as proto
+from syna_contract import numerics as nx
 
 SEED = int(os.environ.get("SYNA_SEED", "1"))
 
@@ -102,7 +102,7 @@ async def lif_matches_numerics(dut):
 @cocotb.test()
 async def gated_lif_matches_numerics(dut):
     """syna_lif ATT = 1: MA gate max(0, (i * g) >> 8) and IA gate q * max(0, i) before the LIF (MB = 12),
-    as model_export.reference applies them (numerics.md section 6); gmode 0 is the plain LIF."""
+    as syna_contract.reference applies them (numerics.md section 6); gmode 0 is the plain LIF."""
     await setup(dut)
     rng = np.random.default_rng(SEED + 7)
     mb = 12
@@ -437,7 +437,7 @@ async def stream_tx_packet_with_backpressure(dut):
 # ----------------------------------------------------------------------------- AXI4-Lite registers
 @cocotb.test()
 async def axil_register_map(dut):
-    """host/protocol.py's map: ap_ctrl_hs start/done/idle/ready, GIE/IER/ISR interrupt, RO registers."""
+    """syna_contract/protocol.py's map: ap_ctrl_hs start/done/idle/ready, GIE/IER/ISR interrupt, RO registers."""
     await setup(dut)
     axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "axil"), dut.clk, dut.rst)
     dut.rg_core_idle.value = 1

@@ -8,7 +8,7 @@ from spikingjelly.activation_based import functional
 
 from model_export.analysis import EvalStats, SpikeRecorder, evaluate_spikes, spike_taps
 from model_export.fakequant import FakeQuantNet
-from model_export.graph import build_graph
+from syna_contract.graph import build_graph
 from model_export.model import AttentionSpec, SynAResNet, make_config
 from model_export.quant import QuantSettings
 from model_export.train import _pruning_line

@@ -5,7 +5,7 @@ import shutil
 import numpy as np
 import pytest
 
-from model_export.bundle import HEADER, MANIFEST, BundleError, load_bundle, model_hash, read_rom
+from syna_contract.bundle import HEADER, MANIFEST, BundleError, load_bundle, model_hash, read_rom
 from model_export.export import write_bundle
 from model_export.model import AttentionSpec
 from model_export.quant import QuantSettings, UnsupportedError
@@ -32,7 +32,7 @@ def test_bundle_contents(make_bundle):
 
 
 def test_rom_round_trip_is_twos_complement(tmp_path):
-    from model_export.bundle import rom_text
+    from syna_contract.bundle import rom_text
     vals = np.array([[-128, -1, 0], [1, 127, -7]])
     (tmp_path / "r.mem").write_text(rom_text(vals, 8, "t"))
     assert (tmp_path / "r.mem").read_text().splitlines()[1:] == ["80", "ff", "00", "01", "7f", "f9"]

@@ -5,11 +5,11 @@ input and after every kind of input error. Only the cycles word differs (the emu
 import numpy as np
 import pytest
 
-from host import protocol as P
+from syna_contract import protocol as P
 from host.emulator import CoreEmulator
-from model_export import hls_core as hc
-from model_export import rtl_core as rc
-from model_export.bundle import load_bundle
+from syna_hw import hls_core as hc
+from syna_hw import rtl_core as rc
+from syna_contract.bundle import load_bundle
 from model_export.demo import SHIPPED
 from model_export.export import export_checkpoint
 

@@ -10,14 +10,14 @@ import torch
 
 from host import SpikingCore
 from host.eventfiles import read_events
-from model_export.bundle import load_bundle
+from syna_contract.bundle import load_bundle
 from model_export.data import input_spec, load_split
 from model_export.export import bundle_layers, write_bundle
-from model_export.hls_core import HlsCore, compare
+from syna_hw.hls_core import HlsCore, compare
 from model_export.model import SynAResNet, make_config
-from model_export.plan import plan_bundle, plan_layers
+from syna_hw.plan import plan_bundle, plan_layers
 from model_export.quant import QuantSettings, quantize_model
-from model_export.reference import Reference
+from syna_contract.reference import Reference
 from model_export.testing import randomize
 
 from test_datasets import write_nmnist_folder
@@ -76,7 +76,7 @@ def test_host_makes_the_training_frames_from_the_raw_file(nmnist):
 def test_nmnist_bundle_on_the_rtl_twin(nmnist):
     """The same bundle through the RTL twin (Verilator): every layer's spikes at every step and the
     scores equal the golden vectors, as the demo's RTL stage checks."""
-    from model_export.rtl_core import rtl_stage
+    from syna_hw.rtl_core import rtl_stage
     _, _, bundle, _, _ = nmnist
     r = rtl_stage(bundle.root, samples=2)
     assert r["bitexact"], r["mismatches"]

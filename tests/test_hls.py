@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from host import protocol as pr
-from model_export import hls_core as hc
-from model_export.boards import BOARDS
-from model_export.bundle import Bundle, load_bundle
+from syna_contract import protocol as pr
+from syna_hw import hls_core as hc
+from syna_contract.boards import BOARDS
+from syna_contract.bundle import Bundle, load_bundle
 from model_export.model import AttentionSpec
-from model_export.reference import Reference
+from syna_contract.reference import Reference
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -23,10 +23,10 @@ SCRIPT = textwrap.dedent(r"""
     import host
     from host import SpikingCore, demo_stage, events_to_frames
     from host.fakeboard import FakeBoard, pynq_available
-    import host.backends, host.core, host.emulator, host.events, host.protocol
+    import host.backends, host.core, host.emulator, host.events, syna_contract.protocol
 
     bundle = sys.argv[1]
-    from model_export.bundle import load_bundle
+    from syna_contract.bundle import load_bundle
     b = load_bundle(bundle)
     x = b.golden()["input"]
     out = {}

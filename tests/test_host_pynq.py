@@ -12,11 +12,11 @@ import pytest
 
 from host import (CoreStatusError, DmaError, DmaTimeoutError, InputError, InterfaceError, ModelMismatchError,
                   SpikingCore)
-from host import protocol as P
+from syna_contract import protocol as P
 from host.backends import check_register_map
 from host.fakeboard import FakeBoard, hwh_registers, pynq_available
-from model_export.bundle import load_bundle
-from model_export.reference import Reference
+from syna_contract.bundle import load_bundle
+from syna_contract.reference import Reference
 
 from test_host_helpers import export_digits
 
@@ -96,10 +96,10 @@ def test_interface_version_and_register_map_checked(digits, impl):
     with pytest.raises(InterfaceError, match="interface version 2; this driver speaks version 1"):
         open_core(bundle, impl, board=FakeBoard(bundle, use_pynq=impl, version=2))
     wrong = hwh_registers({"model_hash": 0x40})
-    with pytest.raises(InterfaceError, match=r"MODEL_HASH at 0x40 in the \.hwh, 0x30 in host/protocol\.py"):
+    with pytest.raises(InterfaceError, match=r"MODEL_HASH at 0x40 in the \.hwh, 0x30 in syna_contract/protocol\.py"):
         open_core(bundle, impl, board=FakeBoard(bundle, use_pynq=impl, registers=wrong))
     core, _, _ = open_core(bundle, impl, board=FakeBoard(bundle, use_pynq=impl, registers=None))
-    assert core.info()["register_map"] == "host/protocol.py"
+    assert core.info()["register_map"] == "syna_contract/protocol.py"
     assert check_register_map(None) == P.REGISTERS
 
 

@@ -8,11 +8,11 @@ import pytest
 import torch
 from spikingjelly.activation_based.nir_exchange import import_from_nir
 
-from model_export import hls_core as hc
+from syna_hw import hls_core as hc
 from model_export import nir_io, zoo
-from model_export.bundle import load_bundle
+from syna_contract.bundle import load_bundle
 from model_export.model import AttentionSpec
-from model_export.reference import Reference
+from syna_contract.reference import Reference
 from model_export.testing import randomize
 
 DT = 1e-4

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from model_export import numerics as nx
+from syna_contract import numerics as nx
 from model_export.quant import fixed_multiplier
 
 

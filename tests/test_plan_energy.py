@@ -5,14 +5,14 @@ import math
 import numpy as np
 import pytest
 
-from model_export.boards import BOARDS, get_board
-from model_export.bundle import load_bundle
-from model_export.energy import E_AC_PJ, E_MAC_PJ, energy_for_bundle, energy_report
+from syna_contract.boards import BOARDS, get_board
+from syna_contract.bundle import load_bundle
+from syna_contract.energy import E_AC_PJ, E_MAC_PJ, energy_for_bundle, energy_report
 from model_export.export import bundle_layers, write_bundle
 from model_export.model import SynAResNet, make_config
-from model_export.plan import bram36_for, plan_bundle, plan_layers, uram_for
+from syna_hw.plan import bram36_for, plan_bundle, plan_layers, uram_for
 from model_export.quant import QuantSettings, quantize_model
-from model_export.reference import Reference
+from syna_contract.reference import Reference
 
 from conftest import DIGITS_SPEC, random_inputs, random_model, small_config
 
@@ -71,7 +71,7 @@ def test_paper_net_uses_uram_on_zcu104_and_still_does_not_fit(paper_layers):
 
 def test_layer_major_keeps_block_input_live(paper_layers):
     """While b0.main1 runs, f3's map must still be held for the shortcut conv b0.short."""
-    from model_export.plan import _live_maps
+    from syna_hw.plan import _live_maps
     small = [l for l in paper_layers if l["name"] in ("f3", "b0.main0", "b0.main1", "b0.short")]
     peak, live = _live_maps(small)
     assert peak == "b0.main1" and [m["name"] for m in live] == ["f3", "b0.main0", "b0.main1"]

@@ -12,15 +12,15 @@ import numpy as np
 import pytest
 import torch
 
-from model_export.bundle import load_bundle
+from syna_contract.bundle import load_bundle
 from model_export.checkpoint import save_checkpoint
 from model_export.cli import main
 from model_export.data import input_spec, load_split
-from model_export.energy import energy_for_bundle
+from syna_contract.energy import energy_for_bundle
 from model_export.export import write_bundle
 from model_export.prune import PruneError, prune_layers, silent_shortcuts
 from model_export.quant import QuantSettings
-from model_export.reference import Reference
+from syna_contract.reference import Reference
 
 from conftest import DIGITS_SPEC, random_inputs, random_model, small_config
 
@@ -91,14 +91,14 @@ def test_energy_drops_by_the_pruned_convolution(bundles):
 
 
 def test_hls_csim_runs_the_pruned_bundle_bit_exact(bundles):
-    from model_export import hls_core
+    from syna_hw import hls_core
     _, pruned, _ = bundles
     x, _ = load_split("digits", "test", small_config(), limit=24)
     assert hls_core.check_bundle(pruned.root, x, lanes=4)
 
 
 def test_rtl_twin_runs_the_pruned_bundle_bit_exact(bundles):
-    from model_export import rtl_core
+    from syna_hw import rtl_core
     _, pruned, _ = bundles
     r = rtl_core.rtl_stage(pruned.root, samples=3)
     assert r["bitexact"] and r["samples"] == 3, r["mismatches"]
@@ -130,7 +130,7 @@ def test_a_firing_shortcut_cannot_be_pruned(tmp_path):
 
 
 def test_prune_layers_names_what_it_cannot_do():
-    from model_export.graph import build_graph
+    from syna_contract.graph import build_graph
     layers = build_graph(small_config())
     with pytest.raises(PruneError, match=r"'b1.main0' is not a shortcut feeding a merge; shortcuts here: "
                                          r"\['b0.short', 'b1.short', 'b2.short'\]"):

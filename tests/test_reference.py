@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 import torch
 
-from model_export.bundle import load_bundle
+from syna_contract.bundle import load_bundle
 from model_export.fakequant import FakeQuantNet, run_quant
 from model_export.model import AttentionSpec
 from model_export.quant import QuantSettings, quantize_model
-from model_export.reference import InputError, Reference
+from syna_contract.reference import InputError, Reference
 
 from conftest import random_inputs
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from model_export import rtl_core as rc
+from syna_hw import rtl_core as rc
 
 REPO = Path(__file__).resolve().parents[1]
 SIM = REPO / "sim"

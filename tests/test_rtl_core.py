@@ -1,4 +1,4 @@
-"""The RTL twin (rtl/, model_export/rtl_core.py) through its Verilator C++ harness.
+"""The RTL twin (rtl/, syna_hw/rtl_core.py) through its Verilator C++ harness.
 
 Bit-exact on every golden sample: class scores, per-layer spike counts, and every
 layer's spike map at every time step (the simulation tap of rtl/syna_core.v), for
@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 import torch
 
-from host import protocol as P
-from model_export import hls_core
-from model_export import rtl_core as rc
-from model_export.bundle import load_bundle
+from syna_contract import protocol as P
+from syna_hw import hls_core
+from syna_hw import rtl_core as rc
+from syna_contract.bundle import load_bundle
 from model_export.export import write_bundle
 from model_export.model import AttentionSpec, SynAResNet, make_config
 from model_export.quant import QuantSettings
@@ -80,7 +80,7 @@ def check_bitexact(core: rc.RtlCore, samples=None) -> list[int]:
 
 
 def synaptic_ops(bundle, sample: int) -> int:
-    """Synaptic operations of one golden sample (model_export.hls_core's count: per non-zero input,
+    """Synaptic operations of one golden sample (syna_hw.hls_core's count: per non-zero input,
     kernel offsets landing on an output x Cout; fc: spikes x classes)."""
     g = bundle.golden()
     spikes = {l["name"]: g[f"spikes/{l['name']}"][sample] for l in bundle.layers if l["kind"] != "fc"}
@@ -122,7 +122,7 @@ def test_generated_files_match_the_bundle(make_bundle, tmp_path):
 def _edited(bundle, edit):
     import copy
 
-    from model_export.bundle import Bundle
+    from syna_contract.bundle import Bundle
     m = copy.deepcopy(bundle.manifest)
     edit(m["layers"])
     return Bundle(bundle.root, m, bundle.params)
@@ -171,7 +171,7 @@ def test_generator_writes_the_attention_roms(make_bundle, tmp_path):
 
 
 def nx_sigmoid() -> list[int]:
-    from model_export import numerics as nx
+    from syna_contract import numerics as nx
     return nx.sigmoid_table().tolist()
 
 
@@ -249,7 +249,7 @@ def _strip_attention(layers):
 def test_attention_models_bitexact(make_bundle, dim, pos, merge, wbits, mbits, lanes):
     """MA and IA (numerics.md section 6) in dims T and C: every spike of every layer at every step, the
     scores and the saturation counts (currents once per layer, the MLP's sat32, IA's sat_M) equal golden."""
-    from model_export.reference import Reference
+    from syna_contract.reference import Reference
     root, _, _ = make_bundle(merge=merge, attention=AttentionSpec(dim, pos), weight_bits=wbits, mem_bits=mbits,
                              samples=3, seed=lanes)
     b = load_bundle(root)
@@ -313,9 +313,9 @@ def test_attention_mlp_saturation(make_bundle, monkeypatch, dim, pos, merge, mbi
     are counted like the reference counts them. Exported models never get there, so the MLP weights are
     scaled up (w1 x 10^6, w2 x 200, as 28-bit weights) in an edited bundle; the RTL must equal the
     reference on it sample by sample, and each kind of clamp must have happened."""
-    from model_export import numerics as nx
-    from model_export import reference as refmod
-    from model_export.bundle import Bundle
+    from syna_contract import numerics as nx
+    from syna_contract import reference as refmod
+    from syna_contract.bundle import Bundle
     root, _, _ = make_bundle(merge=merge, attention=AttentionSpec(dim, pos), mem_bits=mbits, samples=3, seed=8)
     b = load_bundle(root)
     params = {k: dict(v) for k, v in b.params.items()}
@@ -360,8 +360,8 @@ def test_attention_on_the_encoder(make_bundle, dim, donor):
     """Attention on the encoder conv (no exported model has it; the HLS core refuses it because it streams
     the input once): the RTL re-reads its input banks in pass 2. Another layer's attention of the right
     size is moved onto the stem; the RTL must equal the reference on that edited bundle."""
-    from model_export.bundle import Bundle
-    from model_export.reference import Reference
+    from syna_contract.bundle import Bundle
+    from syna_contract.reference import Reference
     root, _, _ = make_bundle(merge="OR", attention=AttentionSpec(dim, "b"), samples=2, seed=7)
     b = load_bundle(root)
     stem = b.layers[0]

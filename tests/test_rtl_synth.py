@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from host import protocol as P
-from model_export import rtl_core as rc
-from model_export.bundle import load_bundle
+from syna_contract import protocol as P
+from syna_hw import rtl_core as rc
+from syna_contract.bundle import load_bundle
 
 REPO = Path(__file__).resolve().parents[1]
 

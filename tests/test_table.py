@@ -11,8 +11,8 @@ from model_export.analysis import evaluate_spikes
 from model_export.checkpoint import load_checkpoint
 from model_export.cli import main
 from model_export.data import load_split
-from model_export.energy import energy_report
-from model_export.graph import build_graph
+from syna_contract.energy import energy_report
+from syna_contract.graph import build_graph
 from model_export.plots import PLOT_FILES, metrics_path, plot_run, read_metrics
 from model_export.recipe import TrainArgs
 from model_export.table import compare_runs, energy_layers

@@ -9,7 +9,7 @@ import torch
 
 from model_export import train as tr
 from model_export.checkpoint import load_checkpoint, load_train_state
-from model_export.graph import build_graph
+from syna_contract.graph import build_graph
 from model_export.recipe import TRAIN_PRESETS, TrainArgs, resolve
 
 # A tiny run: 128 digits, 64 evaluation digits, a 1/8-width model; lr high enough that it spikes.

@@ -9,11 +9,11 @@ import torch
 from spikingjelly.activation_based import functional, layer
 
 from model_export import zoo
-from model_export.bundle import load_bundle
+from syna_contract.bundle import load_bundle
 from model_export.export import write_bundle
 from model_export.model import AttentionSpec, ORSEWBlock
 from model_export.quant import QuantSettings, UnsupportedError
-from model_export.reference import Reference
+from syna_contract.reference import Reference
 from model_export.testing import randomize
 from model_export.zoo.asa import AdvanceSpatialAttention
 from model_export.zoo.mlf import MLFNode
@@ -289,7 +289,7 @@ def test_hooked_synaptic_ops_equal_energy_report_on_the_layer_graph(arch, knobs,
     from the layer graph: encoder and ADD-fed convs as MACs, the rest as FLOPs x input rate ACs.
     With 0/1 input pixels the encoder is still all MACs (it is the first conv, not a spike reader)."""
     from model_export.analysis import SynapticOps, evaluate_spikes
-    from model_export.energy import energy_report
+    from syna_contract.energy import energy_report
     from model_export.table import energy_layers
     cfg = small(arch, **knobs)
     model = randomize(zoo.build_model(arch, cfg), torch.rand(T, 8, 1, 8, 8))

@@ -1,6 +1,6 @@
 // C-SIMULATION-ONLY SHIM of Vitis HLS's <ap_axi_sdata.h> (the hls4ml wheel ships ap_int.h and
 // hls_stream.h but not this header). It is on the include path of the g++ builds only
-// (model_export/hls_core.py, hls/hls.mk); the Vitis HLS Tcl flow (hls/scripts/syna_hls.tcl)
+// (syna_hw/hls_core.py, hls/hls.mk); the Vitis HLS Tcl flow (hls/scripts/syna_hls.tcl)
 // never adds this directory, so Vitis uses its own header. Only the fields the core uses
 // (data, keep, strb, last) are modelled; Vitis 2023.x omits user/id/dest when their width is 0.
 #ifndef SYNA_CSIM_AP_AXI_SDATA_H

@@ -4,7 +4,7 @@
 #
 # `make bitstream BOARD=pynq-z2|zcu104` runs it after `make hls` exported the core as an IP
 # (GEN_DIR/syna_<BOARD>/sol/impl/ip). Part, PS and clock come from GEN_DIR/board_<BOARD>.tcl,
-# generated from model_export/boards.py. The design: Zynq PS (processing_system7 on pynq-z2,
+# generated from syna_contract/boards.py. The design: Zynq PS (processing_system7 on pynq-z2,
 # zynq_ultra_ps_e on zcu104) -> AXI-Lite -> {AXI DMA, core s_axi_control}; DMA MM2S -> core
 # s_axis_in, core m_axis_out -> DMA S2MM; DMA masters -> PS high-performance port; core and DMA
 # interrupts -> PS. Writes OUT_DIR/syna.bit, syna.hwh (for pynq.Overlay) and syna.model_hash.

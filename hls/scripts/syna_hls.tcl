@@ -4,7 +4,7 @@
 #
 # `make hls BOARD=pynq-z2|zcu104` runs it after generating GEN_DIR (build/hls/<hash16>/p<P>/):
 # syna_model.h (the model), golden.bin (the C-sim vectors) and board_<BOARD>.tcl, which sets
-# syna_part / syna_clock_ns / ... from model_export/boards.py, the one board table.
+# syna_part / syna_clock_ns / ... from syna_contract/boards.py, the one board table.
 # Stages: csim_design (the same testbench as `make csim`, here with Vitis's own headers),
 # csynth_design, cosim_design when asked, export_design -format ip_catalog.
 # Never run in this repository's CI (no Vitis there); tests/test_hls.py sources it with stubs.
@@ -17,7 +17,7 @@ set board [lindex $argv 1]
 set stages [lrange $argv 2 end]
 set board_tcl [file join $gen_dir board_${board}.tcl]
 if {![file exists $board_tcl]} {
-    error "$board_tcl is missing: generate it with `python -m model_export.hls_core gen --board $board`"
+    error "$board_tcl is missing: generate it with `python -m syna_hw.hls_core gen --board $board`"
 }
 source $board_tcl
 

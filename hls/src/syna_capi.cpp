@@ -1,4 +1,4 @@
-// C-SIMULATION-ONLY C API around the top function, for model_export/hls_core.py (ctypes).
+// C-SIMULATION-ONLY C API around the top function, for syna_hw/hls_core.py (ctypes).
 // Not a synthesis source: hls/scripts/syna_hls.tcl adds only syna_core.cpp to the Vitis project.
 #ifdef __SYNTHESIS__
 #error "syna_capi.cpp is the C-sim binding, not a synthesis source"

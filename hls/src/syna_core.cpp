@@ -10,12 +10,12 @@
 //
 // Cycle counter: `cyc` counts the modelled schedule, the trip counts of the pipelined loops
 // at II = 1 (one count per loop iteration below that says `cyc`), nothing else; pipeline
-// fill/drain is not included. model_export/hls_core.py:cycle_model() is the same sum in numpy.
+// fill/drain is not included. syna_hw/hls_core.py:cycle_model() is the same sum in numpy.
 #include "syna_core.h"
 
 using namespace syna;
 
-// Pragmas whose values come from the generated header (host/protocol.py, lanes).
+// Pragmas whose values come from the generated header (syna_contract/protocol.py, lanes).
 #define SYNA_PRAGMA_SUB(x) _Pragma(#x)
 #define SYNA_PRAGMA(x) SYNA_PRAGMA_SUB(x)
 

@@ -1,7 +1,7 @@
 // SynA spiking core for Vitis HLS 2023.x: the top function and its types.
 // docs/hls-core.md describes the architecture; docs/numerics.md is the integer contract;
-// docs/core-interface.md and host/protocol.py the ports, registers and stream formats.
-// syna_model.h is generated per model by model_export/hls_core.py (never edited by hand).
+// docs/core-interface.md and syna_contract/protocol.py the ports, registers and stream formats.
+// syna_model.h is generated per model by syna_hw/hls_core.py (never edited by hand).
 #ifndef SYNA_CORE_H
 #define SYNA_CORE_H
 

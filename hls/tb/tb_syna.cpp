@@ -4,7 +4,7 @@
 // the registers and the per-layer saturation totals. Prints one verdict line; exits non-zero
 // at the first mismatch, naming layer, sample, step and neuron.
 //
-// golden.bin (written by model_export/hls_core.py:write_golden_bin from golden.npz), little-endian:
+// golden.bin (written by syna_hw/hls_core.py:write_golden_bin from golden.npz), little-endian:
 //   u32 magic 0x31444C47 ("GLD1"), u32 K samples, u32 layers, u32 words per sample, u32 classes
 //   K x { u32 input words[words]; i32 scores[classes]; per layer u8 spikes[T*C*H*W] }
 //   i64 saturations[layers] (totals over the K samples)

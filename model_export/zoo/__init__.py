@@ -38,7 +38,7 @@ from typing import Callable
 
 import torch.nn as nn
 
-from .. import numerics as nx
+from syna_contract import numerics as nx
 from ..model import MERGES, AttentionSpec, ModelConfig, SynAResNet
 from ..model import make_config as _make_preset_config
 

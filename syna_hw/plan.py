@@ -42,9 +42,9 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-from . import numerics as nx
-from .boards import BRAM36_BITS, URAM_BITS, UTILISATION_BUDGET, Board, get_board
-from .graph import INPUT
+from syna_contract import numerics as nx
+from syna_contract.boards import BRAM36_BITS, URAM_BITS, UTILISATION_BUDGET, Board, get_board
+from syna_contract.graph import INPUT
 
 LUTRAM_MAX_BITS = 2048           # smaller memories become distributed RAM
 LUTRAM_BITS_PER_LUT = 64         # one LUT6 of a SLICEM as 64 x 1 RAM
@@ -319,5 +319,5 @@ def _verdict(r: PlanReport) -> tuple[bool, list[str]]:
 
 
 def plan_bundle(bundle, board: str) -> PlanReport:
-    """:func:`plan_layers` for a loaded :class:`model_export.bundle.Bundle`."""
+    """:func:`plan_layers` for a loaded :class:`syna_contract.bundle.Bundle`."""
     return plan_layers(bundle.layers, bundle.input_spec, bundle.numerics, board)

@@ -189,5 +189,5 @@ def energy_report(layers: list[dict], input_spec: dict, spike_counts: dict[str, 
 
 
 def energy_for_bundle(bundle, result) -> EnergyReport:
-    """:func:`energy_report` for a bundle and a :class:`model_export.reference.ReferenceResult`."""
+    """:func:`energy_report` for a bundle and a :class:`syna_contract.reference.ReferenceResult`."""
     return energy_report(bundle.layers, bundle.input_spec, result.spike_counts, len(result.scores))
