@@ -6,6 +6,7 @@
 PYTHON ?= python3
 VENV   := .venv
 VPY    := $(VENV)/bin/python
+DEMO_STAMP := $(VENV)/.installed-demo
 STAMP  := $(VENV)/.installed
 PYTEST_WORKERS ?= auto
 
@@ -20,14 +21,21 @@ $(VPY):
 	  rm -rf $(VENV); apt-get update -q && apt-get install -y -q python3-venv && $(PYTHON) -m venv $(VENV); }
 
 # torch==2.14.1 + torchvision==0.29.1 are pinned in pyproject.toml (see README, "Why torch 2.14.1").
-$(STAMP): pyproject.toml | $(VPY)
-	$(VPY) -m pip install -q --upgrade pip
-	$(VPY) -m pip install -q -e '.[train,dev,hw,events]'
+# `make demo` installs what the demo runs ([train,hw]); `make test` adds the test tools and AEDAT 4 ([dev,events]).
+# pip is not quiet: the first run downloads about 3 GB (torch), and its progress should show.
+$(DEMO_STAMP): pyproject.toml | $(VPY)
+	@echo "installing [train,hw] into $(VENV) (first run: about 3 GB download, 6 GB on disk; README, Installs)"
+	$(VPY) -m pip install --upgrade pip
+	$(VPY) -m pip install -e '.[train,hw]'
+	@touch $@
+
+$(STAMP): $(DEMO_STAMP)
+	$(VPY) -m pip install -e '.[train,hw,dev,events]'
 	@touch $@
 
 venv: $(STAMP)
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(VPY) -m model_export.demo --out build/demo $(if $(TRAIN),--train)
 
 test: $(STAMP)

@@ -20,7 +20,7 @@ hls_bundle = @test -f $(BUNDLE)/manifest.json || { \
 	  if [ "$(BUNDLE)" = build/demo/bundle ]; then $(MAKE) --no-print-directory demo; \
 	  else echo "error: no bundle at $(BUNDLE) (manifest.json missing)" >&2; exit 2; fi; }
 
-csim: $(STAMP)
+csim: $(DEMO_STAMP)
 	$(hls_bundle)
 	$(VPY) -m syna_hw.hls_core csim --bundle $(BUNDLE) --lanes $(LANES)
 
@@ -36,7 +36,7 @@ endef
 
 hls:
 	$(call hls_need_tool,$(VITIS_HLS),Vitis HLS)
-	@$(MAKE) --no-print-directory $(STAMP)
+	@$(MAKE) --no-print-directory $(DEMO_STAMP)
 	$(hls_bundle)
 	@gen=$$($(VPY) -m syna_hw.hls_core gen --bundle $(BUNDLE) --lanes $(LANES) --board $(BOARD)) && \
 	  echo "vitis_hls in $$gen" && cd $$gen && \
@@ -44,7 +44,7 @@ hls:
 
 bitstream:
 	$(call hls_need_tool,$(VIVADO),Vivado)
-	@$(MAKE) --no-print-directory $(STAMP)
+	@$(MAKE) --no-print-directory $(DEMO_STAMP)
 	$(hls_bundle)
 	@gen=$$($(VPY) -m syna_hw.hls_core gen --bundle $(BUNDLE) --lanes $(LANES) --board $(BOARD)) && \
 	  if [ ! -d $$gen/syna_$(BOARD)/sol/impl/ip ]; then $(MAKE) --no-print-directory hls BOARD=$(BOARD) || exit $$?; fi && \

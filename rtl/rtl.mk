@@ -18,7 +18,7 @@ RTL_STAMP  := $(VENV)/.rtl-installed
 
 .PHONY: rtl-deps sim synth-estimate rtl-run bench-rtl rtl-clean
 
-$(RTL_STAMP): $(STAMP) rtl/rtl.mk
+$(RTL_STAMP): $(DEMO_STAMP) rtl/rtl.mk
 	@missing=""; for t in yosys iverilog g++ make tclsh; do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
 	if [ -n "$$missing" ]; then echo "installing$$missing (Debian)"; \
 	  sudo=$$([ "$$(id -u)" -ne 0 ] && command -v sudo >/dev/null && echo sudo); \
@@ -35,7 +35,7 @@ demo: $(RTL_STAMP)
 # the demo bundle, made by `make demo` when missing (host/host.mk has the same rule for build/demo)
 RTL_NEED_BUNDLE = @test -f $(RTL_BUNDLE)/manifest.json || $(MAKE) demo
 
-sim: $(RTL_STAMP)
+sim: $(RTL_STAMP) $(STAMP)
 	$(VPY) -m pytest -q tests/test_rtl_core.py tests/test_rtl_cocotb.py tests/test_rtl_synth.py
 
 synth-estimate: $(RTL_STAMP)
