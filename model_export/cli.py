@@ -1,8 +1,11 @@
-"""``python -m model_export`` — train, export, run, plan, energy, plot, table.
+"""``syna`` (also ``python -m model_export``): every job of the flow as one command.
 
-Each sub-command's ``--help`` says what it reads and writes. Errors in user
-input (a bad bundle, a wrong input file, an unsupported model) print one clear
-line and exit with status 2; tracebacks are for bugs.
+Model side: train, export, run, plan, energy, plot, table, nir, synthetic-gestures. Hardware: hls
+(C-sim, header, Vitis inputs), rtl (Verilator run, config, Yosys estimate). Board: host (classify,
+throughput, notebook). Each sub-command's ``--help`` says what it reads and writes. ``--help``
+imports no torch: a sub-command imports what it needs when it runs. Errors in user input (a bad
+bundle, a wrong input file, an unsupported model) print one clear line and exit with status 2;
+tracebacks are for bugs.
 """
 from __future__ import annotations
 
@@ -15,10 +18,19 @@ from pathlib import Path
 import numpy as np
 
 from syna_contract import numerics as nx
-from . import zoo
-from .recipe import TRAIN_PRESETS, TrainArgs
+from syna_contract.boards import BOARDS
+from .recipe import ARCH_NAMES, TRAIN_PRESETS, TrainArgs
 
-BOARDS_HELP = "pynq-z2 | zcu104"
+
+def board_name(name: str) -> str:
+    """``--board`` values, case-insensitive: ``PYNQ-Z2`` is ``pynq-z2``."""
+    key = name.strip().lower()
+    if key not in BOARDS:
+        raise argparse.ArgumentTypeError(f"unknown board {name!r}; expected one of {', '.join(BOARDS)}")
+    return key
+
+
+BOARDS_HELP = f"board, one of {', '.join(BOARDS)} (case-insensitive)"
 
 
 def _cmd_train(a) -> None:
@@ -116,9 +128,10 @@ def _cmd_energy(a) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m model_export",
-        description="SynA-ResNet from PyTorch to an FPGA bundle, and the bit-exact integer reference that "
-                    "checks it. Typical flow: train -> export -> run / plan / energy; plot and table look at training runs.",
+        prog=_prog(),
+        description="SynA-ResNet from PyTorch to a Zynq FPGA, bit-exact at every step. Typical flow: train -> "
+                    "export -> run / plan / energy -> hls csim / rtl run -> host classify; plot and table look at "
+                    "training runs. `COMMAND --help` says more; --help never imports torch.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -146,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--in-channels", type=int, help="input channels (preset's by default)")
     g.add_argument("--num-classes", type=int, help="classes (preset's by default)")
     g.add_argument("--steps", type=int, help="time steps T (preset's by default)")
-    g.add_argument("--arch", choices=list(zoo.ARCH_NAMES),
+    g.add_argument("--arch", choices=list(ARCH_NAMES),
                    help=f"architecture (docs/model-zoo.md; default {d.arch}); only spike-driven ones export")
     g.add_argument("--merge", choices=["OR", "AND", "IAND", "ADD"],
                    help="residual merge (default: the arch's own, OR for syna-resnet)")
@@ -181,16 +194,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-plots", dest="plots", action="store_false", help="do not draw the plots at the end")
     t.set_defaults(func=_cmd_train)
 
-    e = sub.add_parser("export", help="quantise a checkpoint into a bundle (ROMs, header, manifest, golden)",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    e = sub.add_parser("export", help="quantise a checkpoint into a bundle (ROMs, manifest, golden vectors)")
     e.add_argument("checkpoint", help="checkpoint written by `train`")
     e.add_argument("--out", required=True, help="bundle directory (replaced if it exists)")
     e.add_argument("--weight-bits", type=int,
                    help=f"signed weight bits, {nx.WEIGHT_BITS_RANGE[0]}..{nx.WEIGHT_BITS_RANGE[1]} (default: the "
                         f"bits the checkpoint was fine-tuned for, else {nx.DEFAULT_WEIGHT_BITS})")
     e.add_argument("--mem-bits", type=int, default=nx.DEFAULT_MEM_BITS,
-                   help=f"membrane bits, {nx.MEM_BITS_RANGE[0]}..{nx.MEM_BITS_RANGE[1]}")
-    e.add_argument("--samples", type=int, default=8, help="golden-vector samples from the held-out split")
+                   help=f"membrane bits, {nx.MEM_BITS_RANGE[0]}..{nx.MEM_BITS_RANGE[1]} (default {nx.DEFAULT_MEM_BITS})")
+    e.add_argument("--samples", type=int, default=8, help="golden-vector samples from the held-out split (default 8)")
     e.add_argument("--prune-silent-shortcuts", action="store_true",
                    help="drop every shortcut (bK.short and its OR merge) that the integer model leaves silent on "
                         "the held-out split; the pruned bundle is verified to give identical scores and spikes")
@@ -207,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     pl = sub.add_parser("plan", help="on-chip memory and resource estimate against a board")
     pl.add_argument("bundle", help="bundle directory")
-    pl.add_argument("--board", required=True, help=BOARDS_HELP)
+    pl.add_argument("--board", required=True, type=board_name, help=BOARDS_HELP)
     pl.add_argument("--json", help="also write the plan as JSON here")
     pl.set_defaults(func=_cmd_plan)
 
@@ -233,7 +245,23 @@ def build_parser() -> argparse.ArgumentParser:
     tb.add_argument("--markdown", action="store_true", help="print a Markdown table")
     tb.add_argument("--json", help="also write the rows as JSON here")
     tb.set_defaults(func=_cmd_table)
+
+    # Jobs with a command line of their own: the rest of the line goes to it (`syna hls csim --help`).
+    for name, (module, help_) in DELEGATED.items():
+        d = sub.add_parser(name, help=help_, add_help=False, prefix_chars="\0")
+        d.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+        d.set_defaults(func=None, delegate=module)
     return p
+
+
+# sub-command -> (module whose main(argv) runs it, one line of help). Imported only when run.
+DELEGATED = {
+    "hls": ("syna_hw.hls_core", "HLS core: csim (g++ C-simulation vs golden), gen (header + Vitis inputs), check"),
+    "rtl": ("syna_hw.rtl_core", "RTL twin: run (Verilator vs golden), generate (config + ROMs), synth (Yosys estimate)"),
+    "host": ("host.__main__", "host driver: classify recordings, throughput test, run the notebook (numpy only)"),
+    "nir": ("model_export.nir_io", "NIR interchange: import a feed-forward NIR graph as a bundle, export a checkpoint"),
+    "synthetic-gestures": ("model_export.synthetic_gestures", "write the synthetic DVS gesture dataset (AEDAT 3.1 files)"),
+}
 
 
 def _datasets() -> str:
@@ -256,8 +284,18 @@ def _presets_epilog() -> str:
     return "\n".join(rows)
 
 
+def _prog() -> str:
+    name = Path(sys.argv[0]).name
+    return name if name.startswith("syna") else "python -m model_export"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "delegate", None):
+        import importlib
+        rest = list(args.args)
+        sys.argv = [f"{_prog()} {args.command}"] + rest          # the delegate's usage line names this command
+        return int(importlib.import_module(args.delegate).main(rest) or 0)
     from syna_contract.bundle import BundleError
     from syna_contract.reference import InputError
     user_errors = (BundleError, InputError, FileNotFoundError, ValueError)

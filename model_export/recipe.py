@@ -9,6 +9,10 @@ import dataclasses
 from dataclasses import dataclass
 
 AUGMENTS = ("flip", "translate")
+# The architectures of model_export/zoo (docs/model-zoo.md), named here without torch so that
+# `--help` lists them fast; zoo/__init__.py refuses to import if its table disagrees.
+ARCH_NAMES: tuple[str, ...] = ("syna-resnet", "or-resnet", "sew-resnet", "spiking-resnet", "ms-resnet", "asa-resnet",
+                               "mlf-ds-resnet")
 TRANSLATE_FRACTION = 5 / 128      # Table X, CIFAR10-DVS: RandomAffine translate up to 5/128 of the size
 QAT_LR_FACTOR = 0.05              # fine-tuning learning rate = lr * this
 
@@ -57,7 +61,7 @@ class TrainArgs:
     in_channels: int | None = None
     num_classes: int | None = None
     steps: int | None = None
-    arch: str = "syna-resnet"        # model_export.zoo.ARCH_NAMES
+    arch: str = "syna-resnet"        # one of ARCH_NAMES
     merge: str | None = None         # None: the arch's default (OR for syna-resnet)
     attention: str = "none"          # none | T | C | S  (SynA: MA on backbone + IA on shortcut)
     attention_position: str = "b"

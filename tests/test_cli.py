@@ -61,3 +61,51 @@ def test_help_reads_well():
     assert r.returncode == 0
     for cmd in ("train", "export", "run", "plan", "energy"):
         assert cmd in r.stdout
+
+
+HEAVY = ("torch", "spikingjelly", "sklearn", "matplotlib")
+
+
+def _modules_after(argv):
+    """Run the CLI with ``argv`` in a fresh interpreter; return (exit code, output, top-level modules imported)."""
+    code = ("import sys, json\nfrom model_export.cli import main\nrc = 0\n"
+            "try:\n    rc = main(json.loads(sys.argv[1]))\nexcept SystemExit as e:\n    rc = e.code\n"
+            "print('\\nMODULES', json.dumps(sorted({m.split('.')[0] for m in sys.modules})), 'RC', rc)")
+    r = subprocess.run([sys.executable, "-c", code, json.dumps(argv)], capture_output=True, text=True, timeout=120)
+    line = [l for l in r.stdout.splitlines() if l.startswith("MODULES ")][-1]
+    mods, rc = line[len("MODULES "):].rsplit(" RC ", 1)
+    return int(rc), r.stdout + r.stderr, set(json.loads(mods))
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["export", "--help"], ["run", "--help"], ["plan", "--help"],
+                                  ["hls", "--help"], ["rtl", "--help"], ["host", "--help"]])
+def test_help_imports_no_torch_and_lists_every_job(argv):
+    rc, out, mods = _modules_after(argv)
+    assert rc == 0, out
+    assert not set(HEAVY) & mods, f"{argv} imported {set(HEAVY) & mods}"
+    if argv == ["--help"]:
+        for cmd in ("train", "export", "run", "plan", "energy", "plot", "table", "hls", "rtl", "host", "nir",
+                    "synthetic-gestures"):
+            assert f" {cmd} " in out or f" {cmd}\n" in out, cmd
+
+
+def test_export_help_states_each_default_once():
+    rc, out, _ = _modules_after(["export", "--help"])
+    assert rc == 0
+    options = " ".join(out.split()).split(" --")[1:]       # one entry per option, wrapping undone
+    assert any("(default 8)" in o for o in options)
+    for o in options:
+        assert o.count("default") <= 1, o                  # argparse's own "(default: x)" once doubled ours
+
+
+def test_board_names_are_case_insensitive_and_come_from_the_board_table(checkpoint, tmp_path, capsys):
+    from syna_contract.boards import BOARDS
+    out = tmp_path / "bundle"
+    assert main(["export", str(checkpoint), "--out", str(out), "--samples", "2"]) == 0
+    name = next(iter(BOARDS))
+    assert main(["plan", str(out), "--board", name.upper()]) in (0, 1, 3)
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["plan", str(out), "--board", "no-such-board"])
+    err = capsys.readouterr().err
+    assert "unknown board 'no-such-board'" in err and all(b in err for b in BOARDS)

@@ -158,7 +158,10 @@ ARCHS: dict[str, ArchSpec] = {s.name: s for s in [
                     "its LIF is tau 2, not MLF's decay 0.25 with three thresholds")),
 ]}
 
-ARCH_NAMES: tuple[str, ...] = tuple(ARCHS)
+from ..recipe import ARCH_NAMES  # noqa: E402  (the torch-free list of names, for the CLI)
+
+if tuple(ARCHS) != ARCH_NAMES:
+    raise ImportError(f"model_export.recipe.ARCH_NAMES {ARCH_NAMES} must list the zoo's archs {tuple(ARCHS)}")
 
 
 def _spec(arch: str) -> ArchSpec:
