@@ -96,8 +96,8 @@ def plot_heatmap(records: list[dict], path: Path, title: str) -> Path:
         ax2.bar(x - 0.4 + (k + 0.5) * width, rates[layers.index(name)], width, label=name)
     _phase_boundary(ax2, records)
     ax2.set_ylabel("shortcut rate")
-    if shortcuts:
-        ax2.legend(fontsize="small", ncols=len(shortcuts))
+    if shortcuts:                               # beside the bars, never over them
+        ax2.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     else:                                       # archs without the layer graph: neuron modules, no shortcuts
         ax2.text(0.5, 0.5, "no shortcut LIF layers in this model", ha="center", va="center", transform=ax2.transAxes)
     step = max(1, len(records) // 20)
@@ -150,16 +150,37 @@ def plot_curves(records: list[dict], path: Path, title: str) -> Path:
     return path
 
 
-def plot_run(run: str | Path, out_dir: str | Path | None = None) -> list[Path]:
-    """Draw the plots of a run; returns the PNG paths (default directory: ``<checkpoint>.plots/``)."""
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def default_out_dir(mpath: Path) -> Path:
+    """``<checkpoint>.plots/`` beside the run; for a run inside the installed package (the shipped
+    checkpoint) ``./<checkpoint>.plots/`` in the working directory instead: never into the package."""
+    stem = mpath.name[:-len(METRICS_SUFFIX)]
+    beside = mpath.with_name(stem + ".plots")
+    return Path.cwd() / beside.name if PACKAGE_DIR in mpath.resolve().parents else beside
+
+
+def plot_run(run: str | Path, out_dir: str | Path | None = None, say=None) -> list[Path]:
+    """Draw the plots of a run; returns the PNG paths (default directory: :func:`default_out_dir`).
+
+    A plot that cannot be drawn is not skipped silently: ``say`` (default: print to stderr) gets one
+    line naming it and why."""
+    import sys
+    say = say or (lambda msg: print(msg, file=sys.stderr))
     mpath = metrics_path(run)
     records = read_metrics(mpath)
     stem = mpath.name[:-len(METRICS_SUFFIX)]
-    out = Path(out_dir) if out_dir else mpath.with_name(stem + ".plots")
+    out = Path(out_dir) if out_dir else default_out_dir(mpath)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    if all("firing_rates" in r for r in records):
+    with_rates = sum("firing_rates" in r for r in records)
+    if with_rates == len(records):
         paths.append(plot_heatmap(records, out / PLOT_FILES[0], stem))
         paths.append(plot_rates(records, out / PLOT_FILES[1], stem))
+    else:
+        say(f"{mpath}: {PLOT_FILES[0]} and {PLOT_FILES[1]} not drawn: {len(records) - with_rates} of "
+            f"{len(records)} epochs have no 'firing_rates' (the run was trained before `train` logged them, "
+            "or without evaluation); retrain, or see `syna table RUN` for its firing rates now")
     paths.append(plot_curves(records, out / PLOT_FILES[2], stem))
     return paths

@@ -92,3 +92,18 @@ def test_top_level_help_lists_plot_and_table():
     import sys
     r = subprocess.run([sys.executable, "-m", "model_export", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "plot" in r.stdout and "table" in r.stdout
+
+
+def test_plot_says_what_it_cannot_draw_and_never_writes_into_the_package(tmp_path, monkeypatch):
+    """The shipped checkpoint's metrics predate firing rates: only curves.png, and a line saying why;
+    the default output directory is then the working directory, not model_export/checkpoints/."""
+    from model_export import plots
+    shipped = plots.PACKAGE_DIR / "checkpoints" / "digits_or.pt"
+    before = sorted(p.name for p in shipped.parent.iterdir())
+    monkeypatch.chdir(tmp_path)
+    said = []
+    paths = plot_run(shipped, say=said.append)
+    assert [p.name for p in paths] == ["curves.png"]
+    assert paths[0].parent == tmp_path / "digits_or.plots"
+    assert len(said) == 1 and "firing_heatmap.png" in said[0] and "firing_rates" in said[0]
+    assert sorted(p.name for p in shipped.parent.iterdir()) == before
