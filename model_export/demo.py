@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
+from .progress import progress
 
 
 SHIPPED = Path(__file__).parent / "checkpoints" / "digits_or.pt"
@@ -38,7 +38,7 @@ def _compare_fakequant(q, ref_result, x: np.ndarray, batch: int = 64) -> bool:
     """Every layer's spikes at every step and the scores: torch fake-quant vs numpy reference."""
     from .fakequant import run_quant
     with torch.no_grad():
-        for i in tqdm(range(0, len(x), batch), desc="fake-quant vs reference", leave=False):
+        for i in progress(range(0, len(x), batch), desc="fake-quant vs reference", leave=False):
             fq = run_quant(q, torch.from_numpy(x[i:i + batch].astype(np.float64)).transpose(0, 1))
             if not np.array_equal(fq.scores.numpy().astype(np.int64), ref_result.scores[i:i + batch]):
                 return False

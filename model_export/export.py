@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
+from .progress import progress
 
 from syna_contract import numerics as nx
 from syna_contract.bundle import FORMAT_NAME, GOLDEN, MANIFEST, load_bundle, model_hash, sha256_file, write_header, write_rom
@@ -97,7 +97,7 @@ def write_bundle(model, out: Path, settings: QuantSettings, input_spec: dict,
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    for l in tqdm(layers, desc="ROMs", unit="layer", leave=False):
+    for l in progress(layers, desc="ROMs", unit="layer", leave=False):
         for rom, values in params.get(l["name"], {}).items():
             bits = ROM_BITS.get(rom, settings.mem_bits if rom == "threshold" else l.get("weight_bits"))
             if rom.startswith("att_"):
@@ -128,7 +128,7 @@ def write_golden(out: Path, q: QuantModel, samples: np.ndarray, labels: np.ndarr
     no spike in any golden sample."""
     chunks: list = []
     with torch.no_grad():
-        for i in tqdm(range(0, len(samples), batch), desc="golden vectors", unit="batch", leave=False):
+        for i in progress(range(0, len(samples), batch), desc="golden vectors", unit="batch", leave=False):
             x = torch.from_numpy(samples[i:i + batch].astype(np.float64)).transpose(0, 1)
             chunks.append(run_quant(q, x))
     arrays = {"input": samples.astype(np.uint16),
@@ -203,7 +203,7 @@ def prune_silent(model, out: Path, settings: QuantSettings, input_spec: dict, de
 
 def _verify_identical(full, pruned, x: np.ndarray, silent: list[str], batch: int = 64) -> None:
     """Scores and every remaining layer's spikes equal on ``x``; the pruned shortcuts silent there."""
-    for i in tqdm(range(0, len(x), batch), desc="verify pruned bundle", unit="batch", leave=False):
+    for i in progress(range(0, len(x), batch), desc="verify pruned bundle", unit="batch", leave=False):
         a, b = full.run(x[i:i + batch]), pruned.run(x[i:i + batch])
         if not np.array_equal(a.scores, b.scores):
             raise PruneError(f"pruned bundle: scores differ from the unpruned bundle on samples {i}..{i + batch}")

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
+from .progress import progress as progress_bar
 
 from host.eventfiles import write_aedat3
 
@@ -179,7 +179,7 @@ def generate(out: str | Path, cfg: SyntheticGestureConfig = SyntheticGestureConf
     source = "DVS128" if cfg.sensor == 128 else f"syna-fpga synthetic {cfg.sensor}x{cfg.sensor}"
     jobs = [(split, u, light) for split in ("train", "test") for u in cfg.users(split) for light in cfg.lightings]
     trials = {"train": [], "test": []}
-    for split, user, light in tqdm(jobs, desc="synthetic gestures", unit="recording", disable=not progress,
+    for split, user, light in progress_bar(jobs, desc="synthetic gestures", unit="recording", disable=not progress,
                                    leave=False):
         (x, y, p, t), rows = recording(user, light, cfg)
         name = trial_name(user, light)

@@ -171,10 +171,10 @@ def _integer(ck, x, y, weight_bits: int | None):
 def compare_runs(runs: list[str | Path], samples: int | None = None, weight_bits: int | None = None,
                  threads: int | None = None) -> Table:
     import torch
-    from tqdm import tqdm
+    from .progress import progress
     if threads:
         torch.set_num_threads(threads)
-    rows = [measure_run(r, samples, weight_bits) for r in tqdm(runs, desc="runs", unit="run", leave=False)]
+    rows = [measure_run(r, samples, weight_bits) for r in progress(runs, desc="runs", unit="run", leave=False)]
     names = [r.run for r in rows]
     for r in rows:
         if names.count(r.run) > 1:                     # same file name in two directories: show the paths
