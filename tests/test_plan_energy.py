@@ -7,7 +7,7 @@ import pytest
 
 from syna_contract.boards import BOARDS, get_board
 from syna_contract.bundle import load_bundle
-from syna_contract.energy import E_AC_PJ, E_MAC_PJ, energy_for_bundle, energy_report
+from syna_contract.energy import E_AC_PJ, E_MAC_PJ, energy_for_bundle, energy_report, energy_unit, format_energy
 from model_export.export import bundle_layers, write_bundle
 from model_export.model import SynAResNet, make_config
 from syna_hw.plan import bram36_for, plan_bundle, plan_layers, uram_for
@@ -118,7 +118,14 @@ def test_energy_totals_are_sums_of_rows(digits):
     d = r.to_dict()
     json.dumps(d)
     assert d["totals"]["energy_mj"] == pytest.approx(r.total_mj)
-    assert "spikes (K)" in r.table() and "energy (mJ)" in r.table()
+    unit, size = energy_unit([r.total_mj])
+    assert "spikes (K)" in r.table() and f"energy ({unit})" in r.table()
+    assert 1 <= r.total_mj / size < 1000                   # a unit that reads well, not 0.001017 mJ
+
+
+def test_energy_units_read_well():
+    assert format_energy(0.001017) == "1.017 µJ" and format_energy(2.5) == "2.5 mJ"
+    assert format_energy(3.2e-7) == "320 pJ" and format_energy(4.5e-5) == "45 nJ"
 
 
 def test_ac_follows_input_firing_rate(digits):
