@@ -53,19 +53,21 @@ class RunRow:
     arch: str = "syna-resnet"
     spike_driven: bool = True
     fits: dict | None = None                              # board -> planner verdict (exportable runs only)
+    float_acc_before_qat: float | None = None             # end of float training, when a QAT phase followed
 
 
-    def cells(self) -> list[str]:
+    def cells(self, energy_size: float = 1.0) -> list[str]:
         def short(names, dead=()):
             if names is None:
                 return "-"
             return ", ".join(n.split(".")[0] + ("*" if n in dead else "") for n in names) or "none"
         yes = {True: "yes", False: "no"}
         return [self.run, self.arch, self.merge, self.attention, yes[self.spike_driven], str(self.steps),
-                str(self.samples), f"{self.float_acc:.2f}",
+                str(self.samples), f"{self.float_acc:.2f}" if self.float_acc_before_qat is None else
+                f"{self.float_acc_before_qat:.2f} ({self.float_acc:.2f} after QAT)",
                 "n/a (not exportable)" if self.int_acc is None else f"{self.int_acc:.2f} ({self.weight_bits}b)",
                 f"{self.spikes / 1e3:.3f}", f"{self.spikes_per_neuron:.3f}", f"{self.mac / 1e6:.4g}",
-                f"{self.ac / 1e6:.4g}", f"{self.energy_mj:.4g}", short(self.silent_float, self.dead_float),
+                f"{self.ac / 1e6:.4g}", f"{self.energy_mj / energy_size:.4g}", short(self.silent_float, self.dead_float),
                 short(self.silent_int),
                 "-" if self.fits is None else " / ".join(yes[self.fits[b]] for b in BOARDS)]
 
@@ -74,8 +76,15 @@ class RunRow:
 class Table:
     rows: list[RunRow]
 
+    def _columns(self) -> tuple[list[str], float]:
+        """The header with the energy column in the unit that reads best for these rows, and that unit."""
+        from syna_contract.energy import energy_unit
+        unit, size = energy_unit([r.energy_mj for r in self.rows])
+        return [f"energy ({unit})" if c == "energy (mJ)" else c for c in COLUMNS], size
+
     def text(self) -> str:
-        cells = [list(COLUMNS)] + [r.cells() for r in self.rows]
+        cols, size = self._columns()
+        cells = [cols] + [r.cells(size) for r in self.rows]
         widths = [max(len(c[i]) for c in cells) for i in range(len(COLUMNS))]
         lines = ["  ".join(c.ljust(w) if i < 5 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
                  for row in cells]
@@ -83,15 +92,17 @@ class Table:
         return "\n".join(lines + [_NOTE])
 
     def markdown(self) -> str:
-        lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join("---" for _ in COLUMNS) + "|"]
-        lines += ["| " + " | ".join(r.cells()) + " |" for r in self.rows]
+        cols, size = self._columns()
+        lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+        lines += ["| " + " | ".join(r.cells(size)) + " |" for r in self.rows]
         return "\n".join(lines + ["", _NOTE])
 
     def to_dict(self) -> dict:
         return dict(columns=list(COLUMNS), rows=[asdict(r) for r in self.rows])
 
 
-_NOTE = ("Per sample on the held-out split. Spikes, MAC, AC, energy (Eq. 11: 4.6 pJ/MAC, 0.9 pJ/AC) and "
+_NOTE = ("Per sample on the held-out split. 'top-1 float': the float model at the end of float training; "
+         "'(x after QAT)': the same run's weights after quantisation-aware tuning, run in float. Spikes, MAC, AC, energy (Eq. 11: 4.6 pJ/MAC, 0.9 pJ/AC) and "
          "'silent shortcuts float' from the float model; 'top-1 int' and 'silent shortcuts int' from the exported "
          "integer model (numpy reference). Silent shortcut bK: bK.short emits no spike on any of those samples; "
          "bK*: its merge is silent too (dead block, not pruning). Spike-driven, 'not exportable' and the "
@@ -149,7 +160,8 @@ def measure_run(run: str | Path, samples: int | None = None, weight_bits: int | 
     epochs = f"{args.get('epochs', '?')}" + (f"+{args['qat_epochs']} qat" if args.get("qat_epochs") else "")
     return RunRow(path.stem, str(path), ck.dataset, cfg.merge, att, cfg.steps, st.samples, st.accuracy, int_acc,
                   bits, *totals, st.silent_shortcuts(), silent_int, epochs, st.dead_block_shortcuts(),
-                  arch=arch, spike_driven=info.spike_driven, fits=fits)
+                  arch=arch, spike_driven=info.spike_driven, fits=fits,
+                  float_acc_before_qat=ck.meta.get("float_test_acc") if args.get("qat_epochs") and samples is None else None)
 
 
 def _integer(ck, x, y, weight_bits: int | None):

@@ -107,3 +107,13 @@ def test_plot_says_what_it_cannot_draw_and_never_writes_into_the_package(tmp_pat
     assert paths[0].parent == tmp_path / "digits_or.plots"
     assert len(said) == 1 and "firing_heatmap.png" in said[0] and "firing_rates" in said[0]
     assert sorted(p.name for p in shipped.parent.iterdir()) == before
+
+
+def test_table_names_the_float_figure_and_reads_energy_in_a_fitting_unit():
+    from model_export.table import RunRow, Table
+    row = RunRow("r", "r.pt", "digits", "OR", "none", 4, 540, float_acc=96.11, int_acc=97.78, weight_bits=4,
+                 spikes=3277.0, spikes_per_neuron=0.34, mac=3.7e4, ac=8.6e5, energy_mj=0.000941,
+                 float_acc_before_qat=97.04)
+    md = Table([row]).markdown()
+    assert "| 97.04 (96.11 after QAT) |" in md and "energy (nJ)" in md and "| 941 |" in md
+    assert "end of float training" in md
