@@ -21,7 +21,8 @@ $(VPY):
 	  rm -rf $(VENV); apt-get update -q && apt-get install -y -q python3-venv && $(PYTHON) -m venv $(VENV); }
 
 # torch==2.14.1 + torchvision==0.29.1 are pinned in pyproject.toml (see README, "Why torch 2.14.1").
-# `make demo` installs what the demo runs ([train,hw]); `make test` adds the test tools and AEDAT 4 ([dev,events]).
+# `make demo` installs what the demo runs ([train,hw]); `make test` adds the test tools, AEDAT 4 and NeuroBench
+# ([dev,events,neurobench]).
 # pip is not quiet: the first run downloads about 3 GB (torch), and its progress should show.
 $(DEMO_STAMP): pyproject.toml | $(VPY)
 	@echo "installing [train,hw] into $(VENV) (first run: about 3 GB download, 6 GB on disk; README, Installs)"
@@ -30,7 +31,7 @@ $(DEMO_STAMP): pyproject.toml | $(VPY)
 	@touch $@
 
 $(STAMP): $(DEMO_STAMP)
-	$(VPY) -m pip install -e '.[train,hw,dev,events]'
+	$(VPY) -m pip install -e '.[train,hw,dev,events,neurobench]'
 	@touch $@
 
 venv: $(STAMP)

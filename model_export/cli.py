@@ -1,6 +1,6 @@
 """``syna`` (also ``python -m model_export``): every job of the flow as one command.
 
-Model side: train, export, run, plan, energy, plot, table, nir, synthetic-gestures. Hardware: hls
+Model side: train, export, run, plan, energy, plot, table, neurobench, nir, synthetic-gestures. Hardware: hls
 (C-sim, header, Vitis inputs), rtl (Verilator run, config, Yosys estimate). Board: host (classify,
 throughput, notebook). Each sub-command's ``--help`` says what it reads and writes. ``--help``
 imports no torch: a sub-command imports what it needs when it runs. Errors in user input (a bad
@@ -126,6 +126,17 @@ def _cmd_energy(a) -> None:
         Path(a.json).write_text(json.dumps(rep.to_dict(), indent=1))
 
 
+def _cmd_neurobench(a) -> None:
+    from .neurobench_metrics import NeuroBenchMissing, neurobench_report
+    try:
+        rep = neurobench_report(a.checkpoint, samples=a.samples or None, board=a.board, lanes=a.lanes)
+    except NeuroBenchMissing as e:
+        raise ValueError(str(e)) from None
+    print(rep.table())
+    if a.json:
+        Path(a.json).write_text(json.dumps(rep.to_dict(), indent=1))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=_prog(),
@@ -245,6 +256,17 @@ def build_parser() -> argparse.ArgumentParser:
     tb.add_argument("--markdown", action="store_true", help="print a Markdown table")
     tb.add_argument("--json", help="also write the rows as JSON here")
     tb.set_defaults(func=_cmd_table)
+
+    nb = sub.add_parser("neurobench", help="NeuroBench metrics (package neurobench) of a checkpoint's float model "
+                                           "next to the integer model's own counts and the modelled execution rate",
+                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    nb.add_argument("checkpoint", help="checkpoint written by train")
+    nb.add_argument("--samples", type=int, default=256, help="first N held-out samples (0: all)")
+    nb.add_argument("--board", default="pynq-z2", type=board_name,
+                    help=f"{BOARDS_HELP}, whose PL clock gives the modelled rate")
+    nb.add_argument("--lanes", type=int, default=16, help="HLS core output-channel lanes P of the modelled rate")
+    nb.add_argument("--json", help="also write the report as JSON here")
+    nb.set_defaults(func=_cmd_neurobench)
 
     # Jobs with a command line of their own: the rest of the line goes to it (`syna hls csim --help`).
     for name, (module, help_) in DELEGATED.items():

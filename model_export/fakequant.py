@@ -101,10 +101,10 @@ def merge(backbone: torch.Tensor, shortcut: torch.Tensor, op: str) -> torch.Tens
     return shortcut * (1.0 - backbone)
 
 
-def max_pool_or(x: torch.Tensor) -> torch.Tensor:
-    """3x3 stride-2 pad-1 max-pool of binary spikes (= OR; padding counts as no spike)."""
+def max_pool_or(x: torch.Tensor, kernel: int = 3, stride: int = 2, padding: int = 1) -> torch.Tensor:
+    """k x k max-pool of binary spikes (= OR; padding counts as no spike), 3x3 stride 2 pad 1 in the stem."""
     steps, n = x.shape[:2]
-    y = F.max_pool2d(x.flatten(0, 1), 3, 2, 1)
+    y = F.max_pool2d(x.flatten(0, 1), kernel, stride, padding)
     return y.reshape(steps, n, *y.shape[1:])
 
 
@@ -128,7 +128,7 @@ def run_quant(q: QuantModel, x: torch.Tensor) -> FakeQuantResult:
             values[name] = conv_lif(inp[0], q.convs[name], q.settings.mem_bits, counter)
             sats[name] = counter[0]
         elif kind == "maxpool_or":
-            values[name] = max_pool_or(inp[0])
+            values[name] = max_pool_or(inp[0], layer["kernel"], layer["stride"], layer["padding"])
         elif kind == "merge":
             values[name] = merge(inp[0], inp[1], layer["op"])
         else:  # fc

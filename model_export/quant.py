@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import torch
 
 from syna_contract import numerics as nx
+from syna_contract.graph import INPUT, build_graph
 from .model import ConvUnit, InhibitoryAttention, ModelConfig, MultiDimAttention, SynAResNet
 from .zoo import S_ATTENTION_REFUSAL, export_refusal
 
@@ -187,8 +188,9 @@ def check_supported(model: SynAResNet) -> None:
 def quantize_model(model: SynAResNet, settings: QuantSettings) -> QuantModel:
     check_supported(model)
     q = QuantModel(model.config, settings)
+    encoders = {l["name"] for l in build_graph(model.config) if INPUT in l["inputs"]}   # read the input itself
     for name, unit in conv_units(model).items():
-        in_scale = settings.input_scale if name == "stem" else 1.0
+        in_scale = settings.input_scale if name in encoders else 1.0
         q.convs[name] = quantize_conv(unit, settings, in_scale)
     q.fc = quantize_fc(model.fc, settings)
     return q
