@@ -309,3 +309,24 @@ def test_bad_arguments():
     with pytest.raises(ConversionError, match=r"TinyNet's forward failed on a time-major float input of shape "
                                               r"\[4, 2, 3, 8, 8\]"):
         convert(TinyNet(), (3, 8, 8), T)
+
+
+def test_spikingjelly_sew_resnet18_converts_and_add_is_refused():
+    """SpikingJelly's own SEW-ResNet-18 (per-step scores [T, N, classes], AdaptiveAvgPool2d + flatten + fc)."""
+    from spikingjelly.activation_based import functional
+    from spikingjelly.activation_based.model import sew_resnet
+
+    def make(cnf):
+        net = sew_resnet.sew_resnet18(cnf=cnf, spiking_neuron=neuron.LIFNode, tau=2.0, detach_reset=True,
+                                      surrogate_function=surrogate.ATan(), num_classes=10)
+        functional.set_step_mode(net, "m")
+        return net
+
+    cm = convert(make("IAND"), (3, 32, 32), 2, input_bits=8)
+    kinds = [l["kind"] for l in cm.layers]
+    assert (kinds.count("conv_lif"), kinds.count("maxpool_or"), kinds.count("merge")) == (20, 1, 8)
+    merge = cm.layers[kinds.index("merge")]
+    assert (merge["name"], merge["op"], merge["inputs"]) == ("layer1.0.merge", "IAND",
+                                                             ["layer1.0.conv2", "maxpool"])
+    with pytest.raises(ConversionError, match=r"in layer4\.1: an ADD merge"):
+        convert(make("ADD"), (3, 32, 32), 2, input_bits=8)

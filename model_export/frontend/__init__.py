@@ -64,6 +64,8 @@ def _check_equivalent(user: nn.Module, net: ConvertedNet, units: dict, x: torch.
             functional.reset_net(user)
             want = user(x)
             got = net.spikes(x)
+        if want.dim() == 3:                      # per-step scores [T, N, classes]: the readout averages them
+            want = want.mean(dim=0)
     finally:
         for h in handles:
             h.remove()
@@ -87,7 +89,7 @@ def convert(model: nn.Module, input_shape, steps: int, *, input_bits: int = 8, i
             mem_bits: int = nx.DEFAULT_MEM_BITS, samples: np.ndarray | None = None,
             labels: np.ndarray | None = None, output_dir=None, seed: int = 0) -> ConvertedModel:
     """Convert a multi-step SpikingJelly ``model`` (float input time-major ``[T, N, C, H, W]``,
-    scores ``[N, classes]``) for the core.
+    scores ``[N, classes]``, or per-step scores ``[T, N, classes]`` read as their mean over T) for the core.
 
     ``input_shape`` = (C, H, W) of one step and ``steps`` = T; the hardware's input is unsigned
     ``input_bits``-bit integers ``x`` with float value ``x * input_scale`` (default ``1 / (2^bits - 1)``

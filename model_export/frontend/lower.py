@@ -277,13 +277,21 @@ class _Lowering:
         while stack:
             cur = stack.pop()
             n = self.t.producer.get(cur)
-            if cur == self.t.input_key or (n is not None and n.kind == "module"):
+            if cur == self.t.input_key or (n is not None and n.kind == "module") or \
+                    (cur != k and n is not None and self._materialised(cur)):
                 if cur not in boundary:
                     boundary.append(cur)
             elif n is not None and n.index not in ops:
                 ops[n.index] = n
                 stack.extend(n.in_keys)
         return list(ops.values()), boundary
+
+    def _materialised(self, k: Key) -> bool:
+        """A spike map computed by torch operations that a module also reads (e.g. a SEW block's merge
+        output, which is the next block's input and its identity): a layer of its own."""
+        v = self.t.value(k)
+        return v.dim() == 5 and v.shape[0] == self.steps and bool(((v == 0) | (v == 1)).all()) and \
+            any(c.kind == "module" for c in self._live_consumers(k))
 
     def _replay(self, ops: list[Node], env: dict[Key, torch.Tensor], out: Key) -> torch.Tensor:
         return replay(ops, env)[out]
@@ -495,9 +503,10 @@ class _Lowering:
             raise ConversionError(f"the model returns {len(outs)} tensors; expected one [N, classes] score tensor")
         out = outs[0].key
         shape = self._shape(out)
-        if len(shape) != 2:
+        per_step = len(shape) == 3 and shape[0] == self.steps      # SpikingJelly's own models: [T, N, classes]
+        if len(shape) != 2 and not per_step:
             raise ConversionError(f"the model returns a tensor of shape {shape}; expected scores [N, classes] "
-                                  "(the readout averaged over T)")
+                                  f"(the readout averaged over T) or per-step scores [T={self.steps}, N, classes]")
         nodes: dict[int, Node] = {}
         stops: list[Key] = []
         stack = [out]
@@ -510,7 +519,9 @@ class _Lowering:
             if n is None:
                 continue
             v = self.t.value(k)
-            if k != out and v.dim() == 5 and v.shape[0] == self.steps and bool(((v == 0) | (v == 1)).all()):
+            pooled = n.kind == "module" and isinstance(n.target, HEAD_MODULES)    # e.g. average pool of a 1x1 map
+            if k != out and not pooled and v.dim() == 5 and v.shape[0] == self.steps and \
+                    bool(((v == 0) | (v == 1)).all()):
                 if k not in stops:
                     stops.append(k)
                 continue
@@ -539,15 +550,16 @@ class _Lowering:
             if x.shape[2] != lin.in_features:
                 ok = False
             else:
-                want = F.linear(x.mean(dim=(3, 4)), lin.weight.detach(), None if lin.bias is None else lin.bias.detach()).mean(dim=0)
+                want = F.linear(x.mean(dim=(3, 4)), lin.weight.detach(), None if lin.bias is None else lin.bias.detach())
+                want = want if per_step else want.mean(dim=0)
                 ok = got.shape == want.shape and torch.allclose(got.double(), want.double(), rtol=1e-4,
                                                                 atol=1e-5 * (1 + float(want.abs().max())))
             if not ok:
                 raise ConversionError(
                     f"the readout ({_ops(list(nodes.values()))}) is not global average pooling + Linear averaged "
                     f"over T: on spike maps s [T, N, C, H, W] it must compute {linears[0].path}(s.mean((3, 4)))"
-                    ".mean(0) (the fc layer of docs/numerics.md section 5; e.g. AdaptiveAvgPool2d(1) + "
-                    "Flatten(2) + Linear + mean over T)")
+                    f"{'' if per_step else '.mean(0)'} (the fc layer of docs/numerics.md section 5; e.g. "
+                    "AdaptiveAvgPool2d(1) + Flatten(2) + Linear" + ("" if per_step else " + mean over T") + ")")
         src = self.source(s, f"{linears[0].path} (readout)")
         if src == INPUT:
             raise ConversionError("the readout reads the model's input; it must read the last spike map")
