@@ -83,8 +83,13 @@ def inputs(n=6, seed=0):
 
 
 def trained_like(net, seed=0):
+    """Random weights, BN calibrated so that every layer fires, no FC bias (so that the predicted class
+    follows the spikes rather than the largest bias)."""
     x = inputs(16, seed=seed + 100)
-    return randomize(net, torch.from_numpy(x / (2 ** BITS - 1)).float().transpose(0, 1), seed=seed)
+    net = randomize(net, torch.from_numpy(x / (2 ** BITS - 1)).float().transpose(0, 1), seed=seed)
+    with torch.no_grad():
+        net.fc.bias.zero_()
+    return net
 
 
 @pytest.fixture(scope="module")
@@ -151,8 +156,11 @@ def test_float_and_integer_agree_on_random_data(tiny):
     with torch.no_grad():
         assert np.allclose(cm.predict_float(x), net(xf).double().numpy(), atol=1e-5)   # the user's own model
     rep = cm.compare(x)
-    print(f"\nfloat vs integer (8-bit weights) on 64 random inputs: {100 * rep['agreement']:.1f}% same class")
-    assert rep["samples"] == 64 and rep["agreement"] >= 0.85
+    print(f"\nfloat vs integer (8-bit weights) on 64 random inputs: {100 * rep['agreement']:.1f}% same class "
+          f"({rep['classes']} classes predicted); equal spikes per layer: "
+          + ", ".join(f"{k} {100 * v:.1f}%" for k, v in rep["spike_match"].items()))
+    assert rep["samples"] == 64 and rep["agreement"] >= 0.7      # iid noise: few classes (rep["classes"])
+    assert min(rep["spike_match"].values()) >= 0.9
 
 
 def test_plan_and_build_without_vitis(tiny, monkeypatch):
@@ -194,7 +202,7 @@ def test_threshold_and_conv_bias_are_folded():
     rep = cm.compare(x)
     g = load_bundle(cm.write()).golden()
     assert np.array_equal(cm.compile("reference").run(g["input"]).scores, g["scores"])
-    assert rep["agreement"] >= 0.85
+    assert rep["agreement"] >= 0.7 and min(rep["spike_match"].values()) >= 0.9
 
 
 @pytest.mark.parametrize("attention", [None, AttentionSpec("C", "b"), AttentionSpec("T", "a")])

@@ -323,12 +323,21 @@ class ConvertedModel:
 
     def compare(self, x: np.ndarray, labels: np.ndarray | None = None) -> dict:
         """Float model vs the compiled integer backend (reference if none): how often the predicted
-        classes agree, and both accuracies when ``labels`` are given."""
+        classes agree (``agreement``; ``classes`` says how many distinct classes the float model
+        predicted, so a constant prediction is visible), the fraction of equal spikes per layer
+        (``spike_match``), and both accuracies when ``labels`` are given."""
         if self._core is None:
             self.compile("reference")
-        fp = self.predict_float(x).argmax(axis=1)
-        ip = self.predict(x).argmax(axis=1)
-        out = dict(samples=int(len(fp)), backend=self.backend, agreement=float((fp == ip).mean()))
+        from syna_contract.reference import check_input
+        x = check_input(x, self.input_spec)
+        xf = torch.from_numpy(x * self.input_spec["scale"]).to(self.net.fc.weight.dtype).transpose(0, 1)
+        with torch.no_grad():
+            fs = self.net.spikes(xf)
+        r = self.run(x)
+        fp, ip = fs["scores"].argmax(dim=1).numpy(), r.predictions()
+        match = {n: float((fs[n].transpose(0, 1).numpy().astype(np.uint8) == s).mean()) for n, s in r.spikes.items()}
+        out = dict(samples=int(len(fp)), backend=self.backend, agreement=float((fp == ip).mean()),
+                   classes=int(len(np.unique(fp))), spike_match=match)
         if labels is not None:
             labels = np.asarray(labels)
             out.update(float_accuracy=float((fp == labels).mean()), integer_accuracy=float((ip == labels).mean()))
