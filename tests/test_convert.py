@@ -270,7 +270,18 @@ class WithAttention(TinyNet):
         return self.fc(self.block(x).mean((3, 4))).mean(0)
 
 
+class HiddenLinear(TinyNet):
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.sn_fc = layer.Linear(16, 16, step_mode="m"), lif()
+
+    def forward(self, x):
+        x = self.block(self.pool(self.sn(self.bn(self.conv(x)))))
+        return self.fc(self.sn_fc(self.fc1(x.mean((3, 4))))).mean(0)
+
+
 REFUSALS = {
+    "hidden Linear -> LIF": (HiddenLinear, r"^sn_fc \(LIFNode\): a neuron in the readout"),
     "add merge": (lambda: TinyNet("add"), r"in block.*ADD merge"),
     "xor merge": (lambda: TinyNet("xor"), r"in block.*\(0, 1, 1, 0\)"),
     "soft reset": (lambda: TinyNet(stem_lif=lif(v_reset=None)), r"^sn: soft reset"),
@@ -338,3 +349,23 @@ def test_spikingjelly_sew_resnet18_converts_and_add_is_refused():
                                                              ["layer1.0.conv2", "maxpool"])
     with pytest.raises(ConversionError, match=r"in layer4\.1: an ADD merge"):
         convert(make("ADD"), (3, 32, 32), 2, input_bits=8)
+
+
+def test_a_plain_sequential_converts():
+    """nn.Sequential of SpikingJelly layers: layers named after the children (l0, l2: a C identifier may not
+    start with a digit), AdaptiveAvgPool2d + Flatten + Linear readout returning per-step scores."""
+    net = nn.Sequential(conv(1, 4), lif(), conv(4, 8, s=2), bn(8), lif(), layer.MaxPool2d(2, 2, step_mode="m"),
+                        layer.AdaptiveAvgPool2d(1, step_mode="m"), layer.Flatten(step_mode="m"),
+                        layer.Linear(8, 3, step_mode="m"))
+    cm = convert(trained_like_seq(net), SHAPE, T, input_bits=BITS)
+    assert [(l["name"], l["kind"]) for l in cm.layers] == [("l0", "conv_lif"), ("l2", "conv_lif"),
+                                                          ("l5", "maxpool_or"), ("l8", "fc")]
+    g = load_bundle(cm.write()).golden()
+    r = cm.compile("reference").run(g["input"])
+    assert np.array_equal(r.scores, g["scores"]) and all(np.array_equal(s, g[f"spikes/{n}"])
+                                                          for n, s in r.spikes.items())
+
+
+def trained_like_seq(net):
+    x = inputs(16, seed=5)
+    return randomize(net, torch.from_numpy(x / (2 ** BITS - 1)).float().transpose(0, 1), seed=5)

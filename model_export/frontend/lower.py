@@ -525,6 +525,11 @@ class _Lowering:
                 if k not in stops:
                     stops.append(k)
                 continue
+            if n.kind == "module" and isinstance(n.target, neuron.BaseNode):
+                raise ConversionError(f"{n.name}: a neuron in the readout (after the last spike map: a spiking "
+                                      "fully-connected layer, Linear -> neuron); the fc layer is global average "
+                                      "pooling + Linear, averaged over T, without a neuron. Write a hidden "
+                                      "fully-connected layer as a Conv2d whose kernel covers the map")
             if n.kind == "module" and not isinstance(n.target, HEAD_MODULES):
                 raise _refuse_module(n.target, n.path, "is part of the readout (after the last spike map); the "
                                      "readout is global average pooling + Linear, averaged over T")
