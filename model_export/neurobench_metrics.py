@@ -156,8 +156,9 @@ def _rate(bundle, x: np.ndarray, board: str, lanes: int) -> dict:
     cycles = float(res.cycles.mean())
     clock = get_board(board).clock_mhz
     return dict(cycles=cycles, clock_mhz=clock, latency_us=cycles / clock, inferences_per_s=clock * 1e6 / cycles,
-                lanes=lanes, source="modelled: HLS core C++ cycle count (loop trip counts at II = 1) under g++, "
-                                    "at the board's PL clock; not measured on a board")
+                lanes=lanes, samples=int(len(x)),
+                source=f"modelled: HLS core (P = {lanes}) C++ cycle count (loop trip counts at II = 1) under g++, mean "
+                       f"of the first {len(x)} samples, at the board's PL clock; not measured on a board")
 
 
 def neurobench_report(checkpoint: str | Path, samples: int | None = 256, board: str = "pynq-z2",
