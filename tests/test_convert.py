@@ -36,6 +36,7 @@ MERGES = {
     "or": lambda m, r: m + r - m * r,
     "or_logical": lambda m, r: torch.logical_or(m.bool(), r.bool()).to(m.dtype),
     "and": lambda m, r: m * r,
+    "and_inplace": lambda m, r: m.mul_(r),         # in place on the neuron's output
     "iand": lambda m, r: r * (1.0 - m),            # SpikingJelly's SEW IAND: identity * (1 - out)
     "add": lambda m, r: m + r,
     "xor": lambda m, r: (m - r).abs(),
@@ -182,7 +183,7 @@ def test_the_users_model_is_left_alone():
 
 
 @pytest.mark.parametrize("merge,op,backbone", [("or_logical", "OR", "block.conv2"), ("and", "AND", "block.conv2"),
-                                               ("iand", "IAND", "block.conv2")])
+                                               ("and_inplace", "AND", "block.conv2"), ("iand", "IAND", "block.conv2")])
 def test_merges_are_recognised_by_what_they_compute(merge, op, backbone):
     cm = convert(trained_like(TinyNet(merge)), SHAPE, T, input_bits=BITS)
     m = next(l for l in cm.layers if l["kind"] == "merge")

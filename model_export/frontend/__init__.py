@@ -58,7 +58,8 @@ def _float_input(x_int: np.ndarray, spec: dict, dtype) -> torch.Tensor:
 def _check_equivalent(user: nn.Module, net: ConvertedNet, units: dict, x: torch.Tensor, what: str) -> None:
     """The converted net must give the user's model's scores and, layer by layer, its spikes."""
     seen: dict[str, torch.Tensor] = {}
-    handles = [u.lif.register_forward_hook(lambda m, a, o, n=n: seen.__setitem__(n, o)) for n, u in units.items()]
+    handles = [u.lif.register_forward_hook(lambda m, a, o, n=n: seen.__setitem__(n, o.clone()))
+               for n, u in units.items()]
     try:
         with torch.no_grad():
             functional.reset_net(user)

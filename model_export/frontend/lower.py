@@ -294,7 +294,8 @@ class _Lowering:
             any(c.kind == "module" for c in self._live_consumers(k))
 
     def _replay(self, ops: list[Node], env: dict[Key, torch.Tensor], out: Key) -> torch.Tensor:
-        return replay(ops, env)[out]
+        """``out`` recomputed from ``env`` (copies: in-place operations must not change the caller's tensors)."""
+        return replay(ops, {k: v.clone() for k, v in env.items()})[out]
 
     def _is_identity(self, ops: list[Node], src: Key, out: Key) -> bool:
         g = torch.Generator().manual_seed(1)
