@@ -259,12 +259,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     nb = sub.add_parser("neurobench", help="NeuroBench metrics (package neurobench) of a checkpoint's float model "
                                            "next to the integer model's own counts and the modelled execution rate",
-                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                        description="NeuroBench's static and workload metrics of the float model, measured by the "
+                                    "neurobench package (extra [neurobench]), beside the integer model's accuracy, "
+                                    "sparsity, Eq. 11 MAC/AC and energy, and the execution rate modelled from the "
+                                    "HLS core's cycle count (docs/neurobench.md)")
     nb.add_argument("checkpoint", help="checkpoint written by train")
-    nb.add_argument("--samples", type=int, default=256, help="first N held-out samples (0: all)")
+    nb.add_argument("--samples", type=int, default=256, help="first N held-out samples, 0 for all (default 256)")
     nb.add_argument("--board", default="pynq-z2", type=board_name,
-                    help=f"{BOARDS_HELP}, whose PL clock gives the modelled rate")
-    nb.add_argument("--lanes", type=int, default=16, help="HLS core output-channel lanes P of the modelled rate")
+                    help=f"{BOARDS_HELP}, whose PL clock gives the modelled rate (default pynq-z2)")
+    nb.add_argument("--lanes", type=int, default=16, help="HLS core output-channel lanes P of the modelled rate "
+                                                          "(default 16)")
     nb.add_argument("--json", help="also write the report as JSON here")
     nb.set_defaults(func=_cmd_neurobench)
 
