@@ -106,11 +106,12 @@ def test_read_events_dispatches_on_magic_then_extension(tmp_path):
     rng = np.random.default_rng(6)
     x, y, p, t = stream(rng, 50, 34, 34)
     files = {"nmnist": write_nmnist(tmp_path / "a.bin", x, y, p, t),
+             "nmnist ": write_nmnist(tmp_path / "60001.bs2", x, y, p, t),              # SLAYER's N-MNIST copies
              "aedat2": write_aedat2(tmp_path / "b.dat", x, y, p, t),          # extension does not matter
              "aedat3": write_aedat3(tmp_path / "c.bin", x, y, p, t),          # magic wins over '.bin'
              "aedat4": write_aedat4(tmp_path / "d.aedat4", x, y, p, t)}
     for fmt, f in files.items():
-        assert detect_format(f) == fmt
+        assert detect_format(f) == fmt.strip()
         assert same(read_events(f), x, y, p, t)
     (tmp_path / "e.aedat").write_bytes(b"#!AER-DAT3.0\r\n#!END-HEADER\r\n")
     with pytest.raises(EventFileError, match=r"e.aedat: byte 0: AEDAT version '3.0' is not supported"):
@@ -182,6 +183,124 @@ def test_aedat2_block_reader_equals_the_whole_file_decoder_and_falls_back_for_wh
         read_aedat2(put(tmp_path, "cut.aedat", raw[:-5]))
     monkeypatch.setattr(a2, "HEAD_READ", 40)             # the header does not fit the first read
     assert same(read_aedat2(f), x, y, p, t)
+
+
+def test_aedat2_block_reader_drops_special_events_block_by_block(tmp_path, monkeypatch):
+    """Sync / special events anywhere (in several blocks, a whole block of them, a block's first and
+    last record) no longer send a large file to the whole-file decoder: the block path drops and
+    counts them itself, with the same result."""
+    from host.eventfiles import aedat2 as a2
+    monkeypatch.setattr(a2, "BLOCK", 64)
+    rng = np.random.default_rng(13)
+    n = 5000
+    x, y, p, t = stream(rng, n, 128, 128, t_max=1 << 32)
+    raw = bytearray(write_aedat2(tmp_path / "a.aedat", x, y, p, t).read_bytes())
+    start = len(raw) - 8 * n
+    special = sorted(set(rng.integers(0, n, 40).tolist()) | set(range(640, 704)) | {0, 63, 64, n - 1})
+    for i in special:
+        struct.pack_into(">I", raw, start + 8 * i, (0x8000 | int(rng.integers(0, 1 << 15))) if i % 2 else
+                         (0x80000000 | int(rng.integers(0, 1 << 31))))
+    f = put(tmp_path, "s.aedat", bytes(raw))
+    whole = a2.decode_aedat2
+    monkeypatch.setattr(a2, "decode_aedat2", None)      # the block path alone
+    ev = read_aedat2(f)
+    monkeypatch.setattr(a2, "decode_aedat2", whole)
+    keep = np.setdiff1d(np.arange(n), special)
+    assert same(ev, x[keep], y[keep], p[keep], t[keep]) and ev.skipped == {"special": len(special)}
+    assert ev.x.flags.c_contiguous and ev.t.flags.c_contiguous and ev.x.dtype == np.uint8
+    want = whole(bytes(raw), f)
+    assert same(ev, want.x, want.y, want.p, want.t) and want.skipped == ev.skipped
+
+
+def _davis_words(x, y, p, width):
+    return (np.asarray(y, np.int64) << 22) | ((width - 1 - np.asarray(x, np.int64)) << 12) | (np.asarray(p) << 11)
+
+
+def test_aedat2_aechip_davis_sensor_size_and_layout_equal_tonic(tmp_path):
+    """'# AEChip:' names the camera: its sensor size and its address layout (a DAVIS346 header-only file
+    is 0 events of 346x260, not 128x128); DAVIS polarity events equal tonic's read_davis_346 (jAER's
+    masks; tonic also flips y); APS, IMU and external-input records are skipped and counted."""
+    from tonic.io import read_davis_346
+    head = b"#!AER-DAT2.0\r\n# AEChip: eu.seebetter.ini.chips.davis.Davis346B\r\n"
+    ev = read_aedat2(put(tmp_path, "empty.aedat", head))
+    assert len(ev) == 0 and ev.sensor_size == (346, 260)
+    for chip, size in (("ch.unizh.ini.jaer.chip.retina.DVS128", (128, 128)),
+                       ("eu.seebetter.ini.chips.davis.DAVIS240C", (240, 180)),
+                       ("eu.seebetter.ini.chips.davis.Davis640Color", (640, 480))):
+        g = put(tmp_path, "h.aedat", b"#!AER-DAT2.0\r\n# AEChip: " + chip.encode() + b"\r\n")
+        assert read_aedat2(g).sensor_size == size, chip
+    assert read_aedat2(put(tmp_path, "old.aedat", b"#!AER-DAT2.0\r\n# no chip line\r\n")).sensor_size == (128, 128)
+    rng = np.random.default_rng(14)
+    x, y, p, t = stream(rng, 3000, 346, 260)
+    y[0] = 100
+    f = write_aedat2(tmp_path / "davis.aedat", x, y, p, t, chip="Davis346B")
+    ev = read_aedat2(f)
+    assert same(ev, x, y, p, t) and ev.sensor_size == (346, 260) and ev.x.dtype == np.uint16 and ev.skipped == {}
+    shape, _, tn = read_davis_346(str(f))
+    assert shape == (346, 260) and same(ev, tn["x"], 259 - tn["y"], tn["p"], tn["t"])
+    y2 = y.copy()
+    y2[0] = 141                             # address byte 0 is '#': jAER's '#End Of ASCII Header' ends the header
+    g = write_aedat2(tmp_path / "hash.aedat", x, y2, p, t, chip="Davis346B")
+    assert g.read_bytes()[-8 * 3000] == ord("#") and same(read_aedat2(g), x, y2, p, t)
+    # APS samples (bit 31), IMU samples (bits 31, 11, 10), external input (bit 10) among the events
+    words = _davis_words(x, y, p, 346)
+    other = {5: 0x80000000 | (7 << 22) | 123, 6: 0x80000C00 | 5, 7: 0x80000C00, 900: 0x400 | (3 << 22), 2999: 0x80000800}
+    for i, w in other.items():
+        words[i] = w
+    body = np.empty((3000, 2), ">u4")
+    body[:, 0], body[:, 1] = words, t
+    g = put(tmp_path, "mixed.aedat", f.read_bytes()[:-8 * 3000] + body.tobytes())
+    ev = read_aedat2(g)
+    keep = np.setdiff1d(np.arange(3000), list(other))
+    assert same(ev, x[keep], y[keep], p[keep], t[keep]) and ev.skipped == {"aps": 2, "imu": 2, "special": 1}
+
+
+def test_aedat2_unknown_chip_and_davis_addresses_outside_the_sensor_are_refused(tmp_path):
+    g = put(tmp_path, "u.aedat", b"#!AER-DAT2.0\r\n# AEChip: org.example.MysteryCam\r\n" + struct.pack(">II", 1, 2))
+    with pytest.raises(EventFileError, match=r"u.aedat: byte 0: the header's '# AEChip:' line names the camera "
+                                             r"'org.example.MysteryCam', whose address layout is not known here; "
+                                             r"expected a jAER chip class of DVS128, DAVIS240A/B/C"):
+        read_aedat2(g)
+    assert same(read_aedat2(g, chip="DVS128"), [127], [0], [0], [2])        # chip= overrides the header
+    with pytest.raises(EventFileError, match="chip= names the camera 'DAVIS999'"):
+        read_aedat2(g, chip="DAVIS999")
+    head = b"#!AER-DAT2.0\r\n# AEChip: eu.seebetter.ini.chips.davis.DAVIS240C\r\n"
+    bad = struct.pack(">IIII", int(_davis_words([1], [2], [1], 240)[0]), 5, (1000 << 12) | (2 << 22), 6)
+    with pytest.raises(EventFileError, match=r"record 1: address 0x[0-9a-f]{8} has x address 1000, y 2, outside the 240x180 "
+                                             r"sensor \(1 such events\)") as e:
+        read_aedat2(put(tmp_path, "x.aedat", head + bad))
+    assert e.value.offset == len(head) + 8
+    with pytest.raises(ValueError, match="x 0..240 does not fit a DAVIS240C address"):
+        write_aedat2(tmp_path / "w.aedat", [0, 240], [0, 0], [0, 1], [0, 1], chip="DAVIS240C")
+
+
+def test_header_line_too_long_or_cut_says_so(tmp_path):
+    from host.eventfiles.textheader import MAX_LINE
+    long = b"#!AER-DAT2.0\r\n# " + b"x" * MAX_LINE + b"\r\n"
+    with pytest.raises(EventFileError, match=rf"byte 14: header line longer than {MAX_LINE} bytes \(no line end in "
+                                             rf"its first {MAX_LINE} bytes\); expected '#' header lines of at most "):
+        read_aedat2(put(tmp_path, "long.aedat", long))
+    with pytest.raises(EventFileError, match=r"byte 14: the file ends inside a header line \(8 bytes without a line "
+                                             r"end\)"):
+        read_aedat2(put(tmp_path, "cut.aedat", b"#!AER-DAT2.0\r\n# AEChip"))
+    with pytest.raises(EventFileError, match=rf"header line longer than {MAX_LINE} bytes"):
+        read_aedat3(put(tmp_path, "long3.aedat", long.replace(b"2.0", b"3.1")))
+
+
+def test_aedat3_dvxplorer_name_alone_is_refused_as_ambiguous(tmp_path):
+    """libcaer names every DVXplorer 'DVXplorer' (640x480, and the Lite's 320x240): the name alone does
+    not give the size; a name with the size, 'DVXplorer Lite', or sensor_size= do."""
+    rng = np.random.default_rng(15)
+    x, y, p, t = stream(rng, 50, 320, 240)
+    f = write_aedat3(tmp_path / "dvx.aedat", x, y, p, t, sensor_size=(320, 240), source="DVXplorer Lite")
+    assert read_aedat3(f).sensor_size == (320, 240)
+    g = put(tmp_path, "amb.aedat", f.read_bytes().replace(b"#Source 1: DVXplorer Lite", b"#Source 1: DVXplorer"))
+    with pytest.raises(EventFileError, match=r"amb.aedat: byte 0: '#Source' names 'DVXplorer', a camera made at "
+                                             r"640x480 or 320x240; the file does not say which; expected the size "
+                                             r"passed as sensor_size=\(640, 480\) or sensor_size=\(320, 240\)"):
+        read_aedat3(g)
+    assert same(read_aedat3(g, sensor_size=(320, 240)), x, y, p, t)
+    assert sensor_from_header(["Source 1: DVXplorer 640x480"]) == (640, 480)
 
 
 def test_time_window_slices_a_recording(tmp_path):
@@ -269,16 +388,76 @@ def test_bad_files_name_file_offset_and_expectation(case, tmp_path):
         assert err.offset is not None and f"byte {err.offset}:" in str(err)
 
 
-def test_aedat4_truncated_and_corrupt_files_are_refused(tmp_path):
+def _aedat4_frame(raw: bytes) -> tuple[int, int, int]:
+    """(first packet offset, its size, data table offset) of a one-packet file written by dv-processing."""
+    first = 18 + int.from_bytes(raw[14:18], "little")             # version line, int32 size, IOHeader
+    size = int.from_bytes(raw[first + 4:first + 8], "little")
+    return first, size, first + 8 + size
+
+
+def _zeroed_packet(raw: bytes) -> bytes:
+    """The file with 64 bytes of its first packet's LZ4 data zeroed: the frame is intact, the decoder fails."""
+    first, _, _ = _aedat4_frame(raw)
+    return raw[:first + 8] + bytes(64) + raw[first + 72:]
+
+
+def test_aedat4_truncated_and_corrupt_files_are_refused_with_the_byte_offset(tmp_path):
+    """The frame (IOHeader, packet headers, data table position) is checked before decoding: a cut
+    file says where and what is missing, in both modes (the library alone says "failed to fill whole
+    buffer")."""
+    from host.eventfiles.aedat4_worker import decode
     rng = np.random.default_rng(9)
     f = write_aedat4(tmp_path / "ok.aedat4", *stream(rng, 300, 128, 128))
     raw = f.read_bytes()
-    (tmp_path / "cut.aedat4").write_bytes(raw[:len(raw) // 2])
-    with pytest.raises(EventFileError, match=r"cut.aedat4: \(no byte offset\): the AEDAT 4 decoder failed"):
-        read_aedat4(tmp_path / "cut.aedat4")
-    (tmp_path / "flip.aedat4").write_bytes(raw[:20] + bytes([raw[20] ^ 0xFF]) + raw[21:])    # IOHeader
-    with pytest.raises(EventFileError, match=r"flip.aedat4: \(no byte offset\): the AEDAT 4 decoder"):
-        read_aedat4(tmp_path / "flip.aedat4")
+    first, size, table = _aedat4_frame(raw)
+    assert table < len(raw) and raw[first:first + 4] == bytes(4)           # stream 0, then the data table
+    cases = {
+        "inside_packet": (raw[:first + 100], first, rf"truncated packet 0: it declares {size} bytes, 92 are left "
+                          rf"\(the file ends at byte {first + 100}; its IOHeader puts the FileDataTable at byte "
+                          rf"{table}: a truncated file\); expected the whole packet"),
+        "between_packets": (raw[:first], first, rf"the file ends at byte {first}, after 0 whole packet\(s\), but its "
+                            rf"IOHeader puts the FileDataTable at byte {table}: a truncated file \(dv-processing: "
+                            r"'FileDataTable set but not present'\)"),
+        "packet_header": (raw[:first + 4], first, "truncated packet header: 4 byte\\(s\\) of 8 left"),
+        "io_header": (raw[:100], 14, rf"an IOHeader of {first - 18} bytes, 82 bytes are left"),
+        "no_size": (raw[:16], 12, "truncated file: it ends at byte 16, before the IOHeader"),
+        "io_header_flip": (raw[:20] + bytes([raw[20] ^ 0xFF]) + raw[21:], 18, "the IOHeader is not a valid FlatBuffer"),
+        "packet_data": (_zeroed_packet(raw), first, r"the AEDAT 4 decoder failed on packet 0 \(RuntimeError: LZ4 error"),
+    }
+    for name, (data, offset, match) in cases.items():
+        g = put(tmp_path, f"{name}.aedat4", data)
+        for isolate in (True, False):
+            with pytest.raises(EventFileError, match=match) as e:
+                read_aedat4(g, isolate=isolate)
+            assert e.value.path == g and str(e.value).startswith(f"{g}: byte {offset}: ") and e.value.offset == offset
+    for name in ("inside_packet", "between_packets"):                    # what the library alone says
+        with pytest.raises(RuntimeError, match="packet 0: RuntimeError: failed to fill whole buffer"):
+            decode(str(tmp_path / f"{name}.aedat4"))
+    ev = read_aedat4(put(tmp_path, "table_cut.aedat4", raw[:-3]))       # all packets whole: the events are complete
+    assert len(ev) == 300
+
+
+def test_aedat4_in_process_decoder_errors_and_panics_are_event_file_errors_without_a_trace(tmp_path, capfd):
+    """isolate=False: a decoder exception, and a Rust panic (a PanicException whose report Rust prints
+    to stderr), become the EventFileError naming the file that the child-process mode gives; the panic
+    report is kept off stderr, anything else written there meanwhile still arrives."""
+    rng = np.random.default_rng(12)
+    raw = bytearray(write_aedat4(tmp_path / "ok.aedat4", *stream(rng, 200, 64, 48), sensor_size=(64, 48)).read_bytes())
+    raw[raw.index(b'<node name="0"') + len('<node name="')] = 0x92      # a UTF-8 continuation byte in the XML
+    panic = put(tmp_path, "panic.aedat4", bytes(raw))
+    lz4 = put(tmp_path, "lz4.aedat4", _zeroed_packet((tmp_path / "ok.aedat4").read_bytes()))
+    capfd.readouterr()
+    for g, match in ((panic, r"byte 18: the AEDAT 4 decoder failed on the header \(PanicException: .*char boundary"),
+                     (lz4, r"the AEDAT 4 decoder failed on packet 0 \(RuntimeError: LZ4 error")):
+        for isolate in (False, True):
+            with pytest.raises(EventFileError, match=match) as e:
+                read_aedat4(g, isolate=isolate)
+            assert str(e.value).startswith(f"{g}: ")
+    assert "panicked" not in capfd.readouterr().err
+    from host.eventfiles import aedat4 as a4m
+    with a4m._held_stderr():
+        os.write(2, b"kept\n")
+    assert capfd.readouterr().err == "kept\n"
 
 
 def test_aedat4_decoder_crash_or_hang_becomes_a_clean_error(tmp_path, monkeypatch):
@@ -312,9 +491,9 @@ def test_aedat4_persistent_worker_is_reused_and_restarted_after_a_crash_or_a_han
     assert a4._worker.proc.pid == first                          # one process for every file
     # a decoder failure (a clean exception in the child) keeps the worker
     raw = f.read_bytes()
-    (tmp_path / "cut.aedat4").write_bytes(raw[:len(raw) // 2])
+    (tmp_path / "lz4.aedat4").write_bytes(_zeroed_packet(raw))
     with pytest.raises(EventFileError, match="the AEDAT 4 decoder failed"):
-        read_aedat4(tmp_path / "cut.aedat4")
+        read_aedat4(tmp_path / "lz4.aedat4")
     assert a4._worker.proc.pid == first and same(read_aedat4(f), x, y, p, t)
     # the decoder aborts the worker mid-file (as aedat 2.3.0 does on some files): that file is refused ...
     popen = a4.subprocess.Popen

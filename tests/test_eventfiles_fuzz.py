@@ -115,6 +115,24 @@ def test_aedat2_fuzz(data, evs):
 
 
 @FUZZ
+@given(st.data(), events(346, 260, (1 << 32) - 1))
+def test_aedat2_davis_fuzz(data, evs):
+    """DAVIS346 files ('# AEChip: Davis346B'): the events of the records one by one (jAER's DAVIS
+    extractor: polarity events of bit 31 and bit 10 clear), or a clean refusal."""
+    valid = encode_aedat2(*columns(evs), chip="Davis346B")
+    assert np.array_equal(decode_aedat2(valid).y, columns(evs)[1])
+    raw = data.draw(mutated(valid))
+    ev = decode_or_refuse(decode_aedat2, raw)
+    if ev is not None:
+        check(ev)
+        if ev.sensor_size == (346, 260):
+            body = raw[_header_end(raw):]
+            want = [(345 - ((a >> 12) & 0x3FF), (a >> 22) & 0x1FF, (a >> 11) & 1, t)
+                    for a, t in struct.iter_unpack(">II", body) if not a & 0x80000400]
+            assert [tuple(map(int, e)) for e in zip(ev.x, ev.y, ev.p, ev.t)] == want
+
+
+@FUZZ
 @given(st.data(), events(128, 128, (1 << 32) - 1, max_size=120))
 def test_aedat2_block_reader_fuzz_equals_the_whole_file_decoder(data, evs):
     """read_aedat2's block path (blocks of 2 events here) gives exactly what decode_aedat2 gives on
@@ -145,9 +163,13 @@ def _events_or_error(read, f):
 
 
 def _header_end(raw: bytes) -> int:
+    """Where the events start: after the leading '#' lines, or after jAER's '#End Of ASCII Header'."""
     pos = 0
     while pos < len(raw) and raw[pos] == ord("#"):
-        pos = raw.index(b"\n", pos) + 1
+        end = raw.index(b"\n", pos) + 1
+        line, pos = raw[pos + 1:end], end
+        if line.strip().lower() == b"end of ascii header":
+            break
     return pos
 
 
@@ -211,4 +233,20 @@ def test_aedat4_fuzz_never_crashes_the_caller(data, aedat4_file):
     finally:
         a4.DEADLINE_S = old
     if ev is not None:
+        check(ev)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_aedat4_in_process_fuzz_raises_only_event_file_errors_naming_the_file(data, aedat4_file):
+    """isolate=False: every corrupt variant is an EventFileError naming the file (the decoder's own
+    RuntimeError / PanicException never escapes), or correct-looking events."""
+    raw = data.draw(mutated(aedat4_file))
+    f = as_file(raw, ".aedat4")
+    try:
+        ev = read_aedat4(f, isolate=False)
+    except EventFileError as e:
+        assert str(e).startswith(f"{f}: ") and "expected" in str(e) and (e.offset is None or 0 <= e.offset <= len(raw))
+    else:
         check(ev)

@@ -6,8 +6,8 @@
 
 | format | read | write | sensor |
 |---|---|---|---|
-| N-MNIST ``.bin`` (5 bytes per event) | :func:`read_nmnist` | :func:`write_nmnist` | 34 x 34 |
-| AEDAT 2.0 (jAER, DVS128 addresses) | :func:`read_aedat2` | :func:`write_aedat2` | 128 x 128 |
+| N-MNIST ``.bin`` / ``.bs2`` (5 bytes per event) | :func:`read_nmnist` | :func:`write_nmnist` | 34 x 34 |
+| AEDAT 2.0 (jAER: DVS128 or DAVIS addresses) | :func:`read_aedat2` | :func:`write_aedat2` | from ``# AEChip`` |
 | AEDAT 3.1 (cAER; DVS128 Gesture) | :func:`read_aedat3` | :func:`write_aedat3` | from ``#Source`` |
 | AEDAT 4.0 (DV) | :func:`read_aedat4` (PyPI ``aedat``) | :func:`write_aedat4` (``dv-processing``) | from the stream |
 
@@ -27,10 +27,11 @@ from .records import EventFileError, Events
 FORMATS = ("nmnist", "aedat2", "aedat3", "aedat4")
 _MAGICS = {b"#!AER-DAT2.0": "aedat2", b"#!AER-DAT3.1": "aedat3", b"#!AER-DAT4.0": "aedat4"}
 _READERS = {"nmnist": read_nmnist, "aedat2": read_aedat2, "aedat3": read_aedat3, "aedat4": read_aedat4}
+NMNIST_SUFFIXES = (".bin", ".bs2")     # the original archives; SLAYER's N-MNIST copies (``<id>.bs2``)
 
 
 def detect_format(path) -> str:
-    """The format of a file: from its version line (AEDAT), else ``.bin`` means N-MNIST."""
+    """The format of a file: from its version line (AEDAT), else ``.bin`` or ``.bs2`` means N-MNIST."""
     path = Path(path)
     with open(path, "rb") as f:
         head = f.read(16)
@@ -41,10 +42,11 @@ def detect_format(path) -> str:
         version = head[9:].split(b"\r")[0].split(b"\n")[0]
         raise EventFileError(path, f"AEDAT version {version.decode('latin-1')!r} is not supported",
                              "#!AER-DAT2.0, #!AER-DAT3.1 or #!AER-DAT4.0", offset=0)
-    if path.suffix.lower() == ".bin":
+    if path.suffix.lower() in NMNIST_SUFFIXES:
         return "nmnist"
     raise EventFileError(path, f"unknown format: starts with {head[:12]!r} and the name ends in {path.suffix!r}",
-                         "an AEDAT version line (#!AER-DAT2.0 / 3.1 / 4.0) or an N-MNIST '.bin' file", offset=0)
+                         "an AEDAT version line (#!AER-DAT2.0 / 3.1 / 4.0) or an N-MNIST '.bin' / '.bs2' file",
+                         offset=0)
 
 
 def read_events(path, format: str | None = None, **kwargs) -> Events:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .records import EventFileError, Events, as_arrays, as_path, check_range, make_events
+from .records import EventFileError, Events, as_arrays, as_path, check_range, make_events, read_file
 from .textheader import read_header
 
 FORMAT = "aedat3"
@@ -37,12 +37,25 @@ TS_BITS = 31
 # Sensors named in '#Source N: NAME' header lines (cAER / DV device names).
 SENSORS = {"DVS128": (128, 128), "DAVIS240A": (240, 180), "DAVIS240B": (240, 180), "DAVIS240C": (240, 180),
            "DAVIS128": (128, 128), "DAVIS346": (346, 260), "DAVIS346B": (346, 260), "DAVIS640": (640, 480),
-           "DVXplorer": (640, 480), "DVXplorer Lite": (320, 240)}
+           "DVXplorer Lite": (320, 240)}
+# Names that do not say the size: the same device name covers sensors of different sizes (libcaer names
+# every DVXplorer "DVXplorer"; the DVXplorer is 640x480, the DVXplorer Lite 320x240).
+AMBIGUOUS = {"DVXplorer": ((640, 480), (320, 240))}
 PACKET_EVENTS = 4096
 
 
+class AmbiguousSensor(ValueError):
+    """A '#Source' name shared by sensors of different sizes."""
+
+    def __init__(self, name: str):
+        self.name, self.sizes = name, AMBIGUOUS[name]
+        sizes = " or ".join(f"{w}x{h}" for w, h in self.sizes)
+        super().__init__(f"'#Source' names {name!r}, a camera made at {sizes}; the file does not say which")
+
+
 def sensor_from_header(lines: list[str]) -> tuple[int, int] | None:
-    """``(width, height)`` from a ``Source N: NAME`` line: a known device, or a name ending in WxH."""
+    """``(width, height)`` from a ``Source N: NAME`` line: a known device, or a name ending in WxH.
+    :class:`AmbiguousSensor` for a name of :data:`AMBIGUOUS` (that does not end in WxH)."""
     for line in lines:
         m = re.match(r"\s*Source\s+\d+\s*:\s*(.+?)\s*$", line)
         if m:
@@ -52,6 +65,8 @@ def sensor_from_header(lines: list[str]) -> tuple[int, int] | None:
             size = re.search(r"(\d+)x(\d+)$", name)
             if size:
                 return int(size.group(1)), int(size.group(2))
+            if name in AMBIGUOUS:
+                raise AmbiguousSensor(name)
     return None
 
 
@@ -62,7 +77,11 @@ def _packet_error(path, pos, problem, expected="a packet header int16 type, int1
 
 def decode_aedat3(raw: bytes, path=None, sensor_size=None) -> Events:
     lines, pos = read_header(raw, path, MAGIC, END)
-    size = sensor_size or sensor_from_header(lines)
+    try:
+        size = sensor_size or sensor_from_header(lines)
+    except AmbiguousSensor as e:
+        raise EventFileError(path, str(e), "the size passed as " + " or ".join(
+            f"sensor_size=({w}, {h})" for w, h in e.sizes), offset=0) from None
     if size is None:
         raise EventFileError(path, "the header names no known sensor", "a '#Source 1: NAME' line with a sensor "
                              f"of {sorted(SENSORS)} or a name ending in WxH (or pass sensor_size)", offset=0)
@@ -128,7 +147,7 @@ def decode_aedat3(raw: bytes, path=None, sensor_size=None) -> Events:
 def read_aedat3(path, sensor_size=None) -> Events:
     """Events of an AEDAT 3.1 file; the sensor size comes from its ``#Source`` line unless given."""
     path = as_path(path)
-    return decode_aedat3(np.fromfile(path, dtype=np.uint8), path, sensor_size)
+    return decode_aedat3(read_file(path), path, sensor_size)
 
 
 def encode_aedat3(x, y, p, t, sensor_size=(128, 128), source: str | None = None,

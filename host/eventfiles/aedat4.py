@@ -12,8 +12,17 @@ taking the caller down. The child is persistent (``aedat4_worker.py --serve``): 
 first file, reused for the next ones (the events come back through a pipe), killed when it misses
 its deadline and started again on the next file after a crash or a kill, so reading many files
 costs one Python start, not one per file. :func:`close_worker` stops it (also at exit).
-``isolate=False`` decodes in this process. The decoder reports no byte offsets; errors after
-decoding name the event.
+``isolate=False`` decodes in this process: a decoder error (or a Rust panic, whose report would go
+to stderr) becomes the same :class:`EventFileError`.
+
+Before any decoding, :func:`check_layout` walks the file's frame (numpy-free, a few reads): the
+``IOHeader`` (a size-prefixed FlatBuffer: compression, ``dataTablePosition``, the XML info node),
+then each packet's ``int32 stream id, int32 size`` header up to the ``FileDataTable``. A truncated
+or cut file is refused with the byte offset and what is missing (``aedat`` itself says only "failed
+to fill whole buffer"; ``dv-processing`` says "FileDataTable set but not present, truncated/corrupt
+file"). A file whose packets are whole but whose data table is cut reads (its events are complete).
+A decoder failure names the packet it failed on (its byte offset); errors after decoding name the
+event (the decoder gives no offsets).
 """
 from __future__ import annotations
 
@@ -21,6 +30,7 @@ import atexit
 import os
 import select
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -39,9 +49,152 @@ DEADLINE_S = 60.0
 DEADLINE_S_PER_MB = 2.0
 
 
-def _decode_here(path: Path) -> dict:
+VERSION_LINE = MAGIC + b"\r\n"
+IOHEADER_AT = len(VERSION_LINE) + 4   # the IOHeader FlatBuffer, after the version line and its int32 size
+PACKET_HEADER = struct.Struct("<ii")  # stream id, size of the packet's (compressed) FlatBuffer
+EXPECTED = "a well-formed AEDAT 4.0 file"
+
+
+def check_layout(path: Path) -> list[int]:
+    """The frame of an AEDAT 4.0 file, checked: the version line, the IOHeader, every packet header
+    and that the data table is where the IOHeader says. Returns the byte offset of each packet; raises
+    :class:`EventFileError` with the byte offset of the first thing missing or out of place."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        head = f.read(IOHEADER_AT)
+        if head[:len(MAGIC)] != MAGIC:
+            raise EventFileError(path, f"the file starts with {head[:len(MAGIC)]!r}",
+                                 f"the version line {MAGIC.decode()!r}", offset=0)
+        if head[:len(VERSION_LINE)] != VERSION_LINE[:len(head)] or len(head) < IOHEADER_AT:
+            what = ("the version line ends in " + repr(head[len(MAGIC):len(VERSION_LINE)])
+                    if head[:len(VERSION_LINE)] != VERSION_LINE[:len(head)] else
+                    f"truncated file: it ends at byte {size}, before the IOHeader")
+            raise EventFileError(path, what, "the version line ending in \\r\\n, then an int32 IOHeader size",
+                                 offset=len(MAGIC) if len(head) > len(MAGIC) else size)
+        header_size = int.from_bytes(head[len(VERSION_LINE):], "little", signed=True)
+        if header_size <= 0 or header_size > size - IOHEADER_AT:
+            raise EventFileError(path, f"an IOHeader of {header_size} bytes, {size - IOHEADER_AT} bytes are left "
+                                 "(truncated or corrupt file)", "the IOHeader FlatBuffer whole in the file",
+                                 offset=len(VERSION_LINE))
+        table_at = _data_table_position(f.read(header_size), path)
+        first = IOHEADER_AT + header_size
+        if 0 <= table_at < first:
+            raise EventFileError(path, f"the IOHeader puts the FileDataTable at byte {table_at}, inside the header",
+                                 f"a data table position of at least {first} (or -1: none)", offset=IOHEADER_AT)
+        cut = table_at > size                           # dv-processing: "FileDataTable set but not present"
+        end = min(table_at, size) if table_at >= 0 else size
+        why = (f" (the file ends at byte {size}; its IOHeader puts the FileDataTable at byte {table_at}: a truncated "
+               "file)" if cut else " before the FileDataTable" if table_at >= 0 else " in the file")
+        pos, offsets = first, []
+        while pos < end:
+            if end - pos < PACKET_HEADER.size:
+                raise EventFileError(path, f"truncated packet header: {end - pos} byte(s) of 8 left{why}",
+                                     "an int32 stream id and an int32 size per packet", offset=pos)
+            f.seek(pos)
+            stream, nbytes = PACKET_HEADER.unpack(f.read(PACKET_HEADER.size))
+            if stream < 0 or nbytes <= 0:
+                raise EventFileError(path, f"packet header with stream id {stream}, size {nbytes}",
+                                     "a stream id >= 0 and a size > 0", offset=pos)
+            if nbytes > end - pos - PACKET_HEADER.size:
+                raise EventFileError(path, f"truncated packet {len(offsets)}: it declares {nbytes} bytes, "
+                                     f"{end - pos - PACKET_HEADER.size} are left{why}", "the whole packet", offset=pos)
+            offsets.append(pos)
+            pos += PACKET_HEADER.size + nbytes
+        if cut:
+            raise EventFileError(path, f"the file ends at byte {size}, after {len(offsets)} whole packet(s), but its "
+                                 f"IOHeader puts the FileDataTable at byte {table_at}: a truncated file "
+                                 "(dv-processing: 'FileDataTable set but not present')",
+                                 "the whole file: its packets, then the data table", offset=size)
+    return offsets
+
+
+def _data_table_position(buf: bytes, path) -> int:
+    """``dataTablePosition`` of the IOHeader FlatBuffer (dv-processing's ``IOHeader.fbs``: field 0
+    ``compression: int32``, field 1 ``dataTablePosition: int64 = -1``, field 2 ``infoNode: string``;
+    file identifier ``IOHE``)."""
+    def bad(what: str) -> EventFileError:
+        return EventFileError(path, f"the IOHeader is not a valid FlatBuffer ({what})",
+                              "an 'IOHE' FlatBuffer with the data table position", offset=IOHEADER_AT)
+    if len(buf) < 8 or buf[4:8] != b"IOHE":
+        raise bad(f"file identifier {buf[4:8]!r}, expected b'IOHE'")
+    table = int.from_bytes(buf[:4], "little")
+    if table + 4 > len(buf):
+        raise bad(f"root table at {table}, past its {len(buf)} bytes")
+    vtable = table - int.from_bytes(buf[table:table + 4], "little", signed=True)
+    if not 0 <= vtable <= len(buf) - 4:
+        raise bad(f"vtable at {vtable}")
+    vt_size, table_size = int.from_bytes(buf[vtable:vtable + 2], "little"), int.from_bytes(buf[vtable + 2:vtable + 4],
+                                                                                        "little")
+    if vt_size < 4 or vtable + vt_size > len(buf) or table + table_size > len(buf):
+        raise bad(f"vtable of {vt_size} bytes for a table of {table_size}")
+    if vt_size < 8:                                       # field 1 absent: its default
+        return -1
+    field = int.from_bytes(buf[vtable + 6:vtable + 8], "little")
+    if field == 0:
+        return -1
+    if field + 8 > table_size:
+        raise bad(f"dataTablePosition at {field} outside its table of {table_size} bytes")
+    return int.from_bytes(buf[table + field:table + field + 8], "little", signed=True)
+
+
+def decoder_failed(path: Path, message: str, offsets: list[int]) -> EventFileError:
+    """The error for the decoder's ``"packet K: <what>"`` failure: at packet K's byte offset."""
+    k, sep, what = message.partition(": ")
+    try:
+        k = int(k.split()[-1]) if sep and k.startswith("packet ") else None
+    except ValueError:
+        k = None
+    if k is None:
+        return EventFileError(path, f"the AEDAT 4 decoder failed ({message})", EXPECTED)
+    if 0 <= k < len(offsets):
+        return EventFileError(path, f"the AEDAT 4 decoder failed on packet {k} ({what})", EXPECTED + " (a packet "
+                              "that decompresses and parses)", offset=offsets[k])
+    return EventFileError(path, f"the AEDAT 4 decoder failed on the header ({what})", EXPECTED, offset=IOHEADER_AT
+                          if k < 0 else None)
+
+
+def _decode_here(path: Path, offsets: list[int]) -> dict:
+    """The in-process decode: a decoder exception (a Rust panic too) is an :class:`EventFileError`;
+    the panic report that Rust writes to stderr is held back (the message is in the error)."""
     from .aedat4_worker import decode
-    return decode(str(path))
+    with _held_stderr() as held:
+        try:
+            return decode(str(path))
+        except RuntimeError as e:
+            held.panicked = "PanicException" in str(e)
+            raise decoder_failed(path, str(e), offsets) from None
+
+
+class _held_stderr:
+    """File descriptor 2 to a temporary file while the decoder runs; afterwards what was written goes
+    to the real stderr, except a Rust panic report when ``panicked`` (from its 'panicked at' line on:
+    what others wrote before it is kept)."""
+
+    def __enter__(self):
+        self.panicked = False
+        try:
+            sys.stderr.flush()
+            self.tmp = tempfile.TemporaryFile(prefix="syna_aedat4_err_")
+            self.saved = os.dup(2)
+            os.dup2(self.tmp.fileno(), 2)
+        except (OSError, ValueError, AttributeError):     # no fd 2 (an embedded interpreter): leave it
+            self.tmp = None
+        return self
+
+    def __exit__(self, *exc):
+        if self.tmp is None:
+            return False
+        os.dup2(self.saved, 2)
+        os.close(self.saved)
+        self.tmp.seek(0)
+        text = self.tmp.read()
+        self.tmp.close()
+        if self.panicked:
+            cut = text.find(b"panicked at")
+            text = text[:text.rfind(b"\n", 0, cut) + 1] if cut >= 0 else text
+        if text:
+            os.write(2, text)
+        return False
 
 
 class _Worker:
@@ -151,7 +304,7 @@ def close_worker() -> None:
 atexit.register(close_worker)
 
 
-def _decode_isolated(path: Path) -> dict:
+def _decode_isolated(path: Path, offsets: list[int]) -> dict:
     global _worker
     timeout = DEADLINE_S + DEADLINE_S_PER_MB * path.stat().st_size / 1e6
     with _worker_lock:
@@ -178,18 +331,15 @@ def _decode_isolated(path: Path) -> dict:
             _worker = None
             raise
     if "failed" in d:
-        raise EventFileError(path, f"the AEDAT 4 decoder failed ({d['failed']})", "a well-formed AEDAT 4.0 file")
+        raise decoder_failed(path, d["failed"], offsets)
     return d
 
 
 def read_aedat4(path, isolate: bool = True) -> Events:
     """Events of the first event stream of an AEDAT 4.0 file (needs ``pip install aedat``)."""
     path = as_path(path)
-    with open(path, "rb") as f:
-        head = f.read(len(MAGIC))
-    if head != MAGIC:
-        raise EventFileError(path, f"the file starts with {head!r}", f"the version line {MAGIC.decode()!r}", offset=0)
-    d = _decode_isolated(path) if isolate else _decode_here(path)
+    offsets = check_layout(path)
+    d = _decode_isolated(path, offsets) if isolate else _decode_here(path, offsets)
     if "error" in d:
         raise EventFileError(path, str(d["error"]), "a well-formed AEDAT 4.0 file with an event stream")
     return make_events(d["x"], d["y"], d["p"], d["t"], (int(d["width"]), int(d["height"])), path, FORMAT,

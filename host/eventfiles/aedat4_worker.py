@@ -50,11 +50,14 @@ def assemble(chunks: list, width: int, height: int) -> dict:
 
 def decode(path: str) -> dict:
     """x, y, p, t (contiguous uint16, uint16, uint8, int64) of the first event stream (lowest id of
-    type 'events') and its width, height; ``{'error': ...}`` when there is none."""
+    type 'events') and its width, height; ``{'error': ...}`` when there is none. A decoder failure is a
+    RuntimeError ``"packet K: <exception>: <message>"`` (K: the packet of the file, counted from 0,
+    it failed on; -1: the header)."""
     try:
         import aedat
     except ImportError:
         raise ImportError("reading AEDAT 4 needs the 'aedat' package: pip install aedat==2.3.0") from None
+    k = -1
     try:
         decoder = aedat.Decoder(path)
         streams = decoder.id_to_stream()
@@ -62,11 +65,16 @@ def decode(path: str) -> dict:
         if not ids:
             return {"error": f"no event stream (streams: {sorted(s.get('type') for s in streams.values())})"}
         sid = ids[0]
-        chunks = [packet["events"] for packet in decoder if packet["stream_id"] == sid and "events" in packet]
+        chunks = []
+        k = 0
+        for packet in decoder:
+            if packet["stream_id"] == sid and "events" in packet:
+                chunks.append(packet["events"])
+            k += 1
     except BaseException as e:          # pyo3 turns Rust panics into PanicException (a BaseException)
         if isinstance(e, (KeyboardInterrupt, SystemExit)):
             raise
-        raise RuntimeError(f"{type(e).__name__}: {e}") from None
+        raise RuntimeError(f"packet {k}: {type(e).__name__}: {e}") from None
     return assemble(chunks, streams[sid]["width"], streams[sid]["height"])
 
 

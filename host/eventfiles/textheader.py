@@ -7,12 +7,15 @@ MAX_LINE = 1 << 16       # a header line longer than this is not a header line
 MAX_HEADER = 1 << 22     # nor is a header longer than this
 
 
-def read_header(raw: bytes, path, version_line: bytes, end_line: bytes | None) -> tuple[list[str], int]:
+def read_header(raw: bytes, path, version_line: bytes, end_line: bytes | None,
+                last_line: bytes | None = None) -> tuple[list[str], int]:
     """Header lines (without ``#`` and line ends) and the byte offset where the data begins.
 
     The first line must be ``version_line``. With ``end_line`` (AEDAT 3.1: ``#!END-HEADER``)
     every line up to it must start with ``#`` and the data begins after it; without (AEDAT 2.0)
-    the header is every leading line that starts with ``#``. ``raw`` may be bytes or a uint8 array."""
+    the header is every leading line that starts with ``#``, up to and including ``last_line`` if
+    one is seen (AEDAT 2.0: jAER ends its headers with ``#End Of ASCII Header``; without it a first
+    event whose first byte is ``#`` would read as a header line). ``raw`` may be bytes or a uint8 array."""
     size = len(raw)
     if not isinstance(raw, bytes):
         raw = bytes(raw[:MAX_HEADER])
@@ -38,11 +41,20 @@ def read_header(raw: bytes, path, version_line: bytes, end_line: bytes | None) -
             return lines, pos
         nl = raw.find(b"\n", pos, pos + MAX_LINE)
         if nl < 0:
-            raise EventFileError(path, "header line without a line end", "header lines ending in \\r\\n",
-                                 offset=pos)
+            if len(raw) - pos >= MAX_LINE:
+                raise EventFileError(path, f"header line longer than {MAX_LINE} bytes (no line end in its first "
+                                     f"{MAX_LINE} bytes)", f"'#' header lines of at most {MAX_LINE} bytes, each "
+                                     "ending in \\r\\n", offset=pos)
+            if len(raw) < size:
+                raise EventFileError(path, f"the header goes on past {MAX_HEADER} bytes", "a text header of "
+                                     f"'#' lines shorter than {MAX_HEADER} bytes", offset=pos)
+            raise EventFileError(path, f"the file ends inside a header line ({len(raw) - pos} bytes without a line "
+                                 "end)", "header lines ending in \\r\\n", offset=pos)
         line = raw[pos:nl + 1]
         text = line.rstrip(b"\r\n")
         pos = nl + 1
         if end_line is not None and text == end_line:
             return lines, pos
         lines.append(text[1:].decode("latin-1"))
+        if last_line is not None and text[1:].strip().lower() == last_line:
+            return lines, pos
