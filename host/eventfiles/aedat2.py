@@ -115,15 +115,55 @@ def decode_aedat2(raw: bytes, path=None, chip: str | None = None) -> Events:
     x, y, p = np.empty(n, np.uint8), np.empty(n, np.uint8), np.empty(n, np.uint8)
     t = np.empty(n, np.int64)
     _dvs128_fields(data, x, y, p, t)
-    # One contiguous pass finds whether any event has a special, sync or foreign bit: the OR of every
-    # 8-byte record read as a little-endian uint64 (address bytes 0, 1, 2 are its bits 0..23)
-    if not int(np.bitwise_or.reduce(data.view("<u8"))) & LE_SPECIAL_OR_FOREIGN:
+    drop = _dvs128_dropped(data, start, path)
+    if drop.size == 0:
         return make_events(x, y, p, t, size, path, FORMAT, lambda i: start + 8 * int(i))
-    keep = _dvs128_keep(data, start, path)
-    kept = int(np.count_nonzero(keep))
-    x, y, p, t = x[keep], y[keep], p[keep], t[keep]
-    return make_events(x, y, p, t, size, path, FORMAT, lambda i: start + 8 * int(np.flatnonzero(keep)[i]),
-                       {"special": n - kept})
+    kept = _compact((x, y, p, t), drop, n)
+    return make_events(x[:kept], y[:kept], p[:kept], t[:kept], size, path, FORMAT,
+                       lambda i: start + 8 * int(np.delete(np.arange(n), drop)[i]), {"special": int(drop.size)})
+
+
+CHECK_CHUNK = 1 << 14        # records per OR check (and per mask of a chunk that has a special event)
+COMPACT_RUNS = 256           # up to this many dropped records: move the runs between them (no new arrays)
+
+
+def _dvs128_dropped(data: np.ndarray, start: int, path) -> np.ndarray:
+    """Indices of the sync / special records in ``data`` (DVS128 records, 8 bytes each); refuses
+    foreign bits. Chunk by chunk: one contiguous OR of the records read as little-endian uint64
+    (address bytes 0, 1, 2 are its bits 0..23) finds whether a chunk has any; only such chunks are
+    looked at record by record (small temporaries: sync events are rare)."""
+    v = data.view("<u8")
+    found = []
+    for a in range(0, v.size, CHECK_CHUNK):
+        if int(np.bitwise_or.reduce(v[a:a + CHECK_CHUNK])) & LE_SPECIAL_OR_FOREIGN:
+            try:
+                keep = _dvs128_keep(data[8 * a:8 * (a + CHECK_CHUNK)], start + 8 * a, path)
+            except EventFileError:                       # foreign bits: the error counts them over the file
+                _dvs128_keep(data, start, path)
+                raise
+            found.append(np.flatnonzero(~keep) + a)
+    return np.concatenate(found) if found else np.zeros(0, np.int64)
+
+
+def _compact(arrays, drop: np.ndarray, n: int) -> int:
+    """Move each array's first ``n`` entries except those at the (sorted) indices ``drop`` to its front,
+    in place, in order; returns how many. Few dropped records: the runs between them are moved
+    (memmove), no temporary array; many: one boolean selection per array."""
+    k = n - drop.size
+    if drop.size > COMPACT_RUNS:
+        keep = np.ones(n, bool)
+        keep[drop] = False
+        for a in arrays:
+            a[:k] = a[:n][keep]
+        return k
+    w = a0 = 0
+    for stop in drop.tolist() + [n]:
+        if stop > a0 and w != a0:
+            for a in arrays:
+                a[w:w + stop - a0] = a[a0:stop]
+        w += stop - a0
+        a0 = stop + 1
+    return k
 
 
 def _dvs128_fields(data: np.ndarray, x, y, p, t) -> None:
@@ -238,12 +278,10 @@ def _read_dvs128_blocks(f, start: int, n: int):
         _dvs128_fields(raw, x[w:e], y[w:e], p[w:e], t[w:e])
         if int(np.bitwise_or.reduce(raw.view("<u8"))) & LE_SPECIAL_OR_FOREIGN:
             try:
-                keep = _dvs128_keep(raw, 0, None)
+                drop = _dvs128_dropped(raw, 0, None)
             except EventFileError:                       # foreign bits: the whole-file path names the offset
                 return None
-            e = w + int(np.count_nonzero(keep))
-            for arr in (x, y, p, t):
-                arr[w:e] = arr[w:w + m][keep]
+            e = w + _compact((x[w:w + m], y[w:w + m], p[w:w + m], t[w:w + m]), drop, m)
         lo = max(w, 1)
         if e > lo and np.less(t[lo:e], t[lo - 1:e - 1], out=back[:e - lo]).any():
             return None                                  # time goes backwards: make_events names where
