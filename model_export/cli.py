@@ -19,7 +19,7 @@ import numpy as np
 
 from syna_contract import numerics as nx
 from syna_contract.boards import BOARDS
-from .recipe import ARCH_NAMES, TRAIN_PRESETS, TrainArgs
+from .recipe import ARCH_NAMES, DEFAULT_DATASET, TRAIN_PRESETS, TrainArgs
 
 
 def board_name(name: str) -> str:
@@ -159,12 +159,14 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_presets_epilog())
     d = TrainArgs()
     g = t.add_argument_group("data and model")
-    g.add_argument("--dataset", help=f"dataset, one of {_datasets()} (default {d.dataset})")
+    g.add_argument("--dataset", help=f"dataset, one of {_datasets()} (default: the --preset's, else "
+                                     f"{DEFAULT_DATASET})")
     g.add_argument("--data-root", help="the dataset's folder (default: $SYNA_DATA/<dataset>, docs/datasets.md)")
     g.add_argument("--data-option", dest="data_options", action="append", metavar="KEY=VALUE",
                    help="a dataset option of model_export/data.py, e.g. bits=3 or sensor=32 (repeatable)")
     g.add_argument("--preset", choices=list(TRAIN_PRESETS), help=f"Table X preset: {' | '.join(TRAIN_PRESETS)}; sets lr, batch, epochs, loss, "
-                                    f"augmentation and the Table IX topology (default {d.preset})")
+                                    "augmentation and the Table IX topology (default: the --dataset's, e.g. "
+                                    "dvs128_gesture -> dvs_gesture)")
     g.add_argument("--width", type=float, help="channel multiplier on 64-128-256-512 (preset: 1)")
     g.add_argument("--input-size", type=int, help="input height = width (preset's by default)")
     g.add_argument("--in-channels", type=int, help="input channels (preset's by default)")

@@ -8,7 +8,7 @@ reported (:class:`SplitReport`), never hidden.
 
 | name | files | parsed by |
 |---|---|---|
-| ``nmnist`` | ``Train/<digit>/*.bin``, ``Test/<digit>/*.bin`` | ``host.eventfiles.read_nmnist`` |
+| ``nmnist`` | ``Train/<digit>/*`` and ``Test/<digit>/*`` (any extension), or list files | ``host.eventfiles.read_nmnist`` |
 | ``dvs128_gesture`` | IBM's ``DvsGesture`` (AEDAT 3.1 + label CSVs) | SpikingJelly's ``DVS128Gesture`` |
 | ``cifar10_dvs`` | ``<class>/*.aedat`` (AEDAT 2.0) | SpikingJelly's ``CIFAR10DVS`` |
 | ``synthetic_gestures`` | generated here in the DVS128 Gesture layout | SpikingJelly's ``DVS128Gesture``, as the real set |
@@ -33,11 +33,13 @@ from host.events import encode_counts, events_to_frames
 from host.eventfiles import read_nmnist
 
 DATA_ENV = "SYNA_DATA"            # folder holding one sub-folder per dataset (default ./data)
+SENSORS = {"nmnist": (34, 34), "dvs128_gesture": (128, 128), "cifar10_dvs": (128, 128)}   # (width, height)
 ORDER_SEED = 0
 SPLIT_BY = "number"
 DEFAULT_BITS = {"nmnist": 3, "dvs128_gesture": 4, "cifar10_dvs": 4, "synthetic_gestures": 3}
 CIFAR10_DVS_TRAIN_RATIO = 0.9     # SpikingJelly's split_to_train_test_set(0.9, ..., random_split=False)
-NMNIST_DIRS = {"train": "Train", "test": "Test"}
+NMNIST_DIRS = {"train": ("Train", "train"), "test": ("Test", "test")}    # the archives' names, or lower case
+NMNIST_LISTS = {"train": "train*.txt", "test": "test*.txt"}             # SLAYER's list files (train1K.txt, ...)
 GESTURE_FILES = ("DvsGesture.tar.gz", "gesture_mapping.csv", "LICENSE.txt", "README.txt")
 
 
@@ -65,6 +67,12 @@ def _missing(name: str, root: Path, missing: list[str], layout: str) -> DatasetM
 
 
 # ------------------------------------------------------------------------------------ spec + frames
+def input_sizes(sensor: tuple[int, int]) -> list[int]:
+    """Input sizes (H = W) a ``(width, height)`` sensor pools to with one ``pool x pool`` window, largest first."""
+    width, height = sensor
+    return [width // k for k in range(1, width + 1) if width % k == 0 and height % k == 0 and width // k == height // k]
+
+
 def event_spec(name: str, config, sensor: tuple[int, int], bits: int | None = None) -> dict:
     """Input spec of an event dataset for ``config`` (T, input size): 2 polarity channels of
     counts clipped to ``bits``, frames pooled from the ``sensor`` (width, height) to the input size."""
@@ -74,9 +82,9 @@ def event_spec(name: str, config, sensor: tuple[int, int], bits: int | None = No
                          "(use --in-channels 2)")
     width, height = sensor
     size = config.input_size
-    if width % size or height % size or width // size != height // size:
+    if size not in input_sizes(sensor):
         raise ValueError(f"{name}: the {width}x{height} sensor cannot be pooled to the model's {size}x{size} input; "
-                         f"expected an input size that divides it (e.g. {', '.join(str(width // k) for k in (1, 2, 4))})")
+                         f"expected an input size that divides it: {', '.join(map(str, input_sizes(sensor)))}")
     if not 1 <= bits <= 16:
         raise ValueError(f"bits {bits}; expected 1..16")
     return dict(steps=config.steps, channels=2, height=size, width=size, encoding="counts", bits=bits,
@@ -135,17 +143,32 @@ def _order(n: int, limit: int | None) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------ N-MNIST
-NMNIST_LAYOUT = "Train/0..9/*.bin and Test/0..9/*.bin, as in the original N-MNIST archives"
+NMNIST_LAYOUT = ("one of: Train/0..9/ and Test/0..9/ holding the recordings (the original N-MNIST archives "
+                 "unpacked; any file name, .bin or .bs2); or list files train*.txt and test*.txt of "
+                 "'<sample> <label>' lines beside <sample>.bs2 (or .bin) recordings (SLAYER's N-MNIST copies; "
+                 "pick the lists with train_list= / test_list= when there are several)")
+NMNIST_LIST_LINE = "'<sample> <label>' lines (e.g. '60001\t7'; '#' starts a comment), label 0..9"
 
 
-def nmnist_files(root: Path, split: str) -> tuple[list[Path], np.ndarray]:
+class ListFileError(ValueError):
+    """A list file line that is not '<sample> <label>'."""
+
+
+def nmnist_files(root: Path, split: str, train_list=None, test_list=None) -> tuple[list[Path], np.ndarray]:
+    """The recordings and labels of ``split``: from list files when given or when ``root`` has no
+    ``Train``/``Test`` folders but ``train*.txt`` / ``test*.txt`` lists, else from the digit folders."""
+    lists = {"train": train_list, "test": test_list}
+    archive = any((root / d).is_dir() for names in NMNIST_DIRS.values() for d in names)
+    if lists[split] is not None or (not archive and any(root.glob(NMNIST_LISTS[split]))):
+        return _nmnist_from_list(root, split, lists[split])
     missing, files, labels = [], [], []
     for s in ("train", "test"):
+        top = next((root / d for d in NMNIST_DIRS[s] if (root / d).is_dir()), root / NMNIST_DIRS[s][0])
         for digit in range(10):
-            d = root / NMNIST_DIRS[s] / str(digit)
-            found = sorted(d.glob("*.bin")) if d.is_dir() else []
+            d = top / str(digit)
+            found = sorted(f for f in d.iterdir() if f.is_file() and not f.name.startswith(".")) if d.is_dir() else []
             if not found:
-                missing.append(f"{NMNIST_DIRS[s]}/{digit}/*.bin")
+                missing.append(f"{top.name}/{digit}/*")
             if s == split:
                 files += found
                 labels += [digit] * len(found)
@@ -154,10 +177,79 @@ def nmnist_files(root: Path, split: str) -> tuple[list[Path], np.ndarray]:
     return files, np.array(labels, dtype=np.int64)
 
 
-def load_nmnist(split: str, config, limit=None, root=None, bits=None, report=None) -> tuple[np.ndarray, np.ndarray]:
+def _nmnist_list(root: Path, split: str, given) -> Path:
+    if given is not None:
+        path = Path(given) if Path(given).is_absolute() else root / given
+        if not path.is_file():
+            raise _missing("nmnist", root, [f"{split}_list {given}"], NMNIST_LAYOUT)
+        return path
+    found = sorted(root.glob(NMNIST_LISTS[split]))
+    if len(found) > 1:
+        raise ValueError(f"nmnist: {root} has {len(found)} {split} list files ({', '.join(f.name for f in found)}); "
+                         f"expected one, or the one to use given: --data-option {split}_list=NAME")
+    if not found:
+        raise _missing("nmnist", root, [NMNIST_LISTS[split]], NMNIST_LAYOUT)
+    return found[0]
+
+
+def read_list(path: Path) -> list[tuple[str, int]]:
+    """``(sample, label)`` of each line of a list file (any line ends, blank and '#' lines skipped)."""
+    out = []
+    for number, line in enumerate(path.read_bytes().decode("utf-8-sig").splitlines(), 1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        parts = text.split()
+        label = int(parts[1]) if len(parts) == 2 and parts[1].isdigit() else -1
+        if not 0 <= label <= 9:
+            raise ListFileError(f"{path}: line {number}: {line.strip()!r}; expected {NMNIST_LIST_LINE}")
+        out.append((parts[0], label))
+    if not out:
+        raise ListFileError(f"{path}: no samples; expected {NMNIST_LIST_LINE}")
+    return out
+
+
+def _nmnist_from_list(root: Path, split: str, given) -> tuple[list[Path], np.ndarray]:
+    """Each listed sample is the file ``<root>/<sample>`` if it exists, else the one ``<root>/<sample>.*``
+    (any extension: SLAYER's ``60001.bs2``)."""
+    listing = _nmnist_list(root, split, given)
+    folders: dict[Path, tuple[set, dict]] = {}       # folder -> (file names, stem -> file names): one listing each
+    files, labels, missing, ambiguous = [], [], [], []
+    for sample, label in read_list(listing):
+        path = root / sample
+        if path.parent not in folders:
+            names = {f.name for f in path.parent.iterdir() if f.is_file()} if path.parent.is_dir() else set()
+            stems: dict[str, list[str]] = {}
+            for name in sorted(names):
+                stems.setdefault(Path(name).stem, []).append(name)
+            folders[path.parent] = names, stems
+        names, stems = folders[path.parent]
+        found = [path.name] if path.name in names else stems.get(path.name, [])
+        if len(found) == 1:
+            files.append(path.parent / found[0])
+            labels.append(label)
+        elif found:
+            ambiguous.append(f"{sample} ({', '.join(found)})")
+        else:
+            missing.append(f"{sample}.*")
+    if ambiguous:
+        raise ValueError(f"nmnist: {listing}: {len(ambiguous)} samples match several files, e.g. {ambiguous[0]}; "
+                         "expected one recording per sample (or the file named in the list, extension included)")
+    if missing:
+        raise _missing("nmnist", root, missing, f"a recording <sample>.bs2 (or any extension) for each sample of "
+                       f"{listing.name}")
+    return files, np.array(labels, dtype=np.int64)
+
+
+def nmnist_spec(config, bits=None, train_list=None, test_list=None) -> dict:
+    return event_spec("nmnist", config, SENSORS["nmnist"], bits)
+
+
+def load_nmnist(split: str, config, limit=None, root=None, bits=None, report=None, train_list=None,
+                test_list=None) -> tuple[np.ndarray, np.ndarray]:
     root = dataset_root("nmnist", root)
-    spec = event_spec("nmnist", config, (34, 34), bits)
-    files, labels = nmnist_files(root, split)
+    spec = event_spec("nmnist", config, SENSORS["nmnist"], bits)
+    files, labels = nmnist_files(root, split, train_list, test_list)
     idx = _order(len(files), limit)
 
     def samples():
@@ -226,7 +318,7 @@ def _gesture_split(name, root, split, config, limit, sensor, bits, report):
 
 def load_dvs128_gesture(split: str, config, limit=None, root=None, bits=None, report=None):
     return _gesture_split("dvs128_gesture", dataset_root("dvs128_gesture", root), split, config, limit,
-                          (128, 128), bits, report)
+                          SENSORS["dvs128_gesture"], bits, report)
 
 
 CIFAR10_DVS_LAYOUT = ("one of: download/ with the 10 class archives (airplane.zip ... truck.zip); "
@@ -244,7 +336,7 @@ def cifar10_dvs_dataset(root: Path):
             if missing:
                 raise _missing("cifar10_dvs", root, missing, CIFAR10_DVS_LAYOUT)
             (root / "download").mkdir(exist_ok=True)
-            cls = _extracted(CIFAR10DVS, (128, 128))
+            cls = _extracted(CIFAR10DVS, SENSORS["cifar10_dvs"])
         else:
             missing = [f"download/{f}" for f, _, _ in CIFAR10DVS.resource_url_md5()
                        if not (root / "download" / f).is_file()]
@@ -267,7 +359,7 @@ def cifar10_dvs_split(targets: np.ndarray, split: str) -> np.ndarray:
 
 def load_cifar10_dvs(split: str, config, limit=None, root=None, bits=None, report=None):
     root = dataset_root("cifar10_dvs", root)
-    spec = event_spec("cifar10_dvs", config, (128, 128), bits)
+    spec = event_spec("cifar10_dvs", config, SENSORS["cifar10_dvs"], bits)
     ds = cifar10_dvs_dataset(root)
     targets = np.array(ds.targets, dtype=np.int64)
     members = cifar10_dvs_split(targets, split)

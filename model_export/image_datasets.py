@@ -18,6 +18,7 @@ from .event_datasets import DatasetMissingError, dataset_root
 IDX_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
              "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
 IDX_UBYTE = 0x08
+IDX_SIZE = 28                     # MNIST and Fashion-MNIST images are 28 x 28
 
 
 class IdxError(ValueError):
@@ -48,14 +49,14 @@ def _find(root: Path, name: str) -> Path | None:
 
 
 def idx_spec(config) -> dict:
-    return dict(steps=config.steps, channels=1, height=28, width=28, encoding="pixels", bits=8,
+    return dict(steps=config.steps, channels=1, height=IDX_SIZE, width=IDX_SIZE, encoding="pixels", bits=8,
                 scale=1.0 / 255, static=True)
 
 
 def load_idx_split(name: str, split: str, config, limit=None, root=None) -> tuple[np.ndarray, np.ndarray]:
-    if config.in_channels != 1 or config.input_size != 28:
-        raise ValueError(f"{name} is 1x28x28; the model expects {config.in_channels}x{config.input_size}x"
-                         f"{config.input_size} (use --input-size 28 --in-channels 1)")
+    if config.in_channels != 1 or config.input_size != IDX_SIZE:
+        raise ValueError(f"{name} is 1x{IDX_SIZE}x{IDX_SIZE}; the model expects {config.in_channels}x{config.input_size}x"
+                         f"{config.input_size} (use --input-size {IDX_SIZE} --in-channels 1)")
     root = dataset_root(name, root)
     paths = {n: _find(root, n) for files in IDX_FILES.values() for n in files}
     missing = [f"{n}[.gz]" for n, p in paths.items() if p is None]
@@ -63,7 +64,7 @@ def load_idx_split(name: str, split: str, config, limit=None, root=None) -> tupl
         raise DatasetMissingError(f"{name}: {root} is incomplete: missing {', '.join(missing)}. Expected the four "
                                   "IDX files of the original distribution (see docs/datasets.md)")
     images, labels = (read_idx(paths[n]) for n in IDX_FILES[split])
-    if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.ndim != 1 or len(labels) != len(images):
+    if images.ndim != 3 or images.shape[1:] != (IDX_SIZE, IDX_SIZE) or labels.ndim != 1 or len(labels) != len(images):
         raise IdxError(f"{paths[IDX_FILES[split][0]]}: images {images.shape}, labels {labels.shape}; "
                        "expected [N, 28, 28] images and N labels")
     if limit:

@@ -41,6 +41,19 @@ TRAIN_PRESETS: dict[str, TrainPreset] = {
 }
 
 
+DEFAULT_DATASET = "digits"        # with neither --dataset nor --preset: the offline 8x8 digits, preset mnist
+# The Table X preset that trains each dataset (used when --preset is not given) ...
+DATASET_PRESETS: dict[str, str] = {
+    "digits": "mnist", "mnist": "mnist", "fashion_mnist": "fashion_mnist", "nmnist": "nmnist",
+    "dvs128_gesture": "dvs_gesture", "synthetic_gestures": "dvs_gesture", "cifar10_dvs": "cifar10_dvs"}
+# ... and the dataset each preset trains when --dataset is not given (dvs_gesture: the real DVS128 Gesture,
+# synthetic_gestures being its stand-in; mnist: the default digits, which need no download).
+PRESET_DATASETS: dict[str, str] = {"mnist": DEFAULT_DATASET, "fashion_mnist": "fashion_mnist", "nmnist": "nmnist",
+                                   "dvs_gesture": "dvs128_gesture", "cifar10_dvs": "cifar10_dvs"}
+# Input sizes a dataset fixes when --input-size is not given (where its preset's Table IX size does not fit it).
+DATASET_INPUT_SIZES: dict[str, int] = {"digits": 8}
+
+
 def model_preset(preset: str) -> str:
     """The Table IX topology a Table X preset trains."""
     if preset not in TRAIN_PRESETS:
@@ -52,10 +65,10 @@ def model_preset(preset: str) -> str:
 class TrainArgs:
     """Options of ``python -m model_export train``; ``None`` means "the preset's value" (:func:`resolve`)."""
 
-    dataset: str = "digits"
+    dataset: str | None = None       # None: the preset's (PRESET_DATASETS), else DEFAULT_DATASET
     data_root: str | None = None     # the dataset's folder (default: data.py's, $SYNA_DATA/<name>)
     data_options: list[str] | None = None   # KEY=VALUE options of the dataset (data.py), e.g. bits=3
-    preset: str = "mnist"
+    preset: str | None = None        # None: the dataset's (DATASET_PRESETS)
     width: float | None = None
     input_size: int | None = None
     in_channels: int | None = None
@@ -90,12 +103,18 @@ RESUME_FREE = ("out", "threads", "device", "resume", "save_every", "plots")
 
 
 def resolve(args: TrainArgs) -> TrainArgs:
-    """Fill the ``None`` options from the Table X preset; check the rest."""
-    p = TRAIN_PRESETS.get(args.preset)
-    if p is None:
+    """Fill the ``None`` options: the preset from the dataset and the dataset from the preset
+    (:data:`DATASET_PRESETS`, :data:`PRESET_DATASETS`), the rest from the Table X preset; check them."""
+    if args.preset is not None and args.preset not in TRAIN_PRESETS:
         raise ValueError(f"unknown preset {args.preset!r}; expected one of {sorted(TRAIN_PRESETS)}")
+    dataset = args.dataset or PRESET_DATASETS.get(args.preset, DEFAULT_DATASET)
+    if dataset not in DATASET_PRESETS:
+        raise ValueError(f"unknown dataset {dataset!r}; expected one of {sorted(DATASET_PRESETS)}")
+    preset = args.preset or DATASET_PRESETS[dataset]
+    p = TRAIN_PRESETS[preset]
     r = dataclasses.replace(
-        args,
+        args, dataset=dataset, preset=preset,
+        input_size=DATASET_INPUT_SIZES.get(dataset) if args.input_size is None else args.input_size,
         lr=p.lr if args.lr is None else args.lr,
         batch_size=p.batch_size if args.batch_size is None else args.batch_size,
         epochs=p.epochs if args.epochs is None else args.epochs,

@@ -79,15 +79,85 @@ def test_nmnist_frames_equal_spikingjelly_and_clipping_is_counted(tmp_path, caps
 
 
 def test_nmnist_missing_files_are_listed(tmp_path):
-    with pytest.raises(ev.DatasetMissingError, match=r"nmnist: .*missing Train/0/\*.bin, Train/1/\*.bin"):
+    with pytest.raises(ev.DatasetMissingError, match=r"nmnist: .*missing Train/0/\*, Train/1/\*"):
         load_split("nmnist", "train", NMNIST, root=tmp_path / "nothing")
     root = write_nmnist_folder(tmp_path / "NMNIST", per_digit=(1, 1))
     for f in (root / "Test" / "7").glob("*.bin"):
         f.unlink()
-    with pytest.raises(ev.DatasetMissingError, match=r"missing Test/7/\*.bin\. Expected Train/0..9"):
+    with pytest.raises(ev.DatasetMissingError, match=r"missing Test/7/\*\. Expected one of: Train/0..9/ and Test/0..9/ "
+                                                     r"holding the recordings .* or list files train\*.txt and test\*.txt"):
         load_split("nmnist", "train", NMNIST, root=root)
-    with pytest.raises(ValueError, match="2 polarity channels; the model expects 1"):
+    with pytest.raises(ValueError, match=r"nmnist gives 2x34x34 event frames \(or pooled to an input size of 17, 2 or "
+                                         r"1\); the model \(Table IX preset mnist\) expects 1x28x28\. Use --preset "
+                                         r"nmnist, the preset for nmnist"):
         input_spec("nmnist", make_config("mnist"))
+
+
+SLAYER_HEAD = "#sample #class"
+
+
+def write_nmnist_lists(root: Path, per_split=(12, 5), seed=1, suffix=".bs2", crlf=True) -> dict:
+    """N-MNIST as SLAYER ships it: ``<id>.bs2`` recordings beside ``train*.txt`` / ``test*.txt`` lists of
+    '<id>\\t<label>' lines (CRLF line ends). Returns {split: [(file, label)]}."""
+    rng = np.random.default_rng(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    out, sample = {}, 60001
+    for split, n, name in (("train", per_split[0], "train1K.txt"), ("test", per_split[1], "test100.txt")):
+        rows = []
+        for _ in range(n):
+            label, m = int(rng.integers(0, 10)), int(rng.integers(200, 700))
+            t = np.sort(rng.integers(0, 300_000, m))
+            f = write_nmnist(root / f"{sample}{suffix}", rng.integers(0, 34, m), rng.integers(0, 34, m),
+                             rng.integers(0, 2, m), t)
+            rows.append((f, label))
+            sample += 1
+        end = "\r\n" if crlf else "\n"
+        (root / name).write_bytes((end.join([SLAYER_HEAD] + [f"{f.stem}\t{lab}" for f, lab in rows]) + end).encode())
+        out[split] = rows
+    return out
+
+
+def test_nmnist_from_list_files_and_bs2_recordings_equal_spikingjelly(tmp_path, capsys):
+    """SLAYER's layout (60001.bs2 ... with CRLF train1K.txt / test100.txt) loads: the listed labels,
+    frames equal to SpikingJelly's integration of the same files; the archive layout reads any
+    extension too."""
+    rows = write_nmnist_lists(tmp_path / "slayer")
+    for split in ("train", "test"):
+        x, y = load_split("nmnist", split, NMNIST, root=tmp_path / "slayer", bits=3)
+        assert x.shape == (len(rows[split]), 6, 2, 34, 34)
+        assert sorted(y.tolist()) == sorted(lab for _, lab in rows[split])
+        match_all(x, y, [(expected_frames(load_ATIS_bin(f), 6, 34, 3)[0], lab) for f, lab in rows[split]])
+    assert "nmnist test: 5 samples" in capsys.readouterr().err
+    root = write_nmnist_folder(tmp_path / "archive", per_digit=(1, 1))
+    for f in root.glob("*/*/*.bin"):
+        f.rename(f.with_suffix(".bs2"))
+    x, y = load_split("nmnist", "train", NMNIST, root=root)
+    assert x.shape[0] == 10 and sorted(y.tolist()) == list(range(10))
+
+
+def test_nmnist_list_file_problems_are_named(tmp_path):
+    root = tmp_path / "slayer"
+    rows = write_nmnist_lists(root, crlf=False)
+    (root / "train60K.txt").write_text("60001 3\n")
+    with pytest.raises(ValueError, match=r"has 2 train list files \(train1K.txt, train60K.txt\); expected one, or "
+                                         r"the one to use given: --data-option train_list=NAME"):
+        load_split("nmnist", "train", NMNIST, root=root)
+    x, y = load_split("nmnist", "train", NMNIST, root=root, train_list="train60K.txt")
+    assert x.shape[0] == 1 and y.tolist() == [3]
+    (root / "train60K.txt").write_text("# ids\n60001 3\n60002\n")
+    with pytest.raises(ValueError, match=r"train60K.txt: line 3: '60002'; expected '<sample> <label>' lines"):
+        load_split("nmnist", "train", NMNIST, root=root, train_list="train60K.txt")
+    (root / "train60K.txt").write_text("60001 3\n99999 1\n99998 2\n")
+    with pytest.raises(ev.DatasetMissingError, match=r"missing 99999\.\*, 99998\.\*\. Expected a recording "
+                                                     r"<sample>.bs2 \(or any extension\) for each sample of train60K.txt"):
+        load_split("nmnist", "train", NMNIST, root=root, train_list="train60K.txt")
+    rows["train"][0][0].with_suffix(".bin").write_bytes(rows["train"][0][0].read_bytes())
+    (root / "train60K.txt").unlink()
+    with pytest.raises(ValueError, match=r"1 samples match several files, e.g. 60001 \(60001.bin, 60001.bs2\)"):
+        load_split("nmnist", "train", NMNIST, root=root)
+    with pytest.raises(ev.DatasetMissingError, match=r"missing test_list nope.txt"):
+        load_split("nmnist", "test", NMNIST, root=root, test_list="nope.txt")
+    assert input_spec("nmnist", NMNIST, train_list="a.txt", test_list="b.txt")["sensor"] == [34, 34]
 
 
 # ----------------------------------------------------------------------------- synthetic gestures
@@ -166,7 +236,10 @@ def test_synthetic_sensor_larger_than_the_input_is_sum_pooled(tmp_path):
                          int(ds.classes[ds[i][1]])))
     assert x.shape == (3, 8, 2, 32, 32)
     match_all(x, y, expected)
-    with pytest.raises(ValueError, match="cannot be pooled to the model's 32x32"):
+    with pytest.raises(ValueError, match=r"synthetic_gestures gives 2x48x48 event frames \(or pooled to an input size "
+                                         r"of 24, 16, 12, 8, 6, 4, 3, 2 or 1\); the model \(Table IX preset dvs_gesture\) "
+                                         r"expects 2x32x32\. Use --input-size 48 \| 24 .*; or --data-option sensor=32 "
+                                         r"\(or a multiple of 32\): the generated sensor"):
         input_spec("synthetic_gestures", GESTURE, sensor=48)
 
 

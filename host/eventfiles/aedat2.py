@@ -60,7 +60,8 @@ LAST_LINE = b"end of ascii header"   # jAER's last header line, '#End Of ASCII H
 CHIPS: dict[str, tuple[str, tuple[int, int]]] = {
     "dvs128": ("dvs128", (128, 128)), "tmpdiff128": ("dvs128", (128, 128)),
     "davis240a": ("davis", (240, 180)), "davis240b": ("davis", (240, 180)), "davis240c": ("davis", (240, 180)),
-    "dvs240": ("davis", (240, 180)), "davis128": ("davis", (128, 128)), "davis208pixelparade": ("davis", (208, 192)),
+    "davis240": ("davis", (240, 180)), "dvs240": ("davis", (240, 180)), "davis128": ("davis", (128, 128)),
+    "davis208pixelparade": ("davis", (208, 192)),
     "davis346": ("davis", (346, 260)), "davis346a": ("davis", (346, 260)), "davis346b": ("davis", (346, 260)),
     "davis346c": ("davis", (346, 260)), "davis346blue": ("davis", (346, 260)), "davis346red": ("davis", (346, 260)),
     "davis346cbsi": ("davis", (346, 260)), "davis346zynq": ("davis", (346, 260)), "davis640": ("davis", (640, 480)),
