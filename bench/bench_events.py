@@ -9,7 +9,9 @@ Files are written here (deterministic random streams; nothing downloaded):
   aedat2   one jAER DVS128 file of ``--events`` events
            ours ``read_aedat2`` | SpikingJelly ``cifar10_dvs._load_origin_data`` | tonic ``io.read_aedat_header_from_file``
            + ``get_aer_events_from_file`` + the DVS128 bit masks (its ``read_dvs_128`` fails on tonic 1.7.0's
-           three-value header tuple)
+           three-value header tuple); then the same file with 5 sync events (bit 15) spread over it, large
+           (read block by block) and cut to a tenth (the whole-file decoder): ours drops them, tonic does not
+           (its rows: time only; ours is compared with the events written)
   aedat3   one DVS128-Gesture-like AEDAT 3.1 file (packets of 4,096 events); SpikingJelly's
            ``utils.load_aedat_v3`` decodes event by event in Python, so it gets a tenth of the events
            ours ``read_aedat3`` | SpikingJelly ``load_aedat_v3`` | tonic, as for aedat2 (version 3.1)
@@ -21,8 +23,10 @@ Files are written here (deterministic random streams; nothing downloaded):
   frames   ``events_to_frames`` vs SpikingJelly ``integrate_events_by_fixed_frames_number`` ('number', T=16)
            and ``integrate_events_by_fixed_duration`` on the aedat3 file's events (128 x 128)
 
-Each figure is the best of ``--reps`` timed runs after one warm-up; "same" says whether the
-library's events (in its own conventions, mapped to ours) equal ours. Nothing is asserted.
+Each figure is the best of ``--reps`` timed runs after one warm-up; where ours and the libraries are
+compared on the same files, their runs are interleaved (one of each per round), so a shared machine's
+load falls on all of them alike. "same" says whether the library's events (in its own conventions,
+mapped to ours) equal ours. Nothing is asserted.
 Target (issue 8): every reader and the integration at least as fast as the faster of SpikingJelly and tonic.
 """
 from __future__ import annotations

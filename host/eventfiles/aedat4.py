@@ -165,36 +165,51 @@ def _decode_here(path: Path, offsets: list[int]) -> dict:
             raise decoder_failed(path, str(e), offsets) from None
 
 
+_stderr_lock = threading.Lock()
+_stderr_file: tuple[int, object] | None = None       # (pid, temporary file): one per process, reused
+
+
 class _held_stderr:
-    """File descriptor 2 to a temporary file while the decoder runs; afterwards what was written goes
-    to the real stderr, except a Rust panic report when ``panicked`` (from its 'panicked at' line on:
-    what others wrote before it is kept)."""
+    """File descriptor 2 to a (reused) temporary file while the decoder runs; afterwards what was
+    written goes to the real stderr, except a Rust panic report when ``panicked`` (from its 'panicked
+    at' line on: what others wrote before it is kept). One holder at a time (a lock)."""
 
     def __enter__(self):
-        self.panicked = False
+        global _stderr_file
+        self.panicked, self.fd = False, None
+        _stderr_lock.acquire()
         try:
+            if _stderr_file is None or _stderr_file[0] != os.getpid():
+                _stderr_file = (os.getpid(), tempfile.TemporaryFile(prefix="syna_aedat4_err_"))
             sys.stderr.flush()
-            self.tmp = tempfile.TemporaryFile(prefix="syna_aedat4_err_")
             self.saved = os.dup(2)
-            os.dup2(self.tmp.fileno(), 2)
+            self.fd = _stderr_file[1].fileno()
+            os.dup2(self.fd, 2)
         except (OSError, ValueError, AttributeError):     # no fd 2 (an embedded interpreter): leave it
-            self.tmp = None
+            self.fd = None
         return self
 
     def __exit__(self, *exc):
-        if self.tmp is None:
+        try:
+            if self.fd is None:
+                return False
+            os.dup2(self.saved, 2)
+            os.close(self.saved)
+            size = os.lseek(self.fd, 0, os.SEEK_CUR)
+            if not size:
+                return False
+            os.lseek(self.fd, 0, os.SEEK_SET)
+            text = os.read(self.fd, size)
+            os.ftruncate(self.fd, 0)
+            os.lseek(self.fd, 0, os.SEEK_SET)
+            if self.panicked:
+                cut = text.find(b"panicked at")
+                text = text[:text.rfind(b"\n", 0, cut) + 1] if cut >= 0 else text
+            if text:
+                os.write(2, text)
             return False
-        os.dup2(self.saved, 2)
-        os.close(self.saved)
-        self.tmp.seek(0)
-        text = self.tmp.read()
-        self.tmp.close()
-        if self.panicked:
-            cut = text.find(b"panicked at")
-            text = text[:text.rfind(b"\n", 0, cut) + 1] if cut >= 0 else text
-        if text:
-            os.write(2, text)
-        return False
+        finally:
+            _stderr_lock.release()
 
 
 class _Worker:
