@@ -57,5 +57,5 @@ def read_events(path, format: str | None = None, **kwargs) -> Events:
     return _READERS[fmt](path, **kwargs)
 
 
-__all__ = ["Events", "EventFileError", "FORMATS", "detect_format", "read_events", "read_nmnist", "write_nmnist",
+__all__ = ["Events", "EventFileError", "FORMATS", "NMNIST_SUFFIXES", "detect_format", "read_events", "read_nmnist", "write_nmnist",
            "read_aedat2", "write_aedat2", "read_aedat3", "write_aedat3", "read_aedat4", "write_aedat4"]
