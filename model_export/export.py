@@ -19,6 +19,7 @@ from .progress import progress
 
 from syna_contract import numerics as nx
 from syna_contract.bundle import FORMAT_NAME, GOLDEN, MANIFEST, load_bundle, model_hash, sha256_file, write_header, write_rom
+from syna_contract.ddr_image import write_image
 from .checkpoint import load_checkpoint
 from .fakequant import run_quant
 from syna_contract.graph import INPUT, build_graph
@@ -79,13 +80,14 @@ ROM_BITS = {"bias": nx.BIAS_BITS}
 
 def write_bundle(model, out: Path, settings: QuantSettings, input_spec: dict,
                  samples: np.ndarray | None = None, labels: np.ndarray | None = None,
-                 extra: dict | None = None, prune: Sequence[str] = ()) -> Path:
+                 extra: dict | None = None, prune: Sequence[str] = (), ddr_lanes: int | None = None) -> Path:
     """Quantise ``model`` and write a bundle into ``out`` (replaced if it exists).
 
     ``samples`` (integer, [K, T, C, H, W]) become the golden vectors, computed
     by the torch fake-quant model (the PyTorch side of every bit-exact check).
     ``prune``: shortcut layers to drop (``prune.prune_layers``); each must be silent
-    on every golden sample, else :class:`PruneError`."""
+    on every golden sample, else :class:`PruneError`. ``ddr_lanes``: also write the DDR weight
+    image for P = ``ddr_lanes`` lanes (``syna_contract.ddr_image``; outside the model hash)."""
     out = Path(out)
     model = model.eval()
     q = quantize_model(model, settings)
@@ -115,6 +117,8 @@ def write_bundle(model, out: Path, settings: QuantSettings, input_spec: dict,
     if samples is not None:
         write_golden(out, q, samples, labels, layers=[l["name"] for l in layers], silent=list(prune))
         manifest["golden"] = dict(file=GOLDEN, sha256=sha256_file(out / GOLDEN), samples=int(len(samples)))
+    if ddr_lanes is not None:
+        manifest["ddr_image"] = write_image(out, manifest, params, ddr_lanes)
     (out / MANIFEST).write_text(json.dumps(manifest, indent=1))
     write_header(out, manifest, params)
     return out
@@ -151,11 +155,11 @@ def write_golden(out: Path, q: QuantModel, samples: np.ndarray, labels: np.ndarr
 
 def export_checkpoint(checkpoint: str | Path, out: str | Path, weight_bits: int | None = None,
                       mem_bits: int = nx.DEFAULT_MEM_BITS, samples: int = 8, prune_silent_shortcuts: bool = False,
-                      prune_samples: int | None = None) -> Path:
+                      prune_samples: int | None = None, ddr_lanes: int | None = None) -> Path:
     """The ``export`` command: golden samples come from the checkpoint's dataset (held-out split).
 
     ``weight_bits`` defaults to the bits the checkpoint was fine-tuned for, else 8.
-    ``prune_silent_shortcuts``: see :func:`prune_silent`."""
+    ``prune_silent_shortcuts``: see :func:`prune_silent`. ``ddr_lanes``: see :func:`write_bundle`."""
     from .data import load_split
     from .recipe import dataset_kwargs
     ck = load_checkpoint(checkpoint)
@@ -167,15 +171,16 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, weight_bits: int 
         x, y = load_split(ck.dataset, "test", ck.model.config, limit=samples, **split_opts)
     extra = dict(source=dict(checkpoint=Path(checkpoint).name, dataset=ck.dataset))
     if not prune_silent_shortcuts:
-        path = write_bundle(ck.model, Path(out), settings, spec, x, y, extra=extra)
+        path = write_bundle(ck.model, Path(out), settings, spec, x, y, extra=extra, ddr_lanes=ddr_lanes)
         load_bundle(path)  # what we wrote must load
         return path
     xd, _ = load_split(ck.dataset, "test", ck.model.config, limit=prune_samples, **split_opts)
-    return prune_silent(ck.model, Path(out), settings, spec, xd, x, y, extra)
+    return prune_silent(ck.model, Path(out), settings, spec, xd, x, y, extra, ddr_lanes=ddr_lanes)
 
 
 def prune_silent(model, out: Path, settings: QuantSettings, input_spec: dict, decide: np.ndarray,
-                 samples: np.ndarray | None, labels: np.ndarray | None, extra: dict, split: str = "test") -> Path:
+                 samples: np.ndarray | None, labels: np.ndarray | None, extra: dict, split: str = "test",
+                 ddr_lanes: int | None = None) -> Path:
     """Write a bundle without the shortcuts the integer model leaves silent on every sample of ``decide``.
 
     The unpruned bundle is written to a temporary directory and run through the integer reference
@@ -194,7 +199,7 @@ def prune_silent(model, out: Path, settings: QuantSettings, input_spec: dict, de
         info = dict(method="shortcut LIF silent in the integer reference", split=split, samples=int(len(decide)),
                     pruned=records)
         path = write_bundle(model, out, settings, input_spec, samples, labels, prune=silent,
-                            extra=dict(extra, pruning=info))
+                            extra=dict(extra, pruning=info), ddr_lanes=ddr_lanes)
         pruned = load_bundle(path)
         if silent:
             _verify_identical(ref_full, Reference(pruned), decide, silent)

@@ -226,6 +226,9 @@ def load_bundle(root: str | Path, check_golden: bool = True) -> Bundle:
     bundle = Bundle(root, manifest, params)
     if check_golden and manifest.get("golden"):
         _check_file(root / manifest["golden"]["file"], manifest["golden"]["sha256"])
+    if manifest.get("ddr_image") is not None:
+        from .ddr_image import check_image        # (it imports this module)
+        check_image(bundle)
     return bundle
 
 
