@@ -39,6 +39,25 @@ def test_rom_round_trip_is_twos_complement(tmp_path):
     assert np.array_equal(read_rom(tmp_path / "r.mem", [2, 3], 8), vals)
 
 
+@pytest.mark.parametrize("bits", [4, 5, 8, 13, 16, 32])
+def test_rom_text_and_read_rom_fast_paths_equal_the_plain_definition(tmp_path, bits):
+    """rom_text / read_rom are vectorised; they write exactly the words of the plain one-format-per-word
+    definition, and read every file the line-by-line reader accepts, to the same values."""
+    from syna_contract.bundle import rom_text
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    vals = np.random.default_rng(bits).integers(lo, hi + 1, (7, 5))
+    vals.flat[:2] = lo, hi
+    digits = (bits + 3) // 4
+    words = [f"{int(v) & ((1 << bits) - 1):0{digits}x}" for v in vals.ravel()]
+    text = rom_text(vals, bits, "c")
+    assert text == "// c\n" + "\n".join(words) + "\n"
+    for variant in (text, text.upper().replace("// C", "// c"), text.replace("\n", "\r\n"),
+                    "// c\n// d\n\n" + "\n".join(w.lstrip("0") or "0" for w in words),
+                    "// c\n" + "\n".join(words)):
+        (tmp_path / "r.mem").write_text(variant)
+        np.testing.assert_array_equal(read_rom(tmp_path / "r.mem", [7, 5], bits), vals)
+
+
 def test_missing_rom_file(make_bundle):
     root, _, _ = make_bundle()
     (root / "f1_weights.mem").unlink()
