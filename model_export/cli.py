@@ -1,7 +1,8 @@
 """``syna`` (also ``python -m model_export``): every job of the flow as one command.
 
-Model side: train, export, run, plan, energy, plot, table, neurobench, nir, synthetic-gestures. Hardware: hls
-(C-sim, header, Vitis inputs), rtl (Verilator run, config, Yosys estimate). Board: host (classify,
+Model side: train, export, paper-bundle, ddr-image, run, plan, energy, plot, table, neurobench, nir,
+synthetic-gestures. Hardware: hls (C-sim, header, Vitis inputs), rtl (Verilator run, config, Yosys
+estimate). Board: host (classify,
 throughput, notebook). Each sub-command's ``--help`` says what it reads and writes. ``--help``
 imports no torch: a sub-command imports what it needs when it runs. Errors in user input (a bad
 bundle, a wrong input file, an unsupported model) print one clear line and exit with status 2;
@@ -19,6 +20,7 @@ import numpy as np
 
 from syna_contract import numerics as nx
 from syna_contract.boards import BOARDS
+from .paper_nets import PAPER_NETS
 from .recipe import ARCH_NAMES, DEFAULT_DATASET, TRAIN_PRESETS, TrainArgs
 
 
@@ -41,15 +43,33 @@ def _cmd_train(a) -> None:
         print(f"checkpoint: {path}")
 
 
+def _ddr_lanes(a) -> int | None:
+    """``--ddr-image --lanes P`` -> P; the image's layout depends on P, so there is no default."""
+    if a.lanes is not None and not a.ddr_image:
+        raise ValueError("--lanes only sets the DDR image's lane count; add --ddr-image")
+    if a.ddr_image and a.lanes is None:
+        raise ValueError("--ddr-image needs --lanes P (the lane count of the core that will read it: the layout "
+                         "groups output channels by P)")
+    return a.lanes if a.ddr_image else None
+
+
+def _print_ddr(b) -> None:
+    d = b.manifest.get("ddr_image")
+    if d:
+        print(f"DDR image {d['file']}: {d['bytes']:,} bytes, P = {d['lanes']} lanes, rows of {d['row_bytes']} bytes "
+              f"(int{d['weight_bits']} lanes), sha256 {d['sha256'][:16]}")
+
+
 def _cmd_export(a) -> None:
     from .export import export_checkpoint
     path = export_checkpoint(a.checkpoint, a.out, weight_bits=a.weight_bits, mem_bits=a.mem_bits,
                              samples=a.samples, prune_silent_shortcuts=a.prune_silent_shortcuts,
-                             prune_samples=a.prune_samples)
+                             prune_samples=a.prune_samples, ddr_lanes=_ddr_lanes(a))
     from syna_contract.bundle import load_bundle
     b = load_bundle(path)
     n_roms = sum(len(l.get("roms", {})) for l in b.layers)
     print(f"bundle {path}: {len(b.layers)} layers, {n_roms} ROM files, model {b.model_hash[:16]}")
+    _print_ddr(b)
     pr = b.manifest.get("pruning")
     if pr:
         names = [p["shortcut"] for p in pr["pruned"]]
@@ -57,6 +77,36 @@ def _cmd_export(a) -> None:
               f"of the integer model; scores and spikes verified identical)" if names else
               f"no shortcut is silent on all {pr['samples']} {pr['split']} samples of the integer model: "
               "nothing pruned")
+
+
+def _cmd_paper_bundle(a) -> None:
+    from .paper_bundles import paper_bundle
+    if a.threads:
+        import torch
+        torch.set_num_threads(a.threads)
+    rep = paper_bundle(a.net, a.out, samples=a.samples, seed=a.seed, rate=a.rate, weight_bits=a.weight_bits,
+                       mem_bits=a.mem_bits, ddr_lanes=_ddr_lanes(a), width=a.width, steps=a.steps,
+                       input_size=a.input_size, merge=a.merge, attention=_attention(a.attention))
+    print(rep.table())
+    if a.json:
+        Path(a.json).write_text(json.dumps(rep.to_dict(), indent=1))
+    if not rep.golden_matches_reference:
+        raise RuntimeError(f"{rep.bundle}: the golden vectors differ from the integer reference (a bug: report it)")
+
+
+def _cmd_ddr_image(a) -> None:
+    from syna_contract.bundle import load_bundle
+    from syna_contract.ddr_image import add_image
+    b = load_bundle(a.bundle)
+    add_image(b, a.lanes)
+    _print_ddr(load_bundle(a.bundle))
+
+
+def _attention(dim: str | None):
+    if dim in (None, "none"):
+        return None
+    from .model import AttentionSpec
+    return AttentionSpec(dim, "b")
 
 
 def _cmd_plot(a) -> None:
@@ -221,7 +271,41 @@ def build_parser() -> argparse.ArgumentParser:
                         "the held-out split; the pruned bundle is verified to give identical scores and spikes")
     e.add_argument("--prune-samples", type=int,
                    help="decide and verify the pruning on the first N held-out samples (None: all)")
+    _ddr_args(e)
     e.set_defaults(func=_cmd_export)
+
+    pb = sub.add_parser(
+        "paper-bundle", help="a paper-size network of Table IX with random weights calibrated to fire like a "
+                             "trained one, exported as a bundle (golden vectors checked against the integer reference)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Builds a Table IX network (model_export/paper_nets.py), gives it random weights, calibrates "
+                    "every layer's firing rate on synthetic inputs (model_export/paper_bundles.py), exports it with "
+                    "the normal exporter, checks the golden vectors against the integer reference and prints the "
+                    "per-layer firing rates and the time each step took.")
+    pb.add_argument("--net", required=True, choices=list(PAPER_NETS),
+                    help="; ".join(f"{k}: {v.title}, {v.input_size}x{v.input_size}, T={v.steps}" for k, v in PAPER_NETS.items()))
+    pb.add_argument("--out", required=True, help="bundle directory (replaced if it exists)")
+    pb.add_argument("--samples", type=int, default=2, help="golden-vector samples (synthetic inputs)")
+    pb.add_argument("--rate", type=float, default=0.10, help="target firing rate of the layers (see the module doc "
+                                                             "for the layers that feed an OR)")
+    pb.add_argument("--seed", type=int, default=0, help="seed of the weights and the inputs")
+    pb.add_argument("--width", type=float, help="channel multiplier (default: the paper's 1)")
+    pb.add_argument("--steps", type=int, help="T (default: the net's)")
+    pb.add_argument("--input-size", type=int, help="input height = width (default: the net's)")
+    pb.add_argument("--merge", choices=list(nx.MERGE_OPS), help="residual merge (default OR)")
+    pb.add_argument("--attention", choices=["none", "T", "C"], help="SynA (MA on the backbone, IA on the shortcuts)")
+    pb.add_argument("--weight-bits", type=int, default=nx.DEFAULT_WEIGHT_BITS, help="signed weight bits")
+    pb.add_argument("--mem-bits", type=int, default=nx.DEFAULT_MEM_BITS, help="membrane bits")
+    pb.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    pb.add_argument("--json", help="also write the report (rates, times) as JSON here")
+    _ddr_args(pb)
+    pb.set_defaults(func=_cmd_paper_bundle)
+
+    di = sub.add_parser("ddr-image", help="write (or rewrite) a bundle's DDR weight image for P lanes; the model "
+                                          "hash does not change (docs/bundle-format.md)")
+    di.add_argument("bundle", help="bundle directory")
+    di.add_argument("--lanes", type=int, required=True, help="lane count P the image is laid out for")
+    di.set_defaults(func=_cmd_ddr_image)
 
     r = sub.add_parser("run", help="run the integer reference on an input file; print scores and spike counts")
     r.add_argument("bundle", help="bundle directory")
@@ -280,6 +364,12 @@ def build_parser() -> argparse.ArgumentParser:
         d.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
         d.set_defaults(func=None, delegate=module)
     return p
+
+
+def _ddr_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ddr-image", action="store_true",
+                   help="also write the DDR weight image (weights.ddr.bin, docs/bundle-format.md) for --lanes P")
+    p.add_argument("--lanes", type=int, help="lane count P the DDR image is laid out for (required by --ddr-image)")
 
 
 # sub-command -> (module whose main(argv) runs it, one line of help). Imported only when run.
