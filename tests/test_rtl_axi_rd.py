@@ -53,7 +53,7 @@ def test_axi_read_master_cocotb(dw, mb, tmp_path):
     try:
         with rc._Lock(build.parent / f"{build.name}.lock"):
             runner.build(sources=[str(SRC)], hdl_toplevel="syna_axi_rd", build_dir=str(build), parameters=params,
-                         always=False, build_args=["--no-timing", "-Wall", "-O3", "-CFLAGS", "-O1"])
+                         always=False, build_args=["--no-timing", "-Wall", "-CFLAGS", "-O0"])
     finally:
         if old is None:
             os.environ.pop("MAKEFLAGS", None)
