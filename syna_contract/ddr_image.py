@@ -72,26 +72,35 @@ def _weight_matrix(l: dict, p: dict) -> np.ndarray:
 
 def _pack_rows(w: np.ndarray, lanes: int, wb: int, rb: int) -> np.ndarray:
     """[rows, cout] -> uint8 [groups, rows, rb]: per lane group, each row's P lanes of ``wb`` bits
-    (two's complement, lane 0 lowest, little-endian), zero-padded to ``rb`` bytes."""
+    (two's complement, lane 0 lowest, little-endian), zero-padded to ``rb`` bytes.
+
+    Lane by lane: a lane of at most 16 bits touches at most 3 bytes (O(weights), no bit arrays)."""
     rows, cout = w.shape
     g = -(-cout // lanes)
     pad = np.zeros((rows, g * lanes), dtype=np.int64)
     pad[:, :cout] = w
-    u = (pad & ((1 << wb) - 1)).astype(np.uint32).reshape(rows, g, lanes).transpose(1, 0, 2)
-    bits = ((u[..., None] >> np.arange(wb, dtype=np.uint32)) & 1).astype(np.uint8)    # [g, rows, P, wb]
-    bits = bits.reshape(g, rows, lanes * wb)
-    full = np.zeros((g, rows, rb * 8), dtype=np.uint8)
-    full[..., :lanes * wb] = bits
-    return np.packbits(full, axis=-1, bitorder="little")
+    u = (pad & ((1 << wb) - 1)).astype(np.uint32).reshape(rows, g, lanes).transpose(1, 0, 2)   # [g, rows, P]
+    out = np.zeros((g, rows, rb + 2), dtype=np.uint8)
+    for lane in range(lanes):
+        bit = lane * wb
+        v = u[:, :, lane] << np.uint32(bit % 8)
+        for k in range(3):
+            out[:, :, bit // 8 + k] |= ((v >> np.uint32(8 * k)) & np.uint32(0xFF)).astype(np.uint8)
+    return out[:, :, :rb]
 
 
 def _unpack_rows(blocks: np.ndarray, lanes: int, wb: int, cout: int) -> np.ndarray:
     """Inverse of :func:`_pack_rows`: uint8 [groups, rows, rb] -> int64 [rows, cout]."""
-    g, rows, _ = blocks.shape
-    bits = np.unpackbits(blocks, axis=-1, bitorder="little")[..., :lanes * wb].reshape(g, rows, lanes, wb)
-    u = (bits.astype(np.int64) << np.arange(wb, dtype=np.int64)).sum(axis=-1)
-    s = np.where(u >= 1 << (wb - 1), u - (1 << wb), u)
-    return s.transpose(1, 0, 2).reshape(rows, g * lanes)[:, :cout]
+    g, rows, rb = blocks.shape
+    b = np.zeros((g, rows, rb + 2), dtype=np.uint32)
+    b[:, :, :rb] = blocks
+    vals = np.empty((g, rows, lanes), dtype=np.int64)
+    for lane in range(lanes):
+        bit, i = lane * wb, lane * wb // 8
+        v = (b[:, :, i] | (b[:, :, i + 1] << np.uint32(8)) | (b[:, :, i + 2] << np.uint32(16))) >> np.uint32(bit % 8)
+        vals[:, :, lane] = v & np.uint32((1 << wb) - 1)
+    vals = np.where(vals >= 1 << (wb - 1), vals - (1 << wb), vals)
+    return vals.transpose(1, 0, 2).reshape(rows, g * lanes)[:, :cout]
 
 
 def _check_fits(v: np.ndarray, bits: int, what: str) -> None:
