@@ -19,7 +19,7 @@ from .progress import progress
 
 from syna_contract import numerics as nx
 from syna_contract.bundle import FORMAT_NAME, GOLDEN, MANIFEST, load_bundle, model_hash, sha256_file, write_header, write_rom
-from syna_contract.ddr_image import write_image
+from syna_contract.ddr_image import check_lanes, write_image
 from .checkpoint import load_checkpoint
 from .fakequant import run_quant
 from syna_contract.graph import INPUT, build_graph
@@ -89,6 +89,8 @@ def write_bundle(model, out: Path, settings: QuantSettings, input_spec: dict,
     on every golden sample, else :class:`PruneError`. ``ddr_lanes``: also write the DDR weight
     image for P = ``ddr_lanes`` lanes (``syna_contract.ddr_image``; outside the model hash)."""
     out = Path(out)
+    if ddr_lanes is not None:
+        check_lanes(ddr_lanes)                 # before anything is written
     model = model.eval()
     q = quantize_model(model, settings)
     layers, params = bundle_layers(q, input_spec)

@@ -220,11 +220,14 @@ def paper_bundle(net: str, out: str | Path, samples: int = 2, seed: int = 0, rat
     against the integer reference; measure its firing rates. ``ddr_lanes``: also write the DDR
     weight image for P lanes (``syna_contract.ddr_image``)."""
     from syna_contract.bundle import load_bundle
+    from syna_contract.ddr_image import check_lanes
     from syna_contract.reference import Reference
     from .export import write_bundle
 
     if samples < 1:
         raise ValueError(f"samples {samples}; expected 1 or more (the golden vectors)")
+    if ddr_lanes is not None:
+        check_lanes(ddr_lanes)                 # before minutes of calibration
     t0 = time.perf_counter()
     seconds: dict[str, float] = {}
     cfg = paper_config(net, **knobs)

@@ -115,10 +115,14 @@ def image_weight_bits(manifest: dict) -> int:
 
 
 # ----------------------------------------------------------------------------- writing
+def check_lanes(lanes) -> None:
+    if isinstance(lanes, bool) or not isinstance(lanes, (int, np.integer)) or not 1 <= lanes <= MAX_LANES:
+        raise ValueError(f"lanes {lanes!r}; the DDR image takes 1..{MAX_LANES} lanes")
+
+
 def build_image(manifest: dict, params: dict[str, dict[str, np.ndarray]], lanes: int) -> bytes:
     """The image of a bundle (its manifest, with ``model_hash``, and its ROM values) for P = ``lanes``."""
-    if not isinstance(lanes, (int, np.integer)) or not 1 <= lanes <= MAX_LANES:
-        raise ValueError(f"lanes {lanes!r}; the DDR image takes 1..{MAX_LANES} lanes")
+    check_lanes(lanes)
     layers = _param_layers(manifest)
     if not layers:
         raise ValueError("the bundle has no conv or fc layer: nothing to put in a DDR image")

@@ -56,6 +56,19 @@ def test_user_errors_exit_2_with_one_line(checkpoint, tmp_path, capsys):
     assert "weight bits 3; expected 4..16" in capsys.readouterr().err
 
 
+def test_export_ddr_image(checkpoint, tmp_path, capsys):
+    out = tmp_path / "bundle"
+    assert main(["export", str(checkpoint), "--out", str(out), "--samples", "1", "--ddr-image", "--lanes", "8"]) == 0
+    assert "DDR image weights.ddr.bin" in capsys.readouterr().out
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["ddr_image"]["lanes"] == 8 and (out / "weights.ddr.bin").stat().st_size == m["ddr_image"]["bytes"]
+    assert main(["export", str(checkpoint), "--out", str(out), "--ddr-image"]) == 2
+    assert "--ddr-image needs --lanes P" in capsys.readouterr().err
+    assert main(["export", str(checkpoint), "--out", str(out), "--ddr-image", "--lanes", "0"]) == 2
+    assert "lanes 0; the DDR image takes 1..256 lanes" in capsys.readouterr().err
+    assert (out / "weights.ddr.bin").is_file() and json.loads((out / "manifest.json").read_text())  # untouched
+
+
 def test_help_reads_well():
     r = subprocess.run([sys.executable, "-m", "model_export", "--help"], capture_output=True, text=True)
     assert r.returncode == 0
