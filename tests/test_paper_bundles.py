@@ -92,7 +92,7 @@ def test_cli_paper_bundle_with_ddr_image(tmp_path, capsys):
     rep = json.loads((tmp_path / "r.json").read_text())
     b = load_bundle(out)
     assert rep["ddr_image"] == b.manifest["ddr_image"] and b.manifest["ddr_image"]["lanes"] == 8
-    assert set(rep["seconds"]) >= {"calibrate", "export", "reference_per_sample"}
+    assert set(rep["seconds"]) >= {"calibrate", "export", "reference_per_sample"} and set(rep["cpu_seconds"]) == set(rep["seconds"])
     assert main(["paper-bundle", "--net", "mnist", "--out", str(out), "--ddr-image"]) == 2
     assert "--ddr-image needs --lanes P" in capsys.readouterr().err
     assert main(["paper-bundle", "--net", "mnist", "--out", str(out), "--lanes", "8"]) == 2
