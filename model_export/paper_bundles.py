@@ -181,9 +181,10 @@ class _Stopwatch:
         self.wall: dict[str, float] = {}
         self.cpu: dict[str, float] = {}
 
-    def lap(self, name: str, per: int = 1) -> None:
+    def lap(self, name: str, per: int | None = None) -> None:
+        """Time since the last lap as ``name``; with ``per``: divided by ``per`` as ``name_per_sample``."""
         now = (time.perf_counter(), time.process_time())
-        key = name if per == 1 else f"{name}_per_sample"
+        key, per = (name, 1) if per is None else (f"{name}_per_sample", per)
         self.wall[key], self.cpu[key] = (now[0] - self.t[0]) / per, (now[1] - self.t[1]) / per
         self.t = (time.perf_counter(), time.process_time())
 
