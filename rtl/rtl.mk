@@ -36,7 +36,7 @@ demo: $(RTL_STAMP)
 RTL_NEED_BUNDLE = @test -f $(RTL_BUNDLE)/manifest.json || $(MAKE) demo
 
 sim: $(RTL_STAMP) $(STAMP)
-	$(VPY) -m pytest -q tests/test_rtl_core.py tests/test_rtl_cocotb.py tests/test_rtl_synth.py
+	$(VPY) -m pytest -q tests/test_rtl_core.py tests/test_rtl_cocotb.py tests/test_rtl_synth.py tests/test_rtl_axi_rd.py
 
 synth-estimate: $(RTL_STAMP)
 	$(RTL_NEED_BUNDLE)
