@@ -268,7 +268,16 @@ class PynqBackend(Backend):
                                          "image; use backend='reference' to simulate") from None
             if not Path(overlay).is_file():
                 raise BoardNotFoundError(f"overlay {overlay} does not exist; expected the .bit with its .hwh")
-            overlay = pynq.Overlay(str(overlay))
+            try:
+                overlay = pynq.Overlay(str(overlay))
+            except Exception as e:          # pynq's own errors: RuntimeError('No Devices Found') off a board, ...
+                if not board_present():
+                    raise BoardNotFoundError(
+                        f"pynq could not open overlay {overlay} ({type(e).__name__}: {e}): this is not a PYNQ "
+                        "board (no /proc/device-tree/chosen/pynq_board); use backend='reference' (or 'auto') "
+                        "to simulate") from e
+                raise InterfaceError(f"pynq could not load overlay {overlay} on this board ({type(e).__name__}: "
+                                     f"{e}); expected a .bit built for this board with its .hwh beside it") from e
         self.overlay = overlay
         self._allocate_fn = allocate
         self._reset_core = reset_core
@@ -365,8 +374,9 @@ class PynqBackend(Backend):
             self._wait(self.recv, "receive (S2MM)", i, deadline)
             got = int(getattr(self.recv, "transferred", self.out_words * 4) or self.out_words * 4)
             if got != self.out_words * 4:
+                self.reset()                 # a packet of the wrong length: the core's state is not known
                 raise DmaError(f"sample {i}: the core sent {got} bytes; expected an output packet of "
-                               f"{self.out_words * 4} bytes ({self.out_words} words)")
+                               f"{self.out_words * 4} bytes ({self.out_words} words); DMA and core were reset")
 
     def reset(self) -> None:
         """Reset the core (``reset_core`` or reload the bitstream) and the DMA (soft reset, restart)."""

@@ -10,7 +10,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from syna_contract.energy import EnergyReport, energy_report
 from syna_contract import protocol as P
 from .backends import SIMULATION_BACKENDS, Backend, board_present, open_backend
 from .errors import CoreStatusError, InputError
-from .events import frames_for_spec
+from .events import frames_for_spec, unmasked
 
 DEFAULT_BLOCK = 256           # samples per DMA buffer fill
 
@@ -68,12 +69,51 @@ class BatchPrediction:
         return float((self.labels == np.asarray(labels)).mean())
 
 
-@dataclass
+DEFAULT_HISTORY = 1024        # samples whose per-sample spike counts are kept (spike_counts())
+
+
 class _Counters:
-    spikes: list = field(default_factory=list)       # [n, layers] blocks
-    cycles: list = field(default_factory=list)
-    saturations: list = field(default_factory=list)
-    status: list = field(default_factory=list)
+    """What the core counted, in bounded memory: running totals (what :meth:`SpikingCore.counters` and
+    :meth:`SpikingCore.energy` report, over every sample) and the per-layer spike counts of the last
+    ``history`` samples in a ring buffer."""
+
+    def __init__(self, layers: int, history: int):
+        self.samples = 0
+        self.spikes = np.zeros(layers, np.int64)          # per layer, summed over samples
+        self.cycles = 0
+        self.last_cycles = 0
+        self.saturations = 0
+        self.last_status = 0
+        self.status_seen = 0
+        self.ring = np.zeros((history, layers), np.int64)  # per-sample spike counts, the last `history`
+
+    def add(self, out: P.CoreOutputs) -> None:
+        n = len(out.status)
+        if not n:
+            return
+        self.spikes += out.spike_counts.sum(axis=0, dtype=np.int64)
+        self.cycles += int(out.cycles.sum(dtype=np.int64))
+        self.last_cycles = int(out.cycles[-1])
+        self.saturations += int(out.saturations.sum(dtype=np.int64))
+        self.last_status = int(out.status[-1])
+        self.status_seen |= int(np.bitwise_or.reduce(out.status.astype(np.int64)))
+        h = self.ring.shape[0]
+        if h:
+            tail = out.spike_counts[-h:]
+            at = (self.samples + n - len(tail)) % h
+            first = min(len(tail), h - at)
+            self.ring[at:at + first] = tail[:first]
+            self.ring[:len(tail) - first] = tail[first:]
+        self.samples += n
+
+    def recent(self) -> np.ndarray:
+        """Per-sample spike counts of the last min(samples, history) samples, oldest first."""
+        h = self.ring.shape[0]
+        k = min(self.samples, h)
+        if k < h:
+            return self.ring[:k].copy()
+        at = self.samples % h
+        return np.concatenate([self.ring[at:], self.ring[:at]])
 
 
 def validate_frames(x, spec: dict, batch: bool) -> np.ndarray:
@@ -84,6 +124,11 @@ def validate_frames(x, spec: dict, batch: bool) -> np.ndarray:
     bits, enc = spec["bits"], spec["encoding"]
     one = f"[T={steps}, C={c}, H={h}, W={w}]"
     want = f"[N, T={steps}, C={c}, H={h}, W={w}]" if batch else one
+    if isinstance(x, np.ma.MaskedArray):
+        try:
+            x = unmasked(x, "input")
+        except ValueError as e:
+            raise InputError(str(e)) from None
     if not isinstance(x, np.ndarray):
         try:
             x = np.asarray(x)
@@ -126,10 +171,12 @@ class SpikingCore:
     ``auto`` takes the board when there is one (a PYNQ image with pynq and an
     ``overlay``), else ``reference``; ``self.note`` says which and why.
     Options go to the backend: ``overlay``, ``core_ip``, ``dma_ip``, ``timeout_s``,
-    ``allocate``, ``reset_core`` (pynq). ``block``: samples per buffer fill."""
+    ``allocate``, ``reset_core`` (pynq). ``block``: samples per buffer fill. ``history``: samples
+    whose per-sample spike counts :meth:`spike_counts` keeps (the totals of :meth:`counters` and
+    :meth:`energy` cover every sample in constant memory)."""
 
     def __init__(self, bundle: Bundle | str | Path, backend: str = "auto", *, block: int = DEFAULT_BLOCK,
-                 check_status: bool = True, **options):
+                 check_status: bool = True, history: int = DEFAULT_HISTORY, **options):
         self.bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
         self.spec = self.bundle.input_spec
         self.steps = self.spec["steps"]
@@ -153,7 +200,10 @@ class SpikingCore:
         self.check_status = check_status
         fc = next(l for l in self.bundle.layers if l["kind"] == "fc")
         self.score_scale = float(fc.get("score_scale", 1.0))
-        self._counters = _Counters()
+        if not isinstance(history, (int, np.integer)) or history < 0:
+            raise ValueError(f"history {history!r}; expected a whole number of samples >= 0")
+        self.history = int(history)
+        self._counters = _Counters(len(self.layers), self.history)
 
     @classmethod
     def open(cls, bundle: Bundle | str | Path, overlay=None, backend: str = "auto", **options) -> "SpikingCore":
@@ -201,11 +251,7 @@ class SpikingCore:
                                   f"(status 0x{int(out.status[i]):x}); {int((errors != 0).sum())} of {n} samples "
                                   "had input errors and scores 0")
         if record:
-            c = self._counters
-            c.spikes.append(out.spike_counts)
-            c.cycles.append(out.cycles)
-            c.saturations.append(out.saturations)
-            c.status.append(out.status)
+            self._counters.add(out)
         return out, {"pack": t_pack, "execute": t_exec, "unpack": t_unpack}
 
     def _batch(self, out: P.CoreOutputs) -> BatchPrediction:
@@ -245,51 +291,46 @@ class SpikingCore:
 
     # ---------------------------------------------------------------- counters, energy
     def reset_counters(self) -> None:
-        self._counters = _Counters()
+        self._counters = _Counters(len(self.layers), self.history)
 
     def counters(self) -> dict:
         """What the core counted since opening (or :meth:`reset_counters`): per-layer spikes and
-        firing rates, cycles, saturations, and the status decoded (last inference and any seen)."""
+        firing rates, cycles, saturations, and the status decoded (last inference and any seen).
+        Running totals: constant memory however many inferences ran."""
         c = self._counters
-        n = int(sum(len(s) for s in c.status))
+        n = c.samples
         out = {"backend": self.backend_name, "samples": n}
         if not n:
             return out | {"spikes": {}, "cycles": {}, "saturations": 0, "status": [], "status_seen": []}
-        spikes = np.concatenate(c.spikes)
-        cycles = np.concatenate(c.cycles)
-        status = np.concatenate(c.status)
         neurons = {l["name"]: int(np.prod(l["out_shape"])) for l in self.bundle.layers if l["kind"] != "fc"}
-        total = {name: int(spikes[:, j].sum()) for j, name in enumerate(self.layers)}
-        seen = 0
-        for s in np.unique(status):
-            seen |= int(s)
+        total = {name: int(c.spikes[j]) for j, name in enumerate(self.layers)}
         out.update(
             spikes=total,
             spikes_per_sample={k: v / n for k, v in total.items()},
             firing_rate={k: v / (n * neurons[k] * self.steps) for k, v in total.items()},
-            cycles={"total": int(cycles.sum()), "mean": float(cycles.mean()), "last": int(cycles[-1])},
-            saturations=int(np.concatenate(c.saturations).sum()),
-            status=P.decode_status(int(status[-1])),
-            status_seen=P.decode_status(seen),
+            cycles={"total": c.cycles, "mean": c.cycles / n, "last": c.last_cycles},
+            saturations=c.saturations,
+            status=P.decode_status(c.last_status),
+            status_seen=P.decode_status(c.status_seen),
         )
         if not self.backend.simulated:
             out["registers"] = self.backend.registers()
         return out
 
     def spike_counts(self) -> dict[str, np.ndarray]:
-        """Per-layer spike counts of every sample since opening: layer -> [samples]."""
-        if not self._counters.spikes:
-            return {name: np.zeros(0, np.int64) for name in self.layers}
-        spikes = np.concatenate(self._counters.spikes)
-        return {name: spikes[:, j] for j, name in enumerate(self.layers)}
+        """Per-layer spike counts of the last ``history`` samples (all since opening while fewer):
+        layer -> [samples], oldest first."""
+        recent = self._counters.recent()
+        return {name: recent[:, j] for j, name in enumerate(self.layers)}
 
     def energy(self) -> EnergyReport:
-        """Eq. 11 (45 nm, 4.6 pJ/MAC, 0.9 pJ/AC) from the spike counts the core measured."""
-        counts = self.spike_counts()
-        n = len(next(iter(counts.values())))
-        if not n:
+        """Eq. 11 (45 nm, 4.6 pJ/MAC, 0.9 pJ/AC) from the spike counts the core measured (every sample)."""
+        c = self._counters
+        if not c.samples:
             raise RuntimeError("no inference yet: classify some samples first, then ask for the energy")
-        return energy_report(self.bundle.layers, self.spec, counts, n)
+        # energy_report takes per-sample counts and uses their mean: pass the mean of all samples as one.
+        mean = {name: np.array([c.spikes[j] / c.samples]) for j, name in enumerate(self.layers)}
+        return dataclasses.replace(energy_report(self.bundle.layers, self.spec, mean, 1), n_samples=c.samples)
 
     # ---------------------------------------------------------------- throughput
     def throughput_test(self, batch: int | None = None, seed: int = 0) -> dict:

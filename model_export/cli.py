@@ -124,17 +124,12 @@ def _cmd_table(a) -> None:
 
 
 def load_input_file(path: str | Path, bundle) -> tuple[np.ndarray, np.ndarray | None]:
-    """An ``.npz`` with ``input`` (integer [N, T, C, H, W] or [T, C, H, W]) and optional ``labels``."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: input file not found")
-    try:
-        z = np.load(path)
-    except Exception as e:
-        raise ValueError(f"{path}: not an .npz file ({e}); expected arrays 'input' and optional 'labels'") from None
-    if "input" not in z.files:
-        raise ValueError(f"{path}: no array 'input' (has {z.files}); expected integer [N, T, C, H, W]")
-    return z["input"], (z["labels"] if "labels" in z.files else None)
+    """Recordings (``host.recordings.read_recordings``: the format ``python -m host classify``, the
+    notebook and the bundle's golden.npz share) as integer frames [N, T, C, H, W] and optional labels;
+    events are integrated as the bundle's input spec says training did."""
+    from host.recordings import read_recordings
+    rec = read_recordings(path)
+    return rec.to_frames(bundle.input_spec), rec.labels
 
 
 def _cmd_run(a) -> None:
@@ -309,8 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run the integer reference on an input file; print scores and spike counts")
     r.add_argument("bundle", help="bundle directory")
-    r.add_argument("input", help=".npz with 'input' (integer [N,T,C,H,W]) and optional 'labels' "
-                                 "(a bundle's golden.npz works)")
+    r.add_argument("input", help="recordings: .npz with 'input' or 'frames' (integer [N,T,C,H,W]; a bundle's "
+                                 "golden.npz is one) and optional 'labels', an .npz of events, an event file or "
+                                 "folder (docs/host-driver.md, Recordings)")
     r.add_argument("--show", type=int, default=10, help="samples to print")
     r.set_defaults(func=_cmd_run)
 
@@ -322,7 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     en = sub.add_parser("energy", help="spikes, firing rates, MAC/AC and Eq. 11 energy per layer")
     en.add_argument("bundle", help="bundle directory")
-    en.add_argument("input", help=".npz with 'input' (as for `run`)")
+    en.add_argument("input", help="recordings (as for `run`)")
     en.add_argument("--json", help="also write the report as JSON here")
     en.set_defaults(func=_cmd_energy)
 

@@ -47,7 +47,7 @@ def test_user_errors_exit_2_with_one_line(checkpoint, tmp_path, capsys):
     assert "input dtype float32; expected integers" in capsys.readouterr().err
     np.savez(bad, frames=np.zeros(3))
     assert main(["run", str(out), str(bad)]) == 2
-    assert "no array 'input'" in capsys.readouterr().err
+    assert "'frames' has shape (3,); expected recordings [N, T, C, H, W]" in capsys.readouterr().err
     assert main(["run", str(tmp_path / "nope"), str(bad)]) == 2
     assert "bundle directory does not exist" in capsys.readouterr().err
     assert main(["export", str(tmp_path / "missing.pt"), "--out", str(out)]) == 2

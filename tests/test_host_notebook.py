@@ -88,7 +88,8 @@ def test_cli_classify_reads_the_same_recordings(tmp_path, capsys):
     rows = [l.split("\t") for l in out.out.splitlines()]
     with SpikingCore(bundle, backend="reference") as core:
         r = classify_recordings(core, root)
-    assert [int(p) for _, p, _ in rows] == r.predicted.tolist() and [int(t) for *_, t in rows] == [1, 1, 4]
+    assert [int(p) for _, _, p, _ in rows] == r.predicted.tolist() and [int(t) for *_, t in rows] == [1, 1, 4]
+    assert [name for _, name, _, _ in rows] == ["1/0.bin", "1/1.bin", "4/2.bin"] == r.names
     assert "3 event files" in out.err and "accuracy" in out.err
     with pytest.raises(FileNotFoundError, match="no such recording file or folder"):
         with SpikingCore(bundle, backend="reference") as core:
