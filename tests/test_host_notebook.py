@@ -46,6 +46,17 @@ def test_notebook_on_frames_falls_back_to_simulation(tmp_path, monkeypatch):
     assert images == 1                     # the firing-rate bar chart
 
 
+def test_notebook_with_only_the_bundle_takes_its_golden_samples(tmp_path, monkeypatch):
+    """A board with only bundle/: no recordings given, none beside the notebook -> the bundle's golden
+    samples (golden.npz is a recordings file), saying so. Before: FileNotFoundError recordings.npz."""
+    bundle, _, _ = export_digits(tmp_path / "digits", golden=3)
+    monkeypatch.delenv("SYNA_RECORDINGS", raising=False)
+    text, images = run_notebook(monkeypatch, SYNA_BUNDLE=bundle, SYNA_BACKEND="reference", SYNA_SHOW=5)
+    assert f"classifying the bundle's 3 golden samples ({bundle / 'golden.npz'}) instead" in text
+    assert "3 recordings of frames" in text and "sample    2: predicted" in text and "(golden.npz[2])" in text
+    assert "accuracy:" in text and images == 1
+
+
 def test_notebook_on_events(tmp_path, monkeypatch):
     bundle, _ = export_dvs(tmp_path / "dvs")
     rng = np.random.default_rng(0)
