@@ -3,6 +3,7 @@
 #   make host-test    the host driver's tests (pynq required: the fake-board tests run pynq's own drivers)
 #   make notebook     execute host/notebooks/syna_demo.ipynb on build/demo/bundle -> build/host/syna_demo.ipynb
 #   make bench-host   packing / event-integration throughput table (bench/bench_host.py)
+#   make fault-matrix tests/test_fault_matrix.py in one process; writes the counts per outcome to docs/fault-matrix.md
 
 HOST_STAMP := $(VENV)/.host-installed
 # pynq 4.0.0 pins numpy<2 and grpcio 1.64 for its board/remote parts; the parts the driver uses
@@ -12,7 +13,7 @@ HOST_PYNQ  := pynq==4.0.0 pynqmetadata==0.2.0 pynqutils==0.1.3
 HOST_DEPS  := "setuptools<=80" "pycparser<3" pydantic==2.14.4 cffi==2.1.1 nest_asyncio==1.6.0 \
               jsonschema==4.26.0 tqdm ipython==9.18.1 nbclient==0.11.0 nbformat==5.11.1 ipykernel==7.4.0
 
-.PHONY: host-venv host-test notebook bench-host
+.PHONY: host-venv host-test notebook bench-host fault-matrix
 
 $(HOST_STAMP): $(STAMP) host/host.mk
 	$(VPY) -m pip install -q $(HOST_DEPS)
@@ -29,7 +30,14 @@ test: export SYNA_REQUIRE_HOST_DEPS := 1
 
 host-test: $(HOST_STAMP)
 	SYNA_REQUIRE_HOST_DEPS=1 OPENBLAS_NUM_THREADS=1 $(VPY) -m pytest -q -n $(PYTEST_WORKERS) tests/test_host_driver.py tests/test_host_events.py \
-	  tests/test_host_pynq.py tests/test_host_isolation.py tests/test_host_notebook.py
+	  tests/test_host_pynq.py tests/test_host_isolation.py tests/test_host_notebook.py tests/test_host_faults.py \
+	  tests/test_host_recordings.py tests/test_fault_matrix.py
+
+# One process (the report needs every case's outcome): the table in docs/fault-matrix.md, with the commit.
+fault-matrix: $(HOST_STAMP)
+	SYNA_REQUIRE_HOST_DEPS=1 SYNA_FAULT_MATRIX_REPORT=docs/fault-matrix.md OPENBLAS_NUM_THREADS=1 \
+	  $(VPY) -m pytest -q -p no:xdist tests/test_fault_matrix.py
+	@cat docs/fault-matrix.md
 
 build/demo/bundle/manifest.json:
 	$(MAKE) demo
