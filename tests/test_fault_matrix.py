@@ -769,7 +769,7 @@ def test_pynq_backend_without_a_board(digits, tmp_path, case):
 
 
 # ============================================================================ load
-LOAD = {"reference": 2000, "hls": 2000, "pynq": 300, "rtl": 20}
+LOAD = {"reference": 2000, "hls": 2000, "pynq": 200, "rtl": 20}
 
 
 def _rss() -> int | None:
