@@ -177,6 +177,9 @@ class SpikingCore:
 
     def __init__(self, bundle: Bundle | str | Path, backend: str = "auto", *, block: int = DEFAULT_BLOCK,
                  check_status: bool = True, history: int = DEFAULT_HISTORY, **options):
+        if not isinstance(history, (int, np.integer)) or isinstance(history, bool) or history < 0:
+            raise ValueError(f"history {history!r}; expected a whole number of samples >= 0")
+        self.history = int(history)
         self.bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
         self.spec = self.bundle.input_spec
         self.steps = self.spec["steps"]
@@ -200,9 +203,6 @@ class SpikingCore:
         self.check_status = check_status
         fc = next(l for l in self.bundle.layers if l["kind"] == "fc")
         self.score_scale = float(fc.get("score_scale", 1.0))
-        if not isinstance(history, (int, np.integer)) or history < 0:
-            raise ValueError(f"history {history!r}; expected a whole number of samples >= 0")
-        self.history = int(history)
         self._counters = _Counters(len(self.layers), self.history)
 
     @classmethod

@@ -114,9 +114,9 @@ def duration_frames(t: np.ndarray, duration) -> int:
         raise ValueError("all events share one timestamp: a split by duration gives no frame "
                          "(SpikingJelly fails here too); use split_by='number'")
     if frames > MAX_DURATION_FRAMES:
-        n = f"{frames:,}" if frames != too_many or (_is_int(t) and _integral(duration)) else "more than that"
-        raise ValueError(f"the events span {span:,} (t {t[0]} .. {t[-1]}, units of t): {n} frames of duration "
-                         f"{duration:g}, over the {MAX_DURATION_FRAMES:,} a recording is taken to have at most -- "
+        count = f"{frames:,}" if frames != too_many else f"more than {MAX_DURATION_FRAMES:,}"
+        raise ValueError(f"the events span {span:,} (t {t[0]} .. {t[-1]}, units of t): {count} frames of duration "
+                         f"{duration:g}, more than the {MAX_DURATION_FRAMES:,} a recording is taken to have -- "
                          "a corrupt timestamp (a wrapped or overflowed clock)? Expected a span below "
                          f"{MAX_DURATION_FRAMES * duration:,.0f}; cut the recording to a time window first")
     return int(frames)
@@ -167,9 +167,10 @@ def _check_events(x, y, p, t, height: int, width: int, ordered: bool) -> tuple[n
         if a.ndim != 1 or a.size != n:
             raise ValueError(f"events: {name} has shape {a.shape}; expected one value per event ({n},) "
                              "like x, y, p, t of the recording")
-        if not (np.issubdtype(a.dtype, np.integer) or a.dtype == np.bool_ or
+        if not (np.issubdtype(a.dtype, np.integer) or (a.dtype == np.bool_ and name != "t") or
                 (name == "t" and np.issubdtype(a.dtype, np.floating))):
-            raise ValueError(f"events: {name} has dtype {a.dtype}; expected integers")
+            raise ValueError(f"events: {name} has dtype {a.dtype}; expected integers"
+                             + (" or floats (timestamps)" if name == "t" else ""))
     if n == 0:
         raise ValueError("no events: expected at least one event to integrate")
     if np.issubdtype(t.dtype, np.floating) and not np.isfinite(t).all():

@@ -91,7 +91,7 @@ def test_absurd_span_is_refused_naming_the_file_and_the_span(dvs, tmp_path):
     f = write_nmnist(tmp_path / "late.bin", x, y, p, t)
     with SpikingCore(dvs[0], backend="reference") as core:
         with pytest.raises(InputError, match=r"late\.bin: the events span 8,38\d,\d+ .*8,38\d,\d+ frames of "
-                                             r"duration 1, over the 1,048,576"):
+                                             r"duration 1, more than the 1,048,576"):
             classify_recordings(core, f, split_by="duration", duration=1)
     # the same refusal without a file, fit or not, and for float timestamps
     for fit in ("pad", "exact"):
