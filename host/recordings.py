@@ -30,9 +30,10 @@ from typing import Callable
 import numpy as np
 
 from .errors import InputError
+from .eventfiles import NMNIST_SUFFIXES
 
 FORMATS = ("auto", "npz", "nmnist", "aedat", "aedat2", "aedat3", "aedat4")
-EVENT_SUFFIXES = {".bin": "nmnist", ".bs2": "nmnist", ".aedat": "aedat", ".aedat4": "aedat"}
+EVENT_SUFFIXES = {**{s: "nmnist" for s in NMNIST_SUFFIXES}, ".aedat": "aedat", ".aedat4": "aedat"}
 SUFFIXES = {".npz": "npz", **EVENT_SUFFIXES}
 FRAME_KEYS = ("frames", "input")             # 'input': the bundle's golden.npz
 EVENT_KEYS = ("x", "y", "p", "t", "offsets")
