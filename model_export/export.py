@@ -32,7 +32,7 @@ def _np(t: torch.Tensor) -> np.ndarray:
 
 
 def _check_bound(name: str, bound: int, bits: int, what: str) -> None:
-    if bound >= 2 ** (bits - 1):
+    if not nx.fits_signed(bound, bits):
         raise UnsupportedError(
             f"layer {name}: worst-case {what} {bound} does not fit the {bits}-bit accumulator; "
             f"use fewer weight bits or a smaller model")
@@ -50,8 +50,7 @@ def bundle_layers(q: QuantModel, input_spec: dict) -> tuple[list[dict], dict[str
             w = _np(qc.weight).transpose(1, 2, 3, 0)                 # OIHW -> [Cin][K][K][Cout]
             b, th = _np(qc.bias), _np(qc.threshold)
             xmax = xmax_input if INPUT in l["inputs"] else 1
-            bound = int(np.abs(w).reshape(-1, w.shape[-1]).sum(axis=0).max()) * xmax + int(np.abs(b).max())
-            _check_bound(name, bound, nx.ACC_BITS, "synaptic current")
+            _check_bound(name, int(nx.conv_acc_bound(w, b, xmax).max()), nx.ACC_BITS, "synaptic current")
             _check_bound(name, int(np.abs(b).max()), nx.BIAS_BITS, "bias")
             l.update(weight_bits=qc.weight_bits, encoder=INPUT in l["inputs"],
                      scale="per_channel" if qc.per_channel else "per_tensor")
@@ -68,8 +67,7 @@ def bundle_layers(q: QuantModel, input_spec: dict) -> tuple[list[dict], dict[str
             c, h, wd = l["in_shape"]
             w, b = _np(q.fc.weight).T, _np(q.fc.bias)                 # [Cin][classes]
             pool = q.config.steps * h * wd
-            bound = pool * int(np.abs(w).sum(axis=0).max()) + pool * int(np.abs(b).max())
-            _check_bound(name, bound, nx.SCORE_BITS, "class score")
+            _check_bound(name, int(nx.score_bound(w, b, pool).max()), nx.SCORE_BITS, "class score")
             l.update(weight_bits=q.fc.weight_bits, score_scale=q.fc.scale / pool)
             params[name] = dict(weights=w, bias=b)
     return layers, params

@@ -1,23 +1,28 @@
 """The export bundle: ``manifest.json``, ``$readmemh`` ROMs, a C++ header, golden vectors.
 
 Format described in ``docs/bundle-format.md``. Needs numpy only. Loading checks the
-format version, every file's presence and sha256, every ROM's word count and
-value range, the shapes along the layer graph and the model hash; each failure
-is a :class:`BundleError` naming the file and what was expected.
+manifest against the contract (:mod:`syna_contract.validate`: types, ranges, file
+names, the layer graph), the model hash, every file's presence and sha256, every
+ROM's word count and width, the ROM values (weight ranges, thresholds, accumulator
+and score bounds) and that golden.npz opens; each failure is a :class:`BundleError`
+naming the file and what was expected.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from . import numerics as nx
-from .graph import INPUT, LAYER_KINDS
+from .validate import FORMAT_NAME, BundleError, check_header, check_manifest, check_params
 
-FORMAT_NAME = "syna-bundle"
+__all__ = ["FORMAT_NAME", "MANIFEST", "HEADER", "GOLDEN", "BundleError", "Bundle", "load_bundle", "model_hash",
+           "read_rom", "rom_text", "sha256_file", "write_rom", "write_header", "ROM_LAYOUTS"]
+
 MANIFEST = "manifest.json"
 HEADER = "model_weights.h"
 GOLDEN = "golden.npz"
@@ -30,14 +35,6 @@ ROM_LAYOUTS = {
     "att_w1": "[hidden][dim]",
     "att_w2": "[dim][hidden]",
 }
-
-
-class BundleError(ValueError):
-    """A bundle that cannot be used; the message names the file and what was expected."""
-
-    def __init__(self, path: Path | str, message: str):
-        super().__init__(f"{path}: {message}")
-        self.path = str(path)
 
 
 def sha256_file(path: Path) -> str:
@@ -159,8 +156,7 @@ class Bundle:
             raise BundleError(self.root / MANIFEST, "this bundle has no golden vectors")
         path = self.root / g["file"]
         _check_file(path, g["sha256"])
-        with np.load(path) as z:
-            return {k: z[k] for k in z.files}
+        return _read_golden(path)
 
 
 def _check_file(path: Path, sha: str) -> None:
@@ -172,51 +168,34 @@ def _check_file(path: Path, sha: str) -> None:
                                 "(file corrupted or edited after export)")
 
 
-_REQUIRED = ("format", "format_version", "model_hash", "model_config", "input", "numerics", "layers")
+def _read_golden(path: Path) -> dict[str, np.ndarray]:
+    """Every array of golden.npz; a file that is not a readable npz is a :class:`BundleError`."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as e:
+        raise BundleError(path, f"not a readable .npz ({type(e).__name__}: {e}); expected the golden vectors "
+                                "the exporter wrote") from None
 
 
-def _check_shapes(mpath: Path, layers: list[dict], input_spec: dict) -> None:
-    shapes = {INPUT: [input_spec["channels"], input_spec["height"], input_spec["width"]]}
-    for l in layers:
-        name, kind = l.get("name"), l.get("kind")
-        if kind not in LAYER_KINDS:
-            raise BundleError(mpath, f"layer {name!r} has kind {kind!r}; expected one of {LAYER_KINDS}")
-        for src in l["inputs"]:
-            if src not in shapes:
-                raise BundleError(mpath, f"layer {name!r} reads {src!r}, which is not an earlier layer")
-            if shapes[src] != l["in_shape"]:
-                raise BundleError(mpath, f"layer {name!r} expects input shape {l['in_shape']} "
-                                         f"but {src!r} produces {shapes[src]}")
-        c, h, w = l["in_shape"] if kind != "fc" else (l["in_shape"] + [0, 0])[:3]
-        if kind in ("conv_lif", "maxpool_or"):
-            k, s, p = l["kernel"], l["stride"], l["padding"]
-            cout = l["out_shape"][0] if kind == "conv_lif" else c
-            expect = [cout, nx.conv_out_size(h, k, s, p), nx.conv_out_size(w, k, s, p)]
-            if l["out_shape"] != expect:
-                raise BundleError(mpath, f"layer {name!r} out_shape {l['out_shape']}; expected {expect} "
-                                         f"from in_shape {l['in_shape']}, kernel {k}, stride {s}, padding {p}")
-        elif kind == "merge":
-            if len(l["inputs"]) != 2 or l["op"] not in nx.MERGE_OPS or l["out_shape"] != l["in_shape"]:
-                raise BundleError(mpath, f"merge {name!r} needs two inputs of equal shape and op in {nx.MERGE_OPS}")
-        shapes[name] = l["out_shape"]
-
-
-def _expected_rom_shape(l: dict, rom: str) -> list[int] | None:
-    kind = l["kind"]
-    if kind == "conv_lif" and rom in ("att_w1", "att_w2") and l.get("attention"):
-        a = l["attention"]
-        return [a["hidden"], a["size"]] if rom == "att_w1" else [a["size"], a["hidden"]]
-    if kind == "conv_lif":
-        cin, cout, k = l["in_shape"][0], l["out_shape"][0], l["kernel"]
-        return {"weights": [cin, k, k, cout], "bias": [cout], "threshold": [cout]}.get(rom)
-    if kind == "fc":
-        cin, classes = l["in_shape"][0], l["out_shape"][0]
-        return {"weights": [cin, classes], "bias": [classes]}.get(rom)
-    return None
+def _check_golden(root: Path, manifest: dict) -> None:
+    """golden.npz: its sha256, and that it opens and holds ``input`` [K, T, C, H, W] and ``scores`` [K, classes]."""
+    g = manifest["golden"]
+    path = root / g["file"]
+    _check_file(path, g["sha256"])
+    arrays = _read_golden(path)
+    spec, k = manifest["input"], g["samples"]
+    classes = manifest["layers"][-1]["out_shape"][0]
+    expect = {"input": (k, spec["steps"], spec["channels"], spec["height"], spec["width"]), "scores": (k, classes)}
+    for name, shape in expect.items():
+        if name not in arrays:
+            raise BundleError(path, f"no array {name!r}; expected {name} of shape {list(shape)}")
+        if arrays[name].shape != shape:
+            raise BundleError(path, f"{name} has shape {list(arrays[name].shape)}; expected {list(shape)}")
 
 
 def load_bundle(root: str | Path, check_golden: bool = True) -> Bundle:
-    """Load and verify a bundle directory."""
+    """Load and verify a bundle directory (``docs/bundle-format.md``, "What loading checks")."""
     root = Path(root)
     mpath = root / MANIFEST
     if not root.is_dir():
@@ -225,42 +204,25 @@ def load_bundle(root: str | Path, check_golden: bool = True) -> Bundle:
         raise BundleError(mpath, "manifest is missing; expected the output of `python -m model_export export`")
     try:
         manifest = json.loads(mpath.read_text())
-    except json.JSONDecodeError as e:
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise BundleError(mpath, f"not valid JSON ({e})") from None
-    missing = [k for k in _REQUIRED if k not in manifest]
-    if missing:
-        raise BundleError(mpath, f"missing keys {missing}")
-    if manifest["format"] != FORMAT_NAME:
-        raise BundleError(mpath, f"format {manifest['format']!r}; expected {FORMAT_NAME!r}")
-    if manifest["format_version"] != nx.FORMAT_VERSION:
-        raise BundleError(mpath, f"format version {manifest['format_version']}; this tool reads version "
-                                 f"{nx.FORMAT_VERSION} (re-export the checkpoint with this version)")
+    check_header(manifest, mpath)
     if model_hash(manifest) != manifest["model_hash"]:
         raise BundleError(mpath, "model_hash does not match the manifest's contents (manifest edited after export)")
-    _check_shapes(mpath, manifest["layers"], manifest["input"])
+    check_manifest(manifest, mpath, root)
 
     params: dict[str, dict[str, np.ndarray]] = {}
     for l in manifest["layers"]:
-        roms = l.get("roms", {})
-        needed = {"conv_lif": ["weights", "bias", "threshold"], "fc": ["weights", "bias"]}.get(l["kind"], [])
-        if l.get("attention"):
-            needed += ["att_w1", "att_w2"]
-        for rom in needed:
-            if rom not in roms:
-                raise BundleError(mpath, f"layer {l['name']!r} lists no {rom!r} ROM")
-            expect = _expected_rom_shape(l, rom)
-            if roms[rom]["shape"] != expect:
-                raise BundleError(root / roms[rom]["file"],
-                                  f"ROM shape {roms[rom]['shape']}; layer {l['name']!r} needs {expect}")
         layer_params = {}
-        for rom, spec in roms.items():
+        for rom, spec in l.get("roms", {}).items():
             path = root / spec["file"]
             _check_file(path, spec["sha256"])
             layer_params[rom] = read_rom(path, spec["shape"], spec["bits"])
         params[l["name"]] = layer_params
+    check_params(manifest, params, mpath)
     bundle = Bundle(root, manifest, params)
     if check_golden and manifest.get("golden"):
-        _check_file(root / manifest["golden"]["file"], manifest["golden"]["sha256"])
+        _check_golden(root, manifest)
     if manifest.get("ddr_image") is not None:
         from .ddr_image import check_image        # (it imports this module)
         check_image(bundle)

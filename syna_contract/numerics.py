@@ -11,6 +11,7 @@ import numpy as np
 
 FORMAT_VERSION = 1
 
+INPUT_BITS_RANGE = (1, 16)     # unsigned input values; the stream carries at most 16 bits per value
 DEFAULT_WEIGHT_BITS = 8
 WEIGHT_BITS_RANGE = (4, 16)
 DEFAULT_MEM_BITS = 16          # membrane and saturated current, signed
@@ -25,10 +26,17 @@ SIGMOID_INDEX_BITS = 8         # table of 2^8 entries
 SIGMOID_STEP_LOG2 = 4          # logit step 1/16: the table spans [-8, 8)
 MULT_FRAC_BITS = 16            # fixed-point rescaling multipliers m / 2^16 (m is int32)
 IA_UNIT_LOG2 = 8               # IA LIF runs in units of 1/256 of the float logit; threshold 256
+MULT_RANGE = (1 << 14, 1 << 15)  # m of a fixed-point multiplier (m, shift): m in [2^14, 2^15]
+SHIFT_RANGE = (0, 62)          # its shift: the product (x * m) stays within 64 bits
 
 
 def signed_range(bits: int) -> tuple[int, int]:
     return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+
+
+def symmetric_range(bits: int) -> tuple[int, int]:
+    """The range of a ``bits``-bit weight: symmetric, ``[-(2^(bits-1) - 1), 2^(bits-1) - 1]`` (never -2^(bits-1))."""
+    return -((1 << (bits - 1)) - 1), (1 << (bits - 1)) - 1
 
 
 def max_threshold(mem_bits: int) -> int:
@@ -39,6 +47,28 @@ def max_threshold(mem_bits: int) -> int:
     which fires from rest on a current of twice its threshold. (With ``2^(M-1) - 1`` a channel
     could never fire at all: ``h`` tops out at ``2^(M-1) - 2``.)"""
     return (1 << (mem_bits - 2)) - 1
+
+
+def conv_acc_bound(weights: np.ndarray, bias: np.ndarray, x_max: int) -> np.ndarray:
+    """Per output channel, the largest ``|acc|`` a conv can reach (numerics.md section 3):
+    ``sum |w_q[c]| * x_max + |b_q[c]|``, with ``weights`` in the ROM layout ``[Cin][K][K][Cout]`` and
+    ``x_max`` the largest input (``2^bits - 1`` for the encoder, 1 for spikes). It must be below
+    ``2^(ACC_BITS-1)``: then the accumulator is exact in ACC_BITS bits, in any order of additions."""
+    w = np.abs(np.asarray(weights, dtype=np.int64))
+    return w.reshape(-1, w.shape[-1]).sum(axis=0) * int(x_max) + np.abs(np.asarray(bias, dtype=np.int64))
+
+
+def score_bound(weights: np.ndarray, bias: np.ndarray, pool: int) -> np.ndarray:
+    """Per class, the largest ``|score|`` (numerics.md section 5): ``pool * (sum_c |w_q[c, k]| + |b_q[k]|)``,
+    ``weights`` in the ROM layout ``[Cin][classes]``, ``pool`` = T * H * W of the last spike map.
+    It must be below ``2^(SCORE_BITS-1)``."""
+    w = np.abs(np.asarray(weights, dtype=np.int64))
+    return int(pool) * (w.sum(axis=0) + np.abs(np.asarray(bias, dtype=np.int64)))
+
+
+def fits_signed(bound: int, bits: int) -> bool:
+    """True when every value of magnitude up to ``bound`` fits a signed ``bits``-bit integer."""
+    return int(bound) <= signed_range(bits)[1]
 
 
 def saturate(x: np.ndarray, bits: int) -> tuple[np.ndarray, int]:
