@@ -1,15 +1,17 @@
 """The core emulated at stream level with the numpy integer reference (no clock).
 
 ``CoreEmulator(bundle).transfer(in_words, steps)`` takes what the DMA would send
-(one input packet, TLAST on its last word) and returns the output packet the
-core would send, per ``docs/core-interface.md``:
+(one input packet, TLAST on its last word, or on none with ``tlast=False``) and
+returns the output packet the core would send, per ``docs/core-interface.md``.
+The input errors are checked independently and add up (whatever STEPS):
 
-- the input words are unpacked per :mod:`syna_contract.protocol` (T frames, lanes of
-  ``lane_bits(input.bits)`` bits; a lane's value is taken modulo ``2^input.bits``);
-- ``steps`` (the STEPS register) other than the model's T: nothing is computed,
-  status ``steps_mismatch``;
-- fewer words than T frames: ``frame_short``; more: ``frame_long`` (the core drains
-  up to TLAST). After any input error the scores and spike counts are 0 and the
+- ``steps`` (the STEPS register) other than the model's T: ``steps_mismatch``, nothing computed;
+- fewer words than T frames: ``frame_short`` (TLAST early, or -- without TLAST -- the
+  sender stopped and the core's idle timeout ended the receive); more, or all of them
+  without TLAST: ``frame_long`` (the core drains up to TLAST);
+- a lane of the words the core reads (at most one sample's) that holds more than
+  ``input.bits`` bits, or an unused lane at a frame's end that is not 0: ``input_range``;
+- after any input error the scores, spike counts and saturations are 0 and the
   status says why -- the packet is always sent, so a DMA never hangs;
 - otherwise :class:`syna_contract.reference.Reference` runs the sample: scores,
   one spike count per spiking layer (manifest order), saturations (status bit
@@ -53,7 +55,7 @@ class CoreEmulator:
         self.model_hash32 = P.model_hash32(self.bundle.model_hash)
         self.inferences = 0
 
-    def transfer(self, in_words: np.ndarray, steps: int) -> np.ndarray:
+    def transfer(self, in_words: np.ndarray, steps: int, tlast: bool = True) -> np.ndarray:
         words = np.asarray(in_words, dtype=np.uint32).ravel()
         self.inferences += 1
         status = 0
@@ -61,11 +63,13 @@ class CoreEmulator:
             status |= P.STATUS_STEPS_MISMATCH
         if words.size < self.words_per_sample:
             status |= P.STATUS_FRAME_SHORT
-        elif words.size > self.words_per_sample:
+        elif words.size > self.words_per_sample or not tlast:
             status |= P.STATUS_FRAME_LONG
+        if not P.lanes_in_range(words[:self.words_per_sample], *self.shape[1:], self.bits):
+            status |= P.STATUS_INPUT_RANGE
         if status:
             return P.pack_output(np.zeros(self.classes), [0] * len(self.layers), 0, 0, status)
-        x = P.unpack_frames(words, self.shape, self.bits) & ((1 << self.bits) - 1)
+        x = P.unpack_frames(words, self.shape, self.bits)
         res = self.reference.run(x[None], keep_spikes=False)
         sat = sum(int(v) for v in res.saturations.values())
         if sat:

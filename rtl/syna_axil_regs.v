@@ -2,13 +2,14 @@
 // 0x00 CTRL (ap_ctrl_hs: bit0 ap_start W1 cleared when the core accepts, bit1
 // ap_done clear-on-read, bit2 ap_idle, bit3 ap_ready), 0x04 GIE, 0x08 IER,
 // 0x0C ISR (toggle on write 1), 0x10 STEPS, 0x18 STATUS, 0x20 CYCLES,
-// 0x28 SATURATIONS, 0x30 MODEL_HASH, 0x38 VERSION. Offsets come from the
+// 0x28 SATURATIONS, 0x30 MODEL_HASH, 0x38 VERSION, 0x40 IDLE_TIMEOUT (RW). Offsets come from the
 // generated syna_cfg.vh via parameters. One outstanding read and write.
 `default_nettype none
 module syna_axil_regs #(
     parameter [6:0] A_CTRL = 7'h00, A_GIE = 7'h04, A_IER = 7'h08, A_ISR = 7'h0c, A_STEPS = 7'h10,
     parameter [6:0] A_STATUS = 7'h18, A_CYCLES = 7'h20, A_SATS = 7'h28, A_HASH = 7'h30, A_VERSION = 7'h38,
-    parameter integer VERSION = 1
+    parameter [6:0] A_IDLE = 7'h40,
+    parameter integer VERSION = 2
 ) (
     input  wire        clk,
     input  wire        rst,
@@ -35,6 +36,7 @@ module syna_axil_regs #(
     input  wire        core_idle,
     input  wire        core_done,       // pulse: inference finished
     output reg  [31:0] steps,
+    output reg  [31:0] idle_timeout,
     input  wire [31:0] status,
     input  wire [31:0] cycles,
     input  wire [31:0] saturations,
@@ -63,6 +65,7 @@ module syna_axil_regs #(
         if (rst) begin
             aw_ok <= 1'b0; w_ok <= 1'b0; bvalid <= 1'b0; rvalid <= 1'b0; rdata <= 32'd0;
             ap_start <= 1'b0; ap_done <= 1'b0; gie <= 1'b0; ier <= 1'b0; isr <= 1'b0; steps <= 32'd0;
+            idle_timeout <= 32'd0;
         end else begin
             if (awvalid && awready) begin aw_ok <= 1'b1; aw_addr <= awaddr; end
             if (wvalid && wready) begin w_ok <= 1'b1; w_data <= wdata; w_strb <= wstrb; end
@@ -79,6 +82,7 @@ module syna_axil_regs #(
                 if (wa == A_IER && w_strb[0]) ier <= w_data[0];
                 if (wa == A_ISR && w_strb[0] && w_data[0]) isr <= !isr;
                 if (wa == A_STEPS) steps <= (steps & ~mask) | (w_data & mask);
+                if (wa == A_IDLE) idle_timeout <= (idle_timeout & ~mask) | (w_data & mask);
             end
             if (rvalid && rready) rvalid <= 1'b0;
             if (arvalid && arready) begin
@@ -97,6 +101,7 @@ module syna_axil_regs #(
                     A_SATS: rdata <= saturations;
                     A_HASH: rdata <= model_hash;
                     A_VERSION: rdata <= VERSION;
+                    A_IDLE: rdata <= idle_timeout;
                     default: rdata <= 32'd0;
                 endcase
             end

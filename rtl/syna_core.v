@@ -10,9 +10,7 @@
 `default_nettype none
 // The interface names the interrupt port `interrupt` (docs/core-interface.md):
 /* verilator lint_off SYMRSVDWORD */
-module syna_core #(
-    parameter integer DRAIN_IDLE = 4096
-) (
+module syna_core (
     input  wire        ap_clk,
     input  wire        ap_rst_n,
     // AXI4-Lite slave
@@ -79,7 +77,7 @@ module syna_core #(
     reg  [3:0]     state;
     reg  [LAW-1:0] layer;
     reg  [31:0]    t;
-    reg            steps_ok, rx_short, rx_long, sending;
+    reg            steps_ok, rx_short, rx_long, rx_range, sending;
     reg  [AAW:0]   clr_n;                 // accumulator clear pointer (runs during receive)
     wire           clr_busy = clr_n != SYNA_AD;
     reg  [31:0]    out_ptr;               // index of the next spike word of this layer (t*HoWo + pos)
@@ -91,15 +89,17 @@ module syna_core #(
 
     // ------------------------------------------------------------------ registers (AXI4-Lite)
     wire        ap_start, core_done;
-    wire [31:0] steps;
+    wire [31:0] steps, idle_reg;
     reg  [31:0] last_status, last_cycles, last_sats;
+    // IDLE_TIMEOUT register: cycles without an input word that end a receive; 0 selects the default
+    wire [31:0] idle_limit = idle_reg == 32'd0 ? SYNA_DEFAULT_IDLE_TIMEOUT : idle_reg;
     wire [31:0] model_hash;
     wire        accept = state == S_IDLE && ap_start;
     syna_axil_regs #(
         .A_CTRL(SYNA_REG_CTRL), .A_GIE(SYNA_REG_GIE), .A_IER(SYNA_REG_IER), .A_ISR(SYNA_REG_ISR),
         .A_STEPS(SYNA_REG_STEPS), .A_STATUS(SYNA_REG_STATUS), .A_CYCLES(SYNA_REG_CYCLES),
         .A_SATS(SYNA_REG_SATURATIONS), .A_HASH(SYNA_REG_MODEL_HASH), .A_VERSION(SYNA_REG_VERSION),
-        .VERSION(SYNA_VERSION)
+        .A_IDLE(SYNA_REG_IDLE_TIMEOUT), .VERSION(SYNA_VERSION)
     ) u_regs (
         .clk(clk), .rst(rst),
         .awvalid(s_axi_control_AWVALID), .awready(s_axi_control_AWREADY), .awaddr(s_axi_control_AWADDR),
@@ -109,7 +109,7 @@ module syna_core #(
         .araddr(s_axi_control_ARADDR), .rvalid(s_axi_control_RVALID), .rready(s_axi_control_RREADY),
         .rdata(s_axi_control_RDATA), .rresp(s_axi_control_RRESP),
         .ap_start(ap_start), .accept(accept), .core_idle(state == S_IDLE), .core_done(core_done),
-        .steps(steps), .status(last_status), .cycles(last_cycles), .saturations(last_sats),
+        .steps(steps), .idle_timeout(idle_reg), .status(last_status), .cycles(last_cycles), .saturations(last_sats),
         .model_hash(model_hash), .interrupt(interrupt)
     );
 
@@ -194,12 +194,13 @@ module syna_core #(
         .rdata(vm_rdata));
 
     // ------------------------------------------------------------------ input stream
-    wire rx_done, rx_err_short, rx_err_long;
+    wire rx_done, rx_err_short, rx_err_long, rx_err_range;
     syna_stream_rx #(.LANE(SYNA_LANE), .IB(IB), .CIN(CIN), .H(SYNA_H), .W(SYNA_W), .T(T), .WPF(SYNA_WPF),
-                     .IAW(IAW), .CW(CW), .DRAIN_IDLE(DRAIN_IDLE)) u_rx (
-        .clk(clk), .rst(rst), .start(accept), .store(steps == T),
+                     .IAW(IAW), .CW(CW)) u_rx (
+        .clk(clk), .rst(rst), .start(accept), .store(steps == T), .idle_limit(idle_limit),
         .s_axis_tvalid(s_axis_in_TVALID), .s_axis_tready(s_axis_in_TREADY), .s_axis_tdata(s_axis_in_TDATA),
         .s_axis_tlast(s_axis_in_TLAST), .done(rx_done), .err_short(rx_err_short), .err_long(rx_err_long),
+        .err_range(rx_err_range),
         .in_we(rx_we), .in_chan(rx_chan), .in_addr(rx_addr), .in_val(rx_val));
 
     // ------------------------------------------------------------------ conv engine
@@ -363,6 +364,7 @@ module syna_core #(
     wire [31:0] status_now = ((rx_short ? 32'd1 : 32'd0) << SYNA_STATUS_FRAME_SHORT)
                            | ((rx_long ? 32'd1 : 32'd0) << SYNA_STATUS_FRAME_LONG)
                            | ((steps_ok ? 32'd0 : 32'd1) << SYNA_STATUS_STEPS_MISMATCH)
+                           | ((rx_range ? 32'd1 : 32'd0) << SYNA_STATUS_INPUT_RANGE)
                            | ((sat_count != 0 ? 32'd1 : 32'd0) << SYNA_STATUS_SATURATED);
     localparam integer OIW = $clog2(NOUT + 1);
     wire [OIW-1:0] tx_idx;
@@ -407,6 +409,7 @@ module syna_core #(
             sending <= 1'b0;
             rx_short <= 1'b0;
             rx_long <= 1'b0;
+            rx_range <= 1'b0;
             last_status <= 32'd0;
             last_cycles <= 32'd0;
             last_sats <= 32'd0;
@@ -422,6 +425,7 @@ module syna_core #(
                     steps_ok <= steps == T;
                     rx_short <= 1'b0;
                     rx_long <= 1'b0;
+                    rx_range <= 1'b0;
                     clr_n <= {(AAW + 1){1'b0}};
                     for (i = 0; i < NS; i = i + 1) counts[i] <= 32'd0;
                     for (i = 0; i < NCLS; i = i + 1) scores[i] <= 32'd0;
@@ -429,7 +433,8 @@ module syna_core #(
                 S_RX: if (rx_done) begin
                     rx_short <= rx_err_short;
                     rx_long <= rx_err_long;
-                    if (rx_err_short || rx_err_long || !steps_ok) begin
+                    rx_range <= rx_err_range;
+                    if (rx_err_short || rx_err_long || rx_err_range || !steps_ok) begin
                         state <= S_SEND;
                     end else begin
                         state <= S_WAIT;

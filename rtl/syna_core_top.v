@@ -5,9 +5,7 @@
 `default_nettype none
 // The interface names the interrupt port `interrupt` (docs/core-interface.md):
 /* verilator lint_off SYMRSVDWORD */
-module syna_core_top #(
-    parameter integer DRAIN_IDLE = 4096
-) (
+module syna_core_top (
     input  wire        ap_clk,
     input  wire        ap_rst_n,
     input  wire        s_axi_control_AWVALID,
@@ -43,7 +41,7 @@ module syna_core_top #(
     wire [7:0]  tap_layer;
     wire [31:0] tap_index;
     wire [1023:0] tap_word;
-    syna_core #(.DRAIN_IDLE(DRAIN_IDLE)) u_core (
+    syna_core u_core (
         .ap_clk(ap_clk), .ap_rst_n(ap_rst_n),
         .s_axi_control_AWVALID(s_axi_control_AWVALID), .s_axi_control_AWREADY(s_axi_control_AWREADY),
         .s_axi_control_AWADDR(s_axi_control_AWADDR), .s_axi_control_WVALID(s_axi_control_WVALID),

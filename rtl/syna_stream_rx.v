@@ -1,10 +1,13 @@
 // Input stream receiver (docs/core-interface.md, "Input stream"): T frames of
 // C x H x W values, LANE bits per value, 32/LANE values per word, every frame on
 // a new word, TLAST on the last word of the last frame. One value per cycle is
-// written to input bank `chan` at t*H*W + y*W + x (taken modulo 2^IB).
-// Framing: TLAST before the last word -> err_short (stop); no TLAST on the last
-// word -> err_long, then the stream is drained up to TLAST, or until it has been
-// idle for DRAIN_IDLE cycles (so a sender that never sends TLAST cannot hang the core).
+// written to input bank `chan` at t*H*W + y*W + x (its low IB bits).
+// Checks (docs/core-interface.md): TLAST before the last word -> err_short (stop);
+// no word for `idle_limit` cycles while words are expected -> err_short (stop: the
+// sender stopped); no TLAST on the last word -> err_long, then the stream is drained
+// up to TLAST, or until it has been idle for `idle_limit` cycles; a value lane with
+// bits above IB, or a nonzero unused lane at a frame's end -> err_range (the receive
+// goes on to the end of the packet). So no sender can hang the core.
 `default_nettype none
 module syna_stream_rx #(
     parameter integer LANE = 8,
@@ -15,13 +18,13 @@ module syna_stream_rx #(
     parameter integer T = 4,
     parameter integer WPF = 16,         // words per frame
     parameter integer IAW = 8,
-    parameter integer CW = 4,           // channel index width
-    parameter integer DRAIN_IDLE = 4096
+    parameter integer CW = 4            // channel index width
 ) (
     input  wire           clk,
     input  wire           rst,
     input  wire           start,        // pulse: receive one inference
-    input  wire           store,        // write the values (0: only check the framing)
+    input  wire           store,        // write the values (0: only check the framing and ranges)
+    input  wire [31:0]    idle_limit,   // idle timeout in cycles (>= 1)
     input  wire           s_axis_tvalid,
     output wire           s_axis_tready,
     input  wire [31:0]    s_axis_tdata,
@@ -29,6 +32,7 @@ module syna_stream_rx #(
     output reg            done,         // pulse
     output reg            err_short,
     output reg            err_long,
+    output reg            err_range,
     output wire           in_we,
     output wire [CW-1:0]  in_chan,
     output wire [IAW-1:0] in_addr,
@@ -56,6 +60,10 @@ module syna_stream_rx #(
     assign s_axis_tready = (state == R_RUN && take_next) || state == R_DRAIN;
 
     wire [31:0] lane_val = wdata >> (lane * LANE);
+    localparam [31:0] HIGH_MASK = ((32'd1 << LANE) - 32'd1) & ~((32'd1 << IB) - 32'd1);   // lane bits above IB
+    wire [31:0] next_lanes = wdata >> (({26'd0, lane} + 32'd1) * LANE);                   // 0 past bit 31
+    wire        lane_bad = (lane_val & HIGH_MASK) != 32'd0 || (frame_end && next_lanes != 32'd0);
+    wire        stalled = !s_axis_tvalid && idle + 32'd1 >= idle_limit;                   // the sender stopped
     assign in_we = state == R_RUN && wv && store;
     assign in_chan = c;
     assign in_addr = tbase[IAW-1:0] + p[IAW-1:0];
@@ -68,6 +76,7 @@ module syna_stream_rx #(
             done <= 1'b0;
             err_short <= 1'b0;
             err_long <= 1'b0;
+            err_range <= 1'b0;
         end else begin
             done <= 1'b0;
             case (state)
@@ -75,10 +84,13 @@ module syna_stream_rx #(
                     state <= R_RUN;
                     wv <= 1'b0;
                     lane <= 6'd0; vidx <= 32'd0; p <= 32'd0; tbase <= 32'd0; widx <= 32'd0; c <= {CW{1'b0}};
+                    idle <= 32'd0;
                     err_short <= 1'b0;
                     err_long <= 1'b0;
+                    err_range <= 1'b0;
                 end
                 R_RUN: begin
+                    if (wv && lane_bad) err_range <= 1'b1;
                     if (wv) begin
                         if (word_done) begin
                             lane <= 6'd0;
@@ -108,15 +120,21 @@ module syna_stream_rx #(
                         wv <= 1'b0;
                         err_long <= 1'b1;
                         idle <= 32'd0;
+                    end else if (take_next && stalled) begin      // no word for idle_limit cycles
+                        state <= R_IDLE;
+                        wv <= 1'b0;
+                        done <= 1'b1;
+                        err_short <= 1'b1;
                     end else if (take_next) begin
                         wv <= s_axis_tvalid;
                         wdata <= s_axis_tdata;
                         wlast <= s_axis_tlast;
+                        idle <= s_axis_tvalid ? 32'd0 : idle + 32'd1;
                     end
                 end
                 R_DRAIN: begin
                     idle <= s_axis_tvalid ? 32'd0 : idle + 32'd1;
-                    if ((s_axis_tvalid && s_axis_tlast) || idle + 32'd1 >= DRAIN_IDLE) begin
+                    if ((s_axis_tvalid && s_axis_tlast) || stalled) begin
                         state <= R_IDLE;
                         done <= 1'b1;
                     end

@@ -84,6 +84,7 @@ module tb_units (
     output wire          rx_done,
     output wire          rx_err_short,
     output wire          rx_err_long,
+    output wire          rx_err_range,
     output wire          rx_we,
     output wire [0:0]    rx_chan,
     output wire [4:0]    rx_addr,
@@ -120,6 +121,7 @@ module tb_units (
     input  wire          rg_core_idle,
     input  wire          rg_core_done,
     output wire [31:0]   rg_steps,
+    output wire [31:0]   rg_idle,
     input  wire [31:0]   rg_status,
     input  wire [31:0]   rg_cycles,
     input  wire [31:0]   rg_sats,
@@ -170,10 +172,11 @@ module tb_units (
         .acc_we(acc_we), .acc_waddr(acc_waddr), .acc_wdata(acc_wdata),
         .n_events(ce_events), .n_ops(ce_ops));
 
-    syna_stream_rx #(.LANE(4), .IB(3), .CIN(2), .H(3), .W(5), .T(2), .WPF(4), .IAW(5), .CW(1), .DRAIN_IDLE(50)) u_rx (
-        .clk(clk), .rst(rst), .start(rx_start), .store(rx_store), .s_axis_tvalid(rx_tvalid), .s_axis_tready(rx_tready),
-        .s_axis_tdata(rx_tdata), .s_axis_tlast(rx_tlast), .done(rx_done), .err_short(rx_err_short),
-        .err_long(rx_err_long), .in_we(rx_we), .in_chan(rx_chan), .in_addr(rx_addr), .in_val(rx_val));
+    syna_stream_rx #(.LANE(4), .IB(3), .CIN(2), .H(3), .W(5), .T(2), .WPF(4), .IAW(5), .CW(1)) u_rx (
+        .clk(clk), .rst(rst), .start(rx_start), .store(rx_store), .idle_limit(32'd50), .s_axis_tvalid(rx_tvalid),
+        .s_axis_tready(rx_tready), .s_axis_tdata(rx_tdata), .s_axis_tlast(rx_tlast), .done(rx_done),
+        .err_short(rx_err_short), .err_long(rx_err_long), .err_range(rx_err_range), .in_we(rx_we), .in_chan(rx_chan),
+        .in_addr(rx_addr), .in_val(rx_val));
 
     wire [2:0] tx_idx;
     syna_stream_tx #(.N(5), .IW(3)) u_tx (.clk(clk), .rst(rst), .start(tx_start), .idx(tx_idx),
@@ -186,7 +189,7 @@ module tb_units (
         .bresp(axil_bresp), .arvalid(axil_arvalid), .arready(axil_arready), .araddr(axil_araddr),
         .rvalid(axil_rvalid), .rready(axil_rready), .rdata(axil_rdata), .rresp(axil_rresp),
         .ap_start(rg_ap_start), .accept(rg_accept), .core_idle(rg_core_idle), .core_done(rg_core_done),
-        .steps(rg_steps), .status(rg_status), .cycles(rg_cycles), .saturations(rg_sats), .model_hash(rg_hash),
+        .steps(rg_steps), .idle_timeout(rg_idle), .status(rg_status), .cycles(rg_cycles), .saturations(rg_sats), .model_hash(rg_hash),
         .interrupt(rg_interrupt));
 endmodule
 `default_nettype wire

@@ -168,8 +168,9 @@ async def send_raw(tb: TB, words, tlast_at=None):
 
 @cocotb.test()
 async def faults_then_good(dut):
-    """Early TLAST, missing TLAST, too long, steps mismatch, reset while receiving and while computing,
-    then good inferences: never hangs, STATUS says why, the next inference is right."""
+    """Early TLAST, missing TLAST, too long, a transfer abandoned mid-frame (idle timeout), lanes out of
+    range, steps mismatch (also with a short frame), reset while receiving and while computing, then
+    good inferences: never hangs, STATUS says why, the next inference is right."""
     if os.environ.get("SYNA_FAULTS") != "1":
         return
     tb = await start(dut)
@@ -197,8 +198,32 @@ async def faults_then_good(dut):
     assert o.errors == ["frame_long"]
     tb.check_sample(0, await tb.infer(w0))
 
+    # a transfer abandoned mid-frame, or before its first word (no TLAST): after IDLE_TIMEOUT idle cycles
+    # the core ends it as frame short (never a hang), and the next inference is right
+    await tb.wr(proto.REG_IDLE_TIMEOUT, 64)
+    for k in (len(w0) - 1, 0):
+        await tb.wr(proto.REG_STEPS, tb.spec["steps"])
+        await tb.wr(proto.REG_CTRL, proto.CTRL_START)
+        await send_raw(tb, w0[:k])
+        frame = await with_timeout(tb.sink.recv(), 20_000, "us")
+        o = status(np.frombuffer(bytes(frame.tdata), dtype="<u4"))
+        assert o.errors == ["frame_short"] and not o.scores.any() and o.cycles >= 64, (k, o)
+        tb.check_sample(0, await tb.infer(w0))
+    await tb.wr(proto.REG_IDLE_TIMEOUT, 0)
+
+    bits = tb.spec["bits"]                                                      # a lane with a bit above input.bits
+    if proto.lane_bits(bits) > bits:
+        bad = np.array(w0, dtype=np.uint32)
+        bad[len(bad) // 2] |= np.uint32(1 << bits)
+        o = status(await tb.infer(bad))
+        assert o.errors == ["input_range"] and not o.scores.any() and not any(o.spike_counts.values())
+        assert await tb.rd(proto.REG_STATUS) == proto.STATUS_INPUT_RANGE
+        tb.check_sample(0, await tb.infer(w0))
+
     o = status(await tb.infer(w0, steps=tb.spec["steps"] + 3))                  # STEPS mismatch
     assert o.errors == ["steps_mismatch"] and not o.scores.any()
+    o = status(await tb.infer(w0[:5], steps=tb.spec["steps"] + 3))             # STEPS mismatch, frame short
+    assert o.errors == ["frame_short", "steps_mismatch"] and not o.scores.any()
 
     # reset while receiving: the source is flushed, the core restarts cleanly
     await tb.wr(proto.REG_STEPS, tb.spec["steps"])

@@ -377,6 +377,7 @@ async def rx_run(dut, words, tlast_at, store=1, gaps=0.0, rng=None):
         await FallingEdge(dut.clk)
     await FallingEdge(dut.clk)
     dut.rx_tvalid.value = 0
+    rx_run.err_range = int(dut.rx_err_range.value)
     return writes, int(dut.rx_err_short.value), int(dut.rx_err_long.value), i
 
 
@@ -401,12 +402,24 @@ async def stream_rx_frames_and_faults(dut):
     # no TLAST on the last word: long; drained up to the TLAST that follows
     writes, short, long_, n = await rx_run(dut, list(words) + [1, 2, 3], len(words) + 2)
     assert (short, long_, n) == (0, 1, len(words) + 3)
-    # no TLAST at all: long, drained until idle (DRAIN_IDLE = 50 cycles)
+    # no TLAST at all: long, drained until idle (idle_limit = 50 cycles)
     writes, short, long_, n = await rx_run(dut, words, None)
     assert (short, long_, n) == (0, 1, len(words))
+    # abandoned mid-frame (3 words, no TLAST) or before the first word: short after 50 idle cycles
+    for k in (3, 0):
+        writes, short, long_, n = await rx_run(dut, words[:k], None)
+        assert (short, long_, n, rx_run.err_range) == (1, 0, k, 0)
     # store = 0 (steps mismatch): framing only
     writes, short, long_, n = await rx_run(dut, words, len(words) - 1, store=0)
-    assert (short, long_, n, len(writes)) == (0, 0, len(words), 0)
+    assert (short, long_, n, len(writes), rx_run.err_range) == (0, 0, len(words), 0, 0)
+    # a lane above 3 bits (lane 4 bits), or a nonzero unused lane at a frame's end (15 values: 4 words,
+    # the last word's top lane unused): input range, the packet is still received to its end
+    for k, bad in ((1, 0x8 << 4), (3, 0x1 << 28)):
+        w = np.array(words, dtype=np.uint32)
+        w[k] |= bad
+        for store in (1, 0):
+            writes, short, long_, n = await rx_run(dut, w, len(w) - 1, store=store)
+            assert (short, long_, n, rx_run.err_range) == (0, 0, len(w), 1), (k, store)
 
 
 @cocotb.test()
@@ -455,6 +468,9 @@ async def axil_register_map(dut):
     assert await rd(proto.REG_CTRL) == proto.CTRL_IDLE | proto.CTRL_READY
     await wr(proto.REG_STEPS, 16)
     assert await rd(proto.REG_STEPS) == 16 and int(dut.rg_steps.value) == 16
+    assert await rd(proto.REG_IDLE_TIMEOUT) == 0                                   # reset value: the default
+    await wr(proto.REG_IDLE_TIMEOUT, 12345)
+    assert await rd(proto.REG_IDLE_TIMEOUT) == 12345 and int(dut.rg_idle.value) == 12345
     await wr(proto.REG_GIE, 1)
     await wr(proto.REG_IER, 1)
     await wr(proto.REG_CTRL, proto.CTRL_START)

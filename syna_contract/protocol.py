@@ -9,7 +9,9 @@ a frame is the C x H x W input values of one time step, (c, y, x) row-major,
 each value in a lane of ``lane_bits(input_bits)`` bits, ``32 / lane`` lanes per
 word, first value in the least significant lane; every frame starts on a new
 word (unused lanes at a frame's end are 0). TLAST is set on the last word of the
-last frame, and only there.
+last frame, and only there. A value lane above ``2^bits - 1`` or a nonzero unused
+lane is an input error (``STATUS_INPUT_RANGE``); a sender that stops for
+IDLE_TIMEOUT cycles ends the inference like an early TLAST (``STATUS_FRAME_SHORT``).
 
 Output stream (32-bit words, TLAST on the last): ``classes`` signed scores,
 one unsigned spike count per spiking layer in manifest order (every layer but
@@ -35,25 +37,41 @@ REG_CYCLES = 0x20        # RO: clock cycles of the last inference, start to last
 REG_SATURATIONS = 0x28   # RO: saturations counted in the last inference (saturating at 2^32 - 1)
 REG_MODEL_HASH = 0x30    # RO: first 32 bits of the bundle's model hash (MODEL_HASH32)
 REG_VERSION = 0x38       # RO: interface version (INTERFACE_VERSION)
+REG_IDLE_TIMEOUT = 0x40  # RW: cycles without an input word before the core ends the inference; 0: the default
 REGISTERS = {
     "CTRL": REG_CTRL, "GIE": REG_GIE, "IER": REG_IER, "ISR": REG_ISR, "STEPS": REG_STEPS,
     "STATUS": REG_STATUS, "CYCLES": REG_CYCLES, "SATURATIONS": REG_SATURATIONS,
-    "MODEL_HASH": REG_MODEL_HASH, "VERSION": REG_VERSION,
+    "MODEL_HASH": REG_MODEL_HASH, "VERSION": REG_VERSION, "IDLE_TIMEOUT": REG_IDLE_TIMEOUT,
 }
-INTERFACE_VERSION = 1
+INTERFACE_VERSION = 2    # 2: IDLE_TIMEOUT register, STATUS input_range, framing checked whatever STEPS
+
+# Idle timeout (REG_IDLE_TIMEOUT): while the core expects input words of an inference (from accepting
+# ap_start to the last word, or while draining up to TLAST), a gap of this many clock cycles without a
+# word ends the receive: FRAME_SHORT if words were missing, FRAME_LONG's drain simply stops. 2^24
+# cycles is 0.17 s at 100 MHz: far above any DMA stall, below the host driver's 1 s DMA timeout.
+DEFAULT_IDLE_TIMEOUT = 1 << 24
+
+
+def idle_timeout_cycles(register: int) -> int:
+    """The idle timeout in cycles for a value of REG_IDLE_TIMEOUT (0 selects DEFAULT_IDLE_TIMEOUT)."""
+    return int(register) & 0xFFFFFFFF or DEFAULT_IDLE_TIMEOUT
+
 
 CTRL_START, CTRL_DONE, CTRL_IDLE, CTRL_READY = 1 << 0, 1 << 1, 1 << 2, 1 << 3
 
-# STATUS bits
-STATUS_FRAME_SHORT = 1 << 0     # TLAST came before the last word of the last frame
-STATUS_FRAME_LONG = 1 << 1      # no TLAST on the last word: words were drained up to TLAST
+# STATUS bits. The input errors (all but SATURATED) are checked on every inference, whatever STEPS,
+# and add up: an inference can report several. After any of them, scores, counts and saturations are 0.
+STATUS_FRAME_SHORT = 1 << 0     # the input ended before the last word of the last frame: TLAST early,
+                                # or no word for IDLE_TIMEOUT cycles (the sender stopped)
+STATUS_FRAME_LONG = 1 << 1      # no TLAST on the last word: words were drained up to TLAST (or idle)
 STATUS_STEPS_MISMATCH = 1 << 2  # REG_STEPS != the model's T: nothing computed, scores are 0
 STATUS_SATURATED = 1 << 3       # at least one saturation (REG_SATURATIONS > 0)
+STATUS_INPUT_RANGE = 1 << 4     # a value lane held more than input.bits bits, or an unused lane was not 0
 STATUS_BITS = {
     "frame_short": STATUS_FRAME_SHORT, "frame_long": STATUS_FRAME_LONG,
-    "steps_mismatch": STATUS_STEPS_MISMATCH, "saturated": STATUS_SATURATED,
+    "steps_mismatch": STATUS_STEPS_MISMATCH, "saturated": STATUS_SATURATED, "input_range": STATUS_INPUT_RANGE,
 }
-STATUS_ERRORS = STATUS_FRAME_SHORT | STATUS_FRAME_LONG | STATUS_STEPS_MISMATCH
+STATUS_ERRORS = STATUS_FRAME_SHORT | STATUS_FRAME_LONG | STATUS_STEPS_MISMATCH | STATUS_INPUT_RANGE
 
 
 def decode_status(status: int) -> list[str]:
@@ -71,6 +89,21 @@ def lane_bits(input_bits: int) -> int:
 def words_per_frame(channels: int, height: int, width: int, input_bits: int) -> int:
     per_word = WORD_BITS // lane_bits(input_bits)
     return -(-channels * height * width // per_word)
+
+
+def lanes_in_range(words: np.ndarray, channels: int, height: int, width: int, input_bits: int) -> bool:
+    """True when every lane of these input words (the start of an input packet, at most one sample) that
+    carries a value holds at most ``input_bits`` bits and every unused lane at a frame's end is 0."""
+    words = np.asarray(words, dtype=np.uint64).ravel()
+    lane = lane_bits(input_bits)
+    per_word = WORD_BITS // lane
+    n = channels * height * width
+    wpf = -(-n // per_word)
+    k = np.arange(words.size)
+    idx = (k % wpf)[:, None] * per_word + np.arange(per_word)[None, :]        # value index in its frame
+    lanes = (words[:, None] >> (np.arange(per_word, dtype=np.uint64) * np.uint64(lane))) & np.uint64((1 << lane) - 1)
+    limit = np.where(idx < n, (1 << input_bits) - 1, 0).astype(np.uint64)
+    return bool((lanes <= limit).all())
 
 
 def model_hash32(model_hash: str) -> int:

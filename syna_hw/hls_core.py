@@ -287,21 +287,21 @@ def header_text(bundle: Bundle, lanes: int) -> str:
            "// ---- macros usable inside pragmas (interface numbers from syna_contract/protocol.py)",
            f"#define SYNA_LANES {P}",
            f"#define SYNA_MODEL_HASH32 0x{h32}u"]
-    for reg in ("STEPS", "STATUS", "CYCLES", "SATURATIONS", "MODEL_HASH", "VERSION"):
+    for reg in ("STEPS", "IDLE_TIMEOUT", "STATUS", "CYCLES", "SATURATIONS", "MODEL_HASH", "VERSION"):
         out.append(f"#define SYNA_REG_{reg} 0x{proto.REGISTERS[reg]:02X}")
     out += ["", "namespace syna {", "",
             "// ---- interface (syna_contract/protocol.py)",
             f"const int INTERFACE_VERSION = {proto.INTERFACE_VERSION};",
-            f"const uint32_t STATUS_FRAME_SHORT = {proto.STATUS_FRAME_SHORT}u;",
-            f"const uint32_t STATUS_FRAME_LONG = {proto.STATUS_FRAME_LONG}u;",
-            f"const uint32_t STATUS_STEPS_MISMATCH = {proto.STATUS_STEPS_MISMATCH}u;",
-            f"const uint32_t STATUS_SATURATED = {proto.STATUS_SATURATED}u;",
+            *[f"const uint32_t STATUS_{name.upper()} = {bit}u;" for name, bit in proto.STATUS_BITS.items()],
+            f"const uint32_t STATUS_ERRORS = {proto.STATUS_ERRORS}u;          // the input errors",
+            f"const uint32_t DEFAULT_IDLE_TIMEOUT = {proto.DEFAULT_IDLE_TIMEOUT}u;   // cycles, for IDLE_TIMEOUT = 0",
             f"const uint32_t MODEL_HASH32 = 0x{h32}u;",
             f"const char MODEL_HASH[] = \"{bundle.model_hash}\";",
             "", "// ---- input stream",
             f"const int T = {T};",
             f"const int IN_C = {in_c};", f"const int IN_H = {in_h};", f"const int IN_W = {in_w};",
             f"const int IN_BITS = {bits};", f"const int LANE_BITS = {lane_bits};",
+            f"const uint32_t VALUE_MASK = 0x{(1 << bits) - 1:x}u;   // the bits of one input value",
             f"const int VALS_PER_WORD = {32 // lane_bits};",
             f"const int WORDS_PER_FRAME = {wpf};", f"const int IN_WORDS = {T * wpf};",
             "", "// ---- numerics and sizes",
@@ -535,8 +535,8 @@ class HlsCore:
         u32p = np.ctypeslib.ndpointer(np.uint32, flags="C_CONTIGUOUS")
         L.syna_info.argtypes = [ctypes.POINTER(ctypes.c_int64), ctypes.c_int]
         L.syna_info.restype = ctypes.c_int
-        L.syna_transfer.argtypes = [u32p, ctypes.c_int, ctypes.c_int, ctypes.c_uint32, u32p, ctypes.c_int,
-                                    ctypes.POINTER(ctypes.c_int64)]
+        L.syna_transfer.argtypes = [u32p, ctypes.c_int, ctypes.c_int, ctypes.c_uint32, ctypes.c_uint32, u32p,
+                                    ctypes.c_int, ctypes.POINTER(ctypes.c_int64)]
         L.syna_transfer.restype = ctypes.c_int
         L.syna_run_batch.argtypes = [u32p, ctypes.c_int, u32p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
         L.syna_run_batch.restype = ctypes.c_int
@@ -578,9 +578,11 @@ class HlsCore:
         return self._lib
 
     # ------------------------------------------------------------------ stream level
-    def transfer(self, in_words: np.ndarray, steps: int, tlast_at: int | None = None) -> np.ndarray:
+    def transfer(self, in_words: np.ndarray, steps: int, tlast_at: int | None = None,
+                 idle_timeout: int = 0) -> np.ndarray:
         """One inference through the top function: push ``in_words`` (TLAST on the last word, or on
-        word ``tlast_at``; -1 for none), set STEPS, run, return the output packet's words.
+        word ``tlast_at``; -1 for none), set STEPS and IDLE_TIMEOUT (0: the default), run, return the
+        output packet's words. After the words the stream stays empty: the sender has stopped.
 
         The registers after the run are in ``self.last_regs``; ``last_regs['tlast_ok']`` says TLAST
         was on the packet's last word only, ``last_regs['left_in']`` how many input words the core
@@ -593,7 +595,7 @@ class HlsCore:
         out = np.zeros(cap, dtype=np.uint32)
         regs = (ctypes.c_int64 * 8)()
         got = L.syna_transfer(w if n else np.zeros(1, np.uint32), n, tl, ctypes.c_uint32(steps & 0xFFFFFFFF),
-                              out, cap, regs)
+                              ctypes.c_uint32(idle_timeout & 0xFFFFFFFF), out, cap, regs)
         self.last_regs = dict(zip(("status", "cycles", "saturations", "model_hash", "version", "tlast_ok",
                                    "left_in", "out_words"), list(regs)))
         return out[:got].copy()

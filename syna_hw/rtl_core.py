@@ -337,7 +337,8 @@ def generate(bundle_dir: str | Path | Bundle, out_dir: str | Path, lanes: int = 
           "// Architecture parameters (one Verilator build per set of these values):"]
     vh += [f"localparam integer SYNA_{k} = {v};" for k, v in arch.items()]
     vh += ["// Interface numbers, from syna_contract/protocol.py (docs/core-interface.md):",
-           f"localparam integer SYNA_VERSION = {proto.INTERFACE_VERSION};"]
+           f"localparam integer SYNA_VERSION = {proto.INTERFACE_VERSION};",
+           f"localparam [31:0] SYNA_DEFAULT_IDLE_TIMEOUT = 32'd{proto.DEFAULT_IDLE_TIMEOUT};"]
     vh += [f"localparam [6:0] SYNA_REG_{n} = 7'h{off:02x};" for n, off in proto.REGISTERS.items()]
     vh += [f"localparam integer SYNA_STATUS_{n.upper()} = {b.bit_length() - 1};" for n, b in proto.STATUS_BITS.items()]
     vh += ["// Layer kinds and merge ops in the schedule ROM:",

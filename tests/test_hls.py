@@ -206,21 +206,33 @@ def test_stream_packing_registers_and_tlast(stream_core):
     assert run.cycles[0] == o.cycles and run.scores[0].tolist() == o.scores.tolist()
 
 
-@pytest.mark.parametrize("case", ["short", "long", "no_tlast", "steps_high", "steps_zero"])
+@pytest.mark.parametrize("case", ["short", "long", "no_tlast", "steps_high", "steps_zero", "abandoned",
+                                  "abandoned_empty", "lanes_high", "steps_and_short", "steps_and_range"])
 def test_stream_errors_still_send_a_packet(stream_core, case):
     core, bundle, x = stream_core
     spec = bundle.input_spec
     T = spec["steps"]
     good_words = pr.pack_frames(x[1], spec["bits"])
     good = core.transfer(good_words, T)
+    high = good_words | np.uint32(0xE0E0E0E0)                               # 5-bit values, 8-bit lanes
     words, steps, tlast, bit = {
         "short": (good_words[:-3], T, None, pr.STATUS_FRAME_SHORT),          # TLAST 3 words early
         "long": (np.concatenate([good_words, good_words[:5]]), T, None, pr.STATUS_FRAME_LONG),
         "no_tlast": (good_words, T, -1, pr.STATUS_FRAME_LONG),               # TLAST missing on the last word
         "steps_high": (good_words, T + 1, None, pr.STATUS_STEPS_MISMATCH),
         "steps_zero": (good_words, 0, None, pr.STATUS_STEPS_MISMATCH),
+        # issue 19: abandoned without TLAST (the idle timeout ends it), lanes out of range, errors add up
+        "abandoned": (good_words[:-1], T, -1, pr.STATUS_FRAME_SHORT),
+        "abandoned_empty": (good_words[:0], T, -1, pr.STATUS_FRAME_SHORT),
+        "lanes_high": (high, T, None, pr.STATUS_INPUT_RANGE),
+        "steps_and_short": (good_words[:-3], T + 1, None, pr.STATUS_STEPS_MISMATCH | pr.STATUS_FRAME_SHORT),
+        "steps_and_range": (high, T + 1, None, pr.STATUS_STEPS_MISMATCH | pr.STATUS_INPUT_RANGE),
     }[case]
-    out = core.transfer(words, steps, tlast)
+    if case.startswith("abandoned"):
+        out = core.transfer(words, steps, tlast, idle_timeout=777)
+        assert core.last_regs["cycles"] >= 777                       # it waited IDLE_TIMEOUT cycles for the word
+    else:
+        out = core.transfer(words, steps, tlast)
     regs = core.last_regs
     assert out.size == pr.output_words(core.classes, len(core.layer_names)) and regs["tlast_ok"] == 1
     o = pr.unpack_output(out, core.classes, core.layer_names)

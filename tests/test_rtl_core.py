@@ -464,6 +464,31 @@ def test_fault_missing_tlast_then_good(small_core):
     check_bitexact(core, samples=1)
 
 
+def test_fault_abandoned_transfer_then_good(small_core):
+    """Issue 19 item 13: n-1 words without TLAST (or none): after IDLE_TIMEOUT idle cycles the core ends
+    the receive as frame short and sends the error packet; no hang, no stale packet for the next one."""
+    core = small_core
+    words, steps = _golden_words(core)
+    core.reg_write(P.REG_IDLE_TIMEOUT, 300)
+    for k in (len(words) - 1, 0):
+        r = core.run(words[:k], steps, tlast=False, max_cycles=20_000)
+        o = _status(core, r.out)
+        assert not r.timed_out and o.errors == ["frame_short"] and not o.scores.any() and o.cycles >= 300
+        assert core.reg_read(P.REG_CTRL) & P.CTRL_IDLE
+        check_bitexact(core, samples=1)
+
+
+def test_fault_lanes_out_of_range(small_core):
+    """Issue 19 item 1: a lane with bits above input.bits is STATUS input_range, not taken modulo 2^bits."""
+    core = small_core
+    words, steps = _golden_words(core)
+    o = _status(core, core.run(words | np.uint32(0xE0E0E0E0), steps).out)
+    assert o.errors == ["input_range"] and not o.scores.any() and not any(o.spike_counts.values())
+    o = _status(core, core.run(words[:4] | np.uint32(0x80), steps + 1).out)
+    assert o.errors == ["frame_short", "steps_mismatch", "input_range"]
+    check_bitexact(core, samples=1)
+
+
 def test_fault_steps_mismatch(small_core):
     core = small_core
     words, steps = _golden_words(core)

@@ -20,8 +20,8 @@ int syna_info(int64_t* out, int n) {
     return 13;
 }
 
-static int run_one(const uint32_t* in, int n_in, int tlast_at, uint32_t steps, uint32_t* out, int cap,
-                   int64_t* regs) {
+static int run_one(const uint32_t* in, int n_in, int tlast_at, uint32_t steps, uint32_t idle_timeout,
+                   uint32_t* out, int cap, int64_t* regs) {
     hls::stream<axis_word> sin("s_axis_in"), sout("m_axis_out");
     for (int i = 0; i < n_in; ++i) {
         axis_word a;
@@ -32,7 +32,7 @@ static int run_one(const uint32_t* in, int n_in, int tlast_at, uint32_t steps, u
         sin.write(a);
     }
     ap_uint<32> status, cycles, sats, hash, version;
-    syna_core(sin, sout, steps, status, cycles, sats, hash, version);
+    syna_core(sin, sout, steps, idle_timeout, status, cycles, sats, hash, version);
     int got = 0, tlast_ok = 1;
     while (!sout.empty()) {
         axis_word o = sout.read();
@@ -52,10 +52,12 @@ static int run_one(const uint32_t* in, int n_in, int tlast_at, uint32_t steps, u
     return got < cap ? got : cap;
 }
 
-// One inference at stream level: TLAST on word `tlast_at` (-1: none), STEPS = steps.
-int syna_transfer(const uint32_t* in, int n_in, int tlast_at, uint32_t steps, uint32_t* out, int cap,
-                  int64_t* regs) {
-    return run_one(in, n_in, tlast_at, steps, out, cap, regs);
+// One inference at stream level: TLAST on word `tlast_at` (-1: none), STEPS = steps, IDLE_TIMEOUT =
+// idle_timeout (0: the default). The words are all in the stream when the core starts; after the last
+// one the stream stays empty, as if the sender had stopped.
+int syna_transfer(const uint32_t* in, int n_in, int tlast_at, uint32_t steps, uint32_t idle_timeout, uint32_t* out,
+                  int cap, int64_t* regs) {
+    return run_one(in, n_in, tlast_at, steps, idle_timeout, out, cap, regs);
 }
 
 // N well-formed inferences; per sample the output packet, and through the debug tap (any may be
@@ -70,7 +72,7 @@ int syna_run_batch(const uint32_t* in, int n, uint32_t* out, uint8_t* spikes, in
         dbg.layer_cycles = lcyc ? lcyc + (size_t)i * (N_LAYERS + 2) : 0;
         if (dbg.layer_sats) memset(dbg.layer_sats, 0, sizeof(int64_t) * N_LAYERS);
         syna_debug = (spikes || sats || lcyc) ? &dbg : 0;
-        run_one(in + (size_t)i * IN_WORDS, IN_WORDS, IN_WORDS - 1, T, out + (size_t)i * OUT_WORDS, OUT_WORDS, regs);
+        run_one(in + (size_t)i * IN_WORDS, IN_WORDS, IN_WORDS - 1, T, 0, out + (size_t)i * OUT_WORDS, OUT_WORDS, regs);
         syna_debug = 0;
         if (!regs[5] || regs[7] != OUT_WORDS) return i + 1;
     }

@@ -82,50 +82,120 @@ static inline wide_t sat32(wide_t x, count_t& sat) {
     return x;
 }
 
-// ---------------------------------------------------------------------------- encoder
-// drain the input up to TLAST (after a steps mismatch or a frame without TLAST)
-static void drain(hls::stream<axis_word>& in, count_t& cyc) {
-    axis_word a;
-DRAIN:
-    do {
-#pragma HLS PIPELINE II = 1
+// ---------------------------------------------------------------------------- input stream
+// docs/core-interface.md, "Input stream". `limit` is the idle timeout in cycles (REG_IDLE_TIMEOUT,
+// 0 -> DEFAULT_IDLE_TIMEOUT): a sender that stops for that long ends the receive. One poll per cycle.
+// C-sim: nothing writes the stream while the core runs, so an empty stream stays empty and the wait's
+// outcome is known at once: its `limit` idle cycles are counted without polling (same status, cycles).
+
+// The next input word; false when none arrived for `limit` consecutive cycles.
+static bool read_word(hls::stream<axis_word>& in, axis_word& a, uint32_t limit, count_t& cyc) {
+    uint32_t idle = 0;
 #ifndef __SYNTHESIS__
-        if (in.empty()) return;   // C-sim only: the hardware keeps waiting for TLAST
+    if (in.empty()) {
+        cyc += limit;
+        return false;
+    }
 #endif
-        in.read(a);
-        cyc += 1;
-    } while (!a.last);
+READ_WAIT:
+    while (true) {
+#pragma HLS PIPELINE II = 1
+        cyc += 1;                                      // one stream word (or one idle poll) per cycle
+        if (in.read_nb(a)) return true;
+        if (++idle >= limit) return false;
+    }
 }
 
+// drain the input up to TLAST (after a frame without TLAST), or until it has been idle `limit` cycles
+static void drain(hls::stream<axis_word>& in, uint32_t limit, count_t& cyc) {
+    uint32_t idle = 0;
+DRAIN:
+    while (idle < limit) {
+#pragma HLS PIPELINE II = 1
+#ifndef __SYNTHESIS__
+        if (in.empty()) {
+            cyc += limit - idle;
+            return;
+        }
+#endif
+        axis_word a;
+        cyc += 1;
+        if (in.read_nb(a)) {
+            if (a.last) return;
+            idle = 0;
+        } else {
+            ++idle;
+        }
+    }
+}
+
+// The bits word w of a frame may have set: input.bits in each value lane, none in the unused lanes
+// at the frame's end. Anything else is STATUS_INPUT_RANGE.
+static inline uint32_t allowed_bits(int w) {
+    uint32_t m = 0;
+ALLOWED:
+    for (int j = 0; j < VALS_PER_WORD; ++j) {
+#pragma HLS UNROLL
+        if (w * VALS_PER_WORD + j < IN_C * IN_H * IN_W) m |= VALUE_MASK << (j * LANE_BITS);
+    }
+    return m;
+}
+
+// Receive word w of frame t and check it. Returns the error bits; `stop` when the receive ends here:
+// TLAST early or the idle timeout -> FRAME_SHORT; no TLAST on the last word -> FRAME_LONG (drained).
+// Lanes out of range add INPUT_RANGE without stopping (the frame is read to its end; `d` holds the
+// word with those lanes cleared, so what is computed from it is bounded -- and then discarded).
+static uint32_t receive_word(hls::stream<axis_word>& in, int t, int w, uint32_t limit, word_t& d,
+                             count_t& cyc, bool& stop) {
+    axis_word a;
+    if (!read_word(in, a, limit, cyc)) {              // the sender stopped
+        stop = true;
+        return STATUS_FRAME_SHORT;
+    }
+    const uint32_t allowed = allowed_bits(w);
+    const uint32_t raw = (uint32_t)a.data;
+    d = raw & allowed;
+    uint32_t st = (raw & ~allowed) ? STATUS_INPUT_RANGE : 0u;
+    const bool final_word = (t == T - 1) && (w == WORDS_PER_FRAME - 1);
+    if (a.last && !final_word) {                       // TLAST early: frame short
+        stop = true;
+        st |= STATUS_FRAME_SHORT;
+    } else if (final_word && !a.last) {                // no TLAST where expected: frame long
+        drain(in, limit, cyc);
+        stop = true;
+        st |= STATUS_FRAME_LONG;
+    }
+    return st;
+}
+
+// STEPS != T: receive and check one inference's words as the encoder would, compute nothing.
+static uint32_t receive_only(hls::stream<axis_word>& in, uint32_t limit, count_t& cyc) {
+    uint32_t st = 0;
+RECEIVE_ONLY:
+    for (int i = 0; i < IN_WORDS; ++i) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 65536
+        bool stop = false;
+        word_t d;
+        st |= receive_word(in, i / WORDS_PER_FRAME, i % WORDS_PER_FRAME, limit, d, cyc, stop);
+        if (stop) break;
+    }
+    return st;
+}
+
+// ---------------------------------------------------------------------------- encoder
 // One time step of the encoder conv, fused with reading that step's frame from the stream.
 // Each nonzero input value v at (c, y, x) is an event: v x weight row, per valid offset and group.
-// Returns error bits; `stop` is set when the input ended early (TLAST before the last word).
-static uint32_t encoder_step(hls::stream<axis_word>& in, const Layer L, int t,
+// Returns error bits (receive_word); `stop` is set when the receive ended (frame short or long).
+static uint32_t encoder_step(hls::stream<axis_word>& in, const Layer L, int t, uint32_t limit,
                              acc_t acc[ACC_ROWS][LANES], count_t& cyc, bool& stop) {
     const int KKG = L.k * L.k * L.g;
+    uint32_t err = 0;
 ENC_WORDS:
     for (int w = 0; w < WORDS_PER_FRAME; ++w) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 4096
-        axis_word a;
-#ifndef __SYNTHESIS__
-        if (in.empty()) {   // C-sim only: the hardware would wait here for the missing words
-            stop = true;
-            return STATUS_FRAME_SHORT;
-        }
-#endif
-        in.read(a);
-        cyc += 1;   // one stream word per cycle
-        const bool final_word = (t == T - 1) && (w == WORDS_PER_FRAME - 1);
-        if (a.last && !final_word) {                   // TLAST early: frame short
-            stop = true;
-            return STATUS_FRAME_SHORT;
-        }
-        if (final_word && !a.last) {                   // no TLAST where expected: frame long
-            drain(in, cyc);
-            stop = true;
-            return STATUS_FRAME_LONG;
-        }
-        const word_t d = a.data;
+        word_t d;
+        err |= receive_word(in, t, w, limit, d, cyc, stop);
+        if (stop) return err;
         // nonzero lanes of this word (values past the frame's end are 0 by the stream format)
         uint32_t mask = 0;
         int total = 0;
@@ -178,7 +248,7 @@ ENC_WORDS:
         }
         cyc += total;
     }
-    return 0;
+    return err;
 }
 
 // ---------------------------------------------------------------------------- spike conv
@@ -624,11 +694,12 @@ static inline uint32_t clamp32(count_t v) { return v > 0xFFFFFFFFull ? 0xFFFFFFF
 
 // ---------------------------------------------------------------------------- top
 void syna_core(hls::stream<axis_word>& s_axis_in, hls::stream<axis_word>& m_axis_out,
-               ap_uint<32> steps, ap_uint<32>& status, ap_uint<32>& cycles, ap_uint<32>& saturations,
-               ap_uint<32>& model_hash, ap_uint<32>& version) {
+               ap_uint<32> steps, ap_uint<32> idle_timeout, ap_uint<32>& status, ap_uint<32>& cycles,
+               ap_uint<32>& saturations, ap_uint<32>& model_hash, ap_uint<32>& version) {
 #pragma HLS INTERFACE mode = axis port = s_axis_in
 #pragma HLS INTERFACE mode = axis port = m_axis_out
     SYNA_PRAGMA(HLS INTERFACE mode = s_axilite port = steps offset = SYNA_REG_STEPS bundle = control)
+    SYNA_PRAGMA(HLS INTERFACE mode = s_axilite port = idle_timeout offset = SYNA_REG_IDLE_TIMEOUT bundle = control)
     SYNA_PRAGMA(HLS INTERFACE mode = s_axilite port = status offset = SYNA_REG_STATUS bundle = control)
     SYNA_PRAGMA(HLS INTERFACE mode = s_axilite port = cycles offset = SYNA_REG_CYCLES bundle = control)
     SYNA_PRAGMA(HLS INTERFACE mode = s_axilite port = saturations offset = SYNA_REG_SATURATIONS bundle = control)
@@ -658,13 +729,14 @@ void syna_core(hls::stream<axis_word>& s_axis_in, hls::stream<axis_word>& m_axis
     uint32_t counts[N_LAYERS];
     model_hash = MODEL_HASH32;
     version = INTERFACE_VERSION;
+    const uint32_t limit = idle_timeout == 0 ? DEFAULT_IDLE_TIMEOUT : (uint32_t)idle_timeout;
 
 COUNTS_RESET:
     for (int l = 0; l < N_LAYERS; ++l) counts[l] = 0;
 
     if (steps != (ap_uint<32>)T) {
-        st |= STATUS_STEPS_MISMATCH;                    // nothing computed; the frame is drained
-        drain(s_axis_in, cyc);
+        st |= STATUS_STEPS_MISMATCH;                    // nothing computed; the words are received and checked
+        st |= receive_only(s_axis_in, limit, cyc);
     } else {
     LAYERS_LOOP:
         for (int l = 0; l < N_LAYERS; ++l) {
@@ -676,7 +748,7 @@ COUNTS_RESET:
                 Gate gt = {0, 0, 0, 0, 0};
             ENC_STEPS:
                 for (int t = 0; t < T && !stop; ++t) {
-                    st |= encoder_step(s_axis_in, L, t, acc, cyc, stop);
+                    st |= encoder_step(s_axis_in, L, t, limit, acc, cyc, stop);
                     if (stop) break;
                     neuron_pass<MODE_PLAIN>(L, t, acc, vmem, spk[L.dst], gt, sat, spikes, cyc);
                 }
@@ -692,9 +764,9 @@ COUNTS_RESET:
 #ifndef __SYNTHESIS__
             debug_layer(l, spk[L.dst], sat, cyc - c0);
 #endif
-            if (st & (STATUS_FRAME_SHORT | STATUS_FRAME_LONG)) break;
+            if (st & STATUS_ERRORS) break;              // an input error: the rest is not computed
         }
-        if (!(st & (STATUS_FRAME_SHORT | STATUS_FRAME_LONG))) {
+        if (!(st & STATUS_ERRORS)) {
             count_t c0 = cyc;
             fc_layer(spk[FC_SRC], score, cyc);
 #ifndef __SYNTHESIS__
@@ -703,7 +775,7 @@ COUNTS_RESET:
         }
     }
 
-    const bool error = (st & (STATUS_FRAME_SHORT | STATUS_FRAME_LONG | STATUS_STEPS_MISMATCH)) != 0;
+    const bool error = (st & STATUS_ERRORS) != 0;
     if (error) sat_total = 0;
     if (sat_total > 0) st |= STATUS_SATURATED;
     cyc += OUT_WORDS;                                   // the output packet, one word per cycle

@@ -27,8 +27,8 @@ typedef int64_t wide_t;                   // attention pools and MLP sums (= ap_
 typedef uint64_t count_t;                 // cycle / saturation counters before the 32-bit clamp (= ap_uint<64>)
 
 void syna_core(hls::stream<axis_word>& s_axis_in, hls::stream<axis_word>& m_axis_out,
-               ap_uint<32> steps, ap_uint<32>& status, ap_uint<32>& cycles, ap_uint<32>& saturations,
-               ap_uint<32>& model_hash, ap_uint<32>& version);
+               ap_uint<32> steps, ap_uint<32> idle_timeout, ap_uint<32>& status, ap_uint<32>& cycles,
+               ap_uint<32>& saturations, ap_uint<32>& model_hash, ap_uint<32>& version);
 
 #ifndef __SYNTHESIS__
 // C-simulation-only debug tap (compiled out for synthesis): when syna_debug is set, the core
