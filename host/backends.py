@@ -31,6 +31,7 @@ from .errors import (BoardNotFoundError, DmaError, DmaTimeoutError, InterfaceErr
                      StageNotBuiltError)
 
 ROW_ALIGN_WORDS = 16          # 64 bytes: DMA data-width alignment and one cache line per row start
+FRAMING_ERRORS = P.STATUS_FRAME_SHORT | P.STATUS_FRAME_LONG    # after these the pynq backend resets core + DMA
 
 
 def _row_words(words: int) -> int:
@@ -176,7 +177,8 @@ class RtlBackend(ModelBackend):
 # Register names Vitis HLS writes into the .hwh for our s_axilite map, per protocol name.
 HWH_NAMES = {"CTRL": ("CTRL",), "GIE": ("GIER", "GIE"), "IER": ("IP_IER", "IER"), "ISR": ("IP_ISR", "ISR"),
              "STEPS": ("steps",), "STATUS": ("status",), "CYCLES": ("cycles",),
-             "SATURATIONS": ("saturations",), "MODEL_HASH": ("model_hash",), "VERSION": ("version",)}
+             "SATURATIONS": ("saturations",), "MODEL_HASH": ("model_hash",), "VERSION": ("version",),
+             "IDLE_TIMEOUT": ("idle_timeout",)}
 
 DMA_TYPE = "xilinx.com:ip:axi_dma"
 DMACR_RESET = 1 << 2
@@ -377,6 +379,10 @@ class PynqBackend(Backend):
                 self.reset()                 # a packet of the wrong length: the core's state is not known
                 raise DmaError(f"sample {i}: the core sent {got} bytes; expected an output packet of "
                                f"{self.out_words * 4} bytes ({self.out_words} words); DMA and core were reset")
+            if int(ob[i, self.out_words - 1]) & FRAMING_ERRORS:
+                # the core ended the receive early (TLAST early, or its idle timeout) or drained: words
+                # still on their way would start the next inference out of step (docs/core-interface.md)
+                self.reset()
 
     def reset(self) -> None:
         """Reset the core (``reset_core`` or reload the bitstream) and the DMA (soft reset, restart)."""

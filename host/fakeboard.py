@@ -45,7 +45,7 @@ SR_HALTED, SR_IDLE, SR_INTERR, SR_SLVERR, SR_DECERR, SR_IOC = 1 << 0, 1 << 1, 1 
 HWH_REGISTERS = {  # what Vitis HLS writes into the .hwh for the interface's s_axilite map
     "CTRL": P.REG_CTRL, "GIER": P.REG_GIE, "IP_IER": P.REG_IER, "IP_ISR": P.REG_ISR, "steps": P.REG_STEPS,
     "status": P.REG_STATUS, "cycles": P.REG_CYCLES, "saturations": P.REG_SATURATIONS,
-    "model_hash": P.REG_MODEL_HASH, "version": P.REG_VERSION,
+    "model_hash": P.REG_MODEL_HASH, "version": P.REG_VERSION, "idle_timeout": P.REG_IDLE_TIMEOUT,
 }
 
 
@@ -111,7 +111,7 @@ class FakeBoard:
         """What (re)loading the bitstream does: every register to its reset value."""
         self.power_on_resets += 1
         self.regs = {P.REG_GIE: 0, P.REG_IER: 0, P.REG_ISR: 0, P.REG_STEPS: 0, P.REG_STATUS: 0, P.REG_CYCLES: 0,
-                     P.REG_SATURATIONS: 0}
+                     P.REG_SATURATIONS: 0, P.REG_IDLE_TIMEOUT: 0}
         self.start_pending = False
         self.done = False
         self.busy = False
@@ -203,7 +203,7 @@ class FakeBoard:
                     self.start_pending = True
             elif off == P.REG_ISR:
                 self.regs[off] ^= value & 1
-            elif off in (P.REG_GIE, P.REG_IER, P.REG_STEPS):
+            elif off in (P.REG_GIE, P.REG_IER, P.REG_STEPS, P.REG_IDLE_TIMEOUT):
                 self.regs[off] = value
             self._advance()
             return

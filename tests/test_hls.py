@@ -244,6 +244,35 @@ def test_stream_errors_still_send_a_packet(stream_core, case):
     assert core.last_regs["status"] & pr.STATUS_ERRORS == 0
 
 
+def test_unused_lanes_must_be_zero(tmp_path_factory):
+    """Issue 19 item 1, the frame's end: 1x6x6 values of 3 bits in 4-bit lanes fill 4.5 words, so the last
+    word of each frame has 4 unused lanes. The HLS core and the emulator agree on a good packet and flag
+    STATUS input_range (error packet) for a bit above input.bits or a nonzero unused lane."""
+    import torch
+    from host.emulator import CoreEmulator
+    from model_export.export import write_bundle
+    from model_export.model import SynAResNet, make_config
+    from model_export.quant import QuantSettings
+    from model_export.testing import randomize
+    spec = dict(steps=4, channels=1, height=6, width=6, encoding="counts", bits=3, scale=1.0, static=False)
+    x = np.random.default_rng(0).integers(0, 8, (2, 4, 1, 6, 6))
+    model = randomize(SynAResNet(make_config("mnist", width=0.125, input_size=6, steps=4)),
+                      torch.from_numpy(x / 4.0).float().transpose(0, 1), seed=0)
+    root = write_bundle(model, tmp_path_factory.mktemp("pad") / "bundle", QuantSettings(input_scale=1.0), spec, x)
+    bundle = load_bundle(root)
+    core, emu = _core(bundle, 8, tmp_path_factory), CoreEmulator(bundle)
+    words = pr.pack_frames(x[0], 3)
+    assert words.size == 4 * 5
+    good = core.transfer(words, 4)
+    assert np.array_equal(good[:-3], emu.transfer(words, 4)[:-3]) and good[-1] & pr.STATUS_ERRORS == 0
+    for k, bad in ((4, 1 << 16), (9, 1 << 31), (2, 1 << 3)):       # unused lane 4, unused lane 7, value bit 3
+        w = words.copy()
+        w[k] |= np.uint32(bad)
+        for name, out in (("hls", core.transfer(w, 4)), ("emulator", emu.transfer(w, 4))):
+            assert int(out[-1]) == pr.STATUS_INPUT_RANGE and not out[:-3].any(), (name, k, out[-1])
+    assert np.array_equal(core.transfer(words, 4), good)
+
+
 # ----------------------------------------------------------------------------- what is refused
 def _edited(bundle: Bundle, edit) -> Bundle:
     import copy

@@ -69,7 +69,7 @@ def test_pynq_backend_identical_to_reference(digits, impl):
     # one cache flush per sent packet, one invalidate per received packet (pynq's channel semantics)
     assert board.flushes == 50 and board.invalidates == 50
     regs = core.counters()["registers"]
-    assert regs["STEPS"] == 4 and regs["VERSION"] == 1 and regs["MODEL_HASH"] == int(bundle.model_hash[:8], 16)
+    assert regs["STEPS"] == 4 and regs["VERSION"] == P.INTERFACE_VERSION and regs["MODEL_HASH"] == int(bundle.model_hash[:8], 16)
     assert regs["CTRL"] & P.CTRL_IDLE
     assert core.info()["register_map"] == ".hwh"
 
@@ -93,8 +93,8 @@ def test_hash_mismatch_refused_at_load(digits, impl):
 
 def test_interface_version_and_register_map_checked(digits, impl):
     bundle = digits[0]
-    with pytest.raises(InterfaceError, match="interface version 2; this driver speaks version 1"):
-        open_core(bundle, impl, board=FakeBoard(bundle, use_pynq=impl, version=2))
+    with pytest.raises(InterfaceError, match="interface version 1; this driver speaks version 2"):
+        open_core(bundle, impl, board=FakeBoard(bundle, use_pynq=impl, version=1))
     wrong = hwh_registers({"model_hash": 0x40})
     with pytest.raises(InterfaceError, match=r"MODEL_HASH at 0x40 in the \.hwh, 0x30 in syna_contract/protocol\.py"):
         open_core(bundle, impl, board=FakeBoard(bundle, use_pynq=impl, registers=wrong))
@@ -175,6 +175,30 @@ def test_steps_mismatch_reported_by_the_core(digits, impl, monkeypatch):
     with pytest.raises(CoreStatusError, match="steps_mismatch"):
         core.classify_batch(x[:2])
     assert board.regs[P.REG_STATUS] == P.STATUS_STEPS_MISMATCH
+
+
+def test_framing_error_resets_core_and_dma(digits, impl):
+    """Issue 19 item 13: a packet the core ended early (its idle timeout after a stalled transfer) is a
+    CoreStatusError, and the driver resets the core and the DMA (late words would misframe the next)."""
+    from host.emulator import CoreEmulator
+    bundle, x, _ = digits
+
+    class Stalled:                       # the core saw all but the last word, then the sender went quiet
+        def __init__(self, core):
+            self.core, self.model_hash32 = core, core.model_hash32
+
+        def transfer(self, words, steps):
+            return self.core.transfer(words[:-1], steps, tlast=False)
+
+    emu = CoreEmulator(bundle)
+    board = FakeBoard(bundle, model=Stalled(emu), use_pynq=impl)
+    core, _, ov = open_core(bundle, impl, board=board)
+    with pytest.raises(CoreStatusError, match="frame_short"):
+        core.classify(x[0])
+    assert core.backend.resets == 1 and board.dma_resets == 1 and ov.downloads == 1
+    board.model = emu
+    assert np.array_equal(core.classify(x[0]).scores, Reference(bundle).run(x[:1]).scores[0])
+    assert core.backend.resets == 1
 
 
 def test_throughput_test_on_the_fake_board(digits, impl):
