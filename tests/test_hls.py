@@ -312,7 +312,7 @@ def test_pragmas_carry_the_protocol_offsets(small_bundle, tmp_path):
     pre = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     flat = " ".join(pre.split())
     for port, reg in [("steps", "STEPS"), ("status", "STATUS"), ("cycles", "CYCLES"), ("saturations", "SATURATIONS"),
-                      ("model_hash", "MODEL_HASH"), ("version", "VERSION")]:
+                      ("model_hash", "MODEL_HASH"), ("version", "VERSION"), ("idle_timeout", "IDLE_TIMEOUT")]:
         want = f"#pragma HLS INTERFACE mode = s_axilite port = {port} offset = 0x{pr.REGISTERS[reg]:02X} bundle = control"
         assert want in flat, want
     assert "#pragma HLS INTERFACE mode = ap_ctrl_hs port = return" in flat
