@@ -218,7 +218,7 @@ def _check_layer(c: _Check, l, i: int, names: set, num: dict, root: Path) -> Non
     wbits = c.int_(c.key(l, "weight_bits", where), f"{where}: weight_bits", *nx.WEIGHT_BITS_RANGE)
     att = l.get("attention")
     if kind == "conv_lif" and att is not None:
-        _check_attention(c, att, where, l)
+        _check_attention(c, att, where)
     roms = c.obj(c.key(l, "roms", where), f"{where}: roms")
     needed = LAYER_ROMS[kind] + (ATTENTION_ROMS if kind == "conv_lif" and att is not None else ())
     extra = sorted(set(roms) - set(needed))
@@ -239,7 +239,7 @@ def _check_layer(c: _Check, l, i: int, names: set, num: dict, root: Path) -> Non
                    "(docs/bundle-format.md, ROM files)")
 
 
-def _check_attention(c: _Check, a, where: str, l: dict) -> None:
+def _check_attention(c: _Check, a, where: str) -> None:
     aw = f"{where}: attention"
     c.obj(a, aw)
     c.str_(c.key(a, "kind", aw), f"{aw}.kind", ATTENTION_KINDS)
@@ -357,7 +357,7 @@ def check_params(manifest: dict, params: dict[str, dict[str, np.ndarray]], mpath
                        f"accumulator (at most {nx.signed_range(nx.ACC_BITS)[1]}, docs/numerics.md section 3); "
                        "the bundle was edited after export or comes from another tool")
         elif l["kind"] == "fc":
-            c_, h, w = l["in_shape"]
+            _, h, w = l["in_shape"]
             pool = spec["steps"] * h * w
             bound = nx.score_bound(p["weights"], p["bias"], pool)
             worst = int(np.argmax(bound))
