@@ -165,6 +165,10 @@ def check_manifest(m: dict, mpath: Path, root: Path) -> None:
         g = c.obj(m["golden"], "golden")
         _check_file_entry(c, g, "golden", root)
         c.int_(c.key(g, "samples", "golden"), "golden.samples", 1)
+    if m.get("ddr_image") is not None:                  # its contents: syna_contract/ddr_image.check_image
+        d = c.obj(m["ddr_image"], "ddr_image")
+        if "file" in d:
+            _check_inside(c, d["file"], "ddr_image", root)
 
 
 def _check_input(c: _Check, spec: dict) -> None:
@@ -257,16 +261,20 @@ def _check_attention(c: _Check, a, where: str) -> None:
 
 def _check_file_entry(c: _Check, spec: dict, where: str, root: Path) -> None:
     """``file`` names a file inside the bundle directory; ``sha256`` is a sha256."""
-    f = c.key(spec, "file", where)
+    _check_inside(c, c.key(spec, "file", where), where, root)
+    sha = c.key(spec, "sha256", where)
+    if not isinstance(sha, str) or len(sha) != 64 or any(ch not in "0123456789abcdef" for ch in sha):
+        c.fail(f"{where}: sha256 is {_describe(sha)}; expected 64 lower-case hex digits")
+
+
+def _check_inside(c: _Check, f, where: str, root: Path) -> None:
+    """A file name inside the bundle directory: not absolute, no ``..``, no link that leads outside."""
     if not isinstance(f, str) or not f:
         c.fail(f"{where}: file is {_describe(f)}; expected a file name inside the bundle directory")
     p = Path(f)
     base = root.resolve()
     if p.is_absolute() or ".." in p.parts or not _inside(base, (base / p).resolve()):
         c.fail(f"{where}: file {f!r} is outside the bundle directory; expected a file name inside {root}")
-    sha = c.key(spec, "sha256", where)
-    if not isinstance(sha, str) or len(sha) != 64 or any(ch not in "0123456789abcdef" for ch in sha):
-        c.fail(f"{where}: sha256 is {_describe(sha)}; expected 64 lower-case hex digits")
 
 
 def _inside(base: Path, p: Path) -> bool:

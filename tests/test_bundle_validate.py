@@ -134,6 +134,14 @@ def test_rom_file_outside_the_bundle(bundle, path):
     refused(bundle, rf"layer 'f0': ROM 'bias': file '{re.escape(path)}' is outside the bundle directory")
 
 
+def test_ddr_image_outside_the_bundle(bundle):
+    """The DDR weight image's entry (outside the model hash) may not name a file outside the bundle either."""
+    m = json.loads((bundle / MANIFEST).read_text())
+    m["ddr_image"] = {"file": "../weights.ddr.bin", "bytes": 0, "sha256": "0" * 64}
+    (bundle / MANIFEST).write_text(json.dumps(m))
+    refused(bundle, r"ddr_image: file '../weights.ddr.bin' is outside the bundle directory")
+
+
 def test_truncated_golden_re_signed(bundle):
     g = bundle / "golden.npz"
     data = g.read_bytes()

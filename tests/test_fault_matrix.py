@@ -17,9 +17,10 @@ Backends: ``reference``, ``hls`` (C simulation), ``rtl`` (Verilator), ``pynq`` (
 host/fakeboard.FakeBoard, the emulator behind it; pynq's own DMA/MMIO classes where pynq is installed).
 Cores (stream level): ``emulator``, ``hls``, ``rtl``.
 
-``PENDING`` lists the cases fixed on other branches of issue 19 (load-time bundle validation, lane
-range, STEPS with a short frame, the RTL idle timeout): they are in the tables but not run here until
-that work lands -- delete an entry when its fix is merged.
+``PENDING`` parks cases whose fix is on another branch (in the tables, not run until it lands; delete
+the entry when it is merged). Empty now: the load-time bundle validation, the lane range check, STEPS
+with a bad frame and the idle timeout (issue 19 items 1, 2, 4, 5, 9, 10, 13; item 3's three bundle
+cases are refused at load too) have landed.
 
 ``SYNA_FAULT_MATRIX_REPORT=docs/fault-matrix.md`` (``make fault-matrix``; one process, no ``-n``)
 writes the counts per outcome, with the commit, to that file.
@@ -58,26 +59,7 @@ OUTCOMES = ("correct", "clean error", "flagged status")
 CLEAN = (InputError, ReferenceInputError, HostError, BundleError, EventFileError)
 
 # case id (category:case@backend, or category:case for every backend) -> the item of issue 19 that fixes it
-PENDING = {
-    "stream:high-lane-bits@hls": "item 1: HLS reads the lane's high bits (emulator and RTL take them modulo 2^bits)",
-    "stream:steps-and-short@hls": "item 2: STEPS != T with a short frame is 0x4 on HLS, 0x5 elsewhere",
-    "stream:no-words@rtl": "item 13: the RTL waits forever on a transfer without words (no idle timeout)",
-    "stream:abandoned@rtl": "item 13: the RTL waits forever on a transfer abandoned mid-frame",
-    "bundle:mem-bits-7": "item 3: the RTL runs mem_bits 7 (HLS refuses)",
-    "bundle:mem-bits-40": "item 3: the RTL runs mem_bits 40 (HLS refuses)",
-    "bundle:threshold-2^20-in-a-16-bit-membrane": "item 3: the RTL truncates the threshold",
-    "bundle:stem-bias-near-2^31": "item 4: the HLS 32-bit accumulator wraps",
-    "bundle:fc-bias-2^29+5": "item 5: the reference backend wraps the class score",
-    "bundle:manifest-is-a-number": "item 9: load_bundle raises TypeError",
-    "bundle:layer-without-kernel": "item 9: load_bundle raises KeyError",
-    "bundle:steps-0": "item 10: load_bundle accepts input.steps = 0",
-    "bundle:input-bits-0": "item 10: load_bundle accepts input.bits = 0",
-    "bundle:threshold-0": "item 10: load_bundle accepts a threshold of 0",
-    "bundle:4-bit-weight--8": "item 10: load_bundle accepts the 4-bit weight -8",
-    "bundle:rom-path-outside-the-bundle": "item 10: load_bundle reads a ROM outside the bundle directory",
-    "bundle:golden-truncated-and-re-signed": "item 10: load_bundle accepts a truncated golden.npz",
-    "bundle:format-version-string": "item 10: format_version '1' refused with a confusing message",
-}
+PENDING: dict[str, str] = {}
 
 RESULTS: list[tuple[str, str, str, str]] = []      # (category, case, backend or core, outcome)
 
@@ -297,7 +279,12 @@ def stream_core(bundle, name: str, cores: Cores):
     return cores.get(bundle, name).backend.model
 
 
+STREAM_IDLE_TIMEOUT = 1000     # IDLE_TIMEOUT for the RTL's stream cases (the default 2^24 cycles is slow to simulate)
+
+
 def _transfer(core, name: str, words, steps, tlast: bool = True):
+    if name == "rtl":
+        core.reg_write(P.REG_IDLE_TIMEOUT, STREAM_IDLE_TIMEOUT)
     if tlast:
         return np.asarray(core.transfer(words, steps), dtype=np.uint32)
     if name == "rtl":
@@ -306,7 +293,7 @@ def _transfer(core, name: str, words, steps, tlast: bool = True):
         return r.out
     if name == "hls":
         return np.asarray(core.transfer(words, steps, tlast_at=-1), dtype=np.uint32)       # no TLAST at all
-    return np.asarray(core.transfer(words, steps), dtype=np.uint32)    # the emulator sees the words it got
+    return np.asarray(core.transfer(words, steps, tlast=False), dtype=np.uint32)     # the emulator
 
 
 def _stream_params():
@@ -455,7 +442,7 @@ BUNDLE_CASES = [
     ("rom-shape-wrong", lambda m, p, r: p["stem"].update(bias=p["stem"]["bias"][:-1]), "clean error",
      "ROM shape"),
     ("manifest-missing-keys", lambda m, p, r: m.pop("numerics"), "clean error", "missing keys ['numerics']"),
-    # the other branch's cases (PENDING): refused the same way on every backend once it lands
+    # issue 19 items 3, 4, 5, 9, 10: refused at load (syna_contract/validate.py), the same way on every backend
     ("mem-bits-7", _set("numerics.mem_bits", 7), "clean error", "mem_bits"),
     ("mem-bits-40", _set("numerics.mem_bits", 40), "clean error", "mem_bits"),
     ("threshold-2^20-in-a-16-bit-membrane", _big_threshold, "clean error", "threshold"),
@@ -718,7 +705,7 @@ BOARD_CASES = [
     ("core-reports-saturated", {"model": lambda inner: _Packet(inner, _with_status(P.STATUS_SATURATED))}, None,
      None, None, "flagged status"),
     ("wrong-model-hash", {"model_hash32": 0xDEADBEEF}, None, ModelMismatchError, "0xdeadbeef", "clean error"),
-    ("interface-version-2", {"version": 2}, None, InterfaceError, "interface version 2", "clean error"),
+    ("interface-version-1", {"version": 1}, None, InterfaceError, "interface version 1", "clean error"),
     ("register-map-moved", {"registers": hwh_registers({"status": 0x44})}, None, InterfaceError,
      "STATUS at 0x44 in the .hwh", "clean error"),
     ("dma-length-register-7-bits", {"dma_length_bits": 7}, None, InterfaceError, "moves at most 127 bytes",
@@ -873,9 +860,10 @@ def render_report(results) -> str:
               "| where | " + " | ".join(OUTCOMES) + " |", "|---|" + "---:|" * len(OUTCOMES)]
     for w in sorted({w for _, _, w, _ in results}):
         lines.append(f"| {w} | " + " | ".join(str(by_where[(w, o)]) for o in OUTCOMES) + " |")
-    lines += ["", "Pending (issue 19 items on other branches; each is a row of the tables above, not run until "
-              "its fix lands):", ""]
-    lines += [f"- `{k}`: {v}" for k, v in PENDING.items()]
+    if PENDING:
+        lines += ["", "Pending (issue 19 items on other branches; each is a row of the tables above, not run until "
+                  "its fix lands):", ""]
+        lines += [f"- `{k}`: {v}" for k, v in PENDING.items()]
     return "\n".join(lines) + "\n"
 
 
