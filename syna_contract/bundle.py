@@ -12,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from . import numerics as nx
+from .layers import Layer, LayerError, from_dict
 from .validate import FORMAT_NAME, BundleError, check_header, check_manifest, check_params
 
 __all__ = ["FORMAT_NAME", "MANIFEST", "HEADER", "GOLDEN", "BundleError", "Bundle", "load_bundle", "model_hash",
@@ -126,9 +127,19 @@ class Bundle:
     root: Path
     manifest: dict
     params: dict[str, dict[str, np.ndarray]]   # layer name -> rom name -> int64 array
+    # the typed layer descriptors (syna_contract/layers.py), built from the manifest's layers (after
+    # load_bundle has validated the manifest)
+    descriptors: list[Layer] = field(init=False, repr=False)
+
+    def __post_init__(self):
+        try:
+            self.descriptors = [from_dict(l) for l in self.manifest["layers"]]
+        except LayerError as e:
+            raise BundleError(Path(self.root) / MANIFEST, str(e)) from None
 
     @property
     def layers(self) -> list[dict]:
+        """The manifest's layer dicts (the file format); :attr:`descriptors` are the typed ones."""
         return self.manifest["layers"]
 
     @property
