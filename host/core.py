@@ -201,8 +201,8 @@ class SpikingCore:
         self.classes = self.backend.classes
         self.block = int(block)
         self.check_status = check_status
-        fc = next(l for l in self.bundle.layers if l["kind"] == "fc")
-        self.score_scale = float(fc.get("score_scale", 1.0))
+        fc = next(l for l in self.bundle.descriptors if not l.spiking)
+        self.score_scale = float(fc.score_scale)
         self._counters = _Counters(len(self.layers), self.history)
 
     @classmethod
@@ -302,7 +302,7 @@ class SpikingCore:
         out = {"backend": self.backend_name, "samples": n}
         if not n:
             return out | {"spikes": {}, "cycles": {}, "saturations": 0, "status": [], "status_seen": []}
-        neurons = {l["name"]: int(np.prod(l["out_shape"])) for l in self.bundle.layers if l["kind"] != "fc"}
+        neurons = {l.name: l.neurons for l in self.bundle.descriptors if l.spiking}
         total = {name: int(c.spikes[j]) for j, name in enumerate(self.layers)}
         out.update(
             spikes=total,
@@ -330,7 +330,7 @@ class SpikingCore:
             raise RuntimeError("no inference yet: classify some samples first, then ask for the energy")
         # energy_report takes per-sample counts and uses their mean: pass the mean of all samples as one.
         mean = {name: np.array([c.spikes[j] / c.samples]) for j, name in enumerate(self.layers)}
-        return dataclasses.replace(energy_report(self.bundle.layers, self.spec, mean, 1), n_samples=c.samples)
+        return dataclasses.replace(energy_report(self.bundle.descriptors, self.spec, mean, 1), n_samples=c.samples)
 
     # ---------------------------------------------------------------- throughput
     def throughput_test(self, batch: int | None = None, seed: int = 0) -> dict:

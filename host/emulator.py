@@ -32,11 +32,11 @@ from syna_contract import protocol as P
 
 def spiking_layers(bundle: Bundle) -> list[str]:
     """The layers with a spike count in the output packet: every layer but ``fc``, manifest order."""
-    return [l["name"] for l in bundle.layers if l["kind"] != "fc"]
+    return [l.name for l in bundle.descriptors if l.spiking]
 
 
 def n_classes(bundle: Bundle) -> int:
-    return next(l for l in bundle.layers if l["kind"] == "fc")["out_shape"][0]
+    return next(l for l in bundle.descriptors if not l.spiking).channels
 
 
 class CoreEmulator:

@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .graph import INPUT
+from .layers import Attention, ConvLif, Fc, as_layers
 
 E_MAC_PJ = 4.6   # 45 nm 32-bit float multiply-accumulate (paper Eq. 11)
 E_AC_PJ = 0.9    # 45 nm 32-bit float add (paper Eq. 11)
@@ -154,28 +154,30 @@ class EnergyReport:
         return "\n".join(lines)
 
 
-def _attention_ops(a: dict, neurons: int, steps: int) -> tuple[int, int]:
+def _attention_ops(a: Attention, neurons: int, steps: int) -> tuple[int, int]:
     """(MACs, ACs) of one MA/IA unit on a layer of ``neurons`` outputs; see the module doc."""
-    size, hidden = a["size"], a["hidden"]
+    size, hidden = a.size, a.hidden
     mac = 2 * size + 4 * size * hidden
     ac = 2 * steps * neurons
-    if a["kind"] == "MA":
+    if a.kind == "MA":
         mac += steps * neurons
     else:
-        ac += steps * (size if a["dim"] == "C" else 1)
+        ac += steps * (size if a.dim == "C" else 1)
     return mac, ac
 
 
-def energy_report(layers: list[dict], input_spec: dict, spike_counts: dict[str, np.ndarray] | None,
+def energy_report(layers, input_spec: dict, spike_counts: dict[str, np.ndarray] | None,
                   n_samples: int, uniform_rate: float = 0.1) -> EnergyReport:
-    """Per-layer and total spikes, MAC, AC and energy; ``spike_counts[layer]`` is [n_samples] totals."""
+    """Per-layer and total spikes, MAC, AC and energy; ``spike_counts[layer]`` is [n_samples] totals.
+
+    ``layers``: layer descriptors or dicts (a manifest's, ``graph.build_graph``'s)."""
     steps = input_spec["steps"]
     rates: dict[str, float] = {}
     rows: list[LayerEnergy] = []
-    for l in layers:
-        name, kind = l["name"], l["kind"]
-        neurons = math.prod(l["out_shape"]) if kind != "fc" else 0
-        if kind == "fc":
+    for l in as_layers(layers):
+        name, kind = l.name, l.kind
+        neurons = l.neurons
+        if not l.spiking:
             spikes = 0.0
         elif spike_counts is None:
             spikes = uniform_rate * neurons * steps
@@ -186,21 +188,20 @@ def energy_report(layers: list[dict], input_spec: dict, spike_counts: dict[str, 
             spikes = float(counts.sum()) / n_samples
         if neurons:
             rates[name] = spikes / (neurons * steps)
-        src = l["inputs"][0]
-        encoder = l.get("encoder", src == INPUT)
-        fr_in = float("nan") if src == INPUT else rates[src]
+        src = l.inputs[0]
+        fr_in = float("nan") if l.reads_input else rates[src]
         flops = mac = ac = att_mac = att_ac = 0
-        if kind == "conv_lif":
-            cin, k = l["in_shape"][0], l["kernel"]
+        if isinstance(l, ConvLif):
+            cin, k = l.in_shape[0], l.kernel
             flops = neurons * cin * k * k * steps
-            if encoder:
+            if l.encoder:
                 mac = flops
             else:
                 ac = flops * fr_in
-            if l.get("attention"):
-                att_mac, att_ac = _attention_ops(l["attention"], neurons, steps)
-        elif kind == "fc":
-            flops = l["in_shape"][0] * l["out_shape"][0] * steps
+            if l.attention:
+                att_mac, att_ac = _attention_ops(l.attention, neurons, steps)
+        elif isinstance(l, Fc):
+            flops = l.in_shape[0] * l.channels * steps
             ac = flops * fr_in
         rows.append(LayerEnergy(name, kind, neurons, spikes, spikes / neurons if neurons else 0.0,
                                 rates.get(name, 0.0), fr_in, flops, mac + att_mac, ac + att_ac,
@@ -210,4 +211,4 @@ def energy_report(layers: list[dict], input_spec: dict, spike_counts: dict[str, 
 
 def energy_for_bundle(bundle, result) -> EnergyReport:
     """:func:`energy_report` for a bundle and a :class:`syna_contract.reference.ReferenceResult`."""
-    return energy_report(bundle.layers, bundle.input_spec, result.spike_counts, len(result.scores))
+    return energy_report(bundle.descriptors, bundle.input_spec, result.spike_counts, len(result.scores))

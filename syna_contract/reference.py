@@ -24,6 +24,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from . import numerics as nx
 from .bundle import Bundle, load_bundle
 from .graph import INPUT
+from .layers import ConvLif, MaxPoolOr, Merge
 
 
 class InputError(ValueError):
@@ -106,26 +107,26 @@ class Reference:
         self.mem_dtype = np.float32 if self.mem_bits + 1 <= 24 else np.float64
         self.gate_table = nx.sigmoid_table()
         self._prepared = {}
-        for l in self.bundle.layers:
-            p = self.bundle.params.get(l["name"], {})
-            if l["kind"] == "conv_lif":
+        for l in self.bundle.descriptors:
+            p = self.bundle.params.get(l.name, {})
+            if isinstance(l, ConvLif):
                 w = p["weights"]                                        # [Cin, K, K, Cout]
                 cin, k, _, cout = w.shape
-                xmax = 2 ** self.bundle.input_spec["bits"] - 1 if INPUT in l["inputs"] else 1
+                xmax = 2 ** self.bundle.input_spec["bits"] - 1 if l.reads_input else 1
                 bound = int(np.abs(w).reshape(-1, cout).sum(axis=0).max()) * xmax + int(np.abs(p["bias"]).max())
                 dt = _matmul_dtype(bound)
-                (y0, y1), (x0, x1) = (_useful_taps(n, k, l["stride"], l["padding"]) for n in l["in_shape"][1:])
+                (y0, y1), (x0, x1) = (_useful_taps(n, k, l.stride, l.padding) for n in l.in_shape[1:])
                 wmat = w.transpose(1, 2, 0, 3)[y0:y1, x0:x1].reshape(-1, cout).astype(dt)   # (kh, kw, cin) rows
                 can_saturate = bound > nx.signed_range(self.mem_bits)[1]      # else the check below is skipped
-                self._prepared[l["name"]] = (wmat, dt, p["bias"].astype(dt), p["threshold"].astype(self.mem_dtype),
+                self._prepared[l.name] = (wmat, dt, p["bias"].astype(dt), p["threshold"].astype(self.mem_dtype),
                                              can_saturate)
 
     # ----------------------------------------------------------------------- layers
-    def _conv_currents(self, l: dict, x: np.ndarray) -> tuple[np.ndarray, int]:
+    def _conv_currents(self, l: ConvLif, x: np.ndarray) -> tuple[np.ndarray, int]:
         """x: [T, N, H, W, C] -> saturated currents [T, N, Ho, Wo, Cout] (integer-valued floats), saturations."""
-        wmat, dt, bias, _, can_saturate = self._prepared[l["name"]]
+        wmat, dt, bias, _, can_saturate = self._prepared[l.name]
         steps, n, h, w, c = x.shape
-        cols, ho, wo = _im2col(x.reshape(steps * n, h, w, c), l["kernel"], l["stride"], l["padding"], dt)
+        cols, ho, wo = _im2col(x.reshape(steps * n, h, w, c), l.kernel, l.stride, l.padding, dt)
         cur = cols @ wmat                                                     # exact integers
         del cols
         cur += bias
@@ -136,15 +137,15 @@ class Reference:
             np.clip(cur, lo, hi, out=cur)
         return cur.astype(self.mem_dtype, copy=False).reshape(steps, n, ho, wo, -1), sat
 
-    def _attention(self, l: dict, cur: np.ndarray) -> tuple[np.ndarray, int]:
+    def _attention(self, l: ConvLif, cur: np.ndarray) -> tuple[np.ndarray, int]:
         """cur: [T, N, C, H, W] int64."""
-        a, p = l["attention"], self.bundle.params[l["name"]]
+        a, p = l.attention, self.bundle.params[l.name]
         sat = 0
-        if a["dim"] == "T":
+        if a.dim == "T":
             total, mx = cur.sum(axis=(2, 3, 4)).T, cur.max(axis=(2, 3, 4)).T     # [N, T]
         else:
             total, mx = cur.sum(axis=(0, 3, 4)), cur.max(axis=(0, 3, 4))         # [N, C]
-        avg = nx.rescale(total, *a["avg_mult"])
+        avg = nx.rescale(total, *a.avg_mult)
 
         def sat32(v):
             nonlocal sat
@@ -155,15 +156,15 @@ class Reference:
         w1, w2 = p["att_w1"], p["att_w2"]
         h = sat32(np.maximum(sat32(avg @ w1.T), 0) + np.maximum(sat32(mx @ w1.T), 0))
         o = sat32(h @ w2.T)                                                        # [N, dim]
-        if a["kind"] == "MA":
+        if a.kind == "MA":
             half = 1 << (nx.SIGMOID_INDEX_BITS - 1)
-            g = self.gate_table[np.clip(nx.rescale(o, *a["out_mult"]) + half, 0, 2 * half - 1)]
-            g = g.T[:, :, None, None, None] if a["dim"] == "T" else g[None, :, :, None, None]
+            g = self.gate_table[np.clip(nx.rescale(o, *a.out_mult) + half, 0, 2 * half - 1)]
+            g = g.T[:, :, None, None, None] if a.dim == "T" else g[None, :, :, None, None]
             return np.maximum((cur * g) >> nx.GATE_FRAC_BITS, 0), sat
-        ia_in, k = nx.saturate(nx.rescale(o, *a["out_mult"]), self.mem_bits)
+        ia_in, k = nx.saturate(nx.rescale(o, *a.out_mult), self.mem_bits)
         sat += k
         theta = 1 << nx.IA_UNIT_LOG2
-        if a["dim"] == "T":
+        if a.dim == "T":
             gate = nx.lif_sequence(ia_in.T, theta)[:, :, None, None, None]        # [T, N, 1, 1, 1]
         else:
             seq = np.broadcast_to(ia_in, (cur.shape[0],) + ia_in.shape)
@@ -183,9 +184,9 @@ class Reference:
             np.multiply(v, ~fired[t], out=v)                    # v' = s ? 0 : h
         return out
 
-    def _maxpool_or(self, l: dict, x: np.ndarray) -> np.ndarray:
+    def _maxpool_or(self, l: MaxPoolOr, x: np.ndarray) -> np.ndarray:
         """k x k max (= OR) of binary spikes [T, N, H, W, C], zero padding."""
-        k, s, p = l["kernel"], l["stride"], l["padding"]
+        k, s, p = l.kernel, l.stride, l.padding
         steps, n, h, w, c = x.shape
         ho, wo = nx.conv_out_size(h, k, s, p), nx.conv_out_size(w, k, s, p)
         xp = np.zeros((steps, n, h + 2 * p, w + 2 * p, c), x.dtype)
@@ -213,22 +214,22 @@ class Reference:
     def _run_batch(self, x: np.ndarray, keep_spikes: bool) -> ReferenceResult:
         values = {INPUT: x.transpose(1, 0, 3, 4, 2)}                  # [T, N, H, W, C]
         res = ReferenceResult(scores=None)
-        for l in self.bundle.layers:
-            name, kind = l["name"], l["kind"]
-            inp = [values[i] for i in l["inputs"]]
-            if kind == "conv_lif":
+        for l in self.bundle.descriptors:
+            name = l.name
+            inp = [values[i] for i in l.inputs]
+            if isinstance(l, ConvLif):
                 cur, sat = self._conv_currents(l, inp[0])
-                if l.get("attention"):
+                if l.attention:
                     c64, sat_a = self._attention(l, cur.transpose(0, 1, 4, 2, 3).astype(np.int64))
                     cur = c64.transpose(0, 1, 3, 4, 2).astype(self.mem_dtype)
                     sat += sat_a
                 out = self._lif(cur, self._prepared[name][3])
                 res.saturations[name] = sat
-            elif kind == "maxpool_or":
+            elif isinstance(l, MaxPoolOr):
                 out = self._maxpool_or(l, inp[0])
-            elif kind == "merge":
-                out = nx.merge(inp[0], inp[1], l["op"])
-            else:
+            elif isinstance(l, Merge):
+                out = nx.merge(inp[0], inp[1], l.op)
+            else:                                                       # Fc
                 s = inp[0]
                 steps, _, h, w, _ = s.shape
                 p = self.bundle.params[name]
