@@ -18,7 +18,7 @@ import torch
 from .progress import progress
 
 from syna_contract import numerics as nx
-from syna_contract.bundle import FORMAT_NAME, GOLDEN, MANIFEST, load_bundle, model_hash, sha256_file, write_header, write_rom
+from syna_contract.bundle import FORMAT_NAME, GOLDEN, MANIFEST, load_bundle, model_hash, sha256_file, write_rom
 from syna_contract.ddr_image import check_lanes, write_image
 from .checkpoint import load_checkpoint
 from .fakequant import run_quant
@@ -120,7 +120,6 @@ def write_bundle(model, out: Path, settings: QuantSettings, input_spec: dict,
     if ddr_lanes is not None:
         manifest["ddr_image"] = write_image(out, manifest, params, ddr_lanes)
     (out / MANIFEST).write_text(json.dumps(manifest, indent=1))
-    write_header(out, manifest, params)
     return out
 
 

@@ -47,7 +47,7 @@ from host.eventfiles import EventFileError, write_aedat2, write_aedat3, write_nm
 from host.fakeboard import FakeBoard, hwh_registers, pynq_available
 from host.recordings import classify_recordings
 from syna_contract import protocol as P
-from syna_contract.bundle import MANIFEST, BundleError, load_bundle, model_hash, write_header, write_rom
+from syna_contract.bundle import MANIFEST, BundleError, load_bundle, model_hash, write_rom
 from syna_contract.reference import InputError as ReferenceInputError
 from syna_contract.reference import Reference
 
@@ -355,7 +355,7 @@ def test_stream_errors_reach_the_driver_as_core_status(digits, cores, backend, m
 # ============================================================================ bundle edits (re-signed)
 def resign(src: Path, dst: Path, edit) -> Path:
     """Copy a bundle, edit its manifest and/or ROM values, and sign it again through the bundle writer
-    (write_rom: ROM files and their sha256; model_hash; write_header) -- a bundle that passes the checksums."""
+    (write_rom: ROM files and their sha256; model_hash) -- a bundle that passes the checksums."""
     shutil.copytree(src, dst)
     b = load_bundle(dst)
     m = json.loads((dst / MANIFEST).read_text())
@@ -373,10 +373,6 @@ def resign(src: Path, dst: Path, edit) -> Path:
     except KeyError:                                             # a manifest without the hashed keys
         pass
     (dst / MANIFEST).write_text(json.dumps(m, indent=1))
-    try:
-        write_header(dst, m, params)
-    except (KeyError, TypeError, ValueError):                    # a manifest the header cannot describe
-        pass
     return dst
 
 
