@@ -38,7 +38,9 @@ module syna_attention #(
     parameter integer AWD = 1,          // MLP weight ROM depth
     parameter integer AWAW = 1,
     parameter integer NATT = 1,         // attention layers (words of syna_att.mem)
-    parameter integer NAW = 1
+    parameter integer NAW = 1,
+    parameter integer SIG_HALF = 128,   // sigmoid index offset (SYNA_SIG_HALF of syna_cfg.vh): table of 2*SIG_HALF
+    parameter integer IA_THETA = 256    // IA gate neuron's threshold (SYNA_IA_THETA of syna_cfg.vh)
 ) (
     input  wire           clk,
     input  wire           rst,
@@ -149,11 +151,11 @@ module syna_attention #(
             assign gvt_all[e*GVW +: GVW] = gv;
         end
     endgenerate
-    // the dim-T IA gate neuron: h = (v + a[t]) >>> 1, fire at h >= 256, hard reset
+    // the dim-T IA gate neuron: h = (v + a[t]) >>> 1, fire at h >= IA_THETA, hard reset
     reg  signed [MB-1:0] iat_v;
     reg                  iat_q;
     wire signed [MB+1:0] iat_h = ($signed({{2{iat_v[MB-1]}}, iat_v}) + $signed({{2{gv_t[MB-1]}}, gv_t[MB-1:0]})) >>> 1;
-    wire                 iat_fire = iat_h >= 256;
+    wire                 iat_fire = iat_h >= IA_THETA;
     always @(posedge clk) begin
         if (clear) begin
             iat_v <= {MB{1'b0}};
@@ -189,7 +191,7 @@ module syna_attention #(
             wire signed [MB-1:0]  ia_vp = restart ? {MB{1'b0}} : word[MB-1:0];
             wire [GVW-1:0]        ia_a = g_rdata[l*GVW +: GVW];
             wire signed [MB+1:0]  ia_h = ($signed({{2{ia_vp[MB-1]}}, ia_vp}) + $signed({{2{ia_a[MB-1]}}, ia_a[MB-1:0]})) >>> 1;
-            wire                  ia_fire = ia_h >= 256;
+            wire                  ia_fire = ia_h >= IA_THETA;
             wire [QW-1:0]         ia_word = {{(PSW - 1){1'b0}}, ia_fire, ia_fire ? {MB{1'b0}} : ia_h[MB-1:0]};
             assign q_wdata[l*QW +: QW] = pool ? {n_sum, n_max} : ia_word;
             syna_mem #(.W(QW), .D(GD), .AW(GAW)) u_q (
@@ -322,8 +324,9 @@ module syna_attention #(
     wire signed [48:0] sc_p = o32 * $signed({1'b0, a_outm});
     wire signed [48:0] sc_w = sc_p >>> a_outsh;
     wire signed [63:0] scaled = {{15{sc_w[48]}}, sc_w};
-    wire signed [63:0] k_f = scaled + 64'sd128;
-    wire [7:0] k = k_f[63] ? 8'd0 : (k_f > 64'sd255) ? 8'd255 : k_f[7:0];
+    localparam signed [63:0] K_MAX = 2 * SIG_HALF - 1;
+    wire signed [63:0] k_f = scaled + SIG_HALF;
+    wire [7:0] k = k_f[63] ? 8'd0 : (k_f > K_MAX) ? K_MAX[7:0] : k_f[7:0];
     wire ia_hi = scaled > HI, ia_lo = scaled < LO;
     wire signed [63:0] ia_v = ia_hi ? HI : ia_lo ? LO : scaled;
     wire fin = s2_valid && s2_last;

@@ -253,7 +253,7 @@ module syna_core (
     wire [P-1:0]   att_gq;
     wire           att_ia;
     wire [1:0]     gmode = p_gate ? (att_ia ? 2'd2 : 2'd1) : 2'd0;
-    syna_lif #(.P(P), .MB(MB), .ATT(NATT > 0 ? 1 : 0)) u_lif (
+    syna_lif #(.P(P), .MB(MB), .ATT(NATT > 0 ? 1 : 0), .GFB(SYNA_GATE_FRAC_BITS)) u_lif (
         .acc(acc_rdata), .bias(bt_rdata[P*32-1:0]), .thr(bt_rdata[BTW-1:P*32]), .v(vm_rdata),
         .first(t == 0), .lane_en(lane_en), .gmode(gmode), .gate(att_gate), .gq(att_gq), .cur(lif_cur),
         .v_next(vm_wdata), .spike(lif_spike), .sat(lif_sat));
@@ -265,7 +265,8 @@ module syna_core (
         if (NATT > 0) begin : g_att
             wire [FW-1:0] aidx = d_op - 1'b1;
             syna_attention #(.P(P), .MB(MB), .T(T), .CSZ(SYNA_ACSZ), .PSW(SYNA_APSW), .HMAX(SYNA_AHMAX),
-                             .AWB(SYNA_AWB), .AWD(SYNA_AWD), .AWAW(SYNA_AWAW), .NATT(NATT), .NAW(SYNA_NAW)) u_att (
+                             .AWB(SYNA_AWB), .AWD(SYNA_AWD), .AWAW(SYNA_AWAW), .NATT(NATT), .NAW(SYNA_NAW),
+                             .SIG_HALF(SYNA_SIG_HALF), .IA_THETA(SYNA_IA_THETA)) u_att (
                 .clk(clk), .rst(rst), .aidx(aidx[SYNA_NAW-1:0]), .clear(state == S_LOAD1 && att_layer),
                 .issue(lif_issue), .icg(cg), .l1(state == S_LIF && l1_valid), .cg(l1_cg), .first_pos(l1_n < d_g),
                 .t(t), .pool(p_pool), .gated(p_gate), .lane_en(lane_en), .cur(lif_cur),

@@ -2,7 +2,7 @@
 //   i = sat_MB(acc + bias)   (counted: sat[l]; the saturated current is also an output, `cur`,
 //                             for attention's pooling)
 //   [attention gate, ATT = 1 only (numerics.md section 6):
-//      gmode 1 (MA): i' = max(0, (i * g) >>> 8), g = gate[l] in 0..256
+//      gmode 1 (MA): i' = max(0, (i * g) >>> GFB), g = gate[l] in 0..2^GFB (GFB = 8: syna_cfg.vh)
 //      gmode 2 (IA): i' = q[l] ? max(0, i) : 0]
 //   h = (v + i') >>> 1       (v = 0 at t = 0: input first)
 //   s = h >= theta
@@ -12,7 +12,8 @@
 module syna_lif #(
     parameter integer P = 4,
     parameter integer MB = 16,          // membrane bits, 8..32
-    parameter integer ATT = 0           // 1: the attention gate is built (gmode, gate, gq)
+    parameter integer ATT = 0,          // 1: the attention gate is built (gmode, gate, gq)
+    parameter integer GFB = 8           // MA gate fraction bits (SYNA_GATE_FRAC_BITS of syna_cfg.vh)
 ) (
     input  wire [P*32-1:0] acc,         // accumulated synaptic current (no bias), int32 per lane
     input  wire [P*32-1:0] bias,        // int32 per lane
@@ -40,7 +41,7 @@ module syna_lif #(
             wire signed [MB-1:0] i_eff;
             if (ATT != 0) begin : g_gate
                 wire signed [MB+9:0] prod = i_sat * $signed({1'b0, gate[l*9 +: 9]});
-                wire signed [MB+9:0] scaled = prod >>> 8;           // floor; |scaled| <= |i|
+                wire signed [MB+9:0] scaled = prod >>> GFB;         // floor; |scaled| <= |i|
                 assign i_eff = gmode == 2'd1 ? (scaled[MB+9] ? {MB{1'b0}} : scaled[MB-1:0])
                              : gmode == 2'd2 ? ((gq[l] && !i_sat[MB-1]) ? i_sat : {MB{1'b0}})
                              : i_sat;

@@ -287,11 +287,13 @@ def test_unsupported_bundles_are_refused(small_bundle):
     def merge_add(layers):
         next(l for l in layers if l["kind"] == "merge")["op"] = "ADD"
 
+    att = dict(weight_bits=8, avg_mult=[16384, 20], out_mult=[16384, 14])     # an attention's other fields
+
     def spatial(layers):
-        next(l for l in layers if l["name"] == "f0")["attention"] = dict(kind="MA", dim="S", size=4, hidden=1)
+        next(l for l in layers if l["name"] == "f0")["attention"] = dict(att, kind="MA", dim="S", size=4, hidden=1)
 
     def encoder_att(layers):
-        layers[0]["attention"] = dict(kind="MA", dim="C", size=layers[0]["out_shape"][0], hidden=1)
+        layers[0]["attention"] = dict(att, kind="MA", dim="C", size=layers[0]["out_shape"][0], hidden=1)
 
     def stride3(layers):
         next(l for l in layers if l["name"] == "f0")["stride"] = 3
@@ -357,8 +359,8 @@ def test_vendor_tcl_flows_parse_and_run_stubbed(small_bundle, tmp_path, board):
     (tmp_path / "syna.hwh").write_text("hwh")
     out = tmp_path / "overlays" / board
     log = _tcl_check("syna_bd.tcl", tmp_path, gen, board, out)
-    ps = "processing_system7" if board == "pynq-z2" else "zynq_ultra_ps_e"
-    assert f"xilinx.com:ip:{ps}:" in log and "xilinx.com:ip:axi_dma:7.1" in log
+    assert f"xilinx.com:ip:{b.ps_ip}:" in log and "xilinx.com:ip:axi_dma:7.1" in log
+    assert f"DATA_WIDTH {b.hp_bits}" in log                         # the board's HP port width
     assert f"create_project -force syna_overlay" in log and b.part in log
     assert "axi_dma_0/M_AXIS_MM2S" in log and "syna_core_0/s_axis_in" in log and "syna_core_0/interrupt" in log
     assert "assign_bd_address" in log and "write_bitstream" in log

@@ -3,19 +3,26 @@
 - The HLS header and the RTL configuration/ROMs are byte-identical to those generated before the
   lowering existed (commit cad3fed), on the demo, SynA-C and N-MNIST bundles (tests/hw_bundles.py)
   at P = 16 and P = 4: the sha256 of every file is pinned below. The RTL's syna_cfg.vh gained the
-  attention gate constants (SYNA_GATE_FRAC_BITS, SYNA_IA_THETA); with those lines taken out it is
-  byte-identical too. The bundle path in syna_cfg.vh's comment is replaced by "<bundle>".
+  attention gate constants (SYNA_GATE_FRAC_BITS, SYNA_SIG_HALF, SYNA_IA_THETA, as the HLS header has
+  them); with those four lines taken out it is byte-identical too. The bundle path in syna_cfg.vh's comment is replaced by "<bundle>".
 """
 from __future__ import annotations
 
+import copy
 import hashlib
+import re
+import shutil
 from pathlib import Path
 
 import pytest
 
 import hw_bundles
-from syna_contract.bundle import load_bundle
+from syna_contract.boards import BOARDS, get_board
+from syna_contract.bundle import Bundle, load_bundle
 from syna_hw import hls_core, rtl_core
+from syna_hw.plan import plan_bundle
+
+REPO = Path(__file__).resolve().parents[1]
 
 # sha256 of the generated files (commit cad3fed, before the lowering), per bundle and lanes
 EXPECTED = {
@@ -94,11 +101,20 @@ def bundles(tmp_path_factory):
     return {name: load_bundle(hw_bundles.export(name, root / name)) for name in hw_bundles.NAMES}
 
 
+# the lines syna_cfg.vh gained with the gate constants (the intended change), taken out before hashing
+GATE_LINES = ["// Attention gate constants, from syna_contract/numerics.py (docs/numerics.md section 6):"] + [
+    f"localparam integer SYNA_{n} = {v};" for n, v in rtl_core.GATE_CONSTANTS.items()]
+
+
 def _generated(bundle, lanes: int, out: Path) -> dict[str, str]:
     files = {f"p{lanes}/{hls_core.HEADER_NAME}": hashlib.sha256(hls_core.header_text(bundle, lanes).encode()).hexdigest()}
     rtl_core.generate(bundle, out, lanes=lanes)
     for f in sorted(out.iterdir()):
         data = f.read_bytes().replace(str(bundle.root).encode(), b"<bundle>")
+        if f.name == rtl_core.CFG_VH:
+            lines = data.decode().split("\n")
+            assert [l for l in lines if l in GATE_LINES] == GATE_LINES, "syna_cfg.vh lacks the gate constants"
+            data = "\n".join(l for l in lines if l not in GATE_LINES).encode()
         files[f"p{lanes}/{f.name}"] = hashlib.sha256(data).hexdigest()
     return files
 
@@ -112,3 +128,91 @@ def test_generated_files_are_byte_identical(bundles, name, tmp_path):
     for lanes in (16, 4):
         got.update(_generated(b, lanes, tmp_path / f"rtl{lanes}"))
     assert got == want["files"]
+
+
+# ----------------------------------------------------------------------------- the planner says what Yosys says
+def _yosys() -> str:
+    path = shutil.which("yosys")
+    assert path, "yosys is not installed: `make rtl-deps` (apt-get install yosys)"
+    return path
+
+
+@pytest.mark.parametrize("name,board", [("demo", "pynq-z2"), ("synac", "pynq-z2"), ("nmnist", "pynq-z2"),
+                                        ("nmnist", "zcu104")])
+def test_plan_matches_the_yosys_memory_count(bundles, name, board, tmp_path):
+    """plan (the HwModel's memories, mapped by syna_hw/memmap.py) vs Yosys' memory_libmap on the RTL
+    configured for the bundle at P = 16: BRAM36 within 5 % (they agree exactly here), URAM equal.
+    (The full synth_xilinx run gives the same memory cells; docs/rtl.md, 'Resources'.)"""
+    _yosys()
+    b = bundles[name]
+    plan = plan_bundle(b, board, lanes=16)
+    rep = rtl_core.synth_estimate(b.root, board, lanes=16, work=tmp_path / "synth", memories_only=True)
+    assert rep.bram36 > 0
+    assert abs(plan.bram36 - rep.bram36) <= 0.05 * rep.bram36, (plan.table(), rep.cells)
+    assert plan.uram == rep.uram, (plan.table(), rep.cells)
+    assert plan.lutram_luts == rep.lut, (plan.table(), rep.cells)      # LUTs used as distributed RAM, too
+    bd = get_board(board)
+    yosys_fits = rep.bram36 <= bd.budget("bram36") and rep.uram <= bd.budget("uram")
+    assert plan.fits == yosys_fits
+
+
+def test_nmnist_plan_counts_the_spike_memory_and_accumulators_as_built(bundles):
+    """The issue's case: N-MNIST 2x17x17, width 0.25, 4-bit, P = 16 on PYNQ-Z2 does NOT fit (134 BRAM36 of a
+    112 budget): the spike memory is 128 bits x 5,780 words (22.5 BRAM36), the accumulators 512 x 289 (7.5)."""
+    rep = plan_bundle(bundles["nmnist"], "pynq-z2", lanes=16)
+    mem = {m.what: m for m in rep.memories}
+    assert (mem["spike maps"].width, mem["spike maps"].depth, mem["spike maps"].bram36) == (128, 5780, 22.5)
+    assert (mem["accumulators"].width, mem["accumulators"].depth, mem["accumulators"].bram36) == (512, 289, 7.5)
+    assert rep.bram36 == 134 and not rep.fits
+    # fewer lanes, narrower padded ROM words and accumulators: P is an input of the plan
+    assert plan_bundle(bundles["nmnist"], "pynq-z2", lanes=4).bram36 < rep.bram36
+
+
+# ----------------------------------------------------------------------------- one place for the limits (issue 19 item 3)
+def _edited(bundle: Bundle, numerics: dict | None = None, threshold: int | None = None) -> Bundle:
+    m = copy.deepcopy(bundle.manifest)
+    m["numerics"].update(numerics or {})
+    params = {k: dict(v) for k, v in bundle.params.items()}
+    if threshold is not None:
+        params["f0"]["threshold"] = params["f0"]["threshold"].copy()
+        params["f0"]["threshold"][0] = threshold
+    return Bundle(bundle.root, m, params)
+
+
+@pytest.mark.parametrize("edit,words", [
+    (dict(numerics=dict(mem_bits=7)), "mem_bits 7"),
+    (dict(numerics=dict(mem_bits=40)), "mem_bits 40"),
+    (dict(threshold=2 ** 20), "thresholds .* do not fit mem_bits 16"),
+])
+def test_both_generators_refuse_what_they_cannot_represent(bundles, edit, words, tmp_path):
+    """mem_bits outside 8..32, and a threshold of 2^20 at mem_bits 16 (the RTL held it in 16 bits, so
+    theta became 0): the HLS header and the RTL configuration are refused alike, from syna_hw/limits.py."""
+    b = _edited(bundles["demo"], **edit)
+    with pytest.raises(hls_core.HlsUnsupported, match=words):
+        hls_core.header_text(b, 16)
+    with pytest.raises(rtl_core.RtlUnsupported, match=words):
+        rtl_core.generate(b, tmp_path / "rtl", lanes=16)
+    assert not (tmp_path / "rtl" / rtl_core.CFG_VH).exists()
+
+
+def test_the_largest_representable_threshold_is_accepted(bundles, tmp_path):
+    b = _edited(bundles["demo"], threshold=2 ** 15 - 1)                  # the largest 16-bit value
+    hls_core.header_text(b, 16)
+    rtl_core.generate(b, tmp_path / "rtl", lanes=16)
+
+
+# ----------------------------------------------------------------------------- one home per fact
+def test_lane_default_and_board_list_have_one_home():
+    """The lane default is syna_hw/limits.py's and the board names are syna_contract/boards.py's: no
+    Makefile, Tcl script, module or bench repeats them (docs and tests may name boards)."""
+    sources = [p for d in ("syna_contract", "syna_hw", "host", "model_export", "hls", "rtl", "bench", "sim")
+               for p in (REPO / d).rglob("*") if p.suffix in (".py", ".mk", ".tcl", ".v", ".cpp", ".h")]
+    sources.append(REPO / "Makefile")
+    lanes_default = [p for p in sources if re.search(r"^\s*(DEFAULT_LANES|HLS_LANES)\s*=", p.read_text(), re.M)]
+    assert lanes_default == [REPO / "syna_hw" / "limits.py"]
+    for p in sources:
+        text = p.read_text()
+        assert not re.search(r"LANES\s*\?=\s*\d", text), f"{p} repeats a lane default"
+        if p.name != "boards.py":
+            names = [n for n in BOARDS if n in text.lower()]
+            assert not names, f"{p.relative_to(REPO)} names boards {names}; read syna_contract/boards.py instead"

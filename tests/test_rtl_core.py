@@ -204,7 +204,8 @@ def test_generator_rejects_what_the_rtl_lacks(make_bundle, tmp_path):
 
 def test_spike_map_allocation_keeps_live_maps_apart(demo_bundle):
     b = load_bundle(demo_bundle)
-    base, depth = rc._allocate_maps(b.layers, b.input_spec["steps"])
+    maps = rc.allocate_spike_maps(b.descriptors, b.input_spec["steps"])
+    base, depth = {n: p.base for n, p in maps.place.items()}, maps.depth
     last = {}
     for i, l in enumerate(b.layers):
         for s in l["inputs"]:

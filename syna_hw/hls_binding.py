@@ -1,0 +1,258 @@
+"""The HLS core's C++ as a Python object (ctypes), like hls4ml's ``compile()`` / ``predict()``.
+
+``HlsCore(bundle_dir, lanes=P)``: ``compile()`` builds the core's C++ as a shared library (cached by
+model, lanes and source hash), ``transfer(words, steps)`` runs one inference through the real top
+function at stream level, ``predict(x)`` gives scores, ``run(x)`` scores + every layer's spikes
+(through a C-sim-only debug tap) + counts, saturations and modelled cycles. :func:`check_bundle`
+runs it against the numpy reference (the demo's C-sim stage).
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from syna_contract import protocol as proto
+from syna_contract.bundle import Bundle, load_bundle
+
+from .hls_header import BUILD_DIR, SRC_DIR, gen_dir, generate
+from .hls_toolchain import CAPI_SOURCE, CORE_SOURCES, HlsToolError, _run, _source_hash, compile_cmd
+from .limits import DEFAULT_LANES, HLS
+from .lowering import lower
+
+
+@dataclass
+class HlsResult:
+    scores: np.ndarray                                           # [N, classes] int64
+    spikes: dict[str, np.ndarray] = field(default_factory=dict)  # layer -> [N, T, C, H, W] uint8
+    spike_counts: dict[str, np.ndarray] = field(default_factory=dict)   # layer -> [N]
+    saturations: dict[str, int] = field(default_factory=dict)    # layer -> total over N
+    sample_saturations: np.ndarray | None = None                 # [N] (the SATURATIONS register)
+    cycles: np.ndarray | None = None                             # [N] modelled cycles
+    layer_cycles: dict[str, np.ndarray] = field(default_factory=dict)  # layer (and 'fc', 'io') -> [N]
+    status: np.ndarray | None = None                             # [N]
+
+    def predictions(self) -> np.ndarray:
+        return self.scores.argmax(axis=1)
+
+
+_INSTANCES: dict[Path, ctypes.CDLL] = {}      # extra loaded copies of compiled cores (HlsCore._instance)
+
+
+class HlsCore:
+    """The HLS core's C++ (C-simulation) as a Python object, like hls4ml's compile()/predict()."""
+
+    def __init__(self, bundle_dir: str | Path | Bundle, lanes: int = DEFAULT_LANES, build_root: Path | None = None):
+        self.bundle = bundle_dir if isinstance(bundle_dir, Bundle) else load_bundle(bundle_dir)
+        self.hw = lower(self.bundle, lanes, target=HLS)          # refuses what the core cannot run
+        self.lanes = lanes
+        self.build_root = Path(build_root) if build_root is not None else BUILD_DIR
+        self.layer_names = [l.name for l in self.hw.layers]
+        self.classes = self.hw.fc.classes
+        self.spec = self.bundle.input_spec
+        self._lib = None
+        self.lib_path: Path | None = None
+        self.last_regs: dict[str, int] = {}
+
+    @property
+    def model_hash32(self) -> int:
+        """MODEL_HASH32 as the compiled core reports it (the host driver checks it against the bundle)."""
+        self._need()
+        return int(self.info["hash32"]) & 0xFFFFFFFF
+
+    # ------------------------------------------------------------------ build
+    def compile(self) -> "HlsCore":
+        gen = generate(self.bundle, self.lanes, gen_dir(self.bundle, self.lanes, self.build_root))
+        lib = gen / f"libsyna_{_source_hash(gen)}.so"
+        if not lib.is_file():
+            tmp = lib.with_suffix(f".tmp{os.getpid()}.so")
+            _run(compile_cmd(gen, [SRC_DIR / s for s in CORE_SOURCES] + [SRC_DIR / CAPI_SOURCE], tmp, True),
+                 "g++ (shared library of the HLS core)")
+            os.replace(tmp, lib)
+        self._load(lib)
+        return self
+
+    @staticmethod
+    def _open(lib: Path):
+        L = ctypes.CDLL(str(lib))
+        u32p = np.ctypeslib.ndpointer(np.uint32, flags="C_CONTIGUOUS")
+        L.syna_info.argtypes = [ctypes.POINTER(ctypes.c_int64), ctypes.c_int]
+        L.syna_info.restype = ctypes.c_int
+        L.syna_transfer.argtypes = [u32p, ctypes.c_int, ctypes.c_int, ctypes.c_uint32, ctypes.c_uint32, u32p,
+                                    ctypes.c_int, ctypes.POINTER(ctypes.c_int64)]
+        L.syna_transfer.restype = ctypes.c_int
+        L.syna_run_batch.argtypes = [u32p, ctypes.c_int, u32p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+        L.syna_run_batch.restype = ctypes.c_int
+        return L
+
+    def _load(self, lib: Path) -> None:
+        L = self._open(lib)
+        info = (ctypes.c_int64 * 16)()
+        L.syna_info(info, 16)
+        self.info = dict(zip(("T", "C", "H", "W", "bits", "classes", "n_layers", "in_words", "out_words",
+                              "dbg_total", "lanes", "hash32", "interface_version"), list(info)[:13]))
+        expect = dict(T=self.spec["steps"], classes=self.classes, n_layers=len(self.layer_names), lanes=self.lanes,
+                      hash32=proto.model_hash32(self.bundle.model_hash), interface_version=proto.INTERFACE_VERSION,
+                      in_words=self.spec["steps"] * proto.words_per_frame(self.spec["channels"], self.spec["height"],
+                                                                          self.spec["width"], self.spec["bits"]))
+        for k, v in expect.items():
+            if self.info[k] != v:
+                raise HlsToolError(f"{lib}: {k} = {self.info[k]}, expected {v} (stale build?)")
+        self._lib, self.lib_path = L, lib
+
+    def _instance(self, j: int):
+        """Copy j of the compiled core: the library loaded again from a copy of the file, so with its own
+        static state (the core's on-chip memories are `static` arrays, one set per loaded library).
+        Copy 0 is the library itself. Used to run samples on several threads."""
+        if j == 0:
+            return self._need()
+        path = self.lib_path.with_name(f"{self.lib_path.stem}.copy{j}.so")
+        if path not in _INSTANCES:
+            if not path.is_file():
+                tmp = path.with_suffix(f".tmp{os.getpid()}.so")
+                shutil.copy(self.lib_path, tmp)              # a copy, not a link: dlopen keys on the file
+                os.replace(tmp, path)
+            _INSTANCES[path] = self._open(path)
+        return _INSTANCES[path]
+
+    def _need(self):
+        if self._lib is None:
+            self.compile()
+        return self._lib
+
+    # ------------------------------------------------------------------ stream level
+    def transfer(self, in_words: np.ndarray, steps: int, tlast_at: int | None = None,
+                 idle_timeout: int = 0) -> np.ndarray:
+        """One inference through the top function: push ``in_words`` (TLAST on the last word, or on
+        word ``tlast_at``; -1 for none), set STEPS and IDLE_TIMEOUT (0: the default), run, return the
+        output packet's words. After the words the stream stays empty: the sender has stopped.
+
+        The registers after the run are in ``self.last_regs``; ``last_regs['tlast_ok']`` says TLAST
+        was on the packet's last word only, ``last_regs['left_in']`` how many input words the core
+        left unread."""
+        L = self._need()
+        w = np.ascontiguousarray(np.asarray(in_words, dtype=np.uint32).ravel())
+        n = int(w.size)
+        tl = n - 1 if tlast_at is None else int(tlast_at)
+        cap = self.info["out_words"] + 64
+        out = np.zeros(cap, dtype=np.uint32)
+        regs = (ctypes.c_int64 * 8)()
+        got = L.syna_transfer(w if n else np.zeros(1, np.uint32), n, tl, ctypes.c_uint32(steps & 0xFFFFFFFF),
+                              ctypes.c_uint32(idle_timeout & 0xFFFFFFFF), out, cap, regs)
+        self.last_regs = dict(zip(("status", "cycles", "saturations", "model_hash", "version", "tlast_ok",
+                                   "left_in", "out_words"), list(regs)))
+        return out[:got].copy()
+
+    # ------------------------------------------------------------------ batch level
+    def _check_x(self, x) -> np.ndarray:
+        from syna_contract.reference import check_input
+        return check_input(x, self.spec)
+
+    def run(self, x: np.ndarray, keep_spikes: bool = True, debug: bool = True, threads: int = 1) -> HlsResult:
+        """Run integer input [N, T, C, H, W]: scores, every layer's spikes (debug tap), counts, saturations.
+
+        ``debug=False`` runs without the debug tap (no per-layer spikes, saturations or cycles).
+        ``threads`` > 1 runs contiguous ranges of the samples on that many threads, each on its own copy
+        of the compiled core (0: one per CPU); the results are identical to one thread."""
+        L = self._need()
+        x = self._check_x(x)
+        n = len(x)
+        words = np.ascontiguousarray(proto.pack_batch(x, self.spec["bits"]), dtype=np.uint32)
+        ow = self.info["out_words"]
+        out = np.zeros((n, ow), dtype=np.uint32)
+        nl = len(self.layer_names)
+        spikes = np.zeros((n, self.info["dbg_total"]), dtype=np.uint8) if keep_spikes else None
+        sats = np.zeros((n, nl), dtype=np.int64)
+        lcyc = np.zeros((n, nl + 2), dtype=np.int64)
+        keep_spikes = keep_spikes and debug
+        threads = max(1, min(int(threads) if threads else (os.cpu_count() or 1), n))
+
+        def part(j: int) -> int:                     # samples [lo, hi) on copy j of the core
+            lo, hi = n * j // threads, n * (j + 1) // threads
+            rc = self._instance(j).syna_run_batch(
+                words[lo:hi], hi - lo, out[lo:hi], spikes[lo:hi].ctypes.data if keep_spikes else None,
+                sats[lo:hi].ctypes.data if debug else None, lcyc[lo:hi].ctypes.data if debug else None)
+            return lo + rc if rc else 0
+
+        if threads == 1:
+            rc = part(0)
+        else:                                        # ctypes releases the GIL during each call
+            from concurrent.futures import ThreadPoolExecutor
+            with ThreadPoolExecutor(threads) as ex:
+                rc = next((r for r in ex.map(part, range(threads)) if r), 0)
+        if rc != 0:
+            raise HlsToolError(f"syna_run_batch returned {rc} (output packet without TLAST on its last word)")
+        o = proto.unpack_outputs(out, self.classes, nl)
+        res = HlsResult(o.scores, sample_saturations=o.saturations, cycles=o.cycles, status=o.status)
+        off = 0
+        T = self.spec["steps"]
+        for i, (name, l) in enumerate(zip(self.layer_names, self.hw.layers)):
+            c, h, w = l.cout, l.hout, l.wout
+            res.spike_counts[name] = o.spike_counts[:, i]
+            res.saturations[name] = int(sats[:, i].sum())
+            res.layer_cycles[name] = lcyc[:, i]
+            if keep_spikes:
+                res.spikes[name] = spikes[:, off:off + T * c * h * w].reshape(n, T, c, h, w)
+            off += T * c * h * w
+        res.layer_cycles["fc"] = lcyc[:, nl]
+        res.layer_cycles["io"] = lcyc[:, nl + 1]
+        return res
+
+    def predict(self, x: np.ndarray, threads: int = 1) -> np.ndarray:
+        """Scores [N, classes] (int64) for integer input [N, T, C, H, W] (``threads``: see :meth:`run`)."""
+        return self.run(x, keep_spikes=False, debug=False, threads=threads).scores
+
+
+def compare(res: HlsResult, ref, x: np.ndarray | None = None) -> str | None:
+    """None if ``res`` equals the reference result ``ref`` on every spike, score, count and saturation;
+    else a message naming the first difference (layer, sample, step, neuron)."""
+    for name, s in ref.spikes.items():
+        h = res.spikes.get(name)
+        if h is None or h.shape != s.shape:
+            return f"layer {name}: spike map shape {None if h is None else h.shape}, expected {s.shape}"
+        bad = np.argwhere(h != s)
+        if bad.size:
+            n, t, c, y, xx = bad[0]
+            return (f"layer {name}: sample {n} step {t} neuron (c={c}, y={y}, x={xx}): core {h[n, t, c, y, xx]}, "
+                    f"reference {s[n, t, c, y, xx]} ({len(bad)} spikes differ)")
+    for name, cnt in ref.spike_counts.items():
+        if not np.array_equal(res.spike_counts[name], cnt):
+            return f"layer {name}: spike counts differ: core {res.spike_counts[name][:4]}..., reference {cnt[:4]}..."
+    bad = np.argwhere(res.scores != ref.scores)
+    if bad.size:
+        n, k = bad[0]
+        return f"scores: sample {n} class {k}: core {res.scores[n, k]}, reference {ref.scores[n, k]}"
+    for name, s in ref.saturations.items():
+        if res.saturations.get(name, 0) != s:
+            return f"layer {name}: {res.saturations.get(name, 0)} saturations, reference {s}"
+    total = sum(ref.saturations.values())
+    if res.sample_saturations is not None and int(res.sample_saturations.sum()) != total:
+        return f"SATURATIONS register sums to {int(res.sample_saturations.sum())}, reference {total}"
+    if res.status is not None and np.any(res.status & 0x7):
+        return f"status error bits set: {sorted(set(res.status.tolist()))}"
+    return None
+
+
+def check_bundle(bundle_dir: str | Path, x: np.ndarray | None = None, lanes: int = DEFAULT_LANES,
+                 verbose: bool = True) -> bool:
+    """The demo's C-sim stage: the HLS core's C++ vs the numpy Reference on ``x`` (default: the golden
+    inputs) on every spike of every layer at every step, the scores, counts and saturations.
+    Prints a one-line verdict; returns True when everything agrees."""
+    from syna_contract.reference import Reference
+    b = load_bundle(bundle_dir)
+    if x is None:
+        x = b.golden()["input"]
+    core = HlsCore(b, lanes).compile()
+    res = core.run(x)
+    ref = Reference(b).run(x)
+    msg = compare(res, ref)
+    if verbose:
+        tail = (f"{len(x)} samples, {len(core.layer_names)} layers, P={lanes}, "
+                f"mean {float(res.cycles.mean()):,.0f} modelled cycles/inference")
+        print(f"HLS C-sim vs reference: {'PASS' if msg is None else 'FAIL'} ({tail})" + ("" if msg is None else f": {msg}"))
+    return msg is None
+

@@ -1,0 +1,187 @@
+"""The RTL twin at stream level: a Verilator model of rtl/syna_core.v driven through ctypes.
+
+``RtlCore(bundle_dir).transfer(in_words, steps) -> out_words`` (the host driver's ``rtl`` backend);
+``rtl_stage`` runs golden samples through it for the demo. Builds are cached per architecture under
+``build/rtl/`` (or ``$SYNA_RTL_CACHE``).
+"""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from syna_contract import protocol as proto
+from syna_contract.bundle import Bundle, load_bundle
+
+from .limits import DEFAULT_LANES
+from .rtl_config import generate
+from .rtl_toolchain import _Lock, build_harness, cache_root
+
+
+@dataclass
+class Transfer:
+    """One inference through the RTL: the output packet, the spike-map tap and cycle counts."""
+    out: np.ndarray                       # uint32 output packet
+    cycles: int                           # clock cycles from ap_start to the last output word (harness clock)
+    taps: np.ndarray                      # [n, 2 + ceil(CMAX/32)] uint32: layer, index, word
+    timed_out: bool = False
+
+
+class RtlCore:
+    """The RTL twin at stream level (Verilator + sim/harness.cpp through ctypes).
+
+    ``RtlCore(bundle_dir).transfer(in_words, steps) -> out_words`` (uint32), like
+    ``host.emulator.CoreEmulator``; ``.model_hash32``; ``.run(in_words, steps)`` also
+    returns the spike-map tap and the cycles (:class:`Transfer`). The first use of an
+    architecture builds the model (about 20 s); later ones load the cached library."""
+
+    def __init__(self, bundle_dir: str | Path | Bundle, lanes: int = DEFAULT_LANES, max_cycles: int = 50_000_000):
+        self.bundle = bundle_dir if isinstance(bundle_dir, Bundle) else load_bundle(bundle_dir)
+        key = hashlib.sha256(f"{self.bundle.model_hash}-{lanes}".encode()).hexdigest()[:16]
+        self.rom_dir = cache_root() / "roms" / key
+        with _Lock(cache_root() / "roms" / f"{key}.lock"):
+            self.cfg = generate(self.bundle, self.rom_dir, lanes=lanes)
+        self.lib_path = build_harness(self.cfg)
+        self.lib = ctypes.CDLL(str(self.lib_path))
+        L = self.lib
+        L.syna_open.restype = ctypes.c_void_p
+        L.syna_open.argtypes = [ctypes.c_char_p]
+        L.syna_close.argtypes = [ctypes.c_void_p]
+        L.syna_reset.argtypes = [ctypes.c_void_p, ctypes.c_int]
+        L.syna_set_dense.argtypes = [ctypes.c_void_p, ctypes.c_int]
+        L.syna_cycles.restype = ctypes.c_uint64
+        L.syna_cycles.argtypes = [ctypes.c_void_p]
+        L.syna_reg_write.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32]
+        L.syna_reg_read.restype = ctypes.c_int64
+        L.syna_reg_read.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
+        u32p = ctypes.POINTER(ctypes.c_uint32)
+        L.syna_transfer.restype = ctypes.c_int
+        L.syna_transfer.argtypes = [ctypes.c_void_p, u32p, ctypes.c_int, ctypes.c_int, ctypes.c_uint32, u32p,
+                                    ctypes.c_int, u32p, ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_int),
+                                    ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint64), ctypes.c_int]
+        self._h = L.syna_open(str(self.rom_dir).encode())
+        if not self._h:
+            raise RuntimeError(f"RTL model could not open its ROM directory {self.rom_dir}")
+        self.model_hash32 = self.cfg.model_hash32
+        self.layers = self.cfg.spiking
+        self.classes = self.cfg.arch["NCLS"]
+        self.out_words = self.classes + len(self.layers) + 3
+        self.tap_u32 = 2 + -(-self.cfg.arch["CMAX"] // 32)
+        spec = self.bundle.input_spec
+        self.tap_cap = sum(spec["steps"] * l.out_shape[1] * l.out_shape[2]
+                           for l in self.bundle.descriptors if l.spiking) + 16
+        self.max_cycles = max_cycles
+
+    def close(self) -> None:
+        if getattr(self, "_h", None):
+            self.lib.syna_close(self._h)
+            self._h = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    # ------------------------------------------------------------------ registers
+    def reg_read(self, offset: int) -> int:
+        v = self.lib.syna_reg_read(self._h, offset)
+        if v < 0:
+            raise RuntimeError(f"AXI4-Lite read of 0x{offset:02x} did not complete")
+        return int(v)
+
+    def reg_write(self, offset: int, value: int) -> None:
+        if self.lib.syna_reg_write(self._h, offset, value & 0xFFFFFFFF) != 0:
+            raise RuntimeError(f"AXI4-Lite write of 0x{offset:02x} did not complete")
+
+    def reset(self, cycles: int = 4) -> None:
+        """Pulse ap_rst_n (the core's state; memories keep their contents)."""
+        self.lib.syna_reset(self._h, cycles)
+
+    def set_dense(self, dense: bool) -> None:
+        """Measurement only: process every input (no zero skipping)."""
+        self.lib.syna_set_dense(self._h, int(bool(dense)))
+
+    @property
+    def clock(self) -> int:
+        return int(self.lib.syna_cycles(self._h))
+
+    # ------------------------------------------------------------------ inference
+    def run(self, in_words, steps: int, tlast: bool = True, max_cycles: int | None = None,
+            stop_after_in: int = -1) -> Transfer:
+        words = np.ascontiguousarray(np.asarray(in_words, dtype=np.uint32).ravel())
+        out = np.zeros(self.out_words + 64, dtype=np.uint32)
+        tap = np.zeros((self.tap_cap, self.tap_u32), dtype=np.uint32)
+        ntap = ctypes.c_int(0)
+        cyc = ctypes.c_uint64(0)
+        u32p = ctypes.POINTER(ctypes.c_uint32)
+        n = self.lib.syna_transfer(self._h, words.ctypes.data_as(u32p), int(words.size), int(bool(tlast)),
+                                   int(steps) & 0xFFFFFFFF, out.ctypes.data_as(u32p), int(out.size),
+                                   tap.ctypes.data_as(u32p), self.tap_u32, self.tap_cap, ctypes.byref(ntap),
+                                   int(max_cycles or self.max_cycles), ctypes.byref(cyc), int(stop_after_in))
+        if n == -2:
+            raise RuntimeError("the core did not accept the AXI4-Lite writes (STEPS, CTRL)")
+        timed_out = n < 0
+        n = max(n, 0)
+        return Transfer(out[:min(n, out.size)].copy(), int(cyc.value), tap[:min(ntap.value, self.tap_cap)].copy(),
+                        timed_out)
+
+    def transfer(self, in_words: np.ndarray, steps: int) -> np.ndarray:
+        """One inference at stream level: input packet words -> output packet words (uint32)."""
+        r = self.run(in_words, steps)
+        if r.timed_out:
+            raise RuntimeError(f"the RTL core did not finish within {self.max_cycles} cycles")
+        return r.out
+
+    # ------------------------------------------------------------------ spike maps from the tap
+    def spike_maps(self, taps: np.ndarray) -> dict[str, np.ndarray]:
+        """Tap records -> {layer: [T, C, H, W] uint8} (words a layer wrote; missing words stay 0)."""
+        T = self.bundle.input_spec["steps"]
+        maps = {}
+        nw = self.tap_u32 - 2
+        for li, l in enumerate(self.bundle.descriptors):
+            if not l.spiking:
+                continue
+            c, h, w = l.out_shape
+            m = np.zeros((T * h * w, c), dtype=np.uint8)
+            rec = taps[taps[:, 0] == li]
+            if rec.size:
+                idx = rec[:, 1].astype(np.int64)
+                ok = idx < T * h * w
+                bits = np.unpackbits(rec[ok, 2:2 + nw].astype("<u4").view(np.uint8), axis=1, bitorder="little")
+                m[idx[ok]] = bits[:, :c]
+            maps[l.name] = m.reshape(T, h, w, c).transpose(0, 3, 1, 2)
+        return maps
+
+
+def rtl_stage(bundle_dir: str | Path, samples: int = 4, lanes: int = DEFAULT_LANES) -> dict:
+    """For the demo: run the first ``samples`` golden inputs through the RTL twin.
+
+    Returns ``bitexact`` (scores, spike counts and every layer's spike map at every
+    step equal golden.npz), ``cycles_per_inference`` (mean, from ap_start to the last
+    output word) and per-sample details."""
+    core = RtlCore(bundle_dir, lanes=lanes)
+    g = core.bundle.golden()
+    spec = core.bundle.input_spec
+    n = min(samples, len(g["input"]))
+    ok, cycles, mism = True, [], []
+    for i in range(n):
+        words = proto.pack_frames(g["input"][i], spec["bits"])
+        r = core.run(words, spec["steps"])
+        o = proto.unpack_output(r.out, core.classes, core.layers)
+        maps = core.spike_maps(r.taps)
+        good = not r.timed_out and np.array_equal(o.scores, g["scores"][i]) and o.errors == []
+        for name in core.layers:
+            gm = g[f"spikes/{name}"][i]
+            if o.spike_counts[name] != int(gm.sum()) or not np.array_equal(maps[name], gm):
+                good = False
+                mism.append((i, name))
+        ok &= good
+        cycles.append(o.cycles)
+    core.close()
+    return dict(bitexact=bool(ok), samples=n, cycles_per_inference=float(np.mean(cycles)) if cycles else 0.0,
+                cycles=cycles, mismatches=mism[:20], lanes=lanes)
+

