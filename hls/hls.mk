@@ -1,13 +1,15 @@
 # HLS core targets (included by the top Makefile; VPY and STAMP come from there).
-#   make csim      [BUNDLE=build/demo/bundle] [LANES=16]  g++ C-simulation against the bundle's golden vectors
-#   make hls       BOARD=pynq-z2|zcu104                   Vitis HLS: csim, csynth, [HLS_COSIM=1] cosim, IP export
-#   make bitstream BOARD=pynq-z2|zcu104                   Vivado: block design, .bit + .hwh in build/overlays/<board>/
-# Part and clock come from syna_contract/boards.py (generated into board_<board>.tcl).
+#   make csim      [BUNDLE=build/demo/bundle] [LANES=P]   g++ C-simulation against the bundle's golden vectors
+#   make hls       [BOARD=<board>]                        Vitis HLS: csim, csynth, [HLS_COSIM=1] cosim, IP export
+#   make bitstream [BOARD=<board>]                        Vivado: block design, .bit + .hwh in build/overlays/<board>/
+# LANES and BOARD default to the lane default (syna_hw/limits.py) and the default board; the boards, their part,
+# clock, PS and HP port come from syna_contract/boards.py (`python -m syna_contract.boards` lists them; generated
+# into board_<board>.tcl).
 # hls and bitstream stop at once when vitis_hls / vivado (2023.1 or later) are not on PATH.
 
 BUNDLE ?= build/demo/bundle
-LANES ?= 16
-BOARD ?= pynq-z2
+LANES ?=
+BOARD ?= $(shell $(PYTHON) -m syna_contract.boards --default)
 VITIS_HLS ?= vitis_hls
 VIVADO ?= vivado
 HLS_MIN_VERSION := 2023.1
@@ -22,7 +24,7 @@ hls_bundle = @test -f $(BUNDLE)/manifest.json || { \
 
 csim: $(DEMO_STAMP)
 	$(hls_bundle)
-	$(VPY) -m syna_hw.hls_core csim --bundle $(BUNDLE) --lanes $(LANES)
+	$(VPY) -m syna_hw.hls_core csim --bundle $(BUNDLE) $(if $(LANES),--lanes $(LANES))
 
 # $(call hls_need_tool,command,product): stop unless the vendor tool is on PATH and new enough.
 define hls_need_tool
@@ -38,7 +40,7 @@ hls:
 	$(call hls_need_tool,$(VITIS_HLS),Vitis HLS)
 	@$(MAKE) --no-print-directory $(DEMO_STAMP)
 	$(hls_bundle)
-	@gen=$$($(VPY) -m syna_hw.hls_core gen --bundle $(BUNDLE) --lanes $(LANES) --board $(BOARD)) && \
+	@gen=$$($(VPY) -m syna_hw.hls_core gen --bundle $(BUNDLE) $(if $(LANES),--lanes $(LANES)) --board $(BOARD)) && \
 	  echo "vitis_hls in $$gen" && cd $$gen && \
 	  $(VITIS_HLS) -f $(CURDIR)/hls/scripts/syna_hls.tcl -tclargs $$gen $(BOARD) $(if $(HLS_COSIM),cosim)
 
@@ -46,7 +48,7 @@ bitstream:
 	$(call hls_need_tool,$(VIVADO),Vivado)
 	@$(MAKE) --no-print-directory $(DEMO_STAMP)
 	$(hls_bundle)
-	@gen=$$($(VPY) -m syna_hw.hls_core gen --bundle $(BUNDLE) --lanes $(LANES) --board $(BOARD)) && \
+	@gen=$$($(VPY) -m syna_hw.hls_core gen --bundle $(BUNDLE) $(if $(LANES),--lanes $(LANES)) --board $(BOARD)) && \
 	  if [ ! -d $$gen/syna_$(BOARD)/sol/impl/ip ]; then $(MAKE) --no-print-directory hls BOARD=$(BOARD) || exit $$?; fi && \
 	  mkdir -p $(OVERLAY_DIR) && cd $$gen && \
 	  $(VIVADO) -mode batch -source $(CURDIR)/hls/scripts/syna_bd.tcl -tclargs $$gen $(BOARD) $(CURDIR)/$(OVERLAY_DIR)

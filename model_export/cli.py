@@ -19,20 +19,21 @@ from pathlib import Path
 import numpy as np
 
 from syna_contract import numerics as nx
-from syna_contract.boards import BOARDS
+from syna_contract.boards import DEFAULT_BOARD, boards_help, get_board
+from syna_hw.limits import DEFAULT_LANES
 from .paper_nets import PAPER_NETS
 from .recipe import ARCH_NAMES, DEFAULT_DATASET, TRAIN_PRESETS, TrainArgs
 
 
 def board_name(name: str) -> str:
-    """``--board`` values, case-insensitive: ``PYNQ-Z2`` is ``pynq-z2``."""
-    key = name.strip().lower()
-    if key not in BOARDS:
-        raise argparse.ArgumentTypeError(f"unknown board {name!r}; expected one of {', '.join(BOARDS)}")
-    return key
+    """``--board`` values, case-insensitive (``PYNQ-Z2`` is ``pynq-z2``), from syna_contract/boards.py."""
+    try:
+        return get_board(name).name
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
-BOARDS_HELP = f"board, one of {', '.join(BOARDS)} (case-insensitive)"
+BOARDS_HELP = f"board, one of {boards_help()}"
 
 
 def _cmd_train(a) -> None:
@@ -153,7 +154,7 @@ def _cmd_run(a) -> None:
 def _cmd_plan(a) -> None:
     from syna_contract.bundle import load_bundle
     from syna_hw.plan import plan_bundle
-    rep = plan_bundle(load_bundle(a.bundle, check_golden=False), a.board)
+    rep = plan_bundle(load_bundle(a.bundle, check_golden=False), a.board, lanes=a.lanes)
     print(rep.table())
     if a.json:
         Path(a.json).write_text(json.dumps(rep.to_dict(), indent=1))
@@ -312,7 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     pl = sub.add_parser("plan", help="on-chip memory and resource estimate against a board")
     pl.add_argument("bundle", help="bundle directory")
-    pl.add_argument("--board", required=True, type=board_name, help=BOARDS_HELP)
+    pl.add_argument("--board", default=DEFAULT_BOARD, type=board_name, help=f"{BOARDS_HELP}; default {DEFAULT_BOARD}")
+    pl.add_argument("--lanes", type=int, default=DEFAULT_LANES,
+                    help=f"output-channel lanes P of the RTL twin the plan is for (default {DEFAULT_LANES})")
     pl.add_argument("--json", help="also write the plan as JSON here")
     pl.set_defaults(func=_cmd_plan)
 
@@ -347,8 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
                                     "HLS core's cycle count (docs/neurobench.md)")
     nb.add_argument("checkpoint", help="checkpoint written by train")
     nb.add_argument("--samples", type=int, default=256, help="first N held-out samples, 0 for all (default 256)")
-    nb.add_argument("--board", default="pynq-z2", type=board_name,
-                    help=f"{BOARDS_HELP}, whose PL clock gives the modelled rate (default pynq-z2)")
+    nb.add_argument("--board", default=DEFAULT_BOARD, type=board_name,
+                    help=f"{BOARDS_HELP}, whose PL clock gives the modelled rate (default {DEFAULT_BOARD})")
     nb.add_argument("--lanes", type=int, default=16, help="HLS core output-channel lanes P of the modelled rate "
                                                           "(default 16)")
     nb.add_argument("--json", help="also write the report as JSON here")

@@ -25,11 +25,9 @@ SHIPPED = Path(__file__).parent / "checkpoints" / "digits_or.pt"
 TRAIN_ARGV = ["train", "--dataset", "digits", "--preset", "mnist", "--width", "0.25", "--input-size", "8",
               "--steps", "4", "--merge", "OR", "--batch-size", "64", "--epochs", "40", "--qat-epochs", "10",
               "--weight-bits", "4", "--lr", "1e-2", "--seed", "2023", "--threads", "1"]
-BOARDS = ("pynq-z2", "zcu104")
 GOLDEN_SAMPLES = 16
 RTL_SAMPLES = 4          # the Verilator model runs about one digit per second: the golden samples' first few
 HOST_SAMPLES = 64        # through the host driver on every simulation backend (the rtl one included)
-HLS_LANES = 16
 # The quantised model must keep the float model's accuracy (issue 6: within 0.5 point on this task).
 ACCURACY_TOLERANCE = 0.5
 
@@ -113,6 +111,8 @@ def run_demo(out: Path, train: bool) -> dict:
     from .data import load_split
     from syna_contract.energy import energy_for_bundle
     from .export import write_bundle
+    from syna_contract.boards import BOARDS, DEFAULT_BOARD
+    from syna_hw.limits import DEFAULT_LANES
     from syna_hw.plan import plan_bundle
     from .quant import quantize_model
     from syna_contract.reference import Reference
@@ -160,8 +160,8 @@ def run_demo(out: Path, train: bool) -> dict:
     print(f"[5/9] bit-exact: " + ", ".join(f"{k} {'PASS' if v else 'FAIL'}" for k, v in bitexact.items()))
 
     from syna_hw import hls_core
-    print(f"[6/9] HLS core, g++ C-simulation on all {len(xte)} held-out digits (P = {HLS_LANES} lanes)")
-    bitexact["hls_csim"] = hls_core.check_bundle(bundle_dir, xte, lanes=HLS_LANES)
+    print(f"[6/9] HLS core, g++ C-simulation on all {len(xte)} held-out digits (P = {DEFAULT_LANES} lanes)")
+    bitexact["hls_csim"] = hls_core.check_bundle(bundle_dir, xte, lanes=DEFAULT_LANES)
 
     from syna_hw import rtl_core
     print(f"[7/9] RTL twin in Verilator on {RTL_SAMPLES} golden samples (every layer's spikes at every step)")
@@ -184,11 +184,11 @@ def run_demo(out: Path, train: bool) -> dict:
 
     energy = energy_for_bundle(bundle, res)
     plans = {b: plan_bundle(bundle, b) for b in BOARDS}
-    print("[9/9] energy (Eq. 11) and on-chip plan\n")
+    print(f"[9/9] energy (Eq. 11) and on-chip plan (the RTL twin at P = {DEFAULT_LANES})\n")
     print(energy.table())
-    for b, p in plans.items():
-        print()
-        print(p.table())
+    print()
+    print(plans[DEFAULT_BOARD].table())
+    print()
     from syna_contract.boards import get_board
     from syna_contract.energy import format_energy
     speed = {b: dict(board_speed(rtl["cycles_per_inference"], get_board(b).clock_mhz), fits=plans[b].fits)
@@ -196,7 +196,7 @@ def run_demo(out: Path, train: bool) -> dict:
     for b, v in speed.items():
         print(f"{b}: {v['latency_ms']:.3f} ms per inference, {v['inferences_per_s']:,.0f} inferences/s at "
               f"{v['clock_mhz']:g} MHz (RTL cycles at the board clock; timing not verified: no place and route)"
-              f"; on-chip fit: {'yes' if v['fits'] else 'NO'}")
+              f"; on-chip fit: {'yes' if v['fits'] else 'NO'} ({plans[b].bram36:,.1f} BRAM36, {plans[b].uram} URAM)")
     print(f"energy per inference (Eq. 11): {format_energy(energy.total_mj)}")
     summary = dict(
         float_accuracy=float_acc, tuned_float_accuracy=tuned_float_acc, int_accuracy=int_acc,

@@ -22,11 +22,11 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from syna_contract.boards import BOARDS
 
 COLUMNS = ("run", "arch", "merge", "attention", "spike-driven", "T", "samples", "top-1 float", "top-1 int", "spikes (K)", "spikes/neuron",
            "MAC (M)", "AC (M)", "energy (mJ)", "silent shortcuts float", "silent shortcuts int",
-           "fits PYNQ-Z2 / ZCU104")
-BOARDS = ("pynq-z2", "zcu104")
+           "fits " + " / ".join(b.title for b in BOARDS.values()))
 
 
 @dataclass

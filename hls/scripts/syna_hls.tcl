@@ -2,7 +2,7 @@
 #
 #   vitis_hls -f hls/scripts/syna_hls.tcl -tclargs GEN_DIR BOARD ?cosim?
 #
-# `make hls BOARD=pynq-z2|zcu104` runs it after generating GEN_DIR (build/hls/<hash16>/p<P>/):
+# `make hls [BOARD=<board>]` runs it after generating GEN_DIR (build/hls/<hash16>/p<P>/):
 # syna_model.h (the model), golden.bin (the C-sim vectors) and board_<BOARD>.tcl, which sets
 # syna_part / syna_clock_ns / ... from syna_contract/boards.py, the one board table.
 # Stages: csim_design (the same testbench as `make csim`, here with Vitis's own headers),
