@@ -24,7 +24,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from syna_contract.boards import boards_help
+from syna_contract.boards import boards_help, get_board
 from syna_contract.bundle import load_bundle
 
 from .cycles import PIPE_DEPTH, CycleReport, cycle_model, model_cycles, synaptic_ops  # noqa: F401
@@ -70,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
             return csim(a.bundle, a.lanes)
         if a.cmd == "check":
             return 0 if check_bundle(a.bundle, lanes=a.lanes) else 1
+        if a.board:
+            get_board(a.board)                       # an unknown board fails before anything is written
         b = load_bundle(a.bundle)
         d = generate(b, a.lanes)
         write_golden_bin(b, d / GOLDEN_BIN, a.lanes)

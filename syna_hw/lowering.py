@@ -25,9 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from syna_contract import numerics as nx
-from syna_contract import protocol as proto
 from syna_contract.boards import Board, get_board
-from syna_contract.graph import INPUT
 from syna_contract.layers import ConvLif, Fc, Layer, MaxPoolOr, Merge, as_layers
 
 from .limits import CONTRACT, DEFAULT_LANES, TargetLimits
