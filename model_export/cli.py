@@ -352,8 +352,8 @@ def build_parser() -> argparse.ArgumentParser:
     nb.add_argument("--samples", type=int, default=256, help="first N held-out samples, 0 for all (default 256)")
     nb.add_argument("--board", default=DEFAULT_BOARD, type=board_name,
                     help=f"{BOARDS_HELP}, whose PL clock gives the modelled rate (default {DEFAULT_BOARD})")
-    nb.add_argument("--lanes", type=int, default=16, help="HLS core output-channel lanes P of the modelled rate "
-                                                          "(default 16)")
+    nb.add_argument("--lanes", type=int, default=DEFAULT_LANES, help="HLS core output-channel lanes P of the "
+                                                                     f"modelled rate (default {DEFAULT_LANES})")
     nb.add_argument("--json", help="also write the report as JSON here")
     nb.set_defaults(func=_cmd_neurobench)
 

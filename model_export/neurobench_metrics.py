@@ -33,6 +33,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from syna_contract.boards import DEFAULT_BOARD
+from syna_hw.limits import DEFAULT_LANES
+
 NEUROBENCH_EXTRA = "pip install 'syna-fpga[neurobench]' (neurobench==2.3.0, which brings snntorch)"
 
 
@@ -161,8 +164,8 @@ def _rate(bundle, x: np.ndarray, board: str, lanes: int) -> dict:
                        f"of the first {len(x)} samples, at the board's PL clock; not measured on a board")
 
 
-def neurobench_report(checkpoint: str | Path, samples: int | None = 256, board: str = "pynq-z2",
-                      lanes: int = 16, batch_size: int = 64) -> NeuroBenchReport:
+def neurobench_report(checkpoint: str | Path, samples: int | None = 256, board: str = DEFAULT_BOARD,
+                      lanes: int = DEFAULT_LANES, batch_size: int = 64) -> NeuroBenchReport:
     """NeuroBench's metrics (float model) next to ours (integer model) on the first ``samples``
     held-out samples of the checkpoint's dataset, and the modelled execution rate on ``board``."""
     from syna_contract.boards import get_board

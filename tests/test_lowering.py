@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import ast
 import copy
 import hashlib
 import re
@@ -202,17 +203,39 @@ def test_the_largest_representable_threshold_is_accepted(bundles, tmp_path):
 
 
 # ----------------------------------------------------------------------------- one home per fact
+def _code_constants(tree):
+    """Every constant of a module's code: docstrings left out."""
+    docs = {id(n.body[0].value) for n in ast.walk(tree)
+            if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+    return [n for n in ast.walk(tree) if isinstance(n, ast.Constant) and id(n) not in docs]
+
+
 def test_lane_default_and_board_list_have_one_home():
     """The lane default is syna_hw/limits.py's and the board names are syna_contract/boards.py's: no
-    Makefile, Tcl script, module or bench repeats them (docs and tests may name boards)."""
-    sources = [p for d in ("syna_contract", "syna_hw", "host", "model_export", "hls", "rtl", "bench", "sim")
-               for p in (REPO / d).rglob("*") if p.suffix in (".py", ".mk", ".tcl", ".v", ".cpp", ".h")]
-    sources.append(REPO / "Makefile")
-    lanes_default = [p for p in sources if re.search(r"^\s*(DEFAULT_LANES|HLS_LANES)\s*=", p.read_text(), re.M)]
-    assert lanes_default == [REPO / "syna_hw" / "limits.py"]
-    for p in sources:
-        text = p.read_text()
-        assert not re.search(r"LANES\s*\?=\s*\d", text), f"{p} repeats a lane default"
-        if p.name != "boards.py":
-            names = [n for n in BOARDS if n in text.lower()]
-            assert not names, f"{p.relative_to(REPO)} names boards {names}; read syna_contract/boards.py instead"
+    module, bench, Makefile or Tcl script repeats them in its code (docs, docstrings and tests may name
+    boards in examples)."""
+    pys = [p for d in ("syna_contract", "syna_hw", "host", "model_export", "bench", "sim") for p in (REPO / d).rglob("*.py")]
+    defaults = [p for p in pys if re.search(r"^\s*(DEFAULT_LANES|HLS_LANES)\s*=", p.read_text(), re.M)]
+    assert defaults == [REPO / "syna_hw" / "limits.py"]
+    for p in pys:
+        if p.name == "boards.py":
+            continue
+        tree = ast.parse(p.read_text())
+        names = [c.value for c in _code_constants(tree) if isinstance(c.value, str) and c.value.lower() in BOARDS]
+        assert not names, f"{p.relative_to(REPO)} names boards {names}; read syna_contract/boards.py instead"
+        for f in ast.walk(tree):                     # def f(..., lanes=16) / add_argument("--lanes", default=16)
+            if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                args = f.args.args[-len(f.args.defaults):] if f.args.defaults else []
+                pairs = list(zip(args, f.args.defaults)) + list(zip(f.args.kwonlyargs, f.args.kw_defaults))
+                bad = [a.arg for a, d in pairs if a.arg == "lanes" and isinstance(d, ast.Constant)]
+                assert not bad, f"{p.relative_to(REPO)}: {f.name}(lanes=<number>); use syna_hw.limits.DEFAULT_LANES"
+            if isinstance(f, ast.Call) and f.args and isinstance(f.args[0], ast.Constant) and f.args[0].value == "--lanes":
+                d = [k.value for k in f.keywords if k.arg == "default"]
+                assert not any(isinstance(v, ast.Constant) for v in d), f"{p.relative_to(REPO)}: --lanes default"
+    for p in [REPO / "Makefile", *(REPO / "hls").rglob("*.mk"), *(REPO / "rtl").rglob("*.mk"), *(REPO / "host").rglob("*.mk"),
+              *(REPO / "hls").rglob("*.tcl")]:
+        code = "\n".join(l.split("#")[0] for l in p.read_text().splitlines())      # comments may name boards
+        assert not re.search(r"LANES\s*\?=\s*\d", code), f"{p} repeats a lane default"
+        names = [n for n in BOARDS if n in code.lower()]
+        assert not names, f"{p.relative_to(REPO)} names boards {names}; read syna_contract/boards.py instead"

@@ -21,7 +21,9 @@ import torch
 import torch.nn as nn
 from spikingjelly.activation_based import functional
 
+from syna_contract.boards import DEFAULT_BOARD
 from syna_contract.graph import INPUT
+from syna_hw.limits import DEFAULT_LANES
 from ..model import ConvUnit, merge_spikes
 from .lower import Lowered, Unit
 
@@ -247,7 +249,7 @@ class ConvertedModel:
         return load_bundle(self.bundle_dir)
 
     # ------------------------------------------------------------------ backends
-    def compile(self, backend: str = "reference", lanes: int = 16) -> "ConvertedModel":
+    def compile(self, backend: str = "reference", lanes: int = DEFAULT_LANES) -> "ConvertedModel":
         """Make ``predict``/``run`` use ``backend``: ``'reference'``, ``'hls'`` (g++ C-simulation of the HLS
         core, P = ``lanes``) or ``'rtl'`` (Verilator model of the RTL). Writes the bundle first if needed.
         What a backend cannot run is refused here (HlsUnsupported / RtlUnsupported, saying why)."""
@@ -349,7 +351,7 @@ class ConvertedModel:
         from syna_hw.plan import plan_bundle
         return plan_bundle(self._bundle(), board)
 
-    def build(self, board: str = "pynq-z2", lanes: int = 16, bitstream: bool = False) -> dict:
+    def build(self, board: str = DEFAULT_BOARD, lanes: int = DEFAULT_LANES, bitstream: bool = False) -> dict:
         """``make hls`` (Vitis HLS: C-sim, synthesis, IP export) and, with ``bitstream``, ``make bitstream``
         (Vivado) for this bundle. Raises :class:`BuildError` at once when the tool is not on ``PATH``."""
         from syna_contract.boards import get_board
