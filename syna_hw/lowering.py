@@ -26,7 +26,7 @@ import numpy as np
 
 from syna_contract import numerics as nx
 from syna_contract.boards import Board, get_board
-from syna_contract.layers import ConvLif, Fc, Layer, MaxPoolOr, Merge, as_layers
+from syna_contract.layers import Attention, ConvLif, Fc, Layer, MaxPoolOr, Merge, as_layers
 
 from .limits import CONTRACT, DEFAULT_LANES, TargetLimits
 
@@ -172,7 +172,7 @@ class HwFc:
 class HwAttention:
     """One attention unit, in conv order, with the offsets of its MLP weights."""
     layer: HwLayer
-    spec: object                  # syna_contract.layers.Attention
+    spec: Attention
     w1_offset: int                # in the concatenation of every w1 (HLS ATT_W1)
     w2_offset: int                # in the concatenation of every w2 (HLS ATT_W2)
     wbase: int                    # in the concatenation of every [w1, w2] (RTL syna_attw.mem)
@@ -206,8 +206,10 @@ class HwModel:
 
     @property
     def weight_bits(self) -> int:
-        """The widest weight of any conv or fc layer (one ROM word width for all)."""
-        return max(l.weight_bits for l in self.descriptors if isinstance(l, (ConvLif, Fc)))
+        """The widest weight of any conv or fc layer (one ROM word width for all); a bare layer graph
+        (no ``weight_bits`` yet) takes the numerics' (default 8)."""
+        default = self.numerics.get("weight_bits", nx.DEFAULT_WEIGHT_BITS)
+        return max(l.weight_bits or default for l in self.descriptors if isinstance(l, (ConvLif, Fc)))
 
     @property
     def att_weight_bits(self) -> int:

@@ -178,7 +178,7 @@ def _layer_plans(hw: HwModel) -> list[LayerPlan]:
         param = rom = 0
         if isinstance(l, ConvLif):
             cin, cout, k = l.in_shape[0], l.channels, l.kernel
-            param = cin * k * k * cout * l.weight_bits + cout * (bias_bits + mem_bits)
+            param = cin * k * k * cout * (l.weight_bits or hw.weight_bits) + cout * (bias_bits + mem_bits)
             rom = cin * k * k * g * P * hw.weight_bits + g * P * (32 + mem_bits)
             if l.attention:
                 a = l.attention
@@ -186,7 +186,7 @@ def _layer_plans(hw: HwModel) -> list[LayerPlan]:
                 rom += 2 * a.size * a.hidden * hw.att_weight_bits
         elif isinstance(l, Fc):
             cin, classes = l.in_shape[0], l.channels
-            param = cin * classes * l.weight_bits + classes * bias_bits
+            param = cin * classes * (l.weight_bits or hw.weight_bits) + classes * bias_bits
             rom = cin * g * P * hw.weight_bits + g * P * (32 + mem_bits)
         plans.append(LayerPlan(l.name, l.kind, list(l.out_shape), param, rom,
                                T * l.neurons if l.spiking else 0,
