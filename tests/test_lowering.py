@@ -1,7 +1,7 @@
 """The hardware lowering (syna_hw/lowering.py) and what the generators and the planner make of it.
 
 - The HLS header and the RTL configuration/ROMs are byte-identical to those generated before the
-  lowering existed (commit cad3fed), on the demo, SynA-C and N-MNIST bundles (tests/hw_bundles.py)
+  lowering existed (main at 5b03c53, interface version 2), on the demo, SynA-C and N-MNIST bundles (tests/hw_bundles.py)
   at P = 16 and P = 4: the sha256 of every file is pinned below. The RTL's syna_cfg.vh gained the
   attention gate constants (SYNA_GATE_FRAC_BITS, SYNA_SIG_HALF, SYNA_IA_THETA, as the HLS header has
   them); with those four lines taken out it is byte-identical too. The bundle path in syna_cfg.vh's comment is replaced by "<bundle>".
@@ -25,69 +25,69 @@ from syna_hw.plan import plan_bundle
 
 REPO = Path(__file__).resolve().parents[1]
 
-# sha256 of the generated files (commit cad3fed, before the lowering), per bundle and lanes
+# sha256 of the generated files (main at 5b03c53, before the lowering), per bundle and lanes
 EXPECTED = {
     "demo": dict(model_hash="8b07bb9c3b89e4e90922ff8320bc01f3d1b815dbedbc5fa12ad52ffbb64d4259", files={
-        "p16/syna_model.h": "e24293960e46484ac6c7c9020c575119f9ebc5560912e86cd2acad99717d9a18",
+        "p16/syna_model.h": "ba867e6b6f32b611938d7faa2364bf9b929ef018424cf4345d4889b17efbc587",
         "p16/rtl_layout.json": "27d8d69355b097c6551641fcf22208f6cb876c7bd73f6304441824e4e78ba59d",
         "p16/syna_att.mem": "ec5d30c47f10943276ee90da3e5c5bb3554bec0ea568c1a20791ffc0e57db9f5",
         "p16/syna_attw.mem": "24a73f8f20732cdf18d180f2ce7ee3dbe982791bf19710a85330c93cecdee80c",
         "p16/syna_bt.mem": "96f5f43c616eae79962748d8d61d3162a56668ab0404bcdd6e0aa543b8f276d5",
-        "p16/syna_cfg.vh": "1ffe7b3a2074cf3ff12c0638afcf43035c5c9b0ac3d1897030e193a3fb588597",
+        "p16/syna_cfg.vh": "ff72aec166743ceafea8ef2429bd18a1e5f1877a6facc4b7d80cf4e817972421",
         "p16/syna_hash.mem": "59b80fd32bb0da0d02ca56b88448fb555cdb3ffe1bd7962a12cbdfd69021eba4",
         "p16/syna_schedule.mem": "96dfb242074473b501d6361ca5487b41eadf6c3af3489bc1f2835c8ead69aa85",
         "p16/syna_sigmoid.mem": "d5906c42f74fec6e0ee077d3430531844560d08fcbdad1a5ea293785770744c9",
         "p16/syna_weights.mem": "08dbbe38a6a4b3fe77d12653a5d0ca8ad7eb03f13fd9f4ce0d181202e5fe2ad4",
-        "p4/syna_model.h": "c8daaec14aeb55a03edbb419a274bc6c1c3c20c471b11b7aaa7802a9a67bd944",
+        "p4/syna_model.h": "6f1dc78e63818f42d54e3065ebe6852c1f60cc239529c10e805bc38fb670fecb",
         "p4/rtl_layout.json": "45e376e2c3cf25d22beb751998b38e4166fe2701a4d5a37739c2eb27164883d8",
         "p4/syna_att.mem": "ec5d30c47f10943276ee90da3e5c5bb3554bec0ea568c1a20791ffc0e57db9f5",
         "p4/syna_attw.mem": "24a73f8f20732cdf18d180f2ce7ee3dbe982791bf19710a85330c93cecdee80c",
         "p4/syna_bt.mem": "b2acbb9690a205a1d37c10052cda6de464a3500a955b072e037a682eac038f33",
-        "p4/syna_cfg.vh": "c1db0127bec608b6c5f0d79126c4224a0fcf1ac145056d8414806eca8d292404",
+        "p4/syna_cfg.vh": "fa52be836cf9b8fc3d1b066342e8d0365941d3b0783323897aaea57fa012321b",
         "p4/syna_hash.mem": "59b80fd32bb0da0d02ca56b88448fb555cdb3ffe1bd7962a12cbdfd69021eba4",
         "p4/syna_schedule.mem": "a30387660dfa151ff5c420568f55ac1a3104936be3bf73add598a505ddd3f771",
         "p4/syna_sigmoid.mem": "d5906c42f74fec6e0ee077d3430531844560d08fcbdad1a5ea293785770744c9",
         "p4/syna_weights.mem": "c2ba88c561c350fd71dbe06b5acc4e6a5dad73ce493352a77a38c927e6f16951",
     }),
     "synac": dict(model_hash="ea6829f659c256e46495840cbe368616a3cadbcaf85f9d926655167572692702", files={
-        "p16/syna_model.h": "7163e844094ffa69a765031f7438c818e2b9e9ecfd8e3209f1975ce192e2a921",
+        "p16/syna_model.h": "29ea0233077e7c01ef528bb9e51637d3a01278acc0a9f70e426c130942409f2e",
         "p16/rtl_layout.json": "efd88dc6f7d05221b0291709a13402f2b227742b26a7995d23f85ed30dea08bf",
         "p16/syna_att.mem": "c7b3922ab8db4e156bf4959f890a96ea1e0d3bcc03af329c0a1f8c5f61fea2ec",
         "p16/syna_attw.mem": "b8718f9027fe9852e801953bcce9aedfe84cd2da09804d6add86c8ef13aa59d8",
         "p16/syna_bt.mem": "fe3d0678f82bde9e9a53007ba0cac73db1dadf091e235c71770661e196fa880c",
-        "p16/syna_cfg.vh": "44bc90b880267b5c6ce6af03e99f33b74d6b9e1f77f514a118cf7fd317b4ecc1",
+        "p16/syna_cfg.vh": "53767cffa2f5a326f776f7d5dd590e23d2c4ae3abc92bdc4643c2f0a7555defd",
         "p16/syna_hash.mem": "eb8a894fe2afdd10dd05d49cfe00d685bcbfd84cfc4371afea05419c04e5f65a",
         "p16/syna_schedule.mem": "7cb64e0ddd9e972053306061004348acf2d69bd65e141542ebcc7db56f43f5ed",
         "p16/syna_sigmoid.mem": "d5906c42f74fec6e0ee077d3430531844560d08fcbdad1a5ea293785770744c9",
         "p16/syna_weights.mem": "5f2e8701c743914318c21ad22868029cf51617340437585c715f66dccdc94604",
-        "p4/syna_model.h": "59eac8d558cc35299888e69384c1e1d0728afcc01e104da703f08cba97dd1f75",
+        "p4/syna_model.h": "7d2ce0e6b63dfe579caa9adca5c5994446557902381c1f0339e0410b386de398",
         "p4/rtl_layout.json": "82d84e676c040c660b71010e7dad3f2acbebf16b509d0cf79ceea0e3c6fbb926",
         "p4/syna_att.mem": "c7b3922ab8db4e156bf4959f890a96ea1e0d3bcc03af329c0a1f8c5f61fea2ec",
         "p4/syna_attw.mem": "b8718f9027fe9852e801953bcce9aedfe84cd2da09804d6add86c8ef13aa59d8",
         "p4/syna_bt.mem": "6324fe4f3b34510f87a794c674026ba68bee55249fbec5b3e0716d1736b815bd",
-        "p4/syna_cfg.vh": "bcffd6d93ac986b57a718a6cfdfb7860b289e6b202366eacda933d82dc89300b",
+        "p4/syna_cfg.vh": "4fd91ee99cc59cdff5ea63f2b360b8482c30806860261b9717f146095ba279b4",
         "p4/syna_hash.mem": "eb8a894fe2afdd10dd05d49cfe00d685bcbfd84cfc4371afea05419c04e5f65a",
         "p4/syna_schedule.mem": "211daf3d605d5c52d04fa9586239fe7cfd43aec46a2f3e016e138ab20b0e1f68",
         "p4/syna_sigmoid.mem": "d5906c42f74fec6e0ee077d3430531844560d08fcbdad1a5ea293785770744c9",
         "p4/syna_weights.mem": "8f19d5b02642f2073365acfcaf7cd56f15fc6200648a96251bca7f48e53ee599",
     }),
     "nmnist": dict(model_hash="d58ec5ab7f788da6970d6bad019ef5a4bd52570552c0b9fe63143e6b9a1fb41b", files={
-        "p16/syna_model.h": "cd993e86e15dfb979d3a3e5383878726c5650c924ccfb64ee8731ab50402e611",
+        "p16/syna_model.h": "42cc5bb76f3c77475f29924b44d081beab90ce7bcbfcacaa2b5caa8539dfbbea",
         "p16/rtl_layout.json": "2c2712e1ff357defd0b4a49a2757d447d3af94ef7bfa94489aea0a5d14af3135",
         "p16/syna_att.mem": "ec5d30c47f10943276ee90da3e5c5bb3554bec0ea568c1a20791ffc0e57db9f5",
         "p16/syna_attw.mem": "24a73f8f20732cdf18d180f2ce7ee3dbe982791bf19710a85330c93cecdee80c",
         "p16/syna_bt.mem": "7ee223ab46a0c372e2f938714d406eb8ae1c848e86966dc2bc6329020a098a47",
-        "p16/syna_cfg.vh": "c5cdf9940aeb11a0ebfa1b5d2190d1dd0096f7a38a7f1840666fcd4e37ca9820",
+        "p16/syna_cfg.vh": "9e023ba819417958a62bc48d739bf5ad8a3afd61678f36a2ce246655d604b9e8",
         "p16/syna_hash.mem": "61260accd4ab4f5adc3370ce8d8d7836e62ef0ed5dc4b48bc6ce6eca7074839d",
         "p16/syna_schedule.mem": "c95ff78d51b2f67ac33f65b9f3182ef2f59e629b30d908a7bbaf1c8d66f698ce",
         "p16/syna_sigmoid.mem": "d5906c42f74fec6e0ee077d3430531844560d08fcbdad1a5ea293785770744c9",
         "p16/syna_weights.mem": "3f62519831c2562ff7618d7d213f1ffba002bfdf52196f26a359157c2a216169",
-        "p4/syna_model.h": "9e35f4569f79eec192da5c3e0c22a6016fb49f9a3a3d0ff443f01d055305167b",
+        "p4/syna_model.h": "7241f000589c678324b17576cf885896643211a32cea945974952274658cd77a",
         "p4/rtl_layout.json": "8e79b83f5c34153fd08ca68b84b5824006540ac880fa0a83cd39c77be5176428",
         "p4/syna_att.mem": "ec5d30c47f10943276ee90da3e5c5bb3554bec0ea568c1a20791ffc0e57db9f5",
         "p4/syna_attw.mem": "24a73f8f20732cdf18d180f2ce7ee3dbe982791bf19710a85330c93cecdee80c",
         "p4/syna_bt.mem": "b831c110fcd17f77f4c53adbbb53ad318eee646730de819d9f076bdea14fe74c",
-        "p4/syna_cfg.vh": "8f45abae8361f76e2e1e39fb40a8bd8297bd763fdc3a5eea5a2476c9e9c233d6",
+        "p4/syna_cfg.vh": "718e0dbf2bf9ece589a6f7ae67c3bfdb61778a8c323192dd71d15bf9b85fe340",
         "p4/syna_hash.mem": "61260accd4ab4f5adc3370ce8d8d7836e62ef0ed5dc4b48bc6ce6eca7074839d",
         "p4/syna_schedule.mem": "debc11a305d8ed35050173c5603dad0f10fc5720caf84794347cd88d388728f4",
         "p4/syna_sigmoid.mem": "d5906c42f74fec6e0ee077d3430531844560d08fcbdad1a5ea293785770744c9",
