@@ -72,9 +72,22 @@ GATE_CONSTANTS = {"GATE_FRAC_BITS": nx.GATE_FRAC_BITS, "SIG_HALF": 1 << (nx.SIGM
                   "IA_THETA": 1 << nx.IA_UNIT_LOG2}
 
 # RTL source files, in dependency order (the top is last).
-RTL_SOURCES = ("syna_mem.v", "syna_lif.v", "syna_merge.v", "syna_pool_or.v", "syna_counter.v",
-               "syna_popcount.v", "syna_conv_engine.v", "syna_stream_rx.v", "syna_stream_tx.v",
-               "syna_axil_regs.v", "syna_attention.v", "syna_core.v", "syna_core_top.v")
+# The RTL file list: rtl/syna.f (dependency order, one path per line relative to the repository root,
+# `//` comments); the controller and the top level are these modules' files.
+RTL_FILELIST = RTL_DIR / "syna.f"
+CORE_MODULE, TOP_MODULE = "syna_core", "syna_core_top"
+
+
+def rtl_sources(top: bool = False, units_only: bool = False) -> list[Path]:
+    """RTL files in dependency order, as rtl/syna.f lists them: the units, syna_core.v, and
+    syna_core_top.v when ``top``; only the units when ``units_only``."""
+    paths = [REPO / line.strip() for line in RTL_FILELIST.read_text().splitlines()
+             if line.strip() and not line.strip().startswith("//")]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"{RTL_FILELIST} lists files that do not exist: {', '.join(missing)}")
+    skip = {CORE_MODULE, TOP_MODULE} if units_only else set() if top else {TOP_MODULE}
+    return [p for p in paths if p.stem not in skip]
 
 
 def _bits_for(n: int) -> int:
@@ -118,8 +131,8 @@ class RtlConfig:
         """Hash of the architecture parameters, the contract constants and the RTL sources: one build per key."""
         h = hashlib.sha256(json.dumps(self.arch, sort_keys=True).encode())
         h.update(json.dumps(GATE_CONSTANTS, sort_keys=True).encode())
-        for name in RTL_SOURCES:
-            h.update((RTL_DIR / name).read_bytes())
+        for path in rtl_sources(top=True):
+            h.update(path.read_bytes())
         return h.hexdigest()[:16]
 
 

@@ -25,7 +25,7 @@ from .limits import DEFAULT_LANES, RTL, RtlUnsupported  # noqa: F401
 from .lowering import allocate_spike_maps  # noqa: F401
 from .rtl_binding import RtlCore, Transfer, rtl_stage  # noqa: F401
 from .rtl_config import (ATT_DIMS, ATT_FIELDS, ATT_KINDS, ATT_MEM, ATTW_MEM, BT_MEM, CFG_VH, FIELDS,  # noqa: F401
-                         GATE_CONSTANTS, HASH_MEM, LAYOUT_JSON, MERGE_CODES, REPO, ROM_FILES, RTL_DIR, RTL_SOURCES,
+                         GATE_CONSTANTS, HASH_MEM, LAYOUT_JSON, MERGE_CODES, REPO, ROM_FILES, RTL_DIR, RTL_FILELIST,
                          SCHEDULE_MEM, SIGMOID_MEM, WEIGHTS_MEM, RtlConfig, generate, rtl_arch, rtl_memories)
 from .rtl_toolchain import (DEFAULT_CACHE, SIM_DIR, VERILATOR_MAKEFLAGS, RtlToolMissing, _Lock,  # noqa: F401
                             build_harness, cache_root, rtl_sources, verilator_bin, verilator_env)

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .rtl_config import CFG_VH, REPO, RTL_DIR, RTL_SOURCES, RtlConfig
+from .rtl_config import CFG_VH, REPO, RtlConfig, rtl_sources  # noqa: F401 (rtl_sources re-exported)
 
 SIM_DIR = REPO / "sim"
 DEFAULT_CACHE = REPO / "build" / "rtl"
@@ -49,12 +49,6 @@ def verilator_env() -> dict:
     vb = Path(verilator_bin()).parent
     env["PATH"] = f"{vb}{os.pathsep}{env.get('PATH', '')}"
     return env
-
-
-def rtl_sources(top: bool = False, units_only: bool = False) -> list[Path]:
-    """RTL files in dependency order: the units, syna_core.v, and syna_core_top.v when ``top``."""
-    names = RTL_SOURCES[:-2] if units_only else RTL_SOURCES if top else RTL_SOURCES[:-1]
-    return [RTL_DIR / n for n in names]
 
 
 class _Lock:
