@@ -1,0 +1,90 @@
+"""syna_axil_regs (rtl/syna_axil_regs.v, the unit as toplevel, built with the register offsets and the
+version of syna_contract/protocol.py as syna_core passes them from syna_cfg.vh): the map through
+cocotbext-axi's AxiLiteMaster -- ap_ctrl_hs start/done/idle/ready, GIE/IER/ISR and the interrupt, STEPS,
+the read-only registers --, without and with idle cycles on AW/W/AR and back-pressure on B/R
+(verilog-axis' cycle_pause, and random)."""
+from __future__ import annotations
+
+import random
+
+import cocotb
+import pytest
+from cocotb.triggers import FallingEdge
+from cocotbext.axi import AxiLiteBus, AxiLiteMaster
+
+from syna_contract import protocol as proto
+from unit_helpers import SEED, pause_generator, start_clock
+
+
+@cocotb.test()
+@cocotb.parametrize(idle=[None, "cycle", "random"], backpressure=[None, "cycle", "random"])
+async def axil_register_map(dut, idle, backpressure):
+    for name in ("awvalid", "wvalid", "arvalid", "accept", "core_done"):
+        getattr(dut, name).value = 0
+    dut.bready.value, dut.rready.value = 1, 1
+    axil = AxiLiteMaster(AxiLiteBus.from_entity(dut), dut.clk, dut.rst)
+    rng = random.Random(SEED)
+    for ch in (axil.write_if.aw_channel, axil.write_if.w_channel, axil.read_if.ar_channel):
+        gen = pause_generator(idle, rng)
+        if gen is not None:
+            ch.set_pause_generator(gen)
+    for ch in (axil.write_if.b_channel, axil.read_if.r_channel):
+        gen = pause_generator(backpressure, rng)
+        if gen is not None:
+            ch.set_pause_generator(gen)
+    await start_clock(dut.clk, dut.rst)
+    dut.core_idle.value = 1
+    dut.status.value, dut.cycles.value, dut.saturations.value, dut.model_hash.value = 0x9, 1234, 7, 0xDEADBEEF
+
+    async def rd(off):
+        return int.from_bytes((await axil.read(off, 4)).data, "little")
+
+    async def wr(off, v):
+        await axil.write(off, int(v).to_bytes(4, "little"))
+
+    assert await rd(proto.REG_VERSION) == proto.INTERFACE_VERSION
+    assert await rd(proto.REG_MODEL_HASH) == 0xDEADBEEF
+    assert (await rd(proto.REG_STATUS), await rd(proto.REG_CYCLES), await rd(proto.REG_SATURATIONS)) == (9, 1234, 7)
+    assert await rd(proto.REG_CTRL) == proto.CTRL_IDLE | proto.CTRL_READY
+    await wr(proto.REG_STEPS, 16)
+    assert await rd(proto.REG_STEPS) == 16 and int(dut.steps.value) == 16
+    await wr(proto.REG_GIE, 1)
+    await wr(proto.REG_IER, 1)
+    await wr(proto.REG_CTRL, proto.CTRL_START)
+    assert int(dut.ap_start.value) == 1
+    assert await rd(proto.REG_CTRL) & proto.CTRL_START
+    # the core accepts: ap_start clears, not idle
+    await FallingEdge(dut.clk)
+    dut.accept.value = 1
+    dut.core_idle.value = 0
+    await FallingEdge(dut.clk)
+    dut.accept.value = 0
+    assert await rd(proto.REG_CTRL) == 0
+    # done: ap_done set (clear on read), interrupt while GIE & ISR
+    await FallingEdge(dut.clk)
+    dut.core_done.value = 1
+    dut.core_idle.value = 1
+    await FallingEdge(dut.clk)
+    dut.core_done.value = 0
+    await FallingEdge(dut.clk)
+    assert (await rd(proto.REG_GIE), await rd(proto.REG_IER), await rd(proto.REG_ISR)) == (1, 1, 1)
+    assert int(dut.interrupt.value) == 1
+    assert await rd(proto.REG_CTRL) == proto.CTRL_DONE | proto.CTRL_IDLE | proto.CTRL_READY
+    assert await rd(proto.REG_CTRL) == proto.CTRL_IDLE | proto.CTRL_READY          # ap_done cleared by the read
+    assert await rd(proto.REG_ISR) == 1
+    await wr(proto.REG_ISR, 1)                                                      # toggle on write 1
+    assert await rd(proto.REG_ISR) == 0 and int(dut.interrupt.value) == 0
+
+
+# the parameter names of syna_axil_regs for protocol.REGISTERS (syna_core.v passes the same)
+OFFSET_PARAMS = {"CTRL": "A_CTRL", "GIE": "A_GIE", "IER": "A_IER", "ISR": "A_ISR", "STEPS": "A_STEPS",
+                 "STATUS": "A_STATUS", "CYCLES": "A_CYCLES", "SATURATIONS": "A_SATS", "MODEL_HASH": "A_HASH",
+                 "VERSION": "A_VERSION"}
+
+
+def test_axil_regs(tmp_path):
+    from cocotb_runner import run_unit
+    assert set(OFFSET_PARAMS) == set(proto.REGISTERS), "a register of protocol.py has no syna_axil_regs parameter"
+    parameters = {OFFSET_PARAMS[n]: off for n, off in proto.REGISTERS.items()}
+    parameters["VERSION"] = proto.INTERFACE_VERSION
+    run_unit("syna_axil_regs", "test_axil_regs", parameters, tmp_path, build_tag="protocol")

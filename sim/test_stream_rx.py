@@ -1,0 +1,105 @@
+"""syna_stream_rx (rtl/syna_stream_rx.v, the unit as toplevel): T frames of C x H x W values unpacked
+into the input banks (syna_contract.protocol.pack_frames is the model), and the framing checks: early
+TLAST (short), no TLAST on the last word then drained up to TLAST (long), no TLAST at all (long,
+drained until DRAIN_IDLE idle cycles), store = 0 (a STEPS mismatch: framing only). The sender is
+driven by hand (a frame without TLAST is one of the cases), without and with idle cycles (verilog-axis'
+cycle_pause, and random). Built at input bits 3 (4-bit lanes, 2 channels, 3x5, T = 2), 5 (8-bit
+lanes, 1 channel, 4x4, T = 3) and 8 (8-bit lanes, 3 channels, 2x3, T = 2: a frame ending mid-word)."""
+from __future__ import annotations
+
+import random
+
+import cocotb
+import numpy as np
+import pytest
+from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
+
+from syna_contract import protocol as proto
+from unit_helpers import SEED, params, pause_generator, start_clock
+
+
+async def rx_run(dut, words, tlast_at, store=1, idle=None):
+    """Send words (TLAST on index tlast_at, None for none), pausing where the ``idle`` generator says;
+    collect bank writes and the flags."""
+    writes = {}
+    await FallingEdge(dut.clk)
+    dut.store.value = store
+    dut.start.value = 1
+    await FallingEdge(dut.clk)
+    dut.start.value = 0
+    i, cycles = 0, 0
+    while True:
+        if i < len(words) and not (idle is not None and next(idle)):
+            dut.s_axis_tvalid.value = 1
+            dut.s_axis_tdata.value = int(words[i])
+            dut.s_axis_tlast.value = int(i == tlast_at)
+        else:
+            dut.s_axis_tvalid.value = 0
+            dut.s_axis_tlast.value = 0
+        await ReadOnly()                                   # sample the handshake before the edge
+        hs = int(dut.s_axis_tvalid.value) and int(dut.s_axis_tready.value)
+        if int(dut.in_we.value):
+            writes[(int(dut.in_chan.value), int(dut.in_addr.value))] = int(dut.in_val.value)
+        await RisingEdge(dut.clk)
+        await ReadOnly()
+        cycles += 1
+        i += hs
+        if int(dut.done.value):
+            break
+        assert cycles < 5000, "the receiver never finished"
+        await FallingEdge(dut.clk)
+    await FallingEdge(dut.clk)
+    dut.s_axis_tvalid.value = 0
+    return writes, int(dut.err_short.value), int(dut.err_long.value), i
+
+
+@cocotb.test()
+@cocotb.parametrize(idle=[None, "cycle", "random"])
+async def stream_rx_frames_and_faults(dut, idle):
+    prm = params()
+    T, C, H, W, bits = prm["T"], prm["CIN"], prm["H"], prm["W"], prm["IB"]
+    for name in ("start", "store", "s_axis_tvalid", "s_axis_tlast"):
+        getattr(dut, name).value = 0
+    await start_clock(dut.clk, dut.rst)
+    rng = random.Random(SEED)
+    gen = lambda: pause_generator(idle, rng)              # noqa: E731
+    for _ in range(2):                                      # two good inferences back to back
+        x = np.array([[[[rng.randint(0, (1 << bits) - 1) for _ in range(W)] for _ in range(H)] for _ in range(C)]
+                      for _ in range(T)])
+        words = proto.pack_frames(x, bits)
+        assert len(words) == T * proto.words_per_frame(C, H, W, bits) == T * prm["WPF"]
+        writes, short, long_, n = await rx_run(dut, words, len(words) - 1, idle=gen())
+        assert (short, long_, n) == (0, 0, len(words))
+        got = np.zeros_like(x)
+        for (c, a), v in writes.items():
+            t, pos = divmod(a, H * W)
+            got[t, c, pos // W, pos % W] = v
+        assert np.array_equal(got, x) and len(writes) == x.size
+    # early TLAST: short, stops there
+    writes, short, long_, n = await rx_run(dut, words[:3], 2, idle=gen())
+    assert (short, long_, n) == (1, 0, 3)
+    # no TLAST on the last word: long; drained up to the TLAST that follows
+    writes, short, long_, n = await rx_run(dut, list(words) + [1, 2, 3], len(words) + 2, idle=gen())
+    assert (short, long_, n) == (0, 1, len(words) + 3)
+    # no TLAST at all: long, drained until idle (DRAIN_IDLE cycles)
+    writes, short, long_, n = await rx_run(dut, words, None, idle=gen())
+    assert (short, long_, n) == (0, 1, len(words))
+    # store = 0 (steps mismatch): framing only
+    writes, short, long_, n = await rx_run(dut, words, len(words) - 1, store=0, idle=gen())
+    assert (short, long_, n, len(writes)) == (0, 0, len(words), 0)
+
+
+def rx_parameters(IB: int, CIN: int, H: int, W: int, T: int) -> dict:
+    """The receiver's parameters for an input shape, derived as syna_hw.rtl_core.generate does."""
+    return dict(LANE=proto.lane_bits(IB), IB=IB, CIN=CIN, H=H, W=W, T=T, WPF=proto.words_per_frame(CIN, H, W, IB),
+                IAW=max(1, (T * H * W - 1).bit_length()), CW=max(1, (CIN - 1).bit_length()), DRAIN_IDLE=50)
+
+
+PARAMS = [rx_parameters(3, 2, 3, 5, 2), rx_parameters(5, 1, 4, 4, 3), rx_parameters(8, 3, 2, 3, 2)]
+
+
+@pytest.mark.parametrize("parameters", PARAMS, ids=lambda p: f"IB{p['IB']}-C{p['CIN']}-{p['H']}x{p['W']}-T{p['T']}")
+def test_stream_rx(parameters, tmp_path):
+    from cocotb_runner import run_unit
+    run_unit("syna_stream_rx", "test_stream_rx", parameters, tmp_path,
+             build_tag=f"IB{parameters['IB']}-C{parameters['CIN']}-{parameters['H']}x{parameters['W']}-T{parameters['T']}")
