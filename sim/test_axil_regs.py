@@ -1,14 +1,13 @@
 """syna_axil_regs (rtl/syna_axil_regs.v, the unit as toplevel, built with the register offsets and the
 version of syna_contract/protocol.py as syna_core passes them from syna_cfg.vh): the map through
 cocotbext-axi's AxiLiteMaster -- ap_ctrl_hs start/done/idle/ready, GIE/IER/ISR and the interrupt, STEPS,
-the read-only registers --, without and with idle cycles on AW/W/AR and back-pressure on B/R
+IDLE_TIMEOUT, the read-only registers --, without and with idle cycles on AW/W/AR and back-pressure on B/R
 (verilog-axis' cycle_pause, and random)."""
 from __future__ import annotations
 
 import random
 
 import cocotb
-import pytest
 from cocotb.triggers import FallingEdge
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster
 
@@ -48,6 +47,9 @@ async def axil_register_map(dut, idle, backpressure):
     assert await rd(proto.REG_CTRL) == proto.CTRL_IDLE | proto.CTRL_READY
     await wr(proto.REG_STEPS, 16)
     assert await rd(proto.REG_STEPS) == 16 and int(dut.steps.value) == 16
+    assert await rd(proto.REG_IDLE_TIMEOUT) == 0                                   # reset value: the default
+    await wr(proto.REG_IDLE_TIMEOUT, 12345)
+    assert await rd(proto.REG_IDLE_TIMEOUT) == 12345 and int(dut.idle_timeout.value) == 12345
     await wr(proto.REG_GIE, 1)
     await wr(proto.REG_IER, 1)
     await wr(proto.REG_CTRL, proto.CTRL_START)
@@ -79,7 +81,7 @@ async def axil_register_map(dut, idle, backpressure):
 # the parameter names of syna_axil_regs for protocol.REGISTERS (syna_core.v passes the same)
 OFFSET_PARAMS = {"CTRL": "A_CTRL", "GIE": "A_GIE", "IER": "A_IER", "ISR": "A_ISR", "STEPS": "A_STEPS",
                  "STATUS": "A_STATUS", "CYCLES": "A_CYCLES", "SATURATIONS": "A_SATS", "MODEL_HASH": "A_HASH",
-                 "VERSION": "A_VERSION"}
+                 "VERSION": "A_VERSION", "IDLE_TIMEOUT": "A_IDLE"}
 
 
 def test_axil_regs(tmp_path):

@@ -13,7 +13,7 @@ from model_export.model import AttentionSpec, SynAResNet, make_config
 from model_export.quant import QuantSettings
 from model_export.train import _pruning_line
 
-from conftest import random_inputs, random_model, small_config
+from helpers import random_inputs, random_model, small_config
 
 
 def _silence(model, block: int):

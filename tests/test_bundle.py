@@ -10,7 +10,7 @@ from model_export.export import write_bundle
 from model_export.model import AttentionSpec
 from model_export.quant import QuantSettings, UnsupportedError
 
-from conftest import DIGITS_SPEC, random_inputs, random_model, small_config
+from helpers import DIGITS_SPEC, random_inputs, random_model, small_config
 
 
 def test_bundle_contents(make_bundle):

@@ -10,7 +10,7 @@ from model_export.checkpoint import save_checkpoint
 from model_export.cli import main
 from model_export.data import input_spec
 
-from conftest import random_inputs, random_model, small_config
+from helpers import random_inputs, random_model, small_config
 
 
 @pytest.fixture

@@ -153,7 +153,7 @@ def test_same_packet(twins, case):
 @pytest.fixture(scope="module")
 def att_twins(tmp_path_factory):
     """A small random model with SynA attention in dim T (MA on the backbone, IA on the shortcuts)."""
-    from conftest import DIGITS_SPEC, random_inputs, random_model, small_config
+    from helpers import DIGITS_SPEC, random_inputs, random_model, small_config
 
     from model_export.export import write_bundle
     from model_export.model import AttentionSpec

@@ -11,6 +11,7 @@ import pytest
 from spikingjelly.datasets import integrate_events_by_fixed_frames_number
 from spikingjelly.datasets.utils import load_ATIS_bin
 
+from helpers import write_nmnist_folder
 from host.eventfiles import read_aedat2, read_aedat3, write_aedat2, write_nmnist
 from host.eventfiles.aedat2 import cifar10_dvs_view
 from model_export import event_datasets as ev
@@ -19,22 +20,6 @@ from model_export.model import make_config
 from model_export.synthetic_gestures import CLASSES, SyntheticGestureConfig, generate
 
 NMNIST = make_config("nmnist", width=0.125, steps=6)
-
-
-def write_nmnist_folder(root: Path, per_digit=(2, 1), seed=0) -> Path:
-    rng = np.random.default_rng(seed)
-    for split, n in zip(("Train", "Test"), per_digit):
-        for d in range(10):
-            (root / split / str(d)).mkdir(parents=True, exist_ok=True)
-            for k in range(n):
-                m = int(rng.integers(300, 900))
-                t = np.sort(rng.integers(0, 300_000, m))
-                # a digit-dependent blob, so the classes differ
-                cx, cy = 5 + 2.5 * d, 17 + 8 * np.sin(d)
-                x = np.clip(rng.normal(cx, 3, m), 0, 33).astype(int)
-                y = np.clip(rng.normal(cy, 3, m), 0, 33).astype(int)
-                write_nmnist(root / split / str(d) / f"{k:05d}.bin", x, y, rng.integers(0, 2, m), t)
-    return root
 
 
 def expected_frames(events: dict, steps, size, bits):

@@ -20,7 +20,7 @@ from model_export.quant import QuantSettings, quantize_model
 from syna_contract.reference import Reference
 from model_export.testing import randomize
 
-from test_datasets import write_nmnist_folder
+from helpers import write_nmnist_folder
 
 WIDTH, WEIGHT_BITS = 0.125, 8          # 8-16-32-64 channels: 125 BRAM36 at P = 16, over PYNQ-Z2's 112 budget
 

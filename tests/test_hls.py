@@ -1,4 +1,6 @@
-"""The Vitis-HLS core's C++ (g++ C-simulation) against the numpy Reference, bit for bit.
+"""The Vitis-HLS core's C++ (g++ C-simulation) against the numpy Reference, bit for bit: the demo model on
+its whole held-out split, the stream level, the testbench, refusals, the header and the vendor flows.
+The random and attention models are in the backend table (tests/test_backends.py).
 
 Needs g++ and the Xilinx ap_types headers (from the hls4ml wheel): when either is missing
 these tests FAIL with a message saying what to install; they never skip.
@@ -11,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import hls_assert_same
 from syna_contract import protocol as pr
 from syna_hw import hls_core as hc
 from syna_contract.boards import BOARDS
 from syna_contract.bundle import Bundle, load_bundle
-from model_export.model import AttentionSpec
 from syna_contract.reference import Reference
 
 REPO = Path(__file__).resolve().parent.parent
@@ -27,19 +29,6 @@ def _build_root(tmp_path_factory) -> Path:
 
 def _core(bundle, lanes, tmp_path_factory) -> hc.HlsCore:
     return hc.HlsCore(bundle, lanes, build_root=_build_root(tmp_path_factory)).compile()
-
-
-def _assert_same(res: hc.HlsResult, ref, lanes: int, bundle: Bundle, x: np.ndarray):
-    msg = hc.compare(res, ref)
-    assert msg is None, msg
-    # the SATURATED status bit is set exactly when the inference saturated
-    assert np.array_equal((res.status & pr.STATUS_SATURATED) != 0, res.sample_saturations > 0)
-    # the cycle counter is the documented model (numpy, from the spike maps), sample by sample
-    for i in range(min(len(x), 3)):
-        rep = hc.cycle_model(bundle.layers, bundle.input_spec, x[i], {k: v[i] for k, v in ref.spikes.items()}, lanes)
-        assert rep.cycles == int(res.cycles[i]), f"sample {i}: C++ counted {res.cycles[i]}, model {rep.cycles}"
-        for name, c in rep.layers.items():
-            assert int(res.layer_cycles[name][i]) == c, f"layer {name}: {res.layer_cycles[name][i]} vs model {c}"
 
 
 # ----------------------------------------------------------------------------- tools
@@ -68,7 +57,7 @@ def test_demo_heldout_bit_exact(demo, tmp_path_factory):
     core = _core(bundle, hc.DEFAULT_LANES, tmp_path_factory)
     res = core.run(x)
     ref = Reference(bundle).run(x)
-    _assert_same(res, ref, hc.DEFAULT_LANES, bundle, x)
+    hls_assert_same(res, ref, hc.DEFAULT_LANES, bundle, x)
     assert np.array_equal(core.predict(x[:32]), ref.scores[:32])
     assert (res.status & pr.STATUS_ERRORS == 0).all()
 
@@ -92,41 +81,10 @@ def test_check_bundle_is_the_demo_stage(demo, capsys):
     assert out.startswith("HLS C-sim vs reference: PASS") and out.count("\n") == 1
 
 
-# ----------------------------------------------------------------------------- random models
-RANDOM_CASES = [  # merge, attention, weight bits, mem bits, lanes
-    ("OR", None, 8, 16, 16),
-    ("AND", None, 4, 16, 4),
-    ("IAND", None, 8, 8, 1),                       # mem 8: saturates a lot
-    ("OR", AttentionSpec("T", "a"), 8, 8, 8),      # MA-T + IA-T; IA's theta 256 does not fit 8 bits
-    ("IAND", AttentionSpec("C", "b"), 4, 12, 32),  # MA-C + IA-C, non-native membrane width
-]
-
-
-@pytest.mark.parametrize("merge,att,wbits,mbits,lanes", RANDOM_CASES,
-                         ids=[f"{c[0]}-{c[1].dim + c[1].position if c[1] else 'noatt'}-w{c[2]}-m{c[3]}-p{c[4]}"
-                              for c in RANDOM_CASES])
-def test_random_model_bit_exact(make_bundle, tmp_path_factory, merge, att, wbits, mbits, lanes):
-    out, _, x = make_bundle(merge=merge, attention=att, weight_bits=wbits, mem_bits=mbits, samples=5, seed=lanes)
-    bundle = load_bundle(out)
-    core = _core(bundle, lanes, tmp_path_factory)
-    res = core.run(x)
-    ref = Reference(bundle).run(x)
-    _assert_same(res, ref, lanes, bundle, x)
-    if mbits == 8:
-        assert sum(ref.saturations.values()) > 0, "this case is meant to exercise saturation"
-    # and the golden vectors the torch fake-quant model wrote
-    g = bundle.golden()
-    assert np.array_equal(res.scores, g["scores"])
-    for name in core.layer_names:
-        assert np.array_equal(res.spikes[name], g[f"spikes/{name}"]), name
-
-
 # ----------------------------------------------------------------------------- make csim (g++ testbench)
 @pytest.fixture(scope="module")
 def small_bundle(tmp_path_factory):
-    import sys
-    sys.path.insert(0, str(Path(__file__).parent))
-    from conftest import DIGITS_SPEC, random_inputs, random_model, small_config
+    from helpers import DIGITS_SPEC, random_inputs, random_model, small_config
     from model_export.export import write_bundle
     from model_export.quant import QuantSettings
     x = random_inputs(3, seed=7)

@@ -10,7 +10,7 @@ from syna_contract.bundle import load_bundle
 from syna_contract.energy import energy_report
 from syna_contract.reference import Reference
 
-from test_host_helpers import export_digits, export_dvs, random_events
+from helpers import export_digits, export_dvs, random_events
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from spikingjelly.datasets import integrate_events_by_fixed_duration, integrate_
 
 from host.events import events_to_frames, fit_steps, frames_for_spec
 
-from test_host_helpers import DVS_SPEC, random_events
+from helpers import DVS_SPEC, random_events
 
 
 def sj_frames(x, y, p, t, h, w, split_by, frames=None, duration=None):

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import textwrap
 
-from test_host_helpers import REPO, export_digits
+from helpers import REPO, export_digits
 
 SCRIPT = textwrap.dedent(r"""
     import importlib.abc, json, sys

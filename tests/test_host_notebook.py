@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from test_host_helpers import REPO, export_digits, export_dvs, random_events
+from helpers import REPO, export_digits, export_dvs, random_events
 
 NOTEBOOK = REPO / "host" / "notebooks" / "syna_demo.ipynb"
 if os.environ.get("SYNA_REQUIRE_HOST_DEPS") == "1":          # make test / make host-test: no silent skip

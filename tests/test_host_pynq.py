@@ -18,7 +18,7 @@ from host.fakeboard import FakeBoard, hwh_registers, pynq_available
 from syna_contract.bundle import load_bundle
 from syna_contract.reference import Reference
 
-from test_host_helpers import export_digits
+from helpers import export_digits
 
 IMPLS = ["real-pynq", "stand-in"]
 

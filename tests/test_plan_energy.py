@@ -15,7 +15,7 @@ from syna_hw.plan import plan_bundle, plan_layers
 from model_export.quant import QuantSettings, quantize_model
 from syna_contract.reference import Reference
 
-from conftest import DIGITS_SPEC, random_inputs, random_model, small_config
+from helpers import DIGITS_SPEC, random_inputs, random_model, small_config
 
 GESTURE_SPEC = dict(steps=32, channels=2, height=128, width=128, encoding="events", bits=8, scale=1.0,
                     static=False)

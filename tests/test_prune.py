@@ -22,7 +22,7 @@ from model_export.prune import PruneError, prune_layers, silent_shortcuts
 from model_export.quant import QuantSettings
 from syna_contract.reference import Reference
 
-from conftest import DIGITS_SPEC, random_inputs, random_model, small_config
+from helpers import DIGITS_SPEC, random_inputs, random_model, small_config
 
 
 def _checkpoint(tmp_path, merge="OR", silence=(1,), name="m.pt"):

@@ -9,7 +9,7 @@ from model_export.model import AttentionSpec
 from model_export.quant import QuantSettings, quantize_model
 from syna_contract.reference import InputError, Reference
 
-from conftest import random_inputs
+from helpers import random_inputs
 
 
 def assert_identical(ref, golden):

@@ -1,11 +1,11 @@
 """The RTL twin (rtl/, syna_hw/rtl_core.py) through its Verilator C++ harness.
 
-Bit-exact on every golden sample: class scores, per-layer spike counts, and every
-layer's spike map at every time step (the simulation tap of rtl/syna_core.v), for
-small random models per merge kind, a DVS-like model (2 channels, 3-bit counts,
-7x7 stride-2 stem, max-pool), and the demo model (the shipped checkpoint exported
-as `make demo` does). Plus the fault cases of docs/core-interface.md, the cycle
-budget (event-driven, within 1.25x of SOPs/P) and the generator's files.
+Bit-exact on every golden sample (class scores, per-layer spike counts, and every layer's spike map at
+every time step, through the simulation tap of rtl/syna_core.v) for the demo model (the shipped
+checkpoint exported as `make demo` does), attention on the encoder and the MLP's clamps (edited
+bundles, against the reference); the random models per merge kind, the attention models and the
+DVS-like model are in the backend table (tests/test_backends.py). Plus the fault cases of
+docs/core-interface.md, the cycle budget (event-driven, within 1.25x of SOPs/P) and the generator's files.
 Needs Verilator (`make rtl-deps`); a missing tool fails with its name.
 """
 from __future__ import annotations
@@ -15,70 +15,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
+from helpers import export_demo, rtl_check_bitexact
 from syna_contract import protocol as P
 from syna_hw import hls_core
 from syna_hw import rtl_core as rc
 from syna_contract.bundle import load_bundle
-from model_export.export import write_bundle
-from model_export.model import AttentionSpec, SynAResNet, make_config
-from model_export.quant import QuantSettings
-from model_export.testing import randomize
-
-REPO = Path(__file__).resolve().parents[1]
-CHECKPOINT = REPO / "model_export" / "checkpoints" / "digits_or.pt"
-DVS_SPEC = dict(steps=4, channels=2, height=16, width=16, encoding="counts", bits=3, scale=1.0, static=False)
+from model_export.model import AttentionSpec
 
 
 # --------------------------------------------------------------------------- bundles
-def export_demo(out: Path, golden: int = 8) -> Path:
-    """The shipped digits checkpoint exported as `make demo` does (numbers not hard-coded here)."""
-    from model_export.export import export_checkpoint
-    export_checkpoint(CHECKPOINT, out, samples=golden)
-    return out
-
-
-def export_dvs_like(out: Path, seed: int = 1, samples: int = 3) -> Path:
-    """Small random dvs_gesture-preset model: 2 input channels, 3-bit counts, k7 s2 stem, max-pool, 11 classes."""
-    rng = np.random.default_rng(seed)
-    x = rng.integers(0, 8, (samples, 4, 2, 16, 16)) * (rng.random((samples, 4, 2, 16, 16)) < 0.3)
-    cfg = make_config("dvs_gesture", width=0.125, input_size=16, steps=4)
-    model = randomize(SynAResNet(cfg), torch.from_numpy(x / 4.0).float().transpose(0, 1), seed=seed)
-    write_bundle(model, out, QuantSettings(weight_bits=6, input_scale=1.0), DVS_SPEC, x)
-    return out
-
-
 @pytest.fixture(scope="session")
 def demo_bundle(tmp_path_factory) -> Path:
     return export_demo(tmp_path_factory.mktemp("rtl_demo") / "bundle")
 
 
 # --------------------------------------------------------------------------- checks
-def check_bitexact(core: rc.RtlCore, samples=None) -> list[int]:
-    """Run golden inputs; assert scores, counts, status and every spike map; return cycles per sample."""
-    g = core.bundle.golden()
-    spec = core.bundle.input_spec
-    cycles = []
-    for i in range(len(g["input"]) if samples is None else samples):
-        r = core.run(P.pack_frames(g["input"][i], spec["bits"]), spec["steps"])
-        assert not r.timed_out, f"sample {i}: the core did not finish"
-        o = P.unpack_output(r.out, core.classes, core.layers)
-        np.testing.assert_array_equal(o.scores, g["scores"][i], err_msg=f"sample {i}: scores")
-        maps = core.spike_maps(r.taps)
-        for name in core.layers:
-            gm = g[f"spikes/{name}"][i]
-            assert o.spike_counts[name] == int(gm.sum()), f"sample {i} layer {name}: spike count"
-            bad = np.argwhere(maps[name] != gm)
-            assert bad.size == 0, f"sample {i} layer {name}: {len(bad)} spikes differ, first at [t,c,y,x]={bad[0]}"
-        assert o.errors == [], f"sample {i}: status {P.decode_status(o.status)}"
-        assert abs(o.cycles - r.cycles) <= 4, (o.cycles, r.cycles)     # core count vs the harness clock
-        assert core.reg_read(P.REG_CYCLES) == o.cycles
-        assert core.reg_read(P.REG_STATUS) == o.status
-        cycles.append(o.cycles)
-    return cycles
-
-
 def synaptic_ops(bundle, sample: int) -> int:
     """Synaptic operations of one golden sample (syna_hw.hls_core's count: per non-zero input,
     kernel offsets landing on an output x Cout; fc: spikes x classes)."""
@@ -221,59 +173,7 @@ def test_spike_map_allocation_keeps_live_maps_apart(demo_bundle):
     assert depth == max(e for _, e in span.values())
 
 
-# --------------------------------------------------------------------------- bit-exact
-@pytest.mark.parametrize("merge", ["OR", "AND", "IAND"])
-@pytest.mark.parametrize("lanes", [4, 16])
-def test_random_models_bitexact(make_bundle, merge, lanes):
-    root, _, _ = make_bundle(merge=merge, samples=3, seed=lanes)
-    core = rc.RtlCore(root, lanes=lanes)
-    check_bitexact(core)
-    # back-to-back inferences without reset: the same again
-    check_bitexact(core, samples=1)
-
-
-ATT_CASES = [  # attention dim + position (MA on the backbone, IA on every shortcut), merge, weight bits, mem bits, lanes
-    ("T", "a", "OR", 8, 16, 8),       # MA-T + IA-T
-    ("C", "b", "IAND", 4, 12, 16),    # MA-C + IA-C, non-native membrane width (IA input saturates)
-    ("T", "b", "AND", 8, 8, 4),       # mem 8: currents saturate a lot; IA's theta 256 does not fit 8 bits
-    ("C", "c", "OR", 8, 8, 3),        # 3 lanes: channel groups that do not divide the channels
-]
-
-
-def _strip_attention(layers):
-    for l in layers:
-        l.pop("attention", None)
-
-
-@pytest.mark.parametrize("dim,pos,merge,wbits,mbits,lanes", ATT_CASES,
-                         ids=[f"{c[0]}{c[1]}-{c[2]}-w{c[3]}-m{c[4]}-p{c[5]}" for c in ATT_CASES])
-def test_attention_models_bitexact(make_bundle, dim, pos, merge, wbits, mbits, lanes):
-    """MA and IA (numerics.md section 6) in dims T and C: every spike of every layer at every step, the
-    scores and the saturation counts (currents once per layer, the MLP's sat32, IA's sat_M) equal golden."""
-    from syna_contract.reference import Reference
-    root, _, _ = make_bundle(merge=merge, attention=AttentionSpec(dim, pos), weight_bits=wbits, mem_bits=mbits,
-                             samples=3, seed=lanes)
-    b = load_bundle(root)
-    kinds = {(l["attention"]["kind"], l["attention"]["dim"]) for l in b.layers if l.get("attention")}
-    assert kinds == {("MA", dim), ("IA", dim)}
-    g = b.golden()
-    # the attention matters on these samples: without it the reference gives other spikes
-    plain = Reference(_edited(b, _strip_attention)).run(g["input"])
-    assert any(not np.array_equal(plain.spikes[n], g[f"spikes/{n}"]) for n in plain.spikes)
-    core = rc.RtlCore(root, lanes=lanes)
-    assert core.cfg.arch["NATT"] == len([l for l in b.layers if l.get("attention")])
-    check_bitexact(core)
-    sats = 0
-    for i in range(len(g["input"])):
-        words = P.pack_frames(g["input"][i], b.input_spec["bits"])
-        o = P.unpack_output(core.run(words, b.input_spec["steps"]).out, core.classes, core.layers)
-        assert bool(o.status & P.STATUS_SATURATED) == (o.saturations > 0)
-        sats += o.saturations
-    assert sats == sum(int(g[k]) for k in g if k.startswith("saturations/"))
-    if mbits == 8:
-        assert sats > 0, "this case is meant to exercise saturation"
-
-
+# --------------------------------------------------------------------------- attention
 def _reopen(core: rc.RtlCore, edit) -> None:
     """Edit the ROM files of an open core and load them again (the harness reads them at open)."""
     core.close()
@@ -287,7 +187,7 @@ def test_attention_test_catches_a_wrong_gate(make_bundle):
     IA/MA MLP weights all zero."""
     root, _, _ = make_bundle(merge="OR", attention=AttentionSpec("C", "b"), samples=2, seed=4)
     core = rc.RtlCore(root, lanes=4)
-    check_bitexact(core)
+    rtl_check_bitexact(core)
 
     def shift_sigmoid(d: Path):
         lines = (d / rc.SIGMOID_MEM).read_text().splitlines()
@@ -302,10 +202,10 @@ def test_attention_test_catches_a_wrong_gate(make_bundle):
         rc.generate(root, core.rom_dir, lanes=4)
         _reopen(core, edit)
         with pytest.raises(AssertionError):
-            check_bitexact(core)
+            rtl_check_bitexact(core)
     rc.generate(root, core.rom_dir, lanes=4)
     _reopen(core, lambda d: None)
-    check_bitexact(core, samples=1)
+    rtl_check_bitexact(core, samples=1)
 
 
 @pytest.mark.parametrize("dim,pos,merge,mbits", [("C", "b", "OR", 16), ("T", "a", "IAND", 12)])
@@ -396,15 +296,9 @@ def test_attention_on_the_encoder(make_bundle, dim, donor):
     core.close()
 
 
-def test_dvs_like_model_bitexact(tmp_path):
-    core = rc.RtlCore(export_dvs_like(tmp_path / "dvs"), lanes=8)
-    assert any(l["kind"] == "maxpool_or" for l in core.bundle.layers)
-    check_bitexact(core)
-
-
 def test_demo_model_bitexact_and_cycle_budget(demo_bundle):
     core = rc.RtlCore(demo_bundle)
-    cycles = check_bitexact(core)
+    cycles = [o.cycles for o in rtl_check_bitexact(core)]
     lanes = core.cfg.arch["P"]
     ratios = [c / (synaptic_ops(core.bundle, i) / lanes) for i, c in enumerate(cycles)]
     # target: within 1.25x of SOPs/P (mean); the sparsest samples pay relatively more for the fixed
@@ -451,7 +345,7 @@ def test_fault_early_tlast_then_good(small_core):
     o = _status(core, r.out)
     assert not r.timed_out and o.errors == ["frame_short"] and not o.scores.any() and not any(o.spike_counts.values())
     assert core.reg_read(P.REG_STATUS) & P.STATUS_FRAME_SHORT
-    check_bitexact(core, samples=1)
+    rtl_check_bitexact(core, samples=1)
 
 
 def test_fault_missing_tlast_then_good(small_core):
@@ -462,7 +356,7 @@ def test_fault_missing_tlast_then_good(small_core):
     assert not r.timed_out and o.errors == ["frame_long"]
     r = core.run(np.concatenate([words, words[:5]]), steps)     # too long, TLAST at the end
     assert _status(core, r.out).errors == ["frame_long"]
-    check_bitexact(core, samples=1)
+    rtl_check_bitexact(core, samples=1)
 
 
 def test_fault_abandoned_transfer_then_good(small_core):
@@ -495,7 +389,7 @@ def test_fault_steps_mismatch(small_core):
     words, steps = _golden_words(core)
     o = _status(core, core.run(words, steps + 1).out)
     assert o.errors == ["steps_mismatch"] and not o.scores.any()
-    check_bitexact(core, samples=1)
+    rtl_check_bitexact(core, samples=1)
 
 
 def test_fault_reset_mid_inference(small_core):
@@ -504,11 +398,11 @@ def test_fault_reset_mid_inference(small_core):
     r = core.run(words, steps, stop_after_in=len(words) // 3)   # reset while receiving
     core.reset()
     assert core.reg_read(P.REG_CTRL) & P.CTRL_IDLE
-    check_bitexact(core, samples=1)
+    rtl_check_bitexact(core, samples=1)
     r = core.run(words, steps, max_cycles=len(words) * 8 + 200)  # reset while computing
     assert r.timed_out
     core.reset()
-    check_bitexact(core, samples=2)
+    rtl_check_bitexact(core, samples=2)
 
 
 def test_membrane_saturation_flagged(make_bundle):
@@ -525,7 +419,7 @@ def test_membrane_saturation_flagged(make_bundle):
         assert core.reg_read(P.REG_SATURATIONS) == o.saturations
         total += o.saturations
     assert expected > 0 and total == expected
-    check_bitexact(core)
+    rtl_check_bitexact(core)
 
 
 def test_rtl_backend_transfer_matches_emulator(make_bundle):

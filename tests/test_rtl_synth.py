@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import export_demo
 from syna_contract import protocol as P
 from syna_hw import rtl_core as rc
 from syna_contract.bundle import load_bundle
@@ -26,15 +27,14 @@ def _tool(name: str) -> str:
 
 @pytest.fixture(scope="module")
 def demo_bundle(tmp_path_factory) -> Path:
-    from test_rtl_core import export_demo
     return export_demo(tmp_path_factory.mktemp("rtl_synth") / "bundle", golden=2)
 
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
     """A small random model (IAND merges) and its generated configuration (P = 8)."""
-    import torch  # noqa: F401  (conftest's helpers need it)
-    from conftest import DIGITS_SPEC, random_inputs, random_model, small_config
+    import torch  # noqa: F401  (the helpers build torch models)
+    from helpers import DIGITS_SPEC, random_inputs, random_model, small_config
 
     from model_export.export import write_bundle
     from model_export.quant import QuantSettings
@@ -50,7 +50,7 @@ def small(tmp_path_factory):
 def small_att(tmp_path_factory):
     """A small random model with attention (MA-C on the backbone, IA-C on the shortcuts, OR merges), P = 8."""
     import torch  # noqa: F401
-    from conftest import DIGITS_SPEC, random_inputs, random_model, small_config
+    from helpers import DIGITS_SPEC, random_inputs, random_model, small_config
 
     from model_export.export import write_bundle
     from model_export.model import AttentionSpec
@@ -83,8 +83,6 @@ def test_icarus_compiles_and_runs_a_full_inference_bitexact(config, request):
     bundle, run, cfg = request.getfixturevalue(config)
     iverilog, vvp = _tool("iverilog"), _tool("vvp")
     srcs = [str(p) for p in rc.rtl_sources(top=True)]
-    subprocess.run([iverilog, "-g2005", "-o", str(run / "units.vvp"), "-s", "tb_units",
-                    *map(str, rc.rtl_sources(units_only=True)), str(REPO / "sim" / "tb_units.v")], check=True)
     subprocess.run([iverilog, "-g2005", "-I", str(run), "-o", str(run / "tb.vvp"), "-s", "tb_icarus", *srcs,
                     str(REPO / "sim" / "tb_icarus.v")], check=True)
     b = load_bundle(bundle)
@@ -99,6 +97,39 @@ def test_icarus_compiles_and_runs_a_full_inference_bitexact(config, request):
     np.testing.assert_array_equal(o.scores, g["scores"][0])
     assert o.spike_counts == {k: int(g[f"spikes/{k}"][0].sum()) for k in cfg.spiking}
     assert o.errors == []
+
+
+def test_rtl_file_list_is_complete():
+    """rtl/syna.f (what every consumer reads) lists every Verilog file of rtl/, each once, the top last."""
+    listed = rc.rtl_sources(top=True)
+    assert len(set(listed)) == len(listed), "rtl/syna.f lists a file twice"
+    assert sorted(listed) == sorted((REPO / "rtl").glob("*.v")), (
+        "rtl/syna.f and rtl/*.v differ: add the new file to rtl/syna.f (dependency order)")
+    assert listed[-1].stem == "syna_core_top" and rc.rtl_sources()[-1].stem == "syna_core"
+
+
+def unit_benches() -> dict[str, str]:
+    """Each RTL unit's bench toplevel: sim/tb_<unit>.v's wrapper where there is one, else the unit itself."""
+    sim = REPO / "sim"
+    units = [p.stem[len("syna_"):] for p in rc.rtl_sources(units_only=True)]
+    return {u: f"tb_{u}" if (sim / f"tb_{u}.v").is_file() else f"syna_{u}" for u in units}
+
+
+def test_every_unit_has_a_bench():
+    """sim/test_<unit>.py exists for every unit of rtl/syna.f."""
+    missing = [u for u in unit_benches() if not (REPO / "sim" / f"test_{u}.py").is_file()]
+    assert not missing, f"RTL units without a bench (sim/test_<unit>.py): {missing}"
+
+
+def test_icarus_compiles_the_unit_benches(tmp_path):
+    """Every unit bench (the wrappers of sim/ and the units driven directly) compiles with Icarus -g2005 too."""
+    iverilog = _tool("iverilog")
+    tops = unit_benches().values()
+    wrappers = [REPO / "sim" / f"{t}.v" for t in tops if t.startswith("tb_")]
+    res = subprocess.run([iverilog, "-g2005", "-o", str(tmp_path / "units.vvp"), *[a for t in tops for a in ("-s", t)],
+                          *map(str, rc.rtl_sources(units_only=True)), *map(str, wrappers)],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-3000:]
 
 
 @CONFIGS

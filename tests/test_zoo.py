@@ -19,7 +19,7 @@ from model_export.zoo.asa import AdvanceSpatialAttention
 from model_export.zoo.mlf import MLFNode
 from model_export.zoo.variants import MSBlock, VanillaBlock
 
-from conftest import DIGITS_SPEC, random_inputs
+from helpers import DIGITS_SPEC, random_inputs
 
 T = 4
 
