@@ -11,6 +11,7 @@ rtl/syna_popcount.v
 rtl/syna_conv_engine.v
 rtl/syna_stream_rx.v
 rtl/syna_stream_tx.v
+rtl/syna_axi_rd.v
 rtl/syna_axil_regs.v
 rtl/syna_attention.v
 rtl/syna_core.v
