@@ -14,7 +14,7 @@ from model_export.quant import QuantSettings
 from syna_contract import ddr_image as di
 from syna_contract.bundle import BundleError, load_bundle
 
-from conftest import DIGITS_SPEC, random_inputs, random_model, small_config
+from helpers import DIGITS_SPEC, random_inputs, random_model, small_config
 
 
 @pytest.fixture(scope="module")

@@ -51,7 +51,7 @@ from syna_contract.bundle import MANIFEST, BundleError, load_bundle, model_hash,
 from syna_contract.reference import InputError as ReferenceInputError
 from syna_contract.reference import Reference
 
-from test_host_helpers import REPO, export_digits, export_dvs, random_events
+from helpers import REPO, export_digits, export_dvs, random_events
 
 BACKENDS = ("reference", "hls", "rtl", "pynq")
 CORES = ("emulator", "hls", "rtl")

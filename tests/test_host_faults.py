@@ -18,7 +18,7 @@ from syna_contract.bundle import load_bundle
 from syna_contract.energy import energy_report
 from syna_contract.reference import Reference
 
-from test_host_helpers import DVS_SPEC, export_digits, export_dvs, random_events
+from helpers import DVS_SPEC, export_digits, export_dvs, random_events
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from host.recordings import classify_recordings, read_recordings
 from syna_contract.bundle import load_bundle
 from syna_contract.reference import Reference
 
-from test_host_helpers import export_digits, export_dvs, random_events
+from helpers import export_digits, export_dvs, random_events
 
 
 @pytest.fixture(scope="module")
