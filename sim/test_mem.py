@@ -73,5 +73,6 @@ PARAMS = [dict(W=8, D=16, AW=4, HAS_INIT=1, INIT_FILE=f'"{INIT_FILE}"'), dict(W=
 def test_mem(parameters, tmp_path):
     from cocotb_runner import run_unit
     if parameters["HAS_INIT"]:
-        (tmp_path / INIT_FILE).write_text("\n".join(f"{w:x}" for w in init_words(parameters["W"], parameters["D"])) + "\n")
+        words = init_words(parameters["W"], parameters["D"])
+        (tmp_path / INIT_FILE).write_text("\n".join(f"{w:x}" for w in words) + "\n")
     run_unit("syna_mem", "test_mem", parameters, tmp_path)

@@ -126,8 +126,11 @@ PARAMS = [rx_parameters(3, 2, 3, 5, 2), rx_parameters(5, 1, 4, 4, 3), rx_paramet
 assert all(range_faults(p) for p in PARAMS)
 
 
-@pytest.mark.parametrize("parameters", PARAMS, ids=lambda p: f"IB{p['IB']}-C{p['CIN']}-{p['H']}x{p['W']}-T{p['T']}")
+def shape_id(p: dict) -> str:
+    return f"IB{p['IB']}-C{p['CIN']}-{p['H']}x{p['W']}-T{p['T']}"
+
+
+@pytest.mark.parametrize("parameters", PARAMS, ids=shape_id)
 def test_stream_rx(parameters, tmp_path):
     from cocotb_runner import run_unit
-    run_unit("syna_stream_rx", "test_stream_rx", parameters, tmp_path,
-             build_tag=f"IB{parameters['IB']}-C{parameters['CIN']}-{parameters['H']}x{parameters['W']}-T{parameters['T']}")
+    run_unit("syna_stream_rx", "test_stream_rx", parameters, tmp_path, build_tag=shape_id(parameters))
