@@ -15,7 +15,7 @@ from syna_contract.bundle import MANIFEST, BundleError, load_bundle, model_hash,
 from model_export.export import write_bundle
 from model_export.quant import QuantSettings
 
-from conftest import DIGITS_SPEC, random_inputs, random_model, small_config
+from helpers import DIGITS_SPEC, random_inputs, random_model, small_config
 
 
 @pytest.fixture(scope="module")

@@ -370,7 +370,7 @@ def test_fault_abandoned_transfer_then_good(small_core):
         o = _status(core, r.out)
         assert not r.timed_out and o.errors == ["frame_short"] and not o.scores.any() and o.cycles >= 300
         assert core.reg_read(P.REG_CTRL) & P.CTRL_IDLE
-        check_bitexact(core, samples=1)
+        rtl_check_bitexact(core, samples=1)
 
 
 def test_fault_lanes_out_of_range(small_core):
@@ -381,7 +381,7 @@ def test_fault_lanes_out_of_range(small_core):
     assert o.errors == ["input_range"] and not o.scores.any() and not any(o.spike_counts.values())
     o = _status(core, core.run(words[:4] | np.uint32(0x80), steps + 1).out)
     assert o.errors == ["frame_short", "steps_mismatch", "input_range"]
-    check_bitexact(core, samples=1)
+    rtl_check_bitexact(core, samples=1)
 
 
 def test_fault_steps_mismatch(small_core):
