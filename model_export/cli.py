@@ -225,6 +225,15 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--attention", choices=["none", "T", "C", "S"],
                    help="SynA dimension (MA on backbone + IA on shortcut), or none (default none)")
     g.add_argument("--attention-position", choices=list("abcd"), help="Table V position (default b)")
+    g.add_argument("--attention-form", choices=["relu_x_w", "relu_xw"],
+                   help="how IA applies its spike gate q: relu(x)*q (default; a closed gate still gets a "
+                        "gradient) or relu(x*q) (the paper's code; a closed gate gets none). Same forward "
+                        "pass and export either way (docs/results.md)")
+    g.add_argument("--attention-init", choices=["open", "default"],
+                   help="attention MLP init: open (default: non-negative weights, MA gates near 1, IA gates "
+                        "firing) or default (PyTorch's, as the paper's code: MA gates ~0.5, IA mostly closed)")
+    g.add_argument("--attention-min-hidden", type=int,
+                   help="floor of the attention MLP's hidden width dim // r (default 1, as the paper)")
     g.add_argument("--train-limit", type=int, help="use only the first N training samples (smoke tests)")
     g.add_argument("--eval-limit", type=int, help="use only the first N evaluation samples")
     o = t.add_argument_group("optimisation (unset: the preset's Table X value)")

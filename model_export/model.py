@@ -29,6 +29,20 @@ from spikingjelly.activation_based import functional, layer, neuron, surrogate
 MERGES = ("ADD", "AND", "IAND", "OR")
 ATTENTION_DIMS = ("T", "C", "S")
 ATTENTION_POSITIONS = ("a", "b", "c", "d")
+# How IA applies its binary gate q to the current x (docs/results.md, "Why SynA did not learn"):
+#   "relu_x_w"  relu(x) * q   (default): the same values as the paper's form for q in {0, 1}, so the same
+#               forward pass and integer contract, but a closed gate (q = 0) still gets the gradient relu(x)
+#   "relu_xw"   relu(x * q)   (the paper's / released code's form): relu passes no gradient at 0, so a gate
+#               that never fires gets an exactly zero gradient and can never open
+IA_FORMS = ("relu_x_w", "relu_xw")
+# Initialisation of the attention MLPs (MA and IA):
+#   "open"      (default) PyTorch's default weights, then made non-negative (|w|): on the non-negative
+#               max-pooled current the logits start positive and large, so MA's sigmoid starts near 1
+#               and IA's LIF gate fires at every step (attention starts as a pass-through and learns
+#               what to suppress)
+#   "default"   PyTorch's default (kaiming-uniform) as in the paper's released code: MA gates start at
+#               about 0.5 (every MA layer's current halved) and most IA gates start closed
+ATTENTION_INITS = ("open", "default")
 
 # Table I of the paper.
 LIF_TAU = 2.0
@@ -76,6 +90,12 @@ class _PooledMLP(nn.Module):
         self.fc1 = nn.Linear(dim, hidden, bias=False)
         self.fc2 = nn.Linear(hidden, dim, bias=False)
 
+    def open_init(self) -> None:
+        """Non-negative weights (|default init|): positive logits on the (non-negative) max-pooled current."""
+        with torch.no_grad():
+            self.fc1.weight.abs_()
+            self.fc2.weight.abs_()
+
     def forward(self, avg: torch.Tensor, mx: torch.Tensor) -> torch.Tensor:
         return self.fc2(F.relu(self.fc1(avg))) + self.fc2(F.relu(self.fc1(mx)))
 
@@ -86,6 +106,10 @@ class _SpatialConv(nn.Module):
     def __init__(self, kernel: int):
         super().__init__()
         self.conv = nn.Conv2d(2, 1, kernel, padding=kernel // 2, bias=False)
+
+    def open_init(self) -> None:
+        with torch.no_grad():
+            self.conv.weight.abs_()
 
     def forward(self, avg: torch.Tensor, mx: torch.Tensor) -> torch.Tensor:
         return self.conv(torch.stack([avg, mx], dim=1))[:, 0]
@@ -117,12 +141,22 @@ def broadcast_weights(w: torch.Tensor, dim: str, steps: int) -> torch.Tensor:
     return w[None, :, None] if steps == 0 else w[:, :, None]
 
 
-def _make_body(dim: str, channels: int, steps: int, reduction: int, kernel: int) -> nn.Module:
+def mlp_hidden(dim_size: int, reduction: int, min_hidden: int = 1) -> int:
+    """Hidden width of the attention MLP: ``dim // reduction``, at least ``min_hidden`` and at most ``dim``."""
+    return min(dim_size, max(1, min_hidden, dim_size // reduction))
+
+
+def _make_body(dim: str, channels: int, steps: int, reduction: int, kernel: int, min_hidden: int = 1) -> nn.Module:
     if dim == "T":
-        return _PooledMLP(steps, max(1, steps // reduction))
+        return _PooledMLP(steps, mlp_hidden(steps, reduction, min_hidden))
     if dim == "C":
-        return _PooledMLP(channels, max(1, channels // reduction))
+        return _PooledMLP(channels, mlp_hidden(channels, reduction, min_hidden))
     return _SpatialConv(kernel)
+
+
+def _check_choice(value: str, choices: tuple[str, ...], what: str) -> None:
+    if value not in choices:
+        raise ValueError(f"{what} {value!r}; expected one of {choices}")
 
 
 class MultiDimAttention(nn.Module):
@@ -130,11 +164,15 @@ class MultiDimAttention(nn.Module):
 
     kind = "MA"
 
-    def __init__(self, dim: str, channels: int, steps: int, reduction: int | None = None, kernel: int = 3):
+    def __init__(self, dim: str, channels: int, steps: int, reduction: int | None = None, kernel: int = 3,
+                 init: str = "default", min_hidden: int = 1):
         super().__init__()
+        _check_choice(init, ATTENTION_INITS, "attention init")
         self.dim = dim
         self.reduction = reduction or (4 if dim == "T" else 8)
-        self.body = _make_body(dim, channels, steps, self.reduction, kernel)
+        self.body = _make_body(dim, channels, steps, self.reduction, kernel, min_hidden)
+        if init == "open":
+            self.body.open_init()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         w = torch.sigmoid(attention_logits(x, self.dim, self.body))
@@ -149,11 +187,17 @@ class InhibitoryAttention(nn.Module):
 
     kind = "IA"
 
-    def __init__(self, dim: str, channels: int, steps: int, reduction: int | None = None, kernel: int = 3):
+    def __init__(self, dim: str, channels: int, steps: int, reduction: int | None = None, kernel: int = 3,
+                 init: str = "default", min_hidden: int = 1, form: str = "relu_xw"):
         super().__init__()
+        _check_choice(init, ATTENTION_INITS, "attention init")
+        _check_choice(form, IA_FORMS, "IA form")
         self.dim = dim
+        self.form = form
         self.reduction = reduction or (4 if dim == "T" else 8)
-        self.body = _make_body(dim, channels, steps, self.reduction, kernel)
+        self.body = _make_body(dim, channels, steps, self.reduction, kernel, min_hidden)
+        if init == "open":
+            self.body.open_init()
         self.lif = make_lif()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -165,6 +209,8 @@ class InhibitoryAttention(nn.Module):
             seq = logits.unsqueeze(0).expand(x.shape[0], *logits.shape).contiguous()
             gate = self.lif(seq)                                # [T, N, C] or [T, N, H, W]
             w = broadcast_weights(gate, self.dim, steps=x.shape[0])
+        if self.form == "relu_x_w":
+            return F.relu(x) * w          # same values (w is 0 or 1); a closed gate still gets relu(x)
         return F.relu(x * w)
 
 
@@ -190,16 +236,41 @@ class ConvUnit(nn.Module):
 
 @dataclass(frozen=True)
 class AttentionSpec:
-    """SynA placement: MA on the backbone, IA on every shortcut (Table V)."""
+    """SynA placement: MA on the backbone, IA on every shortcut (Table V), and how it is trained.
+
+    ``ia_form``, ``init`` and ``min_hidden`` default to what trains here (docs/results.md); the paper's
+    released code is ``AttentionSpec(dim, position, **PAPER_ATTENTION)``. A stored spec without these
+    keys (checkpoints and bundles written before they existed) loads as the paper's form:
+    :meth:`from_dict`. None of them changes the exported integer model's format or arithmetic:
+    ``ia_form`` and ``init`` only change training, ``min_hidden`` the size of the MLP ROMs."""
 
     dim: str = "C"
     position: str = "b"
+    ia_form: str = "relu_x_w"        # IA_FORMS
+    init: str = "open"               # ATTENTION_INITS
+    min_hidden: int = 1              # floor of the attention MLP's hidden width (paper: 1)
 
     def __post_init__(self):
         if self.dim not in ATTENTION_DIMS:
             raise ValueError(f"attention dim {self.dim!r}; expected one of {ATTENTION_DIMS}")
         if self.position not in ATTENTION_POSITIONS:
             raise ValueError(f"attention position {self.position!r}; expected one of {ATTENTION_POSITIONS}")
+        _check_choice(self.ia_form, IA_FORMS, "IA form")
+        _check_choice(self.init, ATTENTION_INITS, "attention init")
+        if not isinstance(self.min_hidden, int) or self.min_hidden < 1:
+            raise ValueError(f"attention min_hidden {self.min_hidden!r}; expected an integer >= 1")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "AttentionSpec":
+        """A stored spec; keys it lacks (written before they existed) take the paper's values."""
+        return cls(**{**PAPER_ATTENTION, **d})
+
+    def ma(self, channels: int, steps: int) -> "MultiDimAttention":
+        return MultiDimAttention(self.dim, channels, steps, init=self.init, min_hidden=self.min_hidden)
+
+    def ia(self, channels: int, steps: int) -> "InhibitoryAttention":
+        return InhibitoryAttention(self.dim, channels, steps, init=self.init, min_hidden=self.min_hidden,
+                                   form=self.ia_form)
 
     def ma_slot(self) -> int:
         """Which conv of a backbone pair carries MA: 0 (after BN1: a, c) or 1 (after BN2: b, d)."""
@@ -208,6 +279,10 @@ class AttentionSpec:
     def ma_after_block(self) -> bool:
         """Positions a and b also put MA into the two convs after the residual block."""
         return self.position in ("a", "b")
+
+
+# The paper's released code: relu(x * q) gates, PyTorch's default init, hidden width dim // r (at least 1).
+PAPER_ATTENTION = dict(ia_form="relu_xw", init="default", min_hidden=1)
 
 
 class ORSEWBlock(nn.Module):
@@ -224,11 +299,11 @@ class ORSEWBlock(nn.Module):
         def ma(slot: int, after: bool = False):
             if attention is None or attention.ma_slot() != slot or (after and not attention.ma_after_block()):
                 return None
-            return MultiDimAttention(attention.dim, cout, steps)
+            return attention.ma(cout, steps)
 
         self.main0 = self.unit_class(cin, cout, 3, 2, 1, ma(0))
         self.main1 = self.unit_class(cout, cout, 3, 1, 1, ma(1))
-        ia = InhibitoryAttention(attention.dim, cout, steps) if attention is not None else None
+        ia = attention.ia(cout, steps) if attention is not None else None
         self.short = self.unit_class(cin, cout, 1, 2, 0, ia)
         self.post0 = self.unit_class(cout, cout, 3, 1, 1, ma(0, after=True))
         self.post1 = self.unit_class(cout, cout, 3, 1, 1, ma(1, after=True))
@@ -267,7 +342,7 @@ class ModelConfig:
     def from_dict(cls, d: dict) -> "ModelConfig":
         d = dict(d)
         if d.get("attention") is not None:
-            d["attention"] = AttentionSpec(**d["attention"])
+            d["attention"] = AttentionSpec.from_dict(d["attention"])
         return cls(**d)
 
 
@@ -315,7 +390,7 @@ class SynAResNet(nn.Module):
             # The feature-extraction convs 2-5 take MA at the same slot as the backbone (paper V-B1).
             if att is None or i % 2 != att.ma_slot():
                 return None
-            return MultiDimAttention(att.dim, c[0], config.steps)
+            return att.ma(c[0], config.steps)
 
         self.features = nn.Sequential(*[self.make_unit(c[0], c[0], 3, 1, 1, feature_ma(i)) for i in range(4)])
         self.blocks = nn.Sequential(*[self.make_block(cin, cout) for cin, cout in zip(c[:3], c[1:])])

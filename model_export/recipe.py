@@ -78,6 +78,9 @@ class TrainArgs:
     merge: str | None = None         # None: the arch's default (OR for syna-resnet)
     attention: str = "none"          # none | T | C | S  (SynA: MA on backbone + IA on shortcut)
     attention_position: str = "b"
+    attention_form: str | None = None        # None: model.AttentionSpec's default (IA_FORMS)
+    attention_init: str | None = None        # None: model.AttentionSpec's default (ATTENTION_INITS)
+    attention_min_hidden: int | None = None  # None: model.AttentionSpec's default
     epochs: int | None = None
     qat_epochs: int = 0
     batch_size: int | None = None

@@ -65,6 +65,12 @@ def augment_batch(x: np.ndarray, kinds: tuple[str, ...], rng: np.random.Generato
     return x
 
 
+def attention_options(args: TrainArgs) -> dict:
+    """The AttentionSpec training options given (``None`` keeps AttentionSpec's default)."""
+    given = dict(ia_form=args.attention_form, init=args.attention_init, min_hidden=args.attention_min_hidden)
+    return {k: v for k, v in given.items() if v is not None}
+
+
 def evaluate(net, x: np.ndarray, y: np.ndarray, scale: float, batch: int = 128, integer: bool = False) -> float:
     """Top-1 accuracy (%). ``integer`` feeds integer inputs (for :class:`FakeQuantNet`)."""
     return evaluate_spikes(net, x, y, scale, "mse", integer=integer, batch=batch).accuracy
@@ -225,12 +231,16 @@ def _train(args: TrainArgs, ctx: dist.Context, state: dict | None) -> Path:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
-    attention = None if args.attention == "none" else AttentionSpec(args.attention, args.attention_position)
+    attention = None if args.attention == "none" else AttentionSpec(args.attention, args.attention_position,
+                                                                    **attention_options(args))
     cfg = zoo.make_config(args.arch, model_preset(args.preset), width=args.width, input_size=args.input_size,
                           in_channels=args.in_channels, num_classes=args.num_classes, steps=args.steps,
                           merge=args.merge, attention=attention)
     args = dataclasses.replace(args, merge=cfg.merge, attention=cfg.attention.dim if cfg.attention else "none",
                                attention_position=cfg.attention.position if cfg.attention else args.attention_position)
+    if cfg.attention is not None:        # record what the run used (the checkpoint's config has it too)
+        args = dataclasses.replace(args, attention_form=cfg.attention.ia_form, attention_init=cfg.attention.init,
+                                   attention_min_hidden=cfg.attention.min_hidden)
     if args.qat_epochs and not zoo.describe(args.arch, cfg).exportable:
         raise ValueError(f"--qat-epochs: arch {args.arch!r} cannot be exported to the integer contract, so there is "
                          f"nothing to fine-tune for: {zoo.describe(args.arch, cfg).refusal}")

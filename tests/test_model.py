@@ -83,18 +83,99 @@ def test_lif_matches_table_i():
     assert type(lif.surrogate_function).__name__ == "ATan"
 
 
-def test_closed_ia_gate_gets_no_gradient_open_gate_does():
-    """docs/results.md: IA gates with relu(x * w); where the gate never fires (w = 0) its MLP gets an
-    exactly zero gradient, so a closed gate cannot learn to open (permanent natural pruning)."""
+def _ia_gradients(form: str, sign: float) -> tuple[float, float, torch.Tensor]:
+    """An IA-T gate whose MLP weights are all ``0.5 * sign`` (negative: it never fires; positive: it
+    fires), its gate firing fraction, the summed |gradient| of its MLP and its output."""
     from model_export.model import InhibitoryAttention
-    grads = {}
-    for sign in (-1.0, 1.0):                      # MLP weights all negative: never fires; positive: fires
-        ia = InhibitoryAttention("T", 8, 16)
-        with torch.no_grad():
-            for p in ia.body.parameters():
-                p.fill_(0.5 * sign)
-        out = ia(torch.randn(16, 4, 8, 5, 5, generator=torch.Generator().manual_seed(0)))
-        out.sum().backward()
-        grads[sign] = (float((out != 0).float().mean()), sum(float(p.grad.abs().sum()) for p in ia.body.parameters()))
-    assert grads[-1.0] == (0.0, 0.0)
-    assert grads[1.0][0] > 0 and grads[1.0][1] > 0
+    ia = InhibitoryAttention("T", 8, 16, form=form)
+    with torch.no_grad():
+        for p in ia.body.parameters():
+            p.fill_(0.5 * sign)
+    x = torch.randn(16, 4, 8, 5, 5, generator=torch.Generator().manual_seed(0))
+    out = ia(x)
+    out.sum().backward()
+    fired = float((out != 0).float().mean())
+    return fired, sum(float(p.grad.abs().sum()) for p in ia.body.parameters()), out.detach()
+
+
+def test_closed_ia_gate_gets_no_gradient_in_the_papers_form():
+    """docs/results.md: with relu(x * w), where the gate never fires (w = 0) its MLP gets an exactly
+    zero gradient, so a closed gate cannot learn to open (permanent natural pruning)."""
+    assert _ia_gradients("relu_xw", -1.0)[:2] == (0.0, 0.0)
+    fired, grad, _ = _ia_gradients("relu_xw", 1.0)
+    assert fired > 0 and grad > 0
+
+
+def test_closed_ia_gate_gets_a_gradient_in_the_default_form():
+    """relu(x) * w (the default): the closed gate's MLP is told how much current it blocks."""
+    assert AttentionSpec("T").ia_form == "relu_x_w"
+    fired, grad, _ = _ia_gradients("relu_x_w", -1.0)
+    assert fired == 0.0 and grad > 0
+
+
+@pytest.mark.parametrize("sign", [-1.0, 1.0])
+def test_ia_forms_have_the_same_forward_pass(sign):
+    """Both forms give the same values for gates in {0, 1}: same integer contract, same export."""
+    assert torch.equal(_ia_gradients("relu_x_w", sign)[2], _ia_gradients("relu_xw", sign)[2])
+
+
+def _gate_states(attention: AttentionSpec, steps: int = 16) -> tuple[list[float], list[float]]:
+    """IA gate firing fractions and MA sigmoid means of a fresh model on digits-like input (train-mode BN)."""
+    from model_export.model import InhibitoryAttention, MultiDimAttention, attention_logits
+    torch.manual_seed(0)
+    model = SynAResNet(make_config("mnist", width=0.25, input_size=8, steps=steps, attention=attention))
+    ia, ma = [], []
+    for m in model.modules():
+        if isinstance(m, InhibitoryAttention):
+            m.lif.register_forward_hook(lambda mod, i, o: ia.append(float(o.mean())))
+        elif isinstance(m, MultiDimAttention):
+            m.register_forward_hook(lambda mod, i, o: ma.append(float(
+                torch.sigmoid(attention_logits(i[0], mod.dim, mod.body)).mean())))
+    images = (torch.rand(1, 32, 1, 8, 8, generator=torch.Generator().manual_seed(1)) * 16).round() / 16
+    with torch.no_grad():
+        model(images.expand(steps, -1, -1, -1, -1))           # static images repeated over T (digits)
+    return ia, ma
+
+
+@pytest.mark.parametrize("dim", ["T", "C"])
+def test_fresh_attention_starts_open(dim):
+    """Default init: every IA gate fires at almost every step and every MA gate is near 1 on the first batch."""
+    ia, ma = _gate_states(AttentionSpec(dim, "b"))
+    assert len(ia) == 3 and len(ma) > 0
+    assert min(ia) > 0.75, ia
+    assert min(ma) > 0.85, ma
+
+
+@pytest.mark.parametrize("dim", ["T", "C"])
+def test_papers_init_starts_with_gates_mostly_closed(dim):
+    """The paper's (PyTorch default) init, for contrast: MA gates about 0.5, IA gates mostly closed."""
+    from model_export.model import PAPER_ATTENTION
+    ia, ma = _gate_states(AttentionSpec(dim, "b", **PAPER_ATTENTION))
+    assert max(ia) < 0.5, ia
+    assert all(0.3 < g < 0.7 for g in ma), ma
+
+
+def test_stored_attention_without_the_new_keys_loads_as_the_papers_form():
+    from model_export.model import PAPER_ATTENTION, ModelConfig
+    cfg = make_config("mnist", width=0.125, input_size=8, steps=4, attention=AttentionSpec("T", "b"))
+    d = cfg.to_dict()
+    assert d["attention"]["ia_form"] == "relu_x_w" and d["attention"]["init"] == "open"
+    assert ModelConfig.from_dict(d) == cfg
+    d["attention"] = {"dim": "T", "position": "b"}            # written before the options existed
+    old = ModelConfig.from_dict(d).attention
+    assert (old.ia_form, old.init, old.min_hidden) == tuple(PAPER_ATTENTION[k] for k in ("ia_form", "init",
+                                                                                           "min_hidden"))
+
+
+def test_attention_min_hidden_floors_the_mlp():
+    cfg = make_config("mnist", width=0.125, input_size=8, steps=4, attention=AttentionSpec("T", "b", min_hidden=3))
+    model = SynAResNet(cfg)
+    assert model.blocks[0].short.attn.body.fc1.weight.shape == (3, 4)
+    cfg = make_config("mnist", width=0.125, input_size=8, steps=4, attention=AttentionSpec("T", "b"))
+    assert SynAResNet(cfg).blocks[0].short.attn.body.fc1.weight.shape == (1, 4)       # 4 // 4
+
+
+@pytest.mark.parametrize("bad", [dict(ia_form="relu"), dict(init="zeros"), dict(min_hidden=0)])
+def test_bad_attention_options_are_refused(bad):
+    with pytest.raises(ValueError, match="expected"):
+        AttentionSpec("T", "b", **bad)
