@@ -139,10 +139,10 @@ def _gate_states(attention: AttentionSpec, steps: int = 16) -> tuple[list[float]
 
 @pytest.mark.parametrize("dim", ["T", "C"])
 def test_fresh_attention_starts_open(dim):
-    """Default init: every IA gate fires at almost every step and every MA gate is near 1 on the first batch."""
+    """Default init: every IA gate fires at most steps and every MA gate is near 1 on the first batch."""
     ia, ma = _gate_states(AttentionSpec(dim, "b"))
     assert len(ia) == 3 and len(ma) > 0
-    assert min(ia) > 0.75, ia
+    assert min(ia) > 0.6, ia
     assert min(ma) > 0.85, ma
 
 
