@@ -42,7 +42,8 @@ IA_FORMS = ("relu_x_w", "relu_xw")
 #               what to suppress)
 #   "default"   PyTorch's default (kaiming-uniform) as in the paper's released code: MA gates start at
 #               about 0.5 (every MA layer's current halved) and most IA gates start closed
-ATTENTION_INITS = ("open", "default")
+#   "open-ia"   IA as "open", MA as "default"
+ATTENTION_INITS = ("open", "default", "open-ia")
 
 # Table I of the paper.
 LIF_TAU = 2.0
@@ -167,7 +168,7 @@ class MultiDimAttention(nn.Module):
     def __init__(self, dim: str, channels: int, steps: int, reduction: int | None = None, kernel: int = 3,
                  init: str = "default", min_hidden: int = 1):
         super().__init__()
-        _check_choice(init, ATTENTION_INITS, "attention init")
+        _check_choice(init, ("open", "default"), "attention init")
         self.dim = dim
         self.reduction = reduction or (4 if dim == "T" else 8)
         self.body = _make_body(dim, channels, steps, self.reduction, kernel, min_hidden)
@@ -190,7 +191,7 @@ class InhibitoryAttention(nn.Module):
     def __init__(self, dim: str, channels: int, steps: int, reduction: int | None = None, kernel: int = 3,
                  init: str = "default", min_hidden: int = 1, form: str = "relu_xw"):
         super().__init__()
-        _check_choice(init, ATTENTION_INITS, "attention init")
+        _check_choice(init, ("open", "default"), "attention init")
         _check_choice(form, IA_FORMS, "IA form")
         self.dim = dim
         self.form = form
@@ -266,10 +267,12 @@ class AttentionSpec:
         return cls(**{**PAPER_ATTENTION, **d})
 
     def ma(self, channels: int, steps: int) -> "MultiDimAttention":
-        return MultiDimAttention(self.dim, channels, steps, init=self.init, min_hidden=self.min_hidden)
+        init = "default" if self.init == "open-ia" else self.init
+        return MultiDimAttention(self.dim, channels, steps, init=init, min_hidden=self.min_hidden)
 
     def ia(self, channels: int, steps: int) -> "InhibitoryAttention":
-        return InhibitoryAttention(self.dim, channels, steps, init=self.init, min_hidden=self.min_hidden,
+        init = "open" if self.init == "open-ia" else self.init
+        return InhibitoryAttention(self.dim, channels, steps, init=init, min_hidden=self.min_hidden,
                                    form=self.ia_form)
 
     def ma_slot(self) -> int:
