@@ -65,7 +65,8 @@ def _cmd_export(a) -> None:
     from .export import export_checkpoint
     path = export_checkpoint(a.checkpoint, a.out, weight_bits=a.weight_bits, mem_bits=a.mem_bits,
                              samples=a.samples, prune_silent_shortcuts=a.prune_silent_shortcuts,
-                             prune_samples=a.prune_samples, ddr_lanes=_ddr_lanes(a))
+                             prune_samples=a.prune_samples, ddr_lanes=_ddr_lanes(a),
+                             attention_check="warn" if a.allow_broken_attention else "refuse")
     from syna_contract.bundle import load_bundle
     b = load_bundle(path)
     n_roms = sum(len(l.get("roms", {})) for l in b.layers)
@@ -158,6 +159,9 @@ def _cmd_plan(a) -> None:
     print(rep.table())
     if a.json:
         Path(a.json).write_text(json.dumps(rep.to_dict(), indent=1))
+    if not rep.attention_ok:
+        from syna_contract.checks import raise_on_errors
+        raise_on_errors(rep.attention, f"plan {a.bundle}")
 
 
 def _cmd_energy(a) -> None:
@@ -277,6 +281,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "the held-out split; the pruned bundle is verified to give identical scores and spikes")
     e.add_argument("--prune-samples", type=int,
                    help="decide and verify the pruning on the first N held-out samples (None: all)")
+    e.add_argument("--allow-broken-attention", action="store_true",
+                   help="write the bundle even where attention cannot work as configured (IA gates that can "
+                        "never fire at this --mem-bits, attention sums that clamp heavily on the golden samples; "
+                        "docs/numerics.md section 6): the reasons are printed as warnings instead of refusing")
     _ddr_args(e)
     e.set_defaults(func=_cmd_export)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ from syna_contract.bundle import FORMAT_NAME, GOLDEN, MANIFEST, load_bundle, mod
 from syna_contract.ddr_image import check_lanes, write_image
 from .checkpoint import load_checkpoint
 from .fakequant import run_quant
+from syna_contract.checks import AttentionSettingsError, check_attention, check_bundle, raise_on_errors
 from syna_contract.graph import INPUT, build_graph
 from .prune import PruneError, prune_layers
 from .quant import QuantModel, QuantSettings, UnsupportedError, fixed_multiplier, quantize_model
@@ -76,22 +78,43 @@ def bundle_layers(q: QuantModel, input_spec: dict) -> tuple[list[dict], dict[str
 ROM_BITS = {"bias": nx.BIAS_BITS}
 
 
+ATTENTION_CHECKS = ("refuse", "warn")
+
+
+def _report(findings, check: str, what: str) -> None:
+    """Print every attention finding (stderr); with ``check="refuse"`` raise on the errors."""
+    for f in findings:
+        if f.level == "warning" or check == "warn":
+            print(f"warning: {f.layer}: {f.message}", file=sys.stderr)
+    if check == "refuse":
+        raise_on_errors(findings, what)
+
+
 def write_bundle(model, out: Path, settings: QuantSettings, input_spec: dict,
                  samples: np.ndarray | None = None, labels: np.ndarray | None = None,
-                 extra: dict | None = None, prune: Sequence[str] = (), ddr_lanes: int | None = None) -> Path:
+                 extra: dict | None = None, prune: Sequence[str] = (), ddr_lanes: int | None = None,
+                 attention_check: str = "refuse") -> Path:
     """Quantise ``model`` and write a bundle into ``out`` (replaced if it exists).
 
     ``samples`` (integer, [K, T, C, H, W]) become the golden vectors, computed
     by the torch fake-quant model (the PyTorch side of every bit-exact check).
     ``prune``: shortcut layers to drop (``prune.prune_layers``); each must be silent
     on every golden sample, else :class:`PruneError`. ``ddr_lanes``: also write the DDR weight
-    image for P = ``ddr_lanes`` lanes (``syna_contract.ddr_image``; outside the model hash)."""
+    image for P = ``ddr_lanes`` lanes (``syna_contract.ddr_image``; outside the model hash).
+    ``attention_check``: settings under which attention cannot work (``syna_contract.checks``: IA
+    gates that can never fire, attention sums that clamp heavily on the golden samples) raise
+    :class:`AttentionSettingsError` with the reason and the counts (``"refuse"``, and nothing is
+    left in ``out``) or are printed as warnings (``"warn"``). Lesser findings are always printed."""
+    if attention_check not in ATTENTION_CHECKS:
+        raise ValueError(f"attention_check {attention_check!r}; expected one of {ATTENTION_CHECKS}")
     out = Path(out)
     if ddr_lanes is not None:
         check_lanes(ddr_lanes)                 # before anything is written
     model = model.eval()
     q = quantize_model(model, settings)
     layers, params = bundle_layers(q, input_spec)
+    static = dict(layers=layers, input=input_spec, numerics=dict(mem_bits=settings.mem_bits))
+    _report(check_attention(static, params), attention_check, "export")     # before anything is written
     if prune:
         layers, _ = prune_layers(layers, list(prune))
         kept = {l["name"] for l in layers}
@@ -120,6 +143,15 @@ def write_bundle(model, out: Path, settings: QuantSettings, input_spec: dict,
     if ddr_lanes is not None:
         manifest["ddr_image"] = write_image(out, manifest, params, ddr_lanes)
     (out / MANIFEST).write_text(json.dumps(manifest, indent=1))
+    if samples is not None and len(samples) and any(l.get("attention") for l in layers):
+        # measured on the golden samples by the integer reference: clamps inside attention, IA gate spikes
+        findings = [f for f in check_bundle(load_bundle(out, check_golden=False), samples)
+                    if f.kind in ("saturations", "silent_gate")]
+        try:
+            _report(findings, attention_check, f"export ({len(samples)} golden samples)")
+        except AttentionSettingsError:
+            shutil.rmtree(out)
+            raise
     return out
 
 
@@ -154,7 +186,8 @@ def write_golden(out: Path, q: QuantModel, samples: np.ndarray, labels: np.ndarr
 
 def export_checkpoint(checkpoint: str | Path, out: str | Path, weight_bits: int | None = None,
                       mem_bits: int = nx.DEFAULT_MEM_BITS, samples: int = 8, prune_silent_shortcuts: bool = False,
-                      prune_samples: int | None = None, ddr_lanes: int | None = None) -> Path:
+                      prune_samples: int | None = None, ddr_lanes: int | None = None,
+                      attention_check: str = "refuse") -> Path:
     """The ``export`` command: golden samples come from the checkpoint's dataset (held-out split).
 
     ``weight_bits`` defaults to the bits the checkpoint was fine-tuned for, else 8.
@@ -170,16 +203,18 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, weight_bits: int 
         x, y = load_split(ck.dataset, "test", ck.model.config, limit=samples, **split_opts)
     extra = dict(source=dict(checkpoint=Path(checkpoint).name, dataset=ck.dataset))
     if not prune_silent_shortcuts:
-        path = write_bundle(ck.model, Path(out), settings, spec, x, y, extra=extra, ddr_lanes=ddr_lanes)
+        path = write_bundle(ck.model, Path(out), settings, spec, x, y, extra=extra, ddr_lanes=ddr_lanes,
+                            attention_check=attention_check)
         load_bundle(path)  # what we wrote must load
         return path
     xd, _ = load_split(ck.dataset, "test", ck.model.config, limit=prune_samples, **split_opts)
-    return prune_silent(ck.model, Path(out), settings, spec, xd, x, y, extra, ddr_lanes=ddr_lanes)
+    return prune_silent(ck.model, Path(out), settings, spec, xd, x, y, extra, ddr_lanes=ddr_lanes,
+                            attention_check=attention_check)
 
 
 def prune_silent(model, out: Path, settings: QuantSettings, input_spec: dict, decide: np.ndarray,
                  samples: np.ndarray | None, labels: np.ndarray | None, extra: dict, split: str = "test",
-                 ddr_lanes: int | None = None) -> Path:
+                 ddr_lanes: int | None = None, attention_check: str = "refuse") -> Path:
     """Write a bundle without the shortcuts the integer model leaves silent on every sample of ``decide``.
 
     The unpruned bundle is written to a temporary directory and run through the integer reference
@@ -190,7 +225,8 @@ def prune_silent(model, out: Path, settings: QuantSettings, input_spec: dict, de
     from syna_contract.reference import Reference
     out = Path(out)
     with tempfile.TemporaryDirectory(prefix="unpruned-", dir=out.parent if out.parent.exists() else None) as tmp:
-        full = load_bundle(write_bundle(model, Path(tmp) / "bundle", settings, input_spec, extra=extra))
+        full = load_bundle(write_bundle(model, Path(tmp) / "bundle", settings, input_spec, extra=extra,
+                                        attention_check=attention_check))
         ref_full = Reference(full)
         counts = ref_full.run(decide, keep_spikes=False).spike_counts
         silent = silent_shortcuts(full.layers, counts)
@@ -198,7 +234,8 @@ def prune_silent(model, out: Path, settings: QuantSettings, input_spec: dict, de
         info = dict(method="shortcut LIF silent in the integer reference", split=split, samples=int(len(decide)),
                     pruned=records)
         path = write_bundle(model, out, settings, input_spec, samples, labels, prune=silent,
-                            extra=dict(extra, pruning=info), ddr_lanes=ddr_lanes)
+                            extra=dict(extra, pruning=info), ddr_lanes=ddr_lanes,
+                            attention_check=attention_check)
         pruned = load_bundle(path)
         if silent:
             _verify_identical(ref_full, Reference(pruned), decide, silent)

@@ -58,6 +58,10 @@ class ReferenceResult:
     spikes: dict[str, np.ndarray] = field(default_factory=dict)       # layer -> [N, T, C, H, W] uint8
     spike_counts: dict[str, np.ndarray] = field(default_factory=dict)  # layer -> [N] total spikes
     saturations: dict[str, int] = field(default_factory=dict)
+    # attention layers only: clamps inside attention (part of ``saturations``), IA gate spikes and slots
+    attention_saturations: dict[str, int] = field(default_factory=dict)
+    gate_spikes: dict[str, int] = field(default_factory=dict)
+    gate_slots: dict[str, int] = field(default_factory=dict)
 
     def predictions(self) -> np.ndarray:
         return self.scores.argmax(axis=1)
@@ -137,8 +141,10 @@ class Reference:
             np.clip(cur, lo, hi, out=cur)
         return cur.astype(self.mem_dtype, copy=False).reshape(steps, n, ho, wo, -1), sat
 
-    def _attention(self, l: ConvLif, cur: np.ndarray) -> tuple[np.ndarray, int]:
-        """cur: [T, N, C, H, W] int64."""
+    def _attention(self, l: ConvLif, cur: np.ndarray, stats: dict | None = None) -> tuple[np.ndarray, int]:
+        """cur: [T, N, C, H, W] int64. ``stats`` (if given) receives ``gate_spikes`` and ``gate_slots`` (IA).
+
+        Each MLP value is the exact sum (int64), clamped once to 32 bits (docs/numerics.md section 6)."""
         a, p = l.attention, self.bundle.params[l.name]
         sat = 0
         if a.dim == "T":
@@ -169,6 +175,8 @@ class Reference:
         else:
             seq = np.broadcast_to(ia_in, (cur.shape[0],) + ia_in.shape)
             gate = nx.lif_sequence(seq, theta)[:, :, :, None, None]               # [T, N, C, 1, 1]
+        if stats is not None:
+            stats["gate_spikes"], stats["gate_slots"] = int(gate.sum()), int(gate.size)
         return np.maximum(cur, 0) * gate, sat
 
     def _lif(self, cur: np.ndarray, threshold: np.ndarray) -> np.ndarray:
@@ -207,6 +215,9 @@ class Reference:
         for name in parts[0].spike_counts:
             res.spike_counts[name] = np.concatenate([r.spike_counts[name] for r in parts])
             res.saturations[name] = sum(r.saturations.get(name, 0) for r in parts)
+            for key in ("attention_saturations", "gate_spikes", "gate_slots"):
+                if name in getattr(parts[0], key):
+                    getattr(res, key)[name] = sum(getattr(r, key)[name] for r in parts)
             if keep_spikes:
                 res.spikes[name] = np.concatenate([r.spikes[name] for r in parts])
         return res
@@ -220,9 +231,13 @@ class Reference:
             if isinstance(l, ConvLif):
                 cur, sat = self._conv_currents(l, inp[0])
                 if l.attention:
-                    c64, sat_a = self._attention(l, cur.transpose(0, 1, 4, 2, 3).astype(np.int64))
+                    stats: dict = {}
+                    c64, sat_a = self._attention(l, cur.transpose(0, 1, 4, 2, 3).astype(np.int64), stats)
                     cur = c64.transpose(0, 1, 3, 4, 2).astype(self.mem_dtype)
                     sat += sat_a
+                    res.attention_saturations[name] = sat_a
+                    if stats:
+                        res.gate_spikes[name], res.gate_slots[name] = stats["gate_spikes"], stats["gate_slots"]
                 out = self._lif(cur, self._prepared[name][3])
                 res.saturations[name] = sat
             elif isinstance(l, MaxPoolOr):

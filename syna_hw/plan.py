@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from syna_contract import numerics as nx
+from syna_contract.checks import Finding, check_bundle
 from syna_contract.boards import BRAM36_BITS, URAM_BITS, UTILISATION_BUDGET, Board, get_board
 from syna_contract.layers import ConvLif, Fc, as_layers
 
@@ -76,6 +77,12 @@ class PlanReport:
     peak_layer: str                      # the layer at which the live spike maps are largest
     fits: bool = False
     reasons: list[str] = field(default_factory=list)
+    # syna_contract.checks: attention settings that cannot work (errors) or may not (warnings)
+    attention: list[Finding] = field(default_factory=list)
+
+    @property
+    def attention_ok(self) -> bool:
+        return not any(f.level == "error" for f in self.attention)
 
     # ------------------------------------------------------------------ totals
     def _sum(self, attr: str, what: str | None = None) -> float:
@@ -130,6 +137,7 @@ class PlanReport:
     def to_dict(self) -> dict:
         return dict(board=self.board.to_dict(), lanes=self.lanes, budget=dict(UTILISATION_BUDGET), fits=self.fits,
                     reasons=list(self.reasons), peak_layer=self.peak_layer,
+                    attention_ok=self.attention_ok, attention=[f.to_dict() for f in self.attention],
                     totals=dict(param_bits=self.param_bits, spike_bits=self.spike_bits,
                                 membrane_bits=self.membrane_bits, total_bits=self.total_bits,
                                 bram36=self.bram36, uram=self.uram, lutram_luts=self.lutram_luts),
@@ -165,6 +173,10 @@ class PlanReport:
                      "LUT counts distributed RAM only; datapath logic, FF and DSP are not estimated.")
         lines.append(f"verdict: {'FITS on chip' if self.fits else 'does NOT fit on chip'}")
         lines += [f"  - {r}" for r in self.reasons]
+        if self.attention:
+            lines.append("attention: " + ("settings work" if self.attention_ok else
+                                          "CANNOT WORK as configured (docs/numerics.md section 6)"))
+            lines += [f"  - {f}" for f in self.attention]
         return "\n".join(lines)
 
 
@@ -247,6 +259,11 @@ def _verdict(r: PlanReport) -> tuple[bool, list[str]]:
     return fits, reasons
 
 
-def plan_bundle(bundle, board: str, lanes: int = DEFAULT_LANES) -> PlanReport:
-    """:func:`plan_layers` for a loaded :class:`syna_contract.bundle.Bundle`."""
-    return plan_layers(bundle.descriptors, bundle.input_spec, bundle.numerics, board, lanes)
+def plan_bundle(bundle, board: str, lanes: int = DEFAULT_LANES, check_attention: bool = True) -> PlanReport:
+    """:func:`plan_layers` for a loaded :class:`syna_contract.bundle.Bundle`, plus the attention checks
+    (``syna_contract.checks.check_bundle``: from the manifest and ROMs, and measured by the integer
+    reference on the golden inputs when the bundle has them)."""
+    report = plan_layers(bundle.descriptors, bundle.input_spec, bundle.numerics, board, lanes)
+    if check_attention:
+        report.attention = check_bundle(bundle)
+    return report

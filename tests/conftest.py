@@ -12,13 +12,15 @@ def make_bundle(tmp_path):
     """make_bundle(merge=..., attention=..., weight_bits=..., samples=...) -> (bundle dir, model, inputs)."""
     counter = [0]
 
-    def make(merge="OR", attention=None, weight_bits=8, samples=4, seed=0, mem_bits=16):
+    def make(merge="OR", attention=None, weight_bits=8, samples=4, seed=0, mem_bits=16, attention_check="warn"):
+        # "warn": bit-exactness tests also run settings under which attention cannot work (IA at
+        # mem_bits 8), on purpose; tests/test_attention_checks.py checks that export refuses them
         x = random_inputs(samples, seed=seed)
         model = random_model(small_config(merge, attention), x, seed=seed)
         counter[0] += 1
         out = tmp_path / f"bundle{counter[0]}"
         write_bundle(model, out, QuantSettings(weight_bits=weight_bits, mem_bits=mem_bits, input_scale=1 / 16),
-                     DIGITS_SPEC, x)
+                     DIGITS_SPEC, x, attention_check=attention_check)
         return out, model, x
 
     return make
