@@ -156,12 +156,21 @@ def measure_run(run: str | Path, samples: int | None = None, weight_bits: int | 
     if info.exportable:
         int_acc, silent_int, bits, fits = _integer(ck, x, y, weight_bits)
     kind = "ASA" if arch == "asa-resnet" else f"SynA-{cfg.attention.dim}" if cfg.attention else ""
-    att = "none" if cfg.attention is None else f"{kind} ({cfg.attention.position})"
+    att = "none" if cfg.attention is None else f"{kind} ({cfg.attention.position}{_attention_options(cfg.attention)})"
     epochs = f"{args.get('epochs', '?')}" + (f"+{args['qat_epochs']} qat" if args.get("qat_epochs") else "")
     return RunRow(path.stem, str(path), ck.dataset, cfg.merge, att, cfg.steps, st.samples, st.accuracy, int_acc,
                   bits, *totals, st.silent_shortcuts(), silent_int, epochs, st.dead_block_shortcuts(),
                   arch=arch, spike_driven=info.spike_driven, fits=fits,
                   float_acc_before_qat=ck.meta.get("float_test_acc") if args.get("qat_epochs") and samples is None else None)
+
+
+def _attention_options(spec) -> str:
+    """``, init default, relu_xw`` for the AttentionSpec options that differ from the defaults."""
+    from .model import AttentionSpec
+    d = AttentionSpec(spec.dim, spec.position)
+    parts = [f"init {spec.init}" if spec.init != d.init else "", spec.ia_form if spec.ia_form != d.ia_form else "",
+             f"hidden >= {spec.min_hidden}" if spec.min_hidden != d.min_hidden else ""]
+    return "".join(f", {p}" for p in parts if p)
 
 
 def _integer(ck, x, y, weight_bits: int | None):
