@@ -179,15 +179,3 @@ def test_attention_min_hidden_floors_the_mlp():
 def test_bad_attention_options_are_refused(bad):
     with pytest.raises(ValueError, match="expected"):
         AttentionSpec("T", "b", **bad)
-
-
-def test_calibrated_init_sets_the_ma_gates_and_leaves_bn_statistics():
-    from model_export.model import CALIBRATED_MA_GATE, calibrate_attention
-    torch.manual_seed(0)
-    model = SynAResNet(make_config("mnist", width=0.125, input_size=8, steps=8,
-                                   attention=AttentionSpec("T", "b", init="calibrated")))
-    before = {k: v.clone() for k, v in model.state_dict().items() if "running" in k}
-    x = (torch.rand(1, 16, 1, 8, 8, generator=torch.Generator().manual_seed(1)) * 16).round().expand(8, -1, -1, -1, -1) / 16
-    gates = calibrate_attention(model, x)
-    assert len(gates) == 8 and all(abs(g - CALIBRATED_MA_GATE) < 0.1 for g in gates.values()), gates
-    assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
