@@ -233,11 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how IA applies its spike gate q: relu(x)*q (default; a closed gate still gets a "
                         "gradient) or relu(x*q) (the paper's code; a closed gate gets none). Same forward "
                         "pass and export either way (docs/results.md)")
-    g.add_argument("--attention-init", choices=["open", "default", "open-ia", "calibrated"],
+    g.add_argument("--attention-init", choices=["open", "default", "open-ia"],
                    help="attention MLP init: open (default: non-negative weights, MA gates near 1, IA gates "
                         "firing), default (PyTorch's, as the paper's code: MA gates ~0.5, IA mostly closed) "
-                        "open-ia (IA open, MA PyTorch's) or calibrated (open, then MA scaled to a mean gate of "
-                        "0.75 on the first training batch)")
+                        "or open-ia (IA open, MA PyTorch's)")
     g.add_argument("--attention-min-hidden", type=int,
                    help="floor of the attention MLP's hidden width dim // r (default 1, as the paper)")
     g.add_argument("--train-limit", type=int, help="use only the first N training samples (smoke tests)")

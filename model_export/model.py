@@ -43,11 +43,7 @@ IA_FORMS = ("relu_x_w", "relu_xw")
 #   "default"   PyTorch's default (kaiming-uniform) as in the paper's released code: MA gates start at
 #               about 0.5 (every MA layer's current halved) and most IA gates start closed
 #   "open-ia"   IA as "open", MA as "default"
-#   "calibrated" as "open", then (train, before the first step) every MA MLP's output layer is scaled so
-#               that its mean gate on the first training batch is CALIBRATED_MA_GATE: MA starts partly
-#               closed but with live (non-negative) hidden units and an unsaturated sigmoid
-ATTENTION_INITS = ("open", "default", "open-ia", "calibrated")
-CALIBRATED_MA_GATE = 0.75
+ATTENTION_INITS = ("open", "default", "open-ia")
 
 # Table I of the paper.
 LIF_TAU = 2.0
@@ -271,11 +267,11 @@ class AttentionSpec:
         return cls(**{**PAPER_ATTENTION, **d})
 
     def ma(self, channels: int, steps: int) -> "MultiDimAttention":
-        init = {"open-ia": "default", "calibrated": "open"}.get(self.init, self.init)
+        init = "default" if self.init == "open-ia" else self.init
         return MultiDimAttention(self.dim, channels, steps, init=init, min_hidden=self.min_hidden)
 
     def ia(self, channels: int, steps: int) -> "InhibitoryAttention":
-        init = "open" if self.init in ("open-ia", "calibrated") else self.init
+        init = "open" if self.init == "open-ia" else self.init
         return InhibitoryAttention(self.dim, channels, steps, init=init, min_hidden=self.min_hidden,
                                    form=self.ia_form)
 
@@ -440,39 +436,3 @@ class SynAResNet(nn.Module):
     def lif_layers(self) -> dict[str, neuron.LIFNode]:
         """Every LIF whose spikes the network propagates (IA gates excluded), by unit name."""
         return {name: m.lif for name, m in self.named_modules() if isinstance(m, ConvUnit)}
-
-
-@torch.no_grad()
-def calibrate_attention(model: nn.Module, x: torch.Tensor, gate: float = CALIBRATED_MA_GATE) -> dict[str, float]:
-    """Scale each MA module's MLP output layer (in forward order) so that its mean sigmoid gate on the
-    batch ``x`` (time-major, float) is ``gate``; for ``AttentionSpec(init="calibrated")``, whose MA
-    weights are non-negative (positive logits), before the first training step. BN running statistics
-    are left as they were. Returns the mean gate of every MA module after its scaling."""
-    import math
-    target = math.log(gate / (1.0 - gate))
-    mas = [(n, m) for n, m in model.named_modules() if isinstance(m, MultiDimAttention)]
-    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    saved = [(bn.running_mean.clone(), bn.running_var.clone(), bn.num_batches_tracked.clone()) for bn in bns]
-    was_training = model.training
-    model.train()
-    out = {}
-    for name, ma in mas:
-        seen = {}
-
-        def hook(mod, inputs, output):
-            seen["logit"] = attention_logits(inputs[0], mod.dim, mod.body)     # returns None: output unchanged
-        h = ma.register_forward_hook(hook)
-        try:
-            model(x)
-        finally:
-            h.remove()
-        mean = float(seen["logit"].mean())
-        if mean > 0:
-            ma.body.fc2.weight.mul_(target / mean)
-        out[name] = float(torch.sigmoid(seen["logit"] * (target / mean if mean > 0 else 1.0)).mean())
-    for bn, (rm, rv, nb) in zip(bns, saved):
-        bn.running_mean.copy_(rm)
-        bn.running_var.copy_(rv)
-        bn.num_batches_tracked.copy_(nb)
-    model.train(was_training)
-    return out

@@ -251,13 +251,6 @@ def _train(args: TrainArgs, ctx: dist.Context, state: dict | None) -> Path:
     model = zoo.build_model(args.arch, cfg)
     if state is not None:
         model.load_state_dict(torch.load(args.resume, map_location="cpu", weights_only=False)["state_dict"])
-    elif cfg.attention is not None and cfg.attention.init == "calibrated":
-        from .model import calibrate_attention
-        xb = torch.from_numpy(np.asarray(xtr[:args.batch_size])).transpose(0, 1).float() * spec["scale"]
-        gates = calibrate_attention(model, xb)
-        if ctx.is_main:
-            tqdm.write(f"attention calibrated on {xb.shape[1]} training samples: MA gates "
-                       + " ".join(f"{g:.2f}" for g in gates.values()))
     model.to(ctx.device)
     out = Path(args.out)
     log = MetricsLog(out.with_suffix(".metrics.jsonl"), state["records"] if state else [], ctx.is_main)
