@@ -24,7 +24,7 @@ def export(name: str, out: Path, samples: int = 2) -> Path:
     import torch
 
     from model_export.export import export_checkpoint, write_bundle
-    from model_export.model import AttentionSpec, SynAResNet, make_config
+    from model_export.model import PAPER_ATTENTION, AttentionSpec, SynAResNet, make_config
     from model_export.quant import QuantSettings
     from model_export.testing import randomize
 
@@ -34,7 +34,7 @@ def export(name: str, out: Path, samples: int = 2) -> Path:
         export_checkpoint(CHECKPOINT, out, samples=samples)
         return out
     if name == "synac":
-        cfg = make_config("mnist", width=0.25, input_size=8, steps=4, merge="OR", attention=AttentionSpec("C", "b"))
+        cfg = make_config("mnist", width=0.25, input_size=8, steps=4, merge="OR", attention=AttentionSpec("C", "b", **PAPER_ATTENTION))
         spec, wbits, scale = DIGITS_SPEC, 8, 1 / 16
         x = np.random.default_rng(3).integers(0, 17, (max(samples, 8), 4, 1, 8, 8))
     elif name == "nmnist":

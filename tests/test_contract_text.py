@@ -111,7 +111,8 @@ def test_attention_sums_are_exact_then_clamped_once(make_bundle):
     steps, c, h, w = b.input_spec["steps"], *layer["out_shape"]
     cur = np.zeros((steps, 1, c, h, w), np.int64)
     cur[0, 0, :3, 0, 0] = 2 ** 24
-    _, sat = ref._attention(layer, cur, {})
+    desc = next(d for d in b.descriptors if d.name == name)
+    _, sat = ref._attention(desc, cur, {})
     exact = 100 * 2 ** 24                                   # = w1 . max for row 0: fits 32 bits
     assert exact < 2 ** 31 - 1 < 200 * 2 ** 24              # the partial sum after two terms does not
     acc, clamps = 0, 0                                      # what a saturating accumulator would do
@@ -122,5 +123,5 @@ def test_attention_sums_are_exact_then_clamped_once(make_bundle):
     assert (acc, clamps) != (exact, 0)
     assert sat == 0                                         # the contract: nothing clamped
     w1[0, 2] = 100                                          # now the exact sum leaves the range: clamped
-    _, sat = ref._attention(layer, cur, {})
+    _, sat = ref._attention(desc, cur, {})
     assert sat >= 1
