@@ -130,7 +130,8 @@ def expected(layer: dict, MB: int) -> tuple[np.ndarray, int]:
                            mem_bits=MB, gate_table=nx.sigmoid_table())
     att = {k: layer[k] for k in ("kind", "dim", "size", "hidden", "avg_mult", "out_mult")}
     cur = np.array(layer["cur"], dtype=np.int64)[:, None, :, None, :]                # [T, N=1, C, H=1, W=HW]
-    gated, sat = Reference._attention(stub, dict(name=layer["name"], attention=att), cur)
+    desc = SimpleNamespace(name=layer["name"], attention=SimpleNamespace(**att))      # as a ConvLif descriptor
+    gated, sat = Reference._attention(stub, desc, cur)
     return np.asarray(gated)[:, 0, :, 0, :].astype(np.int64), int(sat)
 
 

@@ -75,7 +75,8 @@ def check_reference(case: HwCase, bundle: Bundle) -> None:
 
 def check_hls(case: HwCase, bundle: Bundle, build_root: Path) -> None:
     from syna_hw import hls_core as hc
-    if case.lanes not in hc.LANE_CHOICES:
+    from syna_hw.limits import HLS
+    if case.lanes not in HLS.lanes:
         with pytest.raises(hc.HlsUnsupported, match=f"lanes={case.lanes}"):
             hc.HlsCore(bundle, case.lanes, build_root=build_root).compile()
         return

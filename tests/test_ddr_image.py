@@ -26,7 +26,8 @@ def bundles(tmp_path_factory):
         x = random_inputs(1, seed=seed)
         model = random_model(small_config(attention=attention), x, seed=seed)
         out[name] = write_bundle(model, tmp_path_factory.mktemp("ddr") / name,
-                                 QuantSettings(weight_bits=weight_bits, input_scale=1 / 16), DIGITS_SPEC, x)
+                                 QuantSettings(weight_bits=weight_bits, input_scale=1 / 16), DIGITS_SPEC, x,
+                                 attention_check="warn")     # the image layout is tested here; tests/test_attention_checks.py the refusals
     return out
 
 
