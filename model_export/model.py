@@ -338,7 +338,12 @@ class ModelConfig:
         return [max(1, int(round(c * self.width))) for c in (64, 128, 256, 512)]
 
     def to_dict(self) -> dict:
+        """As stored in checkpoints and in a bundle's ``model_config`` (so in its model hash). The attention
+        options that have the paper's values are left out: a paper-form SynA model stores and hashes as it
+        did before the options existed, and :meth:`from_dict` reads them back as the paper's."""
         d = dataclasses.asdict(self)
+        if d["attention"] is not None:
+            d["attention"] = {k: v for k, v in d["attention"].items() if k not in PAPER_ATTENTION or PAPER_ATTENTION[k] != v}
         return d
 
     @classmethod

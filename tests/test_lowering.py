@@ -25,10 +25,7 @@ from syna_hw.plan import plan_bundle
 
 REPO = Path(__file__).resolve().parents[1]
 
-# sha256 of the generated files (main at 5b03c53, before the lowering), per bundle and lanes. SynA-C:
-# the attention spec gained training options (ia_form, init, min_hidden; issue 17), which enter
-# model_config and so the model hash; the files that carry the hash (syna_model.h, syna_cfg.vh,
-# syna_hash.mem, rtl_layout.json) were re-pinned then, every other file kept its 5b03c53 hash.
+# sha256 of the generated files (main at 5b03c53, before the lowering), per bundle and lanes
 EXPECTED = {
     "demo": dict(model_hash="8b07bb9c3b89e4e90922ff8320bc01f3d1b815dbedbc5fa12ad52ffbb64d4259", files={
         "p16/syna_model.h": "ba867e6b6f32b611938d7faa2364bf9b929ef018424cf4345d4889b17efbc587",
@@ -52,24 +49,24 @@ EXPECTED = {
         "p4/syna_sigmoid.mem": "d5906c42f74fec6e0ee077d3430531844560d08fcbdad1a5ea293785770744c9",
         "p4/syna_weights.mem": "c2ba88c561c350fd71dbe06b5acc4e6a5dad73ce493352a77a38c927e6f16951",
     }),
-    "synac": dict(model_hash="a42e3566757c43804561af7bcb721cc4dbef6f39d90bb9d3c010f25b66c16ce0", files={
-        "p16/syna_model.h": "06bd83c0af805c60afbd96f9a4d207f362c406720460683ed3ebc48e7c82327d",
-        "p16/rtl_layout.json": "a825d0da5d3b0880319a10090bdc7399d38fc3b8c77a0a11286391d99e10740a",
+    "synac": dict(model_hash="ea6829f659c256e46495840cbe368616a3cadbcaf85f9d926655167572692702", files={
+        "p16/syna_model.h": "29ea0233077e7c01ef528bb9e51637d3a01278acc0a9f70e426c130942409f2e",
+        "p16/rtl_layout.json": "efd88dc6f7d05221b0291709a13402f2b227742b26a7995d23f85ed30dea08bf",
         "p16/syna_att.mem": "c7b3922ab8db4e156bf4959f890a96ea1e0d3bcc03af329c0a1f8c5f61fea2ec",
         "p16/syna_attw.mem": "b8718f9027fe9852e801953bcce9aedfe84cd2da09804d6add86c8ef13aa59d8",
         "p16/syna_bt.mem": "fe3d0678f82bde9e9a53007ba0cac73db1dadf091e235c71770661e196fa880c",
-        "p16/syna_cfg.vh": "8edccb0b839ec1cc4c78539a69fff9e7bd0b48f44ecd0efa23ddf366f652b0ef",
-        "p16/syna_hash.mem": "c95fc5c29cdba54f8030a3378499bc8d9f2b26f18f02fdbf25aa33172900e791",
+        "p16/syna_cfg.vh": "53767cffa2f5a326f776f7d5dd590e23d2c4ae3abc92bdc4643c2f0a7555defd",
+        "p16/syna_hash.mem": "eb8a894fe2afdd10dd05d49cfe00d685bcbfd84cfc4371afea05419c04e5f65a",
         "p16/syna_schedule.mem": "7cb64e0ddd9e972053306061004348acf2d69bd65e141542ebcc7db56f43f5ed",
         "p16/syna_sigmoid.mem": "d5906c42f74fec6e0ee077d3430531844560d08fcbdad1a5ea293785770744c9",
         "p16/syna_weights.mem": "5f2e8701c743914318c21ad22868029cf51617340437585c715f66dccdc94604",
-        "p4/syna_model.h": "d8ae202a0d09a01b14c29a1407e288a7164208209aaae2d67bf5851113748435",
-        "p4/rtl_layout.json": "b232fad33874d0b61d412ffb23ca78b1ea60aefe244489e2655321efb9532a0c",
+        "p4/syna_model.h": "7d2ce0e6b63dfe579caa9adca5c5994446557902381c1f0339e0410b386de398",
+        "p4/rtl_layout.json": "82d84e676c040c660b71010e7dad3f2acbebf16b509d0cf79ceea0e3c6fbb926",
         "p4/syna_att.mem": "c7b3922ab8db4e156bf4959f890a96ea1e0d3bcc03af329c0a1f8c5f61fea2ec",
         "p4/syna_attw.mem": "b8718f9027fe9852e801953bcce9aedfe84cd2da09804d6add86c8ef13aa59d8",
         "p4/syna_bt.mem": "6324fe4f3b34510f87a794c674026ba68bee55249fbec5b3e0716d1736b815bd",
-        "p4/syna_cfg.vh": "ab91c233948ad07a275bedef6dc08f877ff1c3e43b0a81ea26a561ee1ddad82d",
-        "p4/syna_hash.mem": "c95fc5c29cdba54f8030a3378499bc8d9f2b26f18f02fdbf25aa33172900e791",
+        "p4/syna_cfg.vh": "4fd91ee99cc59cdff5ea63f2b360b8482c30806860261b9717f146095ba279b4",
+        "p4/syna_hash.mem": "eb8a894fe2afdd10dd05d49cfe00d685bcbfd84cfc4371afea05419c04e5f65a",
         "p4/syna_schedule.mem": "211daf3d605d5c52d04fa9586239fe7cfd43aec46a2f3e016e138ab20b0e1f68",
         "p4/syna_sigmoid.mem": "d5906c42f74fec6e0ee077d3430531844560d08fcbdad1a5ea293785770744c9",
         "p4/syna_weights.mem": "8f19d5b02642f2073365acfcaf7cd56f15fc6200648a96251bca7f48e53ee599",

@@ -167,6 +167,18 @@ def test_stored_attention_without_the_new_keys_loads_as_the_papers_form():
                                                                                            "min_hidden"))
 
 
+def test_paper_form_attention_stores_as_before_the_options_existed():
+    """The options with the paper's values are not stored: a paper-form SynA model keeps its model hash."""
+    from model_export.model import PAPER_ATTENTION, ModelConfig
+    cfg = make_config("mnist", width=0.125, input_size=8, steps=4,
+                      attention=AttentionSpec("C", "b", **PAPER_ATTENTION))
+    assert cfg.to_dict()["attention"] == {"dim": "C", "position": "b"}
+    assert ModelConfig.from_dict(cfg.to_dict()) == cfg
+    mixed = AttentionSpec("C", "b", **dict(PAPER_ATTENTION, min_hidden=2))
+    assert make_config("mnist", width=0.125, input_size=8, steps=4, attention=mixed).to_dict()["attention"] == {
+        "dim": "C", "position": "b", "min_hidden": 2}
+
+
 def test_attention_min_hidden_floors_the_mlp():
     cfg = make_config("mnist", width=0.125, input_size=8, steps=4, attention=AttentionSpec("T", "b", min_hidden=3))
     model = SynAResNet(cfg)
