@@ -74,9 +74,9 @@ def cmd_notebook(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "python -m host") -> argparse.ArgumentParser:
     from .recordings import FORMATS
-    ap = argparse.ArgumentParser(prog="python -m host", description=__doc__,
+    ap = argparse.ArgumentParser(prog=prog, description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
     helps = {"classify": "classify recordings (frames, events, event files) and print one line per recording",
@@ -121,8 +121,9 @@ def user_errors() -> tuple[type, ...]:
     return HostError, InputError, ReferenceInputError, BundleError, EventFileError, FileNotFoundError
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "python -m host") -> int:
+    """``prog`` names the command in usage lines (``syna host`` when the one CLI delegates here)."""
+    args = build_parser(prog).parse_args(argv)
     try:
         return args.fn(args)
     except user_errors() as e:

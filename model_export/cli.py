@@ -429,8 +429,8 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "delegate", None):
         import importlib
         rest = list(args.args)
-        sys.argv = [f"{_prog()} {args.command}"] + rest          # the delegate's usage line names this command
-        return int(importlib.import_module(args.delegate).main(rest) or 0)
+        # the delegate's usage and error lines name this command (`syna hls`), not its module
+        return int(importlib.import_module(args.delegate).main(rest, prog=f"{_prog()} {args.command}") or 0)
     from syna_contract.bundle import BundleError
     from syna_contract.reference import InputError
     user_errors = (BundleError, InputError, FileNotFoundError, ValueError)

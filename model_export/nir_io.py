@@ -22,8 +22,8 @@ __all__ = ["DEFAULT_DT", "REL_TOL", "NIRError", "export_nir", "ChainConfig", "Ch
            "nir_to_bundle", "run_nir", "main"]
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m model_export.nir_io", description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None, prog: str = "python -m model_export.nir_io") -> int:
+    ap = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     imp = sub.add_parser("import", help="a feed-forward NIR graph -> export bundle")
     imp.add_argument("graph")

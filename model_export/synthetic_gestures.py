@@ -197,8 +197,8 @@ def generate(out: str | Path, cfg: SyntheticGestureConfig = SyntheticGestureConf
     return folder
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m model_export.synthetic_gestures",
+def main(argv: list[str] | None = None, prog: str = "python -m model_export.synthetic_gestures") -> int:
+    ap = argparse.ArgumentParser(prog=prog,
                                  description="Write the synthetic DVS gesture set in the DVS128 Gesture layout.")
     ap.add_argument("--out", required=True, help="folder; the recordings go to OUT/DvsGesture/")
     ap.add_argument("--sensor", type=int, default=32, help="sensor width = height, 8..128")

@@ -54,13 +54,21 @@ def csim(bundle_dir: str | Path, lanes: int = DEFAULT_LANES) -> int:
     return subprocess.run([str(exe), str(gen / GOLDEN_BIN)]).returncode
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m syna_hw.hls_core", description=__doc__,
+SUBCOMMANDS = {
+    "csim": "generate the header, compile core + C++ testbench with g++, run it on the bundle's golden vectors",
+    "gen": "write the per-model header (and golden.bin; the Vitis/Vivado Tcl variables with --board)",
+    "check": "the core (g++, through ctypes) vs the numpy reference on every spike: one PASS/FAIL line",
+}
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m syna_hw.hls_core") -> int:
+    """The command line; ``prog`` names it in usage lines (``syna hls`` when the one CLI delegates here)."""
+    p = argparse.ArgumentParser(prog=prog, description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
-    for name in ("csim", "gen", "check"):
-        s = sub.add_parser(name)
-        s.add_argument("--bundle", default="build/demo/bundle")
+    for name, help_ in SUBCOMMANDS.items():
+        s = sub.add_parser(name, help=help_, description=help_)
+        s.add_argument("--bundle", default="build/demo/bundle", help="bundle directory (default: the demo's)")
         s.add_argument("--lanes", type=int, default=DEFAULT_LANES,
                        help=f"output-channel lanes P (default {DEFAULT_LANES}; one of {HLS.lanes})")
         s.add_argument("--board", default=None, help=f"also write the vendor flows' Tcl variables: {boards_help()}")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 from syna_contract.boards import DEFAULT_BOARD, boards_help
 
@@ -32,9 +33,10 @@ from .rtl_toolchain import (DEFAULT_CACHE, SIM_DIR, VERILATOR_MAKEFLAGS, RtlTool
 from .yosys import SynthReport, synth_estimate  # noqa: F401
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m syna_hw.rtl_core") -> int:
+    """The command line; ``prog`` names it in usage lines (``syna rtl`` when the one CLI delegates here)."""
     import argparse
-    p = argparse.ArgumentParser(prog="python -m syna_hw.rtl_core",
+    p = argparse.ArgumentParser(prog=prog,
                                 description="The RTL twin: generate its configuration, simulate, estimate resources.")
     sub = p.add_subparsers(dest="cmd", required=True)
     g = sub.add_parser("generate", help="write syna_cfg.vh and the ROM files for a bundle")
@@ -43,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--lanes", type=int, default=DEFAULT_LANES, help=f"output-channel lanes P (default {DEFAULT_LANES}; {RTL.lanes[0]}..{RTL.lanes[-1]})")
     r = sub.add_parser("run", help="golden samples through the Verilator model: bit-exact? cycles?")
     r.add_argument("bundle")
-    r.add_argument("--samples", type=int, default=4)
+    r.add_argument("--samples", type=int, default=4, help="golden samples to run")
+    r.add_argument("--json", help="also write the details (cycles per sample, mismatches) as JSON here")
     r.add_argument("--lanes", type=int, default=DEFAULT_LANES, help=f"output-channel lanes P (default {DEFAULT_LANES}; {RTL.lanes[0]}..{RTL.lanes[-1]})")
     s = sub.add_parser("synth", help="Yosys resource estimate against a board (syna_contract/boards.py)")
     s.add_argument("bundle")
@@ -66,8 +69,15 @@ def _main(a) -> int:
         print(json.dumps(cfg.arch))
         return 0
     if a.cmd == "run":
-        print(json.dumps(rtl_stage(a.bundle, samples=a.samples, lanes=a.lanes), indent=1))
-        return 0
+        res = rtl_stage(a.bundle, samples=a.samples, lanes=a.lanes)
+        if a.json:
+            Path(a.json).write_text(json.dumps(res, indent=1))
+        tail = (f"{res['samples']} samples, P={res['lanes']}, "
+                f"mean {res['cycles_per_inference']:,.0f} cycles/inference (simulated)")
+        bad = ", ".join(f"sample {i} {name}" for i, name in res["mismatches"])
+        print(f"RTL (Verilator) vs golden: {'PASS' if res['bitexact'] else 'FAIL'} ({tail})"
+              + ("" if res["bitexact"] else f": differs at {bad or 'the scores or status'}"))
+        return 0 if res["bitexact"] else 1
     rep = synth_estimate(a.bundle, a.board, lanes=a.lanes, memories_only=a.memories_only)
     print(rep.table())
     if a.check:

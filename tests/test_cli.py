@@ -122,3 +122,30 @@ def test_board_names_are_case_insensitive_and_come_from_the_board_table(checkpoi
         main(["plan", str(out), "--board", "no-such-board"])
     err = capsys.readouterr().err
     assert "unknown board 'no-such-board'" in err and all(b in err for b in BOARDS)
+
+
+@pytest.mark.parametrize("cmd,sub", [("hls", "csim"), ("rtl", "run"), ("host", "classify"), ("nir", "import"),
+                                     ("synthetic-gestures", None)])
+def test_delegated_usage_lines_name_the_one_cli(cmd, sub, capsys):
+    """`syna hls csim --help` says `usage: ... hls csim`, not the module it is delegated to."""
+    with pytest.raises(SystemExit) as e:
+        main([cmd, *([sub] if sub else []), "--help"])
+    assert e.value.code == 0
+    usage = capsys.readouterr().out.splitlines()[0]
+    assert usage.startswith("usage: python -m model_export " + cmd + (f" {sub}" if sub else "")), usage
+
+
+def test_rtl_run_prints_one_verdict_line(monkeypatch, capsys, tmp_path):
+    """`rtl run` prints one PASS/FAIL line like the C-sim (the details go to --json); FAIL exits 1."""
+    from syna_hw import rtl_core
+    res = dict(bitexact=True, samples=2, cycles_per_inference=1234.0, cycles=[1200, 1268], mismatches=[], lanes=4)
+    monkeypatch.setattr(rtl_core, "rtl_stage", lambda bundle, samples, lanes: dict(res))
+    assert rtl_core.main(["run", "b", "--json", str(tmp_path / "r.json")]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out == ["RTL (Verilator) vs golden: PASS (2 samples, P=4, mean 1,234 cycles/inference (simulated))"]
+    assert json.loads((tmp_path / "r.json").read_text())["cycles"] == [1200, 1268]
+    monkeypatch.setattr(rtl_core, "rtl_stage", lambda bundle, samples, lanes: dict(
+        res, bitexact=False, mismatches=[[1, "b0.short"]]))
+    assert rtl_core.main(["run", "b"]) == 1
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("RTL (Verilator) vs golden: FAIL") and line.endswith("differs at sample 1 b0.short"), line
