@@ -27,10 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from host.events import encode_counts, events_to_frames
 from host.eventfiles import read_nmnist
+
+from .progress import progress, say
 
 DATA_ENV = "SYNA_DATA"            # folder holding one sub-folder per dataset (default ./data)
 SENSORS = {"nmnist": (34, 34), "dvs128_gesture": (128, 128), "cifar10_dvs": (128, 128)}   # (width, height)
@@ -253,7 +254,7 @@ def load_nmnist(split: str, config, limit=None, root=None, bits=None, report=Non
     idx = _order(len(files), limit)
 
     def samples():
-        for i in tqdm(idx, desc=f"nmnist {split}", unit="file", leave=False):
+        for i in progress(idx, desc=f"nmnist {split}", unit="file", leave=False):
             ev = read_nmnist(files[i])
             yield ev.x, ev.y, ev.p, ev.t
     return integrate(samples(), idx.size, spec, report or SplitReport("nmnist", split)), labels[idx]
@@ -270,7 +271,7 @@ def _extracted(cls, sensor: tuple[int, int]):
 
 
 def _sj_event_samples(ds, name: str, split: str, idx: np.ndarray):
-    for i in tqdm(idx, desc=f"{name} {split}", unit="sample", leave=False):
+    for i in progress(idx, desc=f"{name} {split}", unit="sample", leave=False):
         ev, _ = ds[int(i)]
         yield ev["x"], ev["y"], ev["p"], ev["t"]
 
@@ -413,4 +414,4 @@ def synthetic_spec(config, bits=None, sensor=None, **options) -> dict:
 
 
 def print_report(report: SplitReport) -> None:
-    tqdm.write(report.line(), file=sys.stderr)
+    say(report.line(), file=sys.stderr)

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from . import distributed as dist
+from .progress import progress, say
 from .analysis import EvalStats, evaluate_spikes, loss_fn
 from .checkpoint import load_train_state, save_checkpoint
 from .data import input_spec, load_split
@@ -117,7 +117,7 @@ def _train_epoch(net, opt, scaler, x, y, scale, args: TrainArgs, phase: Phase, r
     total, seen, skipped = 0.0, 0, 0
     amp = args.amp and not phase.integer
     starts = range(0, len(x), args.batch_size)
-    bar = tqdm(starts, desc=bar_desc, leave=False, disable=not ctx.is_main)
+    bar = progress(starts, desc=bar_desc, leave=False, disable=not ctx.is_main)
     for i in bar:
         idx = order[i:i + args.batch_size]
         xg = x[idx]
@@ -157,7 +157,7 @@ def _train_epoch(net, opt, scaler, x, y, scale, args: TrainArgs, phase: Phase, r
 
 
 def _bar(desc: str, ctx: dist.Context):
-    return lambda it: tqdm(it, desc=desc, unit="batch", leave=False, disable=not ctx.is_main)
+    return lambda it: progress(it, desc=desc, unit="batch", leave=False, disable=not ctx.is_main)
 
 
 def _pruning_line(stats: EvalStats) -> str:
@@ -256,13 +256,13 @@ def _train(args: TrainArgs, ctx: dist.Context, state: dict | None) -> Path:
     log = MetricsLog(out.with_suffix(".metrics.jsonl"), state["records"] if state else [], ctx.is_main)
     scale = spec["scale"]
     if ctx.is_main:
-        tqdm.write(f"train {args.dataset} ({len(xtr)} train, {len(xte)} evaluation samples), preset {args.preset}, "
+        say(f"train {args.dataset} ({len(xtr)} train, {len(xte)} evaluation samples), preset {args.preset}, "
                    f"arch {args.arch}, merge {args.merge}, attention {args.attention}, T={cfg.steps}, batch {args.batch_size}"
                    + (f" over {ctx.world} processes" if ctx.distributed else "")
                    + (f" in {args.micro_batches} micro-batches" if args.micro_batches > 1 else "")
                    + f", lr {args.lr}, {args.loss} loss, on {ctx.device}")
         if state:
-            tqdm.write(f"resuming {args.resume}: phase {state['phase']}, {state['epoch']} epoch(s) done")
+            say(f"resuming {args.resume}: phase {state['phase']}, {state['epoch']} epoch(s) done")
 
     phases = [Phase("float", args.epochs, args.lr, False)]
     if args.qat_epochs:
@@ -311,10 +311,10 @@ def _train(args: TrainArgs, ctx: dist.Context, state: dict | None) -> Path:
             if phase.integer:
                 qat_done = epoch + 1
             if ctx.is_main:
-                tqdm.write(f"{phase.name} epoch {epoch + 1:3d}  loss {rec['loss']:.4f}  test {stats.accuracy:.2f}%  "
+                say(f"{phase.name} epoch {epoch + 1:3d}  loss {rec['loss']:.4f}  test {stats.accuracy:.2f}%  "
                            f"{stats.spikes_per_neuron():.3f} spikes/neuron")
                 if rec["silent_shortcuts"]:
-                    tqdm.write(f"  {_pruning_line(stats)}")
+                    say(f"  {_pruning_line(stats)}")
                 last = epoch + 1 == phase.epochs
                 if last or (epoch + 1) % args.save_every == 0:
                     tstate = dict(phase=phase.name, epoch=epoch + 1, optimizer=opt.state_dict(),
@@ -329,7 +329,7 @@ def _train(args: TrainArgs, ctx: dist.Context, state: dict | None) -> Path:
     float_recs = [r for r in log.records if r["phase"] == "float"]
     float_acc = float_recs[-1]["test_acc"] if float_recs else final.accuracy
     if ctx.is_main:
-        tqdm.write(f"float model {final.accuracy:.2f}% on {final.samples} evaluation samples, "
+        say(f"float model {final.accuracy:.2f}% on {final.samples} evaluation samples, "
                    f"{final.spikes_per_neuron():.3f} spikes/neuron"
                    + (f", silent shortcuts {final.silent_shortcuts()}" if final.silent_shortcuts() else ""))
         meta = dict(train_args=vars(args), completed=True, qat_epochs_done=qat_done, float_test_acc=float_acc,
@@ -341,8 +341,8 @@ def _train(args: TrainArgs, ctx: dist.Context, state: dict | None) -> Path:
             try:
                 from .plots import plot_run
                 for p in plot_run(out):
-                    tqdm.write(f"plot {p}")
+                    say(f"plot {p}")
             except Exception as e:   # the checkpoint is saved; a plotting problem must not lose the run
-                tqdm.write(f"warning: plots failed ({e}); retry with `python -m model_export plot {out}`")
+                say(f"warning: plots failed ({e}); retry with `python -m model_export plot {out}`")
     dist.barrier(ctx)
     return out

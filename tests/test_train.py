@@ -53,8 +53,11 @@ def test_amp_on_cpu_is_refused(tmp_path):
         tr.train(tiny(tmp_path, epochs=1, amp=True))
 
 
-def test_metrics_log_firing_rates_and_silent_shortcuts(tmp_path):
+def test_metrics_log_firing_rates_and_silent_shortcuts(tmp_path, capfd, monkeypatch):
+    monkeypatch.setenv("SYNA_PROGRESS_SECONDS", "0")          # a log line at every step
     out = tr.train(tiny(tmp_path, epochs=2, qat_epochs=1, weight_bits=6))
+    err = capfd.readouterr().err                              # not a terminal: plain lines, no tqdm bar redraws
+    assert "\r" not in err and "float epoch 1/2: " in err, err[-500:]
     recs = records(out)
     assert [(r["phase"], r["epoch"]) for r in recs] == [("float", 1), ("float", 2), ("qat", 1)]
     lif = [l["name"] for l in build_graph(load_checkpoint(out).model.config) if l["kind"] == "conv_lif"]
