@@ -18,6 +18,18 @@ Sources, per column:
 - PL clock: the clock the overlay is built for (hls/scripts): 100 MHz, the FCLK0 / pl_clk0 of the
   boards' PYNQ images; 200 MHz on ZCU102/ZCU104 (-2 speed grade). Not a timing-closure result.
 - synth_family: Yosys ``synth_xilinx -family`` of the part (xc7: 7 series; xcup: UltraScale+).
+- DDR bandwidth model (the planner's, ``syna_hw/placement.py``): the core's AXI master reads the
+  DDR through the HP port, ``hp_bits`` wide, clocked by the same PL clock as the core (the block
+  design ``hls/scripts/syna_bd.tcl`` drives S_AXI_HP0_ACLK / saxihp0_fpd_aclk from FCLK0 /
+  pl_clk0), so one port moves at most ``hp_bits / 8`` bytes per core cycle, and no more than at the
+  port's own ceiling ``hp_max_mhz``: 150 MHz on Zynq 7000 (UG585 ch. 5, the HP ports' 1,200 MB/s
+  per direction at 64 bits), 333 MHz on Zynq UltraScale+ (DS925, PS-PL AXI interfaces).
+  ``ddr_efficiency`` is the fraction of that peak a long stream of INCR bursts is assumed to get:
+  **an assumption, not a board measurement**: 0.70 on Zynq 7000 (AXI3 ports: bursts of at most 16
+  beats, the DDR3 shared with the PS, refresh and page misses), 0.80 on Zynq UltraScale+ (AXI4
+  bursts up to 256 beats into a 64-bit DDR4 controller whose own peak is far above one HP port's).
+  The DDR controller's own peak (PYNQ-Z2: 32-bit DDR3-1050, about 4.2 GB/s) is above one port's in
+  both families, so the port is the bound.
 - the utilisation budget: FINN's timing-closure ceilings (ANCHORS.md, "Physical limits").
 """
 from __future__ import annotations
@@ -50,6 +62,19 @@ class Board:
     hp_bits: int           # data width of the PS high-performance port the DMA uses
     ps_ip: str             # Vivado IP of the processing system
     synth_family: str      # Yosys synth_xilinx -family
+    hp_max_mhz: float      # the HP port's highest clock (UG585 / DS925); it runs on the core's clock up to this
+    ddr_efficiency: float  # assumed fraction of the port's peak a long burst stream gets (module doc)
+
+    def ddr_bytes_per_s(self, clock_mhz: float | None = None) -> float:
+        """Modelled DDR read (or write) bandwidth of one HP port, bytes/s, with the core (and the port)
+        at ``clock_mhz`` (default the board's PL clock), capped at the port's ``hp_max_mhz``."""
+        mhz = min(self.clock_mhz if clock_mhz is None else clock_mhz, self.hp_max_mhz)
+        return self.hp_bits / 8 * mhz * 1e6 * self.ddr_efficiency
+
+    def ddr_bytes_per_cycle(self, clock_mhz: float | None = None) -> float:
+        """:meth:`ddr_bytes_per_s` in bytes per cycle of the core's clock."""
+        mhz = self.clock_mhz if clock_mhz is None else clock_mhz
+        return self.ddr_bytes_per_s(mhz) / (mhz * 1e6)
 
     def budget(self, resource: str) -> float:
         """How many units of ``resource`` a design may use (available x budget fraction)."""
@@ -60,22 +85,24 @@ class Board:
 
 
 _Z7020 = dict(part="xc7z020clg400-1", lut=53_200, ff=106_400, bram36=140, uram=0, dsp=220,    # DS190 Table 1
-              clock_mhz=100.0, hp_bits=64, ps_ip=ZYNQ7_PS, synth_family="xc7")
+              clock_mhz=100.0, hp_bits=64, ps_ip=ZYNQ7_PS, synth_family="xc7",
+              hp_max_mhz=150.0, ddr_efficiency=0.70)                                         # UG585 ch. 5
+_ZYNQMP_DDR = dict(hp_max_mhz=333.0, ddr_efficiency=0.80)                                    # UG1085 ch. 35; DS925
 BOARDS: dict[str, Board] = {b.name: b for b in (
     Board("pynq-z1", "Pynq-Z1", ddr_bytes=512 * 2**20, **_Z7020),               # Digilent reference manual
     Board("pynq-z2", "PYNQ-Z2", ddr_bytes=512 * 2**20, **_Z7020),               # TUL PYNQ-Z2 user manual
     Board("kv260", "KV260 (K26 SOM)", part="xck26-sfvc784-2LV-c", lut=117_120, ff=234_240, bram36=144,
           uram=64, dsp=1_248, clock_mhz=100.0, ddr_bytes=4 * 2**30, hp_bits=128,   # DS987
-          ps_ip=ZYNQMP_PS, synth_family="xcup"),
+          ps_ip=ZYNQMP_PS, synth_family="xcup", **_ZYNQMP_DDR),
     Board("ultra96-v2", "Ultra96-V2", part="xczu3eg-sbva484-1-i", lut=70_560, ff=141_120, bram36=216,
           uram=0, dsp=360, clock_mhz=100.0, ddr_bytes=2 * 2**30, hp_bits=128,     # DS891; Avnet HW user guide
-          ps_ip=ZYNQMP_PS, synth_family="xcup"),
+          ps_ip=ZYNQMP_PS, synth_family="xcup", **_ZYNQMP_DDR),
     Board("zcu102", "ZCU102", part="xczu9eg-ffvb1156-2-e", lut=274_080, ff=548_160, bram36=912,
           uram=0, dsp=2_520, clock_mhz=200.0, ddr_bytes=4 * 2**30, hp_bits=128,   # DS891; UG1182
-          ps_ip=ZYNQMP_PS, synth_family="xcup"),
+          ps_ip=ZYNQMP_PS, synth_family="xcup", **_ZYNQMP_DDR),
     Board("zcu104", "ZCU104", part="xczu7ev-ffvc1156-2-e", lut=230_400, ff=460_800, bram36=312,
           uram=96, dsp=1_728, clock_mhz=200.0, ddr_bytes=2 * 2**30, hp_bits=128,  # DS891; UG1267
-          ps_ip=ZYNQMP_PS, synth_family="xcup"),
+          ps_ip=ZYNQMP_PS, synth_family="xcup", **_ZYNQMP_DDR),
 )}
 ALIASES = {"k26": "kv260"}
 DEFAULT_BOARD = "pynq-z2"        # the board every command targets when none is named
@@ -113,10 +140,12 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(BOARDS))
         return 0
     print(f"{'board':<12}{'part':<24}{'LUT':>9}{'FF':>9}{'BRAM36':>8}{'URAM':>6}{'DSP':>7}{'MHz':>6}"
-          f"{'DDR MB':>8}{'HP':>5}  PS IP")
+          f"{'DDR MB':>8}{'HP':>5}{'HP MB/s':>9}  PS IP")
     for b in BOARDS.values():
         print(f"{b.name:<12}{b.part:<24}{b.lut:>9,}{b.ff:>9,}{b.bram36:>8}{b.uram:>6}{b.dsp:>7,}{b.clock_mhz:>6g}"
-              f"{b.ddr_bytes // 2**20:>8,}{b.hp_bits:>5}  {b.ps_ip}")
+              f"{b.ddr_bytes // 2**20:>8,}{b.hp_bits:>5}{b.ddr_bytes_per_s() / 1e6:>9,.0f}  {b.ps_ip}")
+    print(f"HP MB/s: the modelled DDR bandwidth of one HP port at the board's clock (hp_bits / 8 x min(clock, "
+          f"hp_max_mhz) x ddr_efficiency, an assumption: see the module doc)")
     return 0
 
 
