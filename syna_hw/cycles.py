@@ -7,7 +7,7 @@ lane groups and spike words come from the :class:`~syna_hw.lowering.HwModel`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -35,6 +35,8 @@ class CycleReport:
     sops: dict[str, int]            # synaptic operations per layer (accumulates; encoder: multiply-accumulates)
     dense: dict[str, int]           # dense ops per layer (every input position, every tap, every output channel)
     invocations: int                # pipelined loop invocations (each costs the pipeline depth in real hardware)
+    scans: dict[str, int] = field(default_factory=dict)   # conv: the cycles of scanning its input (all passes),
+    #                                 included in ``layers``; a layer tiled over output-channel groups repeats it per tile
 
     @property
     def cycles(self) -> int:
@@ -59,6 +61,7 @@ def model_cycles(hw: HwModel, x: np.ndarray, spikes: dict[str, np.ndarray]) -> C
     cyc: dict[str, int] = {}
     sops: dict[str, int] = {}
     dense: dict[str, int] = {}
+    scans: dict[str, int] = {}
     inv = 0
     for r in hw.layers:
         c = 0
@@ -83,6 +86,7 @@ def model_cycles(hw: HwModel, x: np.ndarray, spikes: dict[str, np.ndarray]) -> C
                 spiking_pos = int(((nz.sum(axis=1) > 0) & (vt > 0)[None]).sum())
                 inv += passes * (T * int((vt > 0).sum()) + spiking_pos)
             c = npos + passes * (scan + work + T * npos)                # init + per pass: scan, work, LIF/pool
+            scans[r.name] = passes * scan
             inv += 1 + passes * T
             if a:
                 c += 3 * a.hidden * a.size + a.size                    # MLP (one MAC per cycle) + gate/IA input
@@ -104,7 +108,7 @@ def model_cycles(hw: HwModel, x: np.ndarray, spikes: dict[str, np.ndarray]) -> C
     dense["fc"] = T * fc.h * fc.w * fc.c * fc.classes
     inv += 1 + T * fc.h * fc.w
     cyc["io"] = proto.output_words(fc.classes, len(hw.layers))
-    return CycleReport(cyc, sops, dense, inv)
+    return CycleReport(cyc, sops, dense, inv, scans)
 
 
 def cycle_model(layers, input_spec: dict, x: np.ndarray, spikes: dict[str, np.ndarray], lanes: int,

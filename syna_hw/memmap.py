@@ -22,6 +22,8 @@ core.
 """
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 
@@ -127,7 +129,14 @@ def _price(p: Primitive, width: int, depth: int) -> tuple[float, int, int] | Non
 
 def map_memory(width: int, depth: int, family: str = "xc7", init: bool = False, sync_read: bool = True,
                uram: bool = True) -> Mapping:
-    """The primitives Yosys builds one syna_mem of ``width`` x ``depth`` bits from (see the module doc).
+    """The primitives Yosys builds one syna_mem of ``width`` x ``depth`` bits from (see the module doc);
+    :func:`_map_memory` (cached: the placement search maps the same memories many times), copied."""
+    return dataclasses.replace(_map_memory(int(width), int(depth), family, bool(init), bool(sync_read), bool(uram)))
+
+
+@functools.lru_cache(maxsize=65536)
+def _map_memory(width: int, depth: int, family: str, init: bool, sync_read: bool, uram: bool) -> Mapping:
+    """The mapping of :func:`map_memory`.
 
     ``init``: the memory has initial contents ($readmemh ROMs); UltraRAM cannot take them.
     ``sync_read=False``: a small register array read combinationally (LUT RAM or flip-flops only: block

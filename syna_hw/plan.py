@@ -206,16 +206,23 @@ def _layer_plans(hw: HwModel) -> list[LayerPlan]:
     return plans
 
 
+def map_memories(mems, board: Board) -> list[Memory]:
+    """Each :class:`~syna_hw.rtl_config.RtlMemory` mapped to the board family's primitives as Yosys does."""
+    out = []
+    for m in mems:
+        mp = map_memory(m.width, m.depth, board.synth_family, init=m.init, sync_read=m.sync_read,
+                        uram=board.uram > 0)
+        out.append(Memory(m.name, m.depth, m.width, m.count, mp.kind,
+                          mp.how + (f" (each of {m.count})" if m.count > 1 else ""),
+                          mp.bram36 * m.count, mp.uram * m.count, mp.lut * m.count))
+    return out
+
+
 def plan_model(hw: HwModel, board: str | Board) -> PlanReport:
     """The plan of a lowered model (``target`` RTL) on ``board``: every RTL memory, mapped as Yosys does."""
     b = board if isinstance(board, Board) else get_board(board)
-    memories = []
-    for m in rtl_memories(rtl_arch(hw)):
-        mp = map_memory(m.width, m.depth, b.synth_family, init=m.init, sync_read=m.sync_read, uram=b.uram > 0)
-        memories.append(Memory(m.name, m.depth, m.width, m.count, mp.kind, mp.how + (f" (each of {m.count})"
-                                                                                     if m.count > 1 else ""),
-                               mp.bram36 * m.count, mp.uram * m.count, mp.lut * m.count))
-    report = PlanReport(b, hw.lanes, _layer_plans(hw), memories, hw.maps.peak_layer)
+    report = PlanReport(b, hw.lanes, _layer_plans(hw), map_memories(rtl_memories(rtl_arch(hw)), b),
+                        hw.maps.peak_layer)
     report.fits, report.reasons = _verdict(report)
     return report
 
