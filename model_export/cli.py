@@ -152,16 +152,83 @@ def _cmd_run(a) -> None:
         print(f"{name:<12} {float(counts.mean()):14.1f} {r.saturations.get(name, 0):12d}")
 
 
-def _cmd_plan(a) -> None:
-    from syna_contract.bundle import load_bundle
-    from syna_hw.plan import plan_bundle
-    rep = plan_bundle(load_bundle(a.bundle, check_golden=False), a.board, lanes=a.lanes)
+PLAN_EXIT_CODES = """exit codes:
+  0  fits on chip: every tensor in block RAM / UltraRAM / LUT RAM within the utilisation budget
+  3  runs only with weights (and maybe spike maps, membranes) in DDR: modelled; the cores' DDR path is
+     not built yet (issue 16)
+  4  cannot run on this board (the reason is printed), with suggestions that fit
+  2  bad input (unknown board, bad bundle, bad knob) or attention settings that cannot work"""
+
+
+def _plan_setting(a):
+    from .plan_config import make_setting
+    return make_setting(preset=a.preset, net=a.net, dataset=a.dataset, width=a.width, input_size=a.input_size,
+                        in_channels=a.in_channels, steps=a.steps, merge=a.merge, weight_bits=a.weight_bits,
+                        mem_bits=a.mem_bits, num_classes=a.num_classes, attention=a.attention)
+
+
+CONFIG_KNOBS = ("preset", "net", "dataset", "width", "input_size", "in_channels", "steps", "merge", "weight_bits",
+                "mem_bits", "num_classes", "attention")
+
+
+def _cmd_plan(a) -> int:
+    from syna_contract.boards import board_names
+    from syna_hw.placement import CANNOT, EXIT_CODES, ON_CHIP
+    if a.rate is not None and not 0 <= a.rate <= 1:
+        raise ValueError(f"--rate {a.rate}; expected a firing rate in 0..1")
+    rate = 0.10 if a.rate is None else a.rate
+    if a.recipes:
+        from .plan_config import recipes_markdown
+        boards = [a.board] if a.board else board_names()
+        print(recipes_markdown(boards, rate))
+        return 0
+    a.board = a.board or DEFAULT_BOARD
+    knobs = [k for k in CONFIG_KNOBS if getattr(a, k) is not None]
+    setting = None
+    if a.bundle and knobs:
+        raise ValueError(f"give a bundle or a config (--preset / --net and knobs), not both (got {a.bundle!r} and "
+                         + ", ".join("--" + k.replace("_", "-") for k in knobs) + ")")
+    if a.bundle:
+        from syna_contract.bundle import load_bundle
+        from syna_hw.placement import place_bundle
+        bundle = load_bundle(a.bundle, check_golden=False)
+        rep = place_bundle(bundle, a.board, lanes=a.lanes, clock_mhz=a.clock_mhz, rate=rate)
+        cfg = bundle.manifest.get("model_config") or {}
+        what = f"bundle {a.bundle}"
+    elif knobs:
+        from .plan_config import plan_setting
+        setting = _plan_setting(a)
+        rep = plan_setting(setting, a.board, a.lanes, a.clock_mhz, rate)
+        what = f"config {setting.args()}"
+    else:
+        raise ValueError("plan what? give a bundle directory, or a config: --preset NAME (or --net NAME) and knobs; "
+                         "or --recipes")
+    print(f"plan of {what}")
     print(rep.table())
+    out = rep.to_dict()
+    if rep.verdict != ON_CHIP and a.suggest:
+        if setting is None and cfg.get("preset") and not cfg.get("chain"):
+            from .plan_config import setting_of_bundle
+            setting = setting_of_bundle(bundle)
+        if setting is None:
+            print("(no suggestions: the bundle's manifest has no preset config to vary; plan a config instead)")
+        elif setting.attention:
+            print("(no suggestions for networks with attention: each re-plan builds the model in torch; vary "
+                  "--width / --input-size / --weight-bits / --lanes yourself)")
+        else:
+            from .plan_config import suggest, suggestions_text
+            sug = suggest(setting, a.board, a.lanes, a.clock_mhz, rate, ddr=rep.verdict == CANNOT)
+            print()
+            print(suggestions_text(sug, rate))
+            out["suggestions"] = {v: [dict(args=x.setting.args(), lanes=x.lanes, bram36=x.plan.bram36, uram=x.plan.uram,
+                                           inferences_per_s=x.plan.inferences_per_s) for x in xs]
+                                  for v, xs in sug.items()}
     if a.json:
-        Path(a.json).write_text(json.dumps(rep.to_dict(), indent=1))
-    if not rep.attention_ok:
+        Path(a.json).write_text(json.dumps(out, indent=1))
+    if not rep.chip.attention_ok:
         from syna_contract.checks import raise_on_errors
-        raise_on_errors(rep.attention, f"plan {a.bundle}")
+        raise_on_errors(rep.chip.attention, f"plan {a.bundle}")
+    return EXIT_CODES[rep.verdict]
 
 
 def _cmd_energy(a) -> None:
@@ -329,12 +396,51 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--show", type=int, default=10, help="samples to print")
     r.set_defaults(func=_cmd_run)
 
-    pl = sub.add_parser("plan", help="on-chip memory and resource estimate against a board")
-    pl.add_argument("bundle", help="bundle directory")
-    pl.add_argument("--board", default=DEFAULT_BOARD, type=board_name, help=f"{BOARDS_HELP}; default {DEFAULT_BOARD}")
+    pl = sub.add_parser(
+        "plan", help="placement against a board: fits on chip / runs with weights in DDR / cannot run, resources, "
+                     "DDR bytes and modelled speed; from a bundle or from a config without training",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Plans a bundle, or a network named by its config (the preset and knobs `train` takes; nothing is "
+                    "trained or exported, torch is not imported unless --attention), on a board: the RTL twin's "
+                    "memories at P lanes mapped as Yosys does; if they do not fit, which weights, spike maps and "
+                    "membranes go to DDR, tiled over output-channel groups (modelled: the cores' DDR path is not "
+                    "built yet, issue 16); cycles (compute + memory stall), latency and inferences/s at the board "
+                    "clock, modelled at a firing rate. When it does not fit on chip, nearby settings that do are "
+                    "searched and printed. docs/hls-core.md, 'Placement planner'.",
+        epilog=PLAN_EXIT_CODES + "\nexamples:\n  syna plan build/demo/bundle --board pynq-z2\n"
+               "  syna plan --preset nmnist --width 0.25 --input-size 17 --weight-bits 4 --board pynq-z2\n"
+               "  syna plan --net dvs_gesture --board zcu104 --lanes 32\n  syna plan --recipes")
+    pl.add_argument("bundle", nargs="?", help="bundle directory (or leave out and name a config)")
+    pl.add_argument("--board", type=board_name, help=f"{BOARDS_HELP}; default {DEFAULT_BOARD}")
     pl.add_argument("--lanes", type=int, default=DEFAULT_LANES,
                     help=f"output-channel lanes P of the RTL twin the plan is for (default {DEFAULT_LANES})")
+    pl.add_argument("--clock-mhz", type=float,
+                    help="core (and HP port) clock for the speed (default: the board's PL clock, "
+                         "python -m syna_contract.boards)")
+    pl.add_argument("--rate", type=float, help="firing rate of the modelled spike maps and non-zero input values, "
+                                               "0..1 (default 0.1); the speed is 'modelled at rate r'")
     pl.add_argument("--json", help="also write the plan as JSON here")
+    pl.add_argument("--no-suggest", dest="suggest", action="store_false",
+                    help="do not search for nearby settings that fit (when it does not fit on chip)")
+    pl.add_argument("--recipes", action="store_true",
+                    help="print the largest N-MNIST and DVS Gesture settings that fit each board on chip (the table "
+                         "in docs/datasets.md; only --board's with --board) and exit")
+    c = pl.add_argument_group("config (instead of a bundle; as `train` names them; unset: the preset's)")
+    c.add_argument("--preset", choices=list(TRAIN_PRESETS), help="Table X/IX preset")
+    c.add_argument("--net", choices=list(PAPER_NETS), help="a Table IX paper network (its input size, T and input "
+                                                          "encoding: model_export/paper_nets.py)")
+    c.add_argument("--dataset", help="the dataset whose input spec (bits, channels, sizes) the net takes (default: "
+                                     "the preset's)")
+    c.add_argument("--width", type=float, help="channel multiplier on 64-128-256-512")
+    c.add_argument("--input-size", type=int, help="input height = width")
+    c.add_argument("--in-channels", type=int, help="input channels")
+    c.add_argument("--num-classes", type=int, help="classes")
+    c.add_argument("--steps", type=int, help="time steps T")
+    c.add_argument("--merge", choices=list(nx.MERGE_OPS), help="residual merge (default OR)")
+    c.add_argument("--attention", choices=["none", "T", "C"],
+                   help="SynA dimension (MA on the backbone, IA on the shortcuts); imports torch to lay it out")
+    c.add_argument("--weight-bits", type=int, help=f"signed weight bits (default {nx.DEFAULT_WEIGHT_BITS})")
+    c.add_argument("--mem-bits", type=int, help=f"membrane bits (default {nx.DEFAULT_MEM_BITS})")
     pl.set_defaults(func=_cmd_plan)
 
     en = sub.add_parser("energy", help="spikes, firing rates, MAC/AC and Eq. 11 energy per layer")
@@ -435,8 +541,7 @@ def main(argv: list[str] | None = None) -> int:
     from syna_contract.reference import InputError
     user_errors = (BundleError, InputError, FileNotFoundError, ValueError)
     try:
-        args.func(args)
+        return int(args.func(args) or 0)
     except user_errors as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    return 0
