@@ -250,7 +250,7 @@ def _candidates(s: Setting, lanes: int, max_distance: int):
 
 
 def suggest(s: Setting, board: str, lanes: int = DEFAULT_LANES, clock_mhz: float | None = None,
-            rate: float = DEFAULT_RATE, n: int = 3, max_distance: int = 6, ddr: bool = True
+            rate: float = DEFAULT_RATE, n: int = 3, max_distance: int = 10, ddr: bool = True
             ) -> dict[str, list[Suggestion]]:
     """The ``n`` nearest settings (knob steps; then the faster) that fit on chip, and (``ddr``) that run
     with DDR, each re-planned in full: computed, not guessed."""

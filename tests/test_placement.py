@@ -1,0 +1,175 @@
+"""The placement planner (syna_hw/placement.py), planning from a config (model_export/plan_config.py) and
+`syna plan`'s exit codes: fits on chip 0, runs with DDR 3, cannot run 4, bad input 2."""
+import dataclasses
+import json
+import subprocess
+import sys
+
+import pytest
+
+import hw_bundles
+from model_export.cli import main
+from model_export.plan_config import make_setting, plan_setting, suggest, setting_of_bundle, lowered
+from syna_contract.boards import BOARDS, get_board
+from syna_contract.bundle import load_bundle
+from syna_contract.ddr_image import build_image, parse_image
+from syna_hw import placement as pl
+
+NMNIST17 = ["--preset", "nmnist", "--width", "0.25", "--input-size", "17", "--weight-bits", "4"]
+
+
+@pytest.fixture(scope="module")
+def nmnist_bundle(tmp_path_factory):
+    """N-MNIST 2x17x17, width 0.25, 4-bit, T = 10 (tests/hw_bundles.py): exactly the NMNIST17 config."""
+    return load_bundle(hw_bundles.export("nmnist", tmp_path_factory.mktemp("plan") / "nmnist"))
+
+
+def _plan(argv, capsys, tmp_path):
+    out = tmp_path / "plan.json"
+    rc = main(["plan", *argv, "--json", str(out)])
+    text = capsys.readouterr().out
+    return rc, text, (json.loads(out.read_text()) if out.exists() else None)
+
+
+# ---------------------------------------------------------------------------- exit codes
+def test_exit_code_fits_on_chip(capsys, tmp_path):
+    rc, text, d = _plan(["--preset", "mnist", "--width", "0.25", "--input-size", "8", "--steps", "4", "--board",
+                         "zcu104"], capsys, tmp_path)
+    assert rc == 0 and d["verdict"] == pl.ON_CHIP and d["ddr_bytes_per_inference"] == 0
+    assert "fits on chip (exit code 0)" in text and d["stall_cycles"] == 0 and d["inferences_per_s"] > 0
+
+
+def test_exit_code_runs_with_ddr(capsys, tmp_path):
+    rc, text, d = _plan(NMNIST17 + ["--board", "pynq-z2"], capsys, tmp_path)
+    assert rc == 3 and d["verdict"] == pl.WITH_DDR
+    assert pl.DDR_NOT_BUILT in text and d["ddr_note"] == pl.DDR_NOT_BUILT
+    assert d["ddr_weights"] and d["ddr_bytes_per_inference"] > 0
+    assert d["bram36"] <= get_board("pynq-z2").budget("bram36") < d["chip_plan"]["totals"]["bram36"]
+    assert d["cycles"] == d["compute_cycles"] + d["stall_cycles"]
+    assert d["latency_s"] == pytest.approx(d["cycles"] / 100e6)
+
+
+def test_exit_code_cannot_run(capsys, tmp_path):
+    # 128x128 at P = 64: the accumulators of one lane group of the stem (64x64 x 64 lanes x 32 bit) alone
+    # exceed the PYNQ-Z2's BRAM budget, whatever goes to DDR
+    rc, text, d = _plan(["--net", "dvs_gesture", "--lanes", "64", "--board", "pynq-z2", "--no-suggest"],
+                        capsys, tmp_path)
+    assert rc == 4 and d["verdict"] == pl.CANNOT and not d["runs"] and d["inferences_per_s"] is None
+    assert "cannot run (exit code 4)" in text and "accumulators" in text
+
+
+def test_exit_code_bad_input(capsys, tmp_path, nmnist_bundle):
+    assert main(["plan", str(nmnist_bundle.root), "--width", "0.5"]) == 2          # bundle and config
+    assert main(["plan", "--preset", "nmnist", "--input-size", "13"]) == 2        # 34x34 does not pool to 13
+    assert "13" in capsys.readouterr().err
+    assert main(["plan", "--preset", "nmnist", "--rate", "1.5"]) == 2
+    assert main(["plan"]) == 2
+
+
+def test_plan_config_imports_no_torch():
+    code = ("import sys; from model_export.cli import main; rc = main(['plan', '--preset', 'nmnist', '--width', "
+            "'0.25', '--input-size', '17', '--weight-bits', '4', '--no-suggest']); "
+            "assert 'torch' not in sys.modules, 'torch imported'; sys.exit(rc)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 3, r.stderr
+
+
+# ---------------------------------------------------------------------------- config = bundle
+def test_config_path_equals_bundle_path(nmnist_bundle):
+    by_bundle = pl.place_bundle(nmnist_bundle, "pynq-z2", lanes=16)
+    by_config = plan_setting(make_setting(preset="nmnist", width=0.25, input_size=17, weight_bits=4), "pynq-z2", 16)
+    for a, b in ((by_bundle.chip, by_config.chip), (by_bundle, by_config)):
+        assert [(m.what, m.width, m.depth, m.count, m.bram36, m.uram, m.lut) for m in a.memories] == \
+               [(m.what, m.width, m.depth, m.count, m.bram36, m.uram, m.lut) for m in b.memories]
+    assert by_bundle.verdict == by_config.verdict == pl.WITH_DDR
+    assert by_bundle.choice == by_config.choice
+    assert by_bundle.cycles == by_config.cycles and by_bundle.ddr_bytes_per_inference == by_config.ddr_bytes_per_inference
+    # the bundle's own setting (its manifest's model config) lowers to the same network
+    s = setting_of_bundle(nmnist_bundle)
+    assert plan_setting(s, "pynq-z2", 16).cycles == by_bundle.cycles
+
+
+def test_chip_plan_is_the_existing_plan(nmnist_bundle):
+    from syna_hw.plan import plan_bundle
+    p = pl.place_bundle(nmnist_bundle, "zcu104", lanes=16)
+    old = plan_bundle(nmnist_bundle, "zcu104", lanes=16)
+    assert p.verdict == pl.ON_CHIP and old.fits
+    assert p.bram36 == old.bram36 and p.uram == old.uram and p.ddr_bytes_per_inference == 0
+
+
+# ---------------------------------------------------------------------------- DDR bytes = the image
+@pytest.mark.parametrize("lanes", [8, 16])
+def test_ddr_bytes_are_the_image_weight_sections(nmnist_bundle, lanes):
+    b = nmnist_bundle
+    img = parse_image(build_image(b.manifest, b.params, lanes))
+    names = [l["name"] for l in b.manifest["layers"]]
+    image = {names[e["layer"]]: e["groups"] * e["w_block_bytes"] for e in img.entries}
+    hw = lowered(setting_of_bundle(b), lanes)
+    assert pl.ddr_weight_bytes(hw) == image
+    p = pl.place_bundle(b, "pynq-z2", lanes=lanes)
+    assert p.verdict == pl.WITH_DDR and not p.choice.spilled and not p.choice.membranes_ddr
+    assert p.ddr_bytes_per_inference == sum(image[n] for n in p.choice.ddr_weights)
+    # every layer's weights in DDR (one lane group per tile): the image's whole weight sections, once per inference
+    costs, stored = pl._costs(hw, pl.model_cycles(hw, *pl.modelled_spikes(hw, 0.1)),
+                              pl.Choice(tuple(image), 1, 2), get_board("pynq-z2"), 100.0)
+    assert sum(c.ddr_bytes for c in costs) == stored == sum(image.values())
+
+
+def test_tiling_rescans_the_input_per_tile(nmnist_bundle):
+    hw = lowered(setting_of_bundle(nmnist_bundle), 4)
+    cyc = pl.model_cycles(hw, *pl.modelled_spikes(hw, 0.1))
+    costs = {c.name: c for c in pl._costs(hw, cyc, pl.Choice(("b2.main1",), 1, 2), get_board("pynq-z2"), 100.0)[0]}
+    main1 = next(l for l in hw.layers if l.name == "b2.main1")
+    assert main1.g == 32 and costs["b2.main1"].tiles == 32
+    assert costs["b2.main1"].rescan == 31 * cyc.scans["b2.main1"] > 0
+    assert costs["b2.merge"].tiles == 1 and costs["b2.merge"].rescan == 0
+
+
+# ---------------------------------------------------------------------------- bandwidth from the board table
+def test_bandwidth_comes_from_the_board_table(nmnist_bundle):
+    for b in BOARDS.values():
+        assert b.ddr_bytes_per_s() == b.hp_bits / 8 * min(b.clock_mhz, b.hp_max_mhz) * 1e6 * b.ddr_efficiency
+        assert 0 < b.ddr_efficiency <= 1
+    z2 = get_board("pynq-z2")
+    assert z2.hp_bits == 64 and get_board("zcu104").hp_bits == 128
+    assert z2.ddr_bytes_per_cycle(300.0) == pytest.approx(8 * z2.ddr_efficiency * z2.hp_max_mhz / 300)  # port ceiling
+    hw = lowered(setting_of_bundle(nmnist_bundle), 16)
+    slow = dataclasses.replace(z2, ddr_efficiency=z2.ddr_efficiency / 2)
+    a, b = pl.place(hw, z2), pl.place(hw, slow)
+    assert a.choice == b.choice
+    for x, y in zip(a.costs, b.costs):
+        assert y.memory == pytest.approx(2 * x.memory)
+        assert x.memory == pytest.approx(x.ddr_bytes / z2.ddr_bytes_per_cycle())
+
+
+# ---------------------------------------------------------------------------- suggestions
+def test_suggestions_fit_when_replanned():
+    s = make_setting(preset="nmnist", width=0.25, input_size=17, weight_bits=4)
+    sug = suggest(s, "pynq-z2", 16, n=2)
+    assert len(sug[pl.ON_CHIP]) == 2 and len(sug[pl.WITH_DDR]) == 2
+    for verdict, items in sug.items():
+        for x in items:
+            again = plan_setting(x.setting, "pynq-z2", x.lanes)
+            assert again.verdict == verdict and again.bram36 == x.plan.bram36
+            assert again.inferences_per_s == x.plan.inferences_per_s > 0
+            assert x.setting.width <= s.width and x.setting.input_size <= s.input_size
+
+
+def test_cli_prints_suggestions_that_fit(capsys, tmp_path):
+    rc, text, d = _plan(NMNIST17 + ["--board", "pynq-z2"], capsys, tmp_path)
+    assert rc == 3 and "that fit on chip:" in text
+    for row in d["suggestions"][pl.ON_CHIP]:
+        argv = row["args"].split() + ["--lanes", str(row["lanes"]), "--board", "pynq-z2", "--no-suggest"]
+        assert main(["plan", *argv]) == 0
+        capsys.readouterr()
+
+
+# ---------------------------------------------------------------------------- the topology table
+def test_topology_matches_the_model():
+    from model_export.model import PRESETS, make_config
+    from model_export.topology import PRESETS as TOPOLOGY, config_dict
+    assert TOPOLOGY == PRESETS
+    for preset in PRESETS:
+        knobs = dict(width=0.25, input_size=17, steps=4, merge="AND")
+        assert config_dict(preset, **knobs) == make_config(preset, **knobs).to_dict()
+        assert config_dict(preset) == make_config(preset).to_dict()
