@@ -296,13 +296,13 @@ def suggestions_text(sug: dict[str, list[Suggestion]], rate: float) -> str:
 
 
 # ================================================================================ recipes
-def recipe(dataset: str, board: str, rate: float = DEFAULT_RATE) -> Suggestion | None:
-    """The largest setting of ``dataset`` (``RECIPE_DATASETS``) that fits ``board`` on chip: input size
-    first, then width, then weight bits (T as the preset); among lane counts the fastest."""
+def recipe(dataset: str, board: str, input_size: int, rate: float = DEFAULT_RATE) -> Suggestion | None:
+    """The widest setting of ``dataset`` (``RECIPE_DATASETS``) at ``input_size`` that fits ``board`` on chip:
+    width first, then weight bits (T as the preset or paper net has it); among lane counts the fastest."""
     b = get_board(board)
-    base = make_setting(**RECIPE_DATASETS[dataset])
-    for size, width, bits in itertools.product(_sizes(base), WIDTHS, WEIGHT_BITS):
-        s = dataclasses.replace(base, input_size=size, width=width, weight_bits=bits)
+    base = dataclasses.replace(make_setting(**RECIPE_DATASETS[dataset]), input_size=input_size)
+    for width, bits in itertools.product(WIDTHS, WEIGHT_BITS):
+        s = dataclasses.replace(base, width=width, weight_bits=bits)
         fits = []
         for p in LANES:
             try:
@@ -316,19 +316,44 @@ def recipe(dataset: str, board: str, rate: float = DEFAULT_RATE) -> Suggestion |
     return None
 
 
+RECIPE_SIZES = {"nmnist": (34, 17), "dvs_gesture": (128, 64, 32)}
+
+
 def recipes_markdown(boards: list[str], rate: float = DEFAULT_RATE) -> str:
-    """docs/datasets.md's table "Settings that fit each board"."""
-    rows = ["| board | dataset | largest setting on chip (`syna plan ...`) | P | BRAM36 | URAM | inferences/s |",
-            "|---|---|---|---|---|---|---|"]
+    """docs/datasets.md's tables "Settings that fit each board": per board, dataset and input size the
+    widest setting on chip; then the paper-size DVS Gesture ResNet21 per board (DDR placement)."""
+    rows = [f"On chip (RTL twin, utilisation budget of syna_contract/boards.py; speed modelled at firing rate "
+            f"{rate:g}, the HLS core's cycle model, at the board's PL clock):", "",
+            "| board | dataset | input | widest setting that fits on chip (`syna plan ...`) | P | BRAM36 | URAM "
+            "| inferences/s |", "|---|---|---|---|---|---|---|---|"]
     for board in boards:
         b = get_board(board)
-        for dataset in RECIPE_DATASETS:
-            r = recipe(dataset, board, rate)
-            if r is None:
-                rows.append(f"| {b.title} | {dataset} | none in the grid | | | | |")
-                continue
-            p = r.plan
-            rows.append(f"| {b.title} | {dataset} | `{r.setting.args()}` | {r.lanes} | {p.bram36:,.1f} of "
-                        f"{b.bram36} | {p.uram if b.uram else '-'} | {p.inferences_per_s:,.0f} at "
-                        f"{p.clock_mhz:g} MHz |")
+        for dataset, sizes in RECIPE_SIZES.items():
+            for size in sizes:
+                r = recipe(dataset, board, size, rate)
+                if r is None:
+                    rows.append(f"| {b.title} | {dataset} | {size}x{size} | none down to width {WIDTHS[-1]:g}, "
+                                f"{WEIGHT_BITS[-1]}-bit weights | | | | |")
+                    continue
+                p = r.plan
+                rows.append(f"| {b.title} | {dataset} | {size}x{size} | `{r.setting.args()}` | {r.lanes} | "
+                            f"{p.bram36:,.1f} of {b.bram36} | {p.uram if b.uram else '-'} | "
+                            f"{p.inferences_per_s:,.0f} at {p.clock_mhz:g} MHz |")
+    rows += ["", "The paper-size DVS Gesture ResNet21 (`syna plan --net dvs_gesture`, width 1, 128x128, T = 16, "
+             "8-bit weights) with weights, and where needed spike maps and membranes, in DDR (modelled; the "
+             "cores' DDR path is not built yet, issue 16):", "",
+             "| board | P | verdict | BRAM36 | URAM | DDR MB / inference | stall | inferences/s |",
+             "|---|---|---|---|---|---|---|---|"]
+    paper = make_setting(net="dvs_gesture")
+    for board in boards:
+        b = get_board(board)
+        for p in (16, 32):
+            x = plan_setting(paper, board, p, rate=rate)
+            if x.runs:
+                rows.append(f"| {b.title} | {p} | {x.verdict} | {x.bram36:,.1f} | {x.uram if b.uram else '-'} | "
+                            f"{x.ddr_bytes_per_inference / 1e6:,.1f} | {100 * x.stall_fraction:.1f}% | "
+                            f"{x.inferences_per_s:,.1f} at {x.clock_mhz:g} MHz |")
+            else:
+                rows.append(f"| {b.title} | {p} | {x.verdict} (`syna plan --net dvs_gesture --board {b.name} "
+                            f"--lanes {p}` says why) | | | | | |")
     return "\n".join(rows)
