@@ -21,6 +21,7 @@ import numpy as np
 from syna_contract import numerics as nx
 from syna_contract.boards import DEFAULT_BOARD, boards_help, get_board
 from syna_hw.limits import DEFAULT_LANES
+from syna_hw.placement import DEFAULT_RATE
 from .paper_nets import PAPER_NETS
 from .recipe import ARCH_NAMES, DEFAULT_DATASET, TRAIN_PRESETS, TrainArgs
 
@@ -176,7 +177,7 @@ def _cmd_plan(a) -> int:
     from syna_hw.placement import CANNOT, EXIT_CODES, ON_CHIP
     if a.rate is not None and not 0 <= a.rate <= 1:
         raise ValueError(f"--rate {a.rate}; expected a firing rate in 0..1")
-    rate = 0.10 if a.rate is None else a.rate
+    rate = DEFAULT_RATE if a.rate is None else a.rate
     if a.recipes:
         from .plan_config import recipes_markdown
         boards = [a.board] if a.board else board_names()
@@ -418,7 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="core (and HP port) clock for the speed (default: the board's PL clock, "
                          "python -m syna_contract.boards)")
     pl.add_argument("--rate", type=float, help="firing rate of the modelled spike maps and non-zero input values, "
-                                               "0..1 (default 0.1); the speed is 'modelled at rate r'")
+                                               f"0..1 (default {DEFAULT_RATE:g}); the speed is 'modelled at rate r'")
     pl.add_argument("--json", help="also write the plan as JSON here")
     pl.add_argument("--no-suggest", dest="suggest", action="store_false",
                     help="do not search for nearby settings that fit (when it does not fit on chip)")
