@@ -144,8 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     for b in BOARDS.values():
         print(f"{b.name:<12}{b.part:<24}{b.lut:>9,}{b.ff:>9,}{b.bram36:>8}{b.uram:>6}{b.dsp:>7,}{b.clock_mhz:>6g}"
               f"{b.ddr_bytes // 2**20:>8,}{b.hp_bits:>5}{b.ddr_bytes_per_s() / 1e6:>9,.0f}  {b.ps_ip}")
-    print(f"HP MB/s: the modelled DDR bandwidth of one HP port at the board's clock (hp_bits / 8 x min(clock, "
-          f"hp_max_mhz) x ddr_efficiency, an assumption: see the module doc)")
+    print("HP MB/s: the modelled DDR bandwidth of one HP port at the board's clock (hp_bits / 8 x min(clock, "
+          "hp_max_mhz) x ddr_efficiency, an assumption: see the module doc)")
     return 0
 
 

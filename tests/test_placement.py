@@ -55,7 +55,7 @@ def test_exit_code_cannot_run(capsys, tmp_path):
     rc, text, d = _plan(["--net", "dvs_gesture", "--lanes", "64", "--board", "pynq-z2", "--no-suggest"],
                         capsys, tmp_path)
     assert rc == 4 and d["verdict"] == pl.CANNOT and not d["runs"] and d["inferences_per_s"] is None
-    assert "cannot run (exit code 4)" in text and "accumulators" in text
+    assert "cannot run (exit code 4)" in text and "the largest part, the accumulators of one tile of 'stem'" in text
 
 
 def test_exit_code_bad_input(capsys, tmp_path, nmnist_bundle):
