@@ -173,3 +173,13 @@ def test_topology_matches_the_model():
         knobs = dict(width=0.25, input_size=17, steps=4, merge="AND")
         assert config_dict(preset, **knobs) == make_config(preset, **knobs).to_dict()
         assert config_dict(preset) == make_config(preset).to_dict()
+
+
+def test_cannot_run_when_ddr_is_too_small(nmnist_bundle):
+    hw = lowered(setting_of_bundle(nmnist_bundle), 16)
+    z2 = get_board("pynq-z2")
+    ok = pl.place(hw, z2)
+    assert ok.verdict == pl.WITH_DDR and ok.ddr_stored_bytes > 0
+    tiny = dataclasses.replace(z2, ddr_bytes=int(ok.ddr_stored_bytes / pl.DDR_SHARE) - 1)
+    p = pl.place(hw, tiny)
+    assert p.verdict == pl.CANNOT and p.exit_code == 4 and "DDR" in p.reasons[0]
