@@ -183,3 +183,15 @@ def test_cannot_run_when_ddr_is_too_small(nmnist_bundle):
     tiny = dataclasses.replace(z2, ddr_bytes=int(ok.ddr_stored_bytes / pl.DDR_SHARE) - 1)
     p = pl.place(hw, tiny)
     assert p.verdict == pl.CANNOT and p.exit_code == 4 and "DDR" in p.reasons[0]
+
+
+def test_config_with_attention_equals_its_bundle(tmp_path):
+    """--attention lays the network out as the exporter does (MA / IA placement, MLP widths): the SynA-C
+    digits bundle of tests/hw_bundles.py and its config plan the same memories and cycles."""
+    b = load_bundle(hw_bundles.export("synac", tmp_path / "synac"))
+    s = make_setting(preset="mnist", width=0.25, input_size=8, steps=4, weight_bits=8, attention="C")
+    by_config, by_bundle = plan_setting(s, "pynq-z2", 16), pl.place_bundle(b, "pynq-z2", lanes=16)
+    assert any(m.what == "attention weights" for m in by_config.chip.memories)
+    assert [(m.what, m.width, m.depth, m.count, m.bram36) for m in by_config.chip.memories] == \
+           [(m.what, m.width, m.depth, m.count, m.bram36) for m in by_bundle.chip.memories]
+    assert by_config.verdict == by_bundle.verdict and by_config.cycles == by_bundle.cycles
