@@ -401,14 +401,14 @@ def search(hw: HwModel, b: Board, cost=None) -> tuple[Choice | None, list[Memory
     worst = mapped(Choice(tuple(order), 1, 1, tuple(spill), True))
     used = ", ".join(f"{m.what} {m.bram36:,.1f} BRAM36" + (f" + {m.uram} URAM" if m.uram else "")
                      for m in worst if m.bram36 or m.uram)
-    widest = max(hw.convs, key=lambda l: l.hout * l.wout)
+    widest = max(hw.convs, key=lambda l: l.hout * l.wout, default=None)
     biggest = max(worst, key=lambda m: m.bram36 + 8 * m.uram)
     reasons = [f"even with every weight, spike map and membrane in DDR and output-channel tiles of one lane group "
                f"({hw.lanes} channels) the on-chip part needs {sum(m.bram36 for m in worst):,.1f} BRAM36"
                + (f" + {sum(m.uram for m in worst)} URAM" if b.uram else "")
                + f" (budget {b.budget('bram36'):,.1f}" + (f" + {b.budget('uram'):,.1f} URAM" if b.uram else "")
                + f"): {used}"]
-    if biggest.what == "accumulators":
+    if biggest.what == "accumulators" and widest is not None:
         reasons.append(f"the largest part, the accumulators of one tile of {widest.name!r} ({widest.hout}x{widest.wout} "
                        f"positions x {hw.lanes} lanes x 32 bits), stays on chip (the event-driven scatter updates "
                        f"them at random); a smaller P or input size shrinks it")
