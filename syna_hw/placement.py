@@ -183,7 +183,9 @@ class Placement:
     def table(self) -> str:
         """The on-chip plan, then the placement, per-layer timing and the verdict."""
         b = self.board
-        lines = [self.chip.table(), ""]
+        chip = [("on chip alone: " + l[len("verdict: "):]) if l.startswith("verdict: ") else l
+                for l in self.chip.table().splitlines()]
+        lines = chip + [""]
         rate = (f"modelled at firing rate {self.rate:g} (random spike maps)" if self.rate is not None
                 else "from the given spike maps")
         bw = b.ddr_bytes_per_s(self.clock_mhz)
