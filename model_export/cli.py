@@ -193,7 +193,7 @@ def _cmd_plan(a) -> int:
         from syna_contract.bundle import load_bundle
         from syna_hw.placement import place_bundle
         bundle = load_bundle(a.bundle, check_golden=False)
-        rep = place_bundle(bundle, a.board, lanes=a.lanes, clock_mhz=a.clock_mhz, rate=rate)
+        rep = place_bundle(bundle, a.board, lanes=a.lanes, clock_mhz=a.clock_mhz, rate=a.rate)
         cfg = bundle.manifest.get("model_config") or {}
         what = f"bundle {a.bundle}"
     elif knobs:
@@ -419,7 +419,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="core (and HP port) clock for the speed (default: the board's PL clock, "
                          "python -m syna_contract.boards)")
     pl.add_argument("--rate", type=float, help="firing rate of the modelled spike maps and non-zero input values, "
-                                               f"0..1 (default {DEFAULT_RATE:g}); the speed is 'modelled at rate r'")
+                                               f"0..1; the speed is 'modelled at rate r' (default: a bundle's golden "
+                                               f"spike maps, else {DEFAULT_RATE:g})")
     pl.add_argument("--json", help="also write the plan as JSON here")
     pl.add_argument("--no-suggest", dest="suggest", action="store_false",
                     help="do not search for nearby settings that fit (when it does not fit on chip)")

@@ -29,8 +29,9 @@ Given a lowered :class:`~syna_hw.lowering.HwModel` (P lanes), a board and a cloc
 
 **Timing** (at the board's PL clock or ``clock_mhz``): compute cycles are the HLS core's cycle model
 (``syna_hw/cycles.py``, II = 1 trip counts), fed with random spike maps **at firing rate r**
-(:data:`DEFAULT_RATE`; every map and the input's non-zero values at that rate, a fixed seed) when
-there are no recorded spikes; plus the re-scan cycles of tiling. Memory cycles are a layer's DDR bytes
+(:data:`DEFAULT_RATE`; every map and the input's non-zero values at that rate, a fixed seed), or with
+recorded spike maps (a bundle's golden samples: the mean over them, which is what the HLS C-sim
+counts on those samples); plus the re-scan cycles of tiling. Memory cycles are a layer's DDR bytes
 over the board's modelled bandwidth in bytes per core cycle (``Board.ddr_bytes_per_cycle``: HP port
 width, port clock, assumed efficiency; ``syna_contract/boards.py``). With a **double buffer** the
 next tile's load overlaps the current tile's compute, so a layer stalls ``max(0, memory - compute)``;
@@ -93,10 +94,11 @@ class Placement:
     choice: Choice
     memories: list[Memory]               # the chosen placement's on-chip memories (the chip plan's when on chip)
     clock_mhz: float
-    rate: float | None                   # modelled firing rate (None: measured spikes were given)
+    rate: float | None                   # modelled firing rate (None: recorded spike maps were given)
     costs: list[LayerCost] = field(default_factory=list)
     io_cycles: int = 0
     ddr_stored_bytes: int = 0            # what lives in DDR (weights, spilled maps, membranes)
+    samples: int = 0                     # recorded samples the cycles are the mean of (0: random maps at rate)
 
     @property
     def board(self) -> Board:
@@ -163,6 +165,7 @@ class Placement:
     def to_dict(self) -> dict:
         return dict(verdict=self.verdict, exit_code=self.exit_code, runs=self.runs, reasons=list(self.reasons),
                     board=self.board.name, lanes=self.lanes, clock_mhz=self.clock_mhz, rate=self.rate,
+                    recorded_samples=self.samples,
                     ddr_bandwidth_bytes_per_s=self.board.ddr_bytes_per_s(self.clock_mhz),
                     double_buffer=self.choice.buffers == 2, tile_groups=self.choice.tile,
                     ddr_weights=list(self.choice.ddr_weights), spilled_maps=list(self.choice.spilled),
@@ -187,7 +190,7 @@ class Placement:
                 for l in self.chip.table().splitlines()]
         lines = chip + [""]
         rate = (f"modelled at firing rate {self.rate:g} (random spike maps)" if self.rate is not None
-                else "from the given spike maps")
+                else f"the mean over {self.samples} recorded sample(s) (the bundle's golden spike maps)")
         bw = b.ddr_bytes_per_s(self.clock_mhz)
         if self.choice.tile:
             c = self.choice
@@ -420,30 +423,48 @@ def search(hw: HwModel, b: Board, cost=None) -> tuple[Choice | None, list[Memory
     return None, worst, reasons
 
 
+def mean_cycles(reps: list[CycleReport]) -> CycleReport:
+    """Per-layer mean (rounded) of several samples' cycle reports."""
+    mean = lambda attr: {k: round(sum(getattr(r, attr)[k] for r in reps) / len(reps)) for k in getattr(reps[0], attr)}
+    return CycleReport(mean("layers"), mean("sops"), mean("dense"), round(sum(r.invocations for r in reps) / len(reps)),
+                       mean("scans"))
+
+
+def golden_spikes(bundle) -> list[tuple[np.ndarray, dict[str, np.ndarray]]]:
+    """Each golden sample of a bundle as ``(x, maps)`` (empty when the bundle has none)."""
+    if not bundle.manifest.get("golden"):
+        return []
+    g = bundle.golden()
+    names = [l.name for l in bundle.descriptors if l.spiking]
+    return [(g["input"][i], {n: g[f"spikes/{n}"][i] for n in names}) for i in range(len(g["input"]))]
+
+
 def place(hw: HwModel, board: str | Board, clock_mhz: float | None = None, rate: float = DEFAULT_RATE,
-          spikes: tuple[np.ndarray, dict] | None = None) -> Placement:
+          spikes: list[tuple[np.ndarray, dict]] | None = None) -> Placement:
     """Place the tensors of ``hw`` (lowered for the RTL at P lanes) on ``board`` and model the speed at
-    ``clock_mhz`` (default the board's PL clock); see the module doc. ``spikes``: ``(x, maps)`` of one
-    recorded sample instead of random maps at ``rate``."""
+    ``clock_mhz`` (default the board's PL clock); see the module doc. ``spikes``: ``(x, maps)`` of
+    recorded samples (the cycles are their mean) instead of random maps at ``rate``."""
     b = board if isinstance(board, Board) else get_board(board)
     clock = b.clock_mhz if clock_mhz is None else float(clock_mhz)
     if clock <= 0:
         raise ValueError(f"clock {clock} MHz; expected a positive frequency")
     chip = plan_model(hw, b)
-    x, maps = spikes if spikes is not None else modelled_spikes(hw, rate)
-    cyc = model_cycles(hw, x, maps)
-    shown_rate = None if spikes is not None else rate
+    if spikes:
+        cyc = mean_cycles([model_cycles(hw, x, maps) for x, maps in spikes])
+    else:
+        cyc = model_cycles(hw, *modelled_spikes(hw, rate))
+    shown_rate = None if spikes else rate
     if chip.fits:
         costs, _ = _costs(hw, cyc, Choice(), b, clock)
-        p = Placement(chip, ON_CHIP, [f"every tensor on chip: {r}" for r in chip.reasons], Choice(), chip.memories,
-                      clock, shown_rate, costs, cyc.layers["io"])
-        return p
+        return Placement(chip, ON_CHIP, [f"every tensor on chip: {r}" for r in chip.reasons], Choice(),
+                         chip.memories, clock, shown_rate, costs, cyc.layers["io"], samples=len(spikes or []))
     total = lambda c: sum(x.compute + x.rescan + x.stall for x in _costs(hw, cyc, c, b, clock)[0])
     choice, mems, reasons = search(hw, b, cost=total)
     if choice is None:
         return Placement(chip, CANNOT, reasons, Choice(), mems, clock, shown_rate)
     costs, stored = _costs(hw, cyc, choice, b, clock)
-    p = Placement(chip, WITH_DDR, [], choice, mems, clock, shown_rate, costs, cyc.layers["io"], stored)
+    p = Placement(chip, WITH_DDR, [], choice, mems, clock, shown_rate, costs, cyc.layers["io"], stored,
+                  len(spikes or []))
     if stored > DDR_SHARE * b.ddr_bytes:
         p.verdict = CANNOT
         p.reasons = [f"the tensors in DDR need {stored / 2**20:,.1f} MiB but the planner allows "
@@ -464,18 +485,22 @@ def place(hw: HwModel, board: str | Board, clock_mhz: float | None = None, rate:
 
 
 def place_layers(layers, input_spec: dict, numerics: dict, board: str | Board, lanes: int = DEFAULT_LANES,
-                 clock_mhz: float | None = None, rate: float = DEFAULT_RATE) -> Placement:
+                 clock_mhz: float | None = None, rate: float = DEFAULT_RATE, spikes=None) -> Placement:
     """:func:`place` for a layer graph (manifest dicts or descriptors; a bare graph without weights works)."""
     b = board if isinstance(board, Board) else get_board(board)
     hw = lower_graph(as_layers(layers), input_spec, numerics, lanes, board=b.name, target=RTL)
-    return place(hw, b, clock_mhz, rate)
+    return place(hw, b, clock_mhz, rate, spikes)
 
 
 def place_bundle(bundle, board: str | Board, lanes: int = DEFAULT_LANES, clock_mhz: float | None = None,
-                 rate: float = DEFAULT_RATE, check_attention: bool = True) -> Placement:
-    """:func:`place_layers` for a loaded bundle, with the attention checks of ``plan_bundle``."""
+                 rate: float | None = None, check_attention: bool = True) -> Placement:
+    """:func:`place_layers` for a loaded bundle, with the attention checks of ``plan_bundle``. The cycles
+    are the mean over its golden samples when it has them and ``rate`` is None; random maps at ``rate``
+    (default :data:`DEFAULT_RATE`) otherwise."""
     from syna_contract.checks import check_bundle
-    p = place_layers(bundle.descriptors, bundle.input_spec, bundle.numerics, board, lanes, clock_mhz, rate)
+    spikes = golden_spikes(bundle) if rate is None else None
+    p = place_layers(bundle.descriptors, bundle.input_spec, bundle.numerics, board, lanes, clock_mhz,
+                     DEFAULT_RATE if rate is None else rate, spikes)
     if check_attention:
         p.chip.attention = check_bundle(bundle)
     return p

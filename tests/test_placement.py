@@ -76,7 +76,7 @@ def test_plan_config_imports_no_torch():
 
 # ---------------------------------------------------------------------------- config = bundle
 def test_config_path_equals_bundle_path(nmnist_bundle):
-    by_bundle = pl.place_bundle(nmnist_bundle, "pynq-z2", lanes=16)
+    by_bundle = pl.place_bundle(nmnist_bundle, "pynq-z2", lanes=16, rate=pl.DEFAULT_RATE)
     by_config = plan_setting(make_setting(preset="nmnist", width=0.25, input_size=17, weight_bits=4), "pynq-z2", 16)
     for a, b in ((by_bundle.chip, by_config.chip), (by_bundle, by_config)):
         assert [(m.what, m.width, m.depth, m.count, m.bram36, m.uram, m.lut) for m in a.memories] == \
@@ -190,8 +190,26 @@ def test_config_with_attention_equals_its_bundle(tmp_path):
     digits bundle of tests/hw_bundles.py and its config plan the same memories and cycles."""
     b = load_bundle(hw_bundles.export("synac", tmp_path / "synac"))
     s = make_setting(preset="mnist", width=0.25, input_size=8, steps=4, weight_bits=8, attention="C")
-    by_config, by_bundle = plan_setting(s, "pynq-z2", 16), pl.place_bundle(b, "pynq-z2", lanes=16)
+    by_config, by_bundle = plan_setting(s, "pynq-z2", 16), pl.place_bundle(b, "pynq-z2", lanes=16, rate=0.1)
     assert any(m.what == "attention weights" for m in by_config.chip.memories)
     assert [(m.what, m.width, m.depth, m.count, m.bram36) for m in by_config.chip.memories] == \
            [(m.what, m.width, m.depth, m.count, m.bram36) for m in by_bundle.chip.memories]
     assert by_config.verdict == by_bundle.verdict and by_config.cycles == by_bundle.cycles
+
+
+def test_bundle_cycles_are_the_cycle_model_on_its_golden_samples(nmnist_bundle):
+    """Without --rate a bundle's speed comes from its golden spike maps: per layer, the mean over the samples of
+    the HLS core's cycle model (which tests/test_hls.py checks equal to the C-sim's count)."""
+    from syna_hw.cycles import cycle_model
+    b = nmnist_bundle
+    g = b.golden()
+    spiking = [l["name"] for l in b.layers if l["kind"] != "fc"]
+    reps = [cycle_model(b.layers, b.input_spec, g["input"][i], {n: g[f"spikes/{n}"][i] for n in spiking}, 16,
+                        b.numerics) for i in range(len(g["input"]))]
+    assert len(reps) >= 2
+    p = pl.place_bundle(b, "zcu104", lanes=16)
+    assert p.verdict == pl.ON_CHIP and p.rate is None and p.samples == len(reps)
+    for c in p.costs:
+        assert c.compute == round(sum(r.layers[c.name] for r in reps) / len(reps))
+    assert "the mean over 2 recorded sample(s)" in p.table()
+    assert pl.place_bundle(b, "zcu104", lanes=16, rate=0.3).rate == 0.3
