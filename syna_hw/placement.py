@@ -34,7 +34,8 @@ recorded spike maps (a bundle's golden samples: the mean over them, which is wha
 counts on those samples); plus the re-scan cycles of tiling. Memory cycles are a layer's DDR bytes
 over the board's modelled bandwidth in bytes per core cycle (``Board.ddr_bytes_per_cycle``: HP port
 width, port clock, assumed efficiency; ``syna_contract/boards.py``). With a **double buffer** the
-next tile's load overlaps the current tile's compute, so a layer stalls ``max(0, memory - compute)``;
+next tile's load overlaps the current tile's compute (and a layer's first tile the previous layer's
+last: an approximation), so a layer stalls ``max(0, memory - compute)``;
 with a **single buffer** nothing overlaps and a layer stalls its whole memory time. Latency is
 ``(compute + stall) / clock``; inferences/s its inverse (one inference at a time).
 """
