@@ -244,6 +244,18 @@ def _cmd_energy(a) -> None:
         Path(a.json).write_text(json.dumps(rep.to_dict(), indent=1))
 
 
+def _cmd_attention(a) -> None:
+    from .attention_stats import gate_table, run_gate_stats
+    from .table import resolve_run
+    rows = []
+    for run in a.runs:
+        title, stats = run_gate_stats(resolve_run(run), samples=a.samples)
+        print(gate_table(title, stats))
+        rows.append(dict(run=str(run), gates=[s.to_dict() for s in stats]))
+    if a.json:
+        Path(a.json).write_text(json.dumps(rows, indent=1))
+
+
 def _cmd_neurobench(a) -> None:
     from .neurobench_metrics import NeuroBenchMissing, neurobench_report
     try:
@@ -467,6 +479,13 @@ def build_parser() -> argparse.ArgumentParser:
     tb.add_argument("--markdown", action="store_true", help="print a Markdown table")
     tb.add_argument("--json", help="also write the rows as JSON here")
     tb.set_defaults(func=_cmd_table)
+
+    at = sub.add_parser("attention", help="SynA's gates on the held-out split: MA mean gate, IA open fraction, "
+                                          "current in and out, per attention module")
+    at.add_argument("runs", nargs="+", help="checkpoints written by train (or directories holding one)")
+    at.add_argument("--samples", type=int, help="the first N held-out samples (default: all)")
+    at.add_argument("--json", help="also write the statistics as JSON here")
+    at.set_defaults(func=_cmd_attention)
 
     nb = sub.add_parser("neurobench", help="NeuroBench metrics (package neurobench) of a checkpoint's float model "
                                            "next to the integer model's own counts and the modelled execution rate",

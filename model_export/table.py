@@ -111,7 +111,7 @@ _NOTE = ("Per sample on the held-out split. 'top-1 float': the float model at th
          "MAC and AC counted on their convs by the same rules (analysis.SynapticOps).")
 
 
-def _resolve_run(run: str | Path) -> Path:
+def resolve_run(run: str | Path) -> Path:
     run = Path(run)
     if run.is_dir():
         found = sorted(p for p in run.glob("*.pt"))
@@ -139,7 +139,7 @@ def measure_run(run: str | Path, samples: int | None = None, weight_bits: int | 
 
     from . import zoo
 
-    path = _resolve_run(run)
+    path = resolve_run(run)
     ck = load_checkpoint(path)
     cfg, spec = ck.model.config, ck.input_spec
     args = ck.meta.get("train_args", {})
