@@ -26,6 +26,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from spikingjelly.activation_based import functional, layer, neuron, surrogate
 
+from .topology import PRESETS  # Table IX presets, one table (numpy-only callers such as the planner read it too)
+
 MERGES = ("ADD", "AND", "IAND", "OR")
 ATTENTION_DIMS = ("T", "C", "S")
 ATTENTION_POSITIONS = ("a", "b", "c", "d")
@@ -355,19 +357,6 @@ class ModelConfig:
 
 
 # Table IX. Knobs (width, input size, classes, T, channels, merge, attention) override these.
-PRESETS: dict[str, dict] = {
-    "dvs_gesture": dict(in_channels=2, input_size=128, num_classes=11, steps=32,
-                        stem_kernel=7, stem_stride=2, stem_maxpool=True),
-    "cifar10_dvs": dict(in_channels=2, input_size=128, num_classes=10, steps=16,
-                        stem_kernel=3, stem_stride=2, stem_maxpool=True, input_pool=48),
-    "mnist": dict(in_channels=1, input_size=28, num_classes=10, steps=16,
-                  stem_kernel=3, stem_stride=1, stem_maxpool=False),
-    # N-MNIST (not in Table IX): the MNIST topology on 2 polarity channels of 34x34, T = 10.
-    "nmnist": dict(in_channels=2, input_size=34, num_classes=10, steps=10,
-                   stem_kernel=3, stem_stride=1, stem_maxpool=False),
-}
-
-
 def make_config(preset: str, **knobs) -> ModelConfig:
     """A preset of Table IX with knobs applied (``None`` values keep the preset's)."""
     if preset not in PRESETS:

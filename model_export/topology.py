@@ -2,9 +2,8 @@
 
 ``config_dict(preset, **knobs)`` is ``model.make_config(preset, **knobs).to_dict()`` (the keys
 ``syna_contract.graph.build_graph`` reads), so the planner (``syna plan --preset ...``) can lay out
-a network without importing torch. ``tests/test_placement.py`` checks that this table and
-``model.PRESETS`` agree, and that both give the same layer graph; ``model.py`` should import its
-``PRESETS`` from here (one place), a one-line change left to its owner.
+a network without importing torch. ``model.py`` imports its ``PRESETS`` from here (one place);
+``tests/test_placement.py`` checks that both paths give the same config and layer graph.
 """
 from __future__ import annotations
 
