@@ -120,71 +120,91 @@ def check_lanes(lanes) -> None:
         raise ValueError(f"lanes {lanes!r}; the DDR image takes 1..{MAX_LANES} lanes")
 
 
-def build_image(manifest: dict, params: dict[str, dict[str, np.ndarray]], lanes: int) -> bytes:
-    """The image of a bundle (its manifest, with ``model_hash``, and its ROM values) for P = ``lanes``."""
+def _layer_rows(l: dict) -> int:
+    """Weight rows of a conv / fc layer from its manifest entry: conv Cin x K x K, fc Cin."""
+    cin = l["in_shape"][0]
+    return cin * l["kernel"] ** 2 if l["kind"] == "conv_lif" else cin
+
+
+def layout(manifest: dict, lanes: int) -> tuple[dict, list[dict]]:
+    """The image's header fields (no ``magic``/``model_hash``) and layer entries for P = ``lanes``, from
+    the manifest's shapes alone (no parameters): where every section of :func:`build_image` goes. The
+    cores' generators read the weight offsets from here (``syna_hw``), so one function places them."""
     check_lanes(lanes)
     layers = _param_layers(manifest)
     if not layers:
         raise ValueError("the bundle has no conv or fc layer: nothing to put in a DDR image")
     wb = image_weight_bits(manifest)
     rb = row_bytes(lanes, wb)
-    mem_bits = manifest["numerics"]["mem_bits"]
     header_bytes = _align(HEADER_FIXED + ENTRY_BYTES * len(layers), PAGE)
-    chunks: list[tuple[int, bytes]] = []
     entries = []
     pos = header_bytes
     for idx, l in layers:
-        p = params[l["name"]]
-        w = _weight_matrix(l, p)
-        _check_fits(w, wb, f"layer {l['name']!r} weights")
-        rows, cout = w.shape
+        rows, cout = _layer_rows(l), l["out_shape"][0]
         g = -(-cout // lanes)
         e = dict.fromkeys(ENTRY_FIELDS, 0)
         e.update(layer=idx, kind=KIND_CODES[l["kind"]], rows=rows, cout=cout, groups=g, weight_bits=l["weight_bits"])
         # weights: one 64-byte-aligned block per lane group, the section on a 4 KiB page
         pos = _align(pos, PAGE)
-        block = _align(rows * rb, BLOCK_ALIGN)
-        packed = _pack_rows(w, lanes, wb, rb)                      # [g, rows, rb]
-        buf = np.zeros((g, block), dtype=np.uint8)
-        buf[:, :rows * rb] = packed.reshape(g, rows * rb)
-        e.update(w_offset=pos, w_block_bytes=block)
-        chunks.append((pos, buf.tobytes()))
-        pos += g * block
-        # bias and threshold: per lane group, P x int32 bias then P x int32 threshold (0 for fc and padding)
+        e.update(w_offset=pos, w_block_bytes=_align(rows * rb, BLOCK_ALIGN))
+        pos += g * e["w_block_bytes"]
+        # bias and threshold: per lane group, P x int32 bias then P x int32 threshold
         pos = _align(pos, BLOCK_ALIGN)
-        bt = np.zeros((2, g * lanes), dtype=np.int64)
-        bt[0, :cout] = p["bias"]
-        if "threshold" in p:
-            bt[1, :cout] = p["threshold"]
-        _check_fits(bt, 32, f"layer {l['name']!r} bias/threshold")
-        bt = bt.reshape(2, g, lanes).transpose(1, 0, 2).astype("<i4")          # [g][bias, threshold][P]
-        e.update(bt_offset=pos, bt_bytes=bt.nbytes)
-        chunks.append((pos, bt.tobytes()))
-        pos += bt.nbytes
+        e.update(bt_offset=pos, bt_bytes=g * 2 * lanes * 4)
+        pos += e["bt_bytes"]
         a = l.get("attention")
         if a:
             pos = _align(pos, BLOCK_ALIGN)
-            att = np.concatenate([np.asarray(p["att_w1"]).ravel(), np.asarray(p["att_w2"]).ravel()])
-            _check_fits(att, 16, f"layer {l['name']!r} attention weights")
-            att = att.astype("<i2")
-            e.update(att_offset=pos, att_bytes=att.nbytes, att_hidden=a["hidden"], att_size=a["size"],
-                     att_weight_bits=a["weight_bits"])
-            chunks.append((pos, att.tobytes()))
-            pos += att.nbytes
+            e.update(att_offset=pos, att_bytes=2 * 2 * a["hidden"] * a["size"], att_hidden=a["hidden"],
+                     att_size=a["size"], att_weight_bits=a["weight_bits"])
+            pos += e["att_bytes"]
         entries.append(e)
     total = _align(pos, BLOCK_ALIGN)
     if total >= 1 << 32:
         raise ValueError(f"the DDR image would be {total} bytes; the layout's 32-bit offsets hold less than 4 GiB")
-    img = bytearray(total)
-    head = dict(magic=MAGIC, version=LAYOUT_VERSION, header_bytes=header_bytes, lanes=int(lanes), weight_bits=wb,
+    head = dict(version=LAYOUT_VERSION, header_bytes=header_bytes, lanes=int(lanes), weight_bits=wb,
                 row_bytes=rb, block_align=BLOCK_ALIGN, page=PAGE, entries=len(entries), total_bytes=total,
-                mem_bits=mem_bits, entry_bytes=ENTRY_BYTES, model_hash=bytes.fromhex(manifest["model_hash"]))
+                mem_bits=manifest["numerics"]["mem_bits"], entry_bytes=ENTRY_BYTES)
+    return head, entries
+
+
+def build_image(manifest: dict, params: dict[str, dict[str, np.ndarray]], lanes: int) -> bytes:
+    """The image of a bundle (its manifest, with ``model_hash``, and its ROM values) for P = ``lanes``."""
+    head, entries = layout(manifest, lanes)
+    wb, rb = head["weight_bits"], head["row_bytes"]
+    img = bytearray(head["total_bytes"])
+    for e in entries:
+        l = manifest["layers"][e["layer"]]
+        p = params[l["name"]]
+        w = _weight_matrix(l, p)
+        if w.shape != (e["rows"], e["cout"]):
+            raise ValueError(f"layer {l['name']!r}: weights of shape {w.shape}; its shapes say "
+                             f"{(e['rows'], e['cout'])} rows x output channels")
+        _check_fits(w, wb, f"layer {l['name']!r} weights")
+        g, block = e["groups"], e["w_block_bytes"]
+        packed = _pack_rows(w, lanes, wb, rb)                      # [g, rows, rb]
+        buf = np.zeros((g, block), dtype=np.uint8)
+        buf[:, :e["rows"] * rb] = packed.reshape(g, e["rows"] * rb)
+        img[e["w_offset"]:e["w_offset"] + g * block] = buf.tobytes()
+        bt = np.zeros((2, g * lanes), dtype=np.int64)
+        bt[0, :e["cout"]] = p["bias"]
+        if "threshold" in p:
+            bt[1, :e["cout"]] = p["threshold"]
+        _check_fits(bt, 32, f"layer {l['name']!r} bias/threshold")
+        bt = bt.reshape(2, g, lanes).transpose(1, 0, 2).astype("<i4")          # [g][bias, threshold][P]
+        img[e["bt_offset"]:e["bt_offset"] + bt.nbytes] = bt.tobytes()
+        if e["att_bytes"]:
+            att = np.concatenate([np.asarray(p["att_w1"]).ravel(), np.asarray(p["att_w2"]).ravel()])
+            _check_fits(att, 16, f"layer {l['name']!r} attention weights")
+            if att.size * 2 != e["att_bytes"]:
+                raise ValueError(f"layer {l['name']!r}: {att.size} attention weights; its spec says "
+                                 f"{e['att_bytes'] // 2}")
+            img[e["att_offset"]:e["att_offset"] + e["att_bytes"]] = att.astype("<i2").tobytes()
+    head.update(magic=MAGIC, model_hash=bytes.fromhex(manifest["model_hash"]))
     for name, (off, fmt) in HEADER_FIELDS.items():
         struct.pack_into(fmt, img, off, head[name])
     for i, e in enumerate(entries):
         struct.pack_into(f"<{len(ENTRY_FIELDS)}I", img, HEADER_FIXED + i * ENTRY_BYTES, *(e[f] for f in ENTRY_FIELDS))
-    for off, data in chunks:
-        img[off:off + len(data)] = data
     return bytes(img)
 
 
