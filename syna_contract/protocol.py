@@ -43,6 +43,14 @@ REGISTERS = {
     "STATUS": REG_STATUS, "CYCLES": REG_CYCLES, "SATURATIONS": REG_SATURATIONS,
     "MODEL_HASH": REG_MODEL_HASH, "VERSION": REG_VERSION, "IDLE_TIMEOUT": REG_IDLE_TIMEOUT,
 }
+# Registers of a core built with its weights in DDR (HLS `weights="ddr"`; docs/core-interface.md): the
+# byte address of the DDR weight image (syna_contract/ddr_image.py), 64 bits (Vitis's m_axi pointer
+# with offset=slave: low word at 0x48, high word at 0x4C), aligned to 4096. Not in REGISTERS yet: the
+# RTL twin and the host driver do not implement it (issue 16); they add it there, with the version bump.
+REG_WEIGHTS_BASE = 0x48  # RW, 64-bit: weight image base address (low 32 bits; high 32 bits at 0x4C)
+DDR_REGISTERS = {"WEIGHTS_BASE": REG_WEIGHTS_BASE, "WEIGHTS_BASE_HI": REG_WEIGHTS_BASE + 4}
+WEIGHTS_BASE_ALIGN = 4096
+DDR_MAX_BURST_BEATS = 256  # the cores' longest AXI read burst (AXI4; an AXI3 HP port gets 16-beat pieces)
 INTERFACE_VERSION = 2    # 2: IDLE_TIMEOUT register, STATUS input_range, framing checked whatever STEPS
 
 # Idle timeout (REG_IDLE_TIMEOUT): while the core expects input words of an inference (from accepting

@@ -16,13 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
+from syna_contract import ddr_image
 from syna_contract import protocol as proto
-from syna_contract.bundle import Bundle, load_bundle
+from syna_contract.bundle import Bundle, BundleError, load_bundle
 
 from .hls_header import BUILD_DIR, SRC_DIR, gen_dir, generate
 from .hls_toolchain import CAPI_SOURCE, CORE_SOURCES, HlsToolError, _run, _source_hash, compile_cmd
 from .limits import DEFAULT_LANES, HLS
-from .lowering import lower
+from .lowering import WEIGHTS_MODES, ddr_weights, lower
 
 
 @dataclass
@@ -46,10 +47,20 @@ _INSTANCES: dict[Path, ctypes.CDLL] = {}      # extra loaded copies of compiled 
 class HlsCore:
     """The HLS core's C++ (C-simulation) as a Python object, like hls4ml's compile()/predict()."""
 
-    def __init__(self, bundle_dir: str | Path | Bundle, lanes: int = DEFAULT_LANES, build_root: Path | None = None):
+    def __init__(self, bundle_dir: str | Path | Bundle, lanes: int = DEFAULT_LANES, build_root: Path | None = None,
+                 weights: str = "rom", wbuf_rows: int | None = None):
+        """``weights="ddr"``: the core built with its conv / fc weights in DDR (docs/hls-core.md), run on
+        the bundle's DDR image (``weights.ddr.bin``, written for P = ``lanes``) as its memory, through an
+        on-chip weight buffer of ``wbuf_rows`` rows (default: ``syna_hw.lowering.ddr_weights``)."""
+        if weights not in WEIGHTS_MODES:
+            raise ValueError(f"weights={weights!r}; expected one of {WEIGHTS_MODES}")
         self.bundle = bundle_dir if isinstance(bundle_dir, Bundle) else load_bundle(bundle_dir)
         self.hw = lower(self.bundle, lanes, target=HLS)          # refuses what the core cannot run
         self.lanes = lanes
+        self.weights = weights
+        self.ddr = ddr_weights(self.hw, wbuf_rows) if weights == "ddr" else None
+        self.image = self._ddr_image() if weights == "ddr" else None
+        self.ddr_bytes_read = 0                                  # C-sim DDR bytes read by the last run()
         self.build_root = Path(build_root) if build_root is not None else BUILD_DIR
         self.layer_names = [l.name for l in self.hw.layers]
         self.classes = self.hw.fc.classes
@@ -64,9 +75,33 @@ class HlsCore:
         self._need()
         return int(self.info["hash32"]) & 0xFFFFFFFF
 
+    def _ddr_image(self) -> np.ndarray:
+        """The bundle's DDR image, checked (present, its checksum, this model, every value = the ROMs:
+        ``ddr_image.check_image``) and for this core's P and layout; refuses with a BundleError."""
+        b, P = self.bundle, self.lanes
+        entry = b.manifest.get("ddr_image")
+        if entry is None:
+            raise BundleError(b.root / ddr_image.IMAGE_FILE,
+                              f"the bundle has no DDR image; a core with weights in DDR needs one: export with "
+                              f"--ddr-image --lanes {P} (or `python -m model_export ddr-image {b.root} --lanes {P}`)")
+        img = ddr_image.check_image(b)
+        if img.lanes != P:
+            raise BundleError(b.root / entry.get("file", ddr_image.IMAGE_FILE),
+                              f"DDR image laid out for P = {img.lanes} lanes; this core has P = {P} (the rows of a "
+                              f"lane group hold P weights): re-export it with --ddr-image --lanes {P}")
+        d = self.ddr
+        want = {(l.index, l.w_offset, l.w_block_bytes, l.rows, l.groups) for l in d.layers}
+        got = {(e["layer"], e["w_offset"], e["w_block_bytes"], e["rows"], e["groups"]) for e in img.entries}
+        if want != got or img.header["row_bytes"] != d.row_bytes or len(img.data) != d.image_bytes:
+            raise BundleError(b.root / ddr_image.IMAGE_FILE, "DDR image layout differs from the one the core is "
+                                                              "generated for (ddr_image.layout)")
+        return np.frombuffer(img.data, dtype=np.uint8).copy()
+
     # ------------------------------------------------------------------ build
     def compile(self) -> "HlsCore":
-        gen = generate(self.bundle, self.lanes, gen_dir(self.bundle, self.lanes, self.build_root))
+        wbuf = self.ddr.wbuf_rows if self.ddr else None
+        gen = generate(self.bundle, self.lanes, gen_dir(self.bundle, self.lanes, self.build_root, self.weights, wbuf),
+                       weights=self.weights, wbuf_rows=wbuf)
         lib = gen / f"libsyna_{_source_hash(gen)}.so"
         if not lib.is_file():
             tmp = lib.with_suffix(f".tmp{os.getpid()}.so")
@@ -76,8 +111,7 @@ class HlsCore:
         self._load(lib)
         return self
 
-    @staticmethod
-    def _open(lib: Path):
+    def _open(self, lib: Path):
         L = ctypes.CDLL(str(lib))
         u32p = np.ctypeslib.ndpointer(np.uint32, flags="C_CONTIGUOUS")
         L.syna_info.argtypes = [ctypes.POINTER(ctypes.c_int64), ctypes.c_int]
@@ -87,6 +121,24 @@ class HlsCore:
         L.syna_transfer.restype = ctypes.c_int
         L.syna_run_batch.argtypes = [u32p, ctypes.c_int, u32p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
         L.syna_run_batch.restype = ctypes.c_int
+        is_ddr = hasattr(L, "syna_set_ddr")
+        if is_ddr != (self.weights == "ddr"):
+            raise HlsToolError(f"{lib}: built with weights={'ddr' if is_ddr else 'rom'}, expected {self.weights}")
+        if is_ddr:
+            L.syna_ddr_info.argtypes = [ctypes.POINTER(ctypes.c_int64), ctypes.c_int]
+            L.syna_set_ddr.argtypes = [ctypes.c_void_p, ctypes.c_int64]
+            L.syna_set_ddr.restype = ctypes.c_int64
+            L.syna_ddr_stats.argtypes = [ctypes.POINTER(ctypes.c_int64)]
+            info = (ctypes.c_int64 * 6)()
+            L.syna_ddr_info(info, 6)
+            d = self.ddr
+            expect = (d.row_bytes, d.wbuf_rows, d.image_bytes, d.bytes_per_inference, self.lanes, d.weight_bits)
+            if tuple(info) != expect:
+                raise HlsToolError(f"{lib}: DDR constants {tuple(info)}, expected {expect} (stale build?)")
+            # the C-sim's DDR: the image's bytes (a numpy buffer), copied into the port's rows by the C API
+            if L.syna_set_ddr(self.image.ctypes.data, self.image.size) != self.image.size // d.row_bytes:
+                raise HlsToolError(f"{lib}: the DDR image of {self.image.size} bytes is not whole rows of "
+                                   f"{d.row_bytes} bytes")
         return L
 
     def _load(self, lib: Path) -> None:
@@ -152,6 +204,12 @@ class HlsCore:
         from syna_contract.reference import check_input
         return check_input(x, self.spec)
 
+    def ddr_stats(self, j: int = 0) -> tuple[int, int]:
+        """(bytes read, reads outside the image) by copy j of a DDR-mode core since the last call."""
+        out = (ctypes.c_int64 * 2)()
+        (self._instance(j) if j else self._need()).syna_ddr_stats(out)
+        return int(out[0]), int(out[1])
+
     def run(self, x: np.ndarray, keep_spikes: bool = True, debug: bool = True, threads: int = 1) -> HlsResult:
         """Run integer input [N, T, C, H, W]: scores, every layer's spikes (debug tap), counts, saturations.
 
@@ -178,12 +236,20 @@ class HlsCore:
                 sats[lo:hi].ctypes.data if debug else None, lcyc[lo:hi].ctypes.data if debug else None)
             return lo + rc if rc else 0
 
+        if self.ddr:
+            for j in range(threads):
+                self.ddr_stats(j)                    # reset the C-sim DDR counters
         if threads == 1:
             rc = part(0)
         else:                                        # ctypes releases the GIL during each call
             from concurrent.futures import ThreadPoolExecutor
             with ThreadPoolExecutor(threads) as ex:
                 rc = next((r for r in ex.map(part, range(threads)) if r), 0)
+        if self.ddr:
+            stats = [self.ddr_stats(j) for j in range(threads)]
+            self.ddr_bytes_read = sum(s[0] for s in stats)
+            if any(s[1] for s in stats):
+                raise HlsToolError(f"the core read {sum(s[1] for s in stats)} weight tiles outside the DDR image")
         if rc != 0:
             raise HlsToolError(f"syna_run_batch returned {rc} (output packet without TLAST on its last word)")
         o = proto.unpack_outputs(out, self.classes, nl)

@@ -18,7 +18,7 @@ from syna_contract.boards import get_board
 from syna_contract.bundle import Bundle, load_bundle
 
 from .limits import DEFAULT_LANES, HLS
-from .lowering import HwModel, lower
+from .lowering import WEIGHTS_MODES, DdrWeights, HwModel, ddr_weights, lower
 
 REPO = Path(__file__).resolve().parent.parent
 HLS_DIR = REPO / "hls"
@@ -66,13 +66,47 @@ def schedule_rows(hw: HwModel) -> list[dict]:
     return rows
 
 
-def header_text(bundle: Bundle, lanes: int = DEFAULT_LANES) -> str:
-    """The per-model header: interface constants, layer schedule, ROMs. Generated, never edited."""
-    return model_header(lower(bundle, lanes, target=HLS))
+def _check_mode(weights: str) -> None:
+    if weights not in WEIGHTS_MODES:
+        raise ValueError(f"weights={weights!r}; expected one of {WEIGHTS_MODES} (on-chip ROMs or the DDR image)")
 
 
-def model_header(hw: HwModel) -> str:
-    """:func:`header_text` of a lowered model."""
+def header_text(bundle: Bundle, lanes: int = DEFAULT_LANES, weights: str = "rom", wbuf_rows: int | None = None) -> str:
+    """The per-model header: interface constants, layer schedule, ROMs. Generated, never edited.
+
+    ``weights="ddr"``: the conv and fc weights are not ROMs; the core reads them from the DDR image
+    (``syna_contract/ddr_image.py``, laid out for P = ``lanes``) through an ``m_axi`` port into an
+    on-chip buffer of ``wbuf_rows`` rows (``syna_hw.lowering.ddr_weights``). "rom" (the default) is
+    the on-chip core, byte-identical to the header before the DDR mode existed."""
+    _check_mode(weights)
+    hw = lower(bundle, lanes, target=HLS)
+    return model_header(hw, ddr_weights(hw, wbuf_rows) if weights == "ddr" else None)
+
+
+def _ddr_header(hw: HwModel, d: DdrWeights, rows: list[dict]) -> list[str]:
+    """The DDR mode's constants: the image's row format, the weight buffer, each layer's weight blocks."""
+    by_name = {l.name: l for l in d.layers}
+    rb = d.row_bytes
+
+    def entry(l) -> str:
+        return (f"{{{l.w_offset // rb}, {l.w_block_bytes // rb}, {l.rows}, {l.tile_groups}}}" if l else "{0, 0, 0, 0}")
+
+    fc = d.layers[-1]
+    return ["", "// ---- weights in DDR (syna_contract/ddr_image.py): rows of LANES lanes of W_LANE_BITS bits,",
+            "// lane 0 in the least significant bits, one 64-byte-aligned block of `rows` rows per lane group.",
+            "// off / blk in image rows (ROW_BYTES each) from the image base (the m_axi pointer); tile_g lane",
+            "// groups per load into WBUF (rows [r][tile group], the ROM layout of one tile).",
+            f"const int ROW_BYTES = {rb};", f"const int W_LANE_BITS = {d.weight_bits};",
+            f"const int WBUF_ROWS = {d.wbuf_rows};", f"const long long DDR_IMAGE_BYTES = {d.image_bytes}LL;",
+            f"const long long DDR_BYTES_PER_INFERENCE = {d.bytes_per_inference}LL;   // the tiling's reads",
+            "struct DdrW { int off, blk, rows, tile_g; };",
+            "static const DdrW DDR_W[N_LAYERS] = {"
+            + ", ".join(entry(by_name.get(r["name"])) for r in rows) + "};",
+            f"static const DdrW DDR_FC = {entry(fc)};"]
+
+
+def model_header(hw: HwModel, ddr: DdrWeights | None = None) -> str:
+    """:func:`header_text` of a lowered model (``ddr``: the DDR mode's weight tiling; None: ROMs)."""
     spec = hw.input_spec
     P, T = hw.lanes, hw.steps
     rows = schedule_rows(hw)
@@ -84,10 +118,10 @@ def model_header(hw: HwModel) -> str:
         att_rows.append(dict(kind=ATT_KIND[s.kind], dim=ATT_DIM[s.dim], size=s.size, hidden=s.hidden,
                              avg_m=s.avg_mult[0], avg_sh=s.avg_mult[1], out_m=s.out_mult[0], out_sh=s.out_mult[1],
                              w1=a.w1_offset, w2=a.w2_offset))
-    W = hw.conv_weight_rows()
+    W = hw.conv_weight_rows() if ddr is None else np.zeros((0, P), dtype=np.int64)
     B = hw.conv_bias_rows()
     TH = hw.conv_threshold_rows()
-    WFC = hw.fc_weight_rows()
+    WFC = hw.fc_weight_rows() if ddr is None else np.zeros((0, P), dtype=np.int64)
     FCI = hw.fc_init_rows()
     weights = [hw.attention_weights(a) for a in hw.attention]
     A1 = np.concatenate([w1.ravel() for w1, _ in weights]) if weights else np.zeros(1, dtype=np.int64)
@@ -122,6 +156,12 @@ def model_header(hw: HwModel) -> str:
            f"#define SYNA_MODEL_HASH32 0x{h32}u"]
     for reg in ("STEPS", "IDLE_TIMEOUT", "STATUS", "CYCLES", "SATURATIONS", "MODEL_HASH", "VERSION"):
         out.append(f"#define SYNA_REG_{reg} 0x{proto.REGISTERS[reg]:02X}")
+    if ddr is not None:
+        out += ["// DDR mode: conv / fc weights through the m_axi port `ddr` (base address register below)",
+                "#define SYNA_WEIGHTS_DDR 1", f"#define SYNA_ROW_BITS {8 * ddr.row_bytes}",
+                f"#define SYNA_REG_WEIGHTS_BASE 0x{proto.REG_WEIGHTS_BASE:02X}",
+                f"#define SYNA_DDR_MAX_BURST {proto.DDR_MAX_BURST_BEATS}",
+                f"#define SYNA_DDR_DEPTH {ddr.image_bytes // ddr.row_bytes}   // image rows (cosim's memory size)"]
     out += ["", "namespace syna {", "",
             "// ---- interface (syna_contract/protocol.py)",
             f"const int INTERFACE_VERSION = {proto.INTERFACE_VERSION};",
@@ -178,13 +218,20 @@ def model_header(hw: HwModel) -> str:
     out += ["", "// fc: global sum-pool + FC as one accumulation of FC weights per spike",
             f"const int FC_SRC = {fc['src']};", f"const int FC_C = {fc['c']};", f"const int FC_H = {fc['h']};",
             f"const int FC_W = {fc['w']};", f"const int FC_CW = {fc['cw']};", f"const int FC_G = {fc['g']};", ""]
-    wt = _c_int_type(-wmax, wmax)
-    out.append(f"// ROMs. weights: {W.shape[0]} rows x {P} lanes, layout per layer [Cin][Kh][Kw][G][P] "
-               f"(the bundle's [Cin][Kh][Kw][Cout] with Cout padded to G*P)")
-    out.append(_array("W_CONV", wt, W))
+    if ddr is None:
+        wt = _c_int_type(-wmax, wmax)
+        out.append(f"// ROMs. weights: {W.shape[0]} rows x {P} lanes, layout per layer [Cin][Kh][Kw][G][P] "
+                   f"(the bundle's [Cin][Kh][Kw][Cout] with Cout padded to G*P)")
+        out.append(_array("W_CONV", wt, W))
+    else:
+        half = 1 << (ddr.weight_bits - 1)
+        out += _ddr_header(hw, ddr, rows)
+        out.append(f"typedef {_c_int_type(-half, half - 1)} wt_t;   // one weight lane of the buffer")
+        out.append("// ROMs (the conv / fc weights are in DDR)")
     out.append(_array("BIAS", "int32_t", B))
     out.append(_array("THRESH", _c_int_type(int(TH.min()), int(TH.max())), TH))
-    out.append(_array("W_FC", wt, WFC))
+    if ddr is None:
+        out.append(_array("W_FC", wt, WFC))
     out.append("// T * H * W * fc bias: the score accumulators' start value")
     out.append(_array("FC_INIT", "int32_t", FCI))
     out.append(_array("ATT_W1", _c_int_type(int(A1.min()), int(A1.max())), A1))
@@ -194,15 +241,21 @@ def model_header(hw: HwModel) -> str:
     return "\n".join(out) + "\n"
 
 
-def gen_dir(bundle: Bundle, lanes: int, root: Path | None = None) -> Path:
-    return Path(root if root is not None else BUILD_DIR) / bundle.model_hash[:16] / f"p{lanes}"
+def gen_dir(bundle: Bundle, lanes: int, root: Path | None = None, weights: str = "rom",
+            wbuf_rows: int | None = None) -> Path:
+    """build/hls/<hash16>/p<P>/ (ROMs) or .../p<P>-ddr<WBUF_ROWS>/ (weights in DDR)."""
+    leaf = f"p{lanes}"
+    if weights == "ddr":
+        leaf += f"-ddr{ddr_weights(lower(bundle, lanes, target=HLS), wbuf_rows).wbuf_rows}"
+    return Path(root if root is not None else BUILD_DIR) / bundle.model_hash[:16] / leaf
 
 
-def generate(bundle: Bundle | str | Path, lanes: int = DEFAULT_LANES, out_dir: Path | None = None) -> Path:
-    """Write ``syna_model.h`` for ``bundle`` into ``out_dir`` (default build/hls/<hash16>/p<P>/)."""
+def generate(bundle: Bundle | str | Path, lanes: int = DEFAULT_LANES, out_dir: Path | None = None,
+             weights: str = "rom", wbuf_rows: int | None = None) -> Path:
+    """Write ``syna_model.h`` for ``bundle`` into ``out_dir`` (default :func:`gen_dir`)."""
     b = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
-    text = header_text(b, lanes)
-    d = Path(out_dir) if out_dir else gen_dir(b, lanes)
+    text = header_text(b, lanes, weights, wbuf_rows)
+    d = Path(out_dir) if out_dir else gen_dir(b, lanes, weights=weights, wbuf_rows=wbuf_rows)
     d.mkdir(parents=True, exist_ok=True)
     path = d / HEADER_NAME
     if not path.is_file() or path.read_text() != text:

@@ -456,3 +456,89 @@ def _check_values(hw: HwModel) -> None:
         if t.att_weight_bits and (words.min() < lo or words.max() > hi):
             _fail(t, f"{where}attention MLP weights {words.min()}..{words.max()} do not fit the declared {awb}-bit "
                      "attention weight_bits")
+
+
+# ================================================================================ weights in DDR
+WEIGHTS_MODES = ("rom", "ddr")
+WBUF_DEFAULT_ROWS = 4096       # on-chip weight buffer, rows of P lanes, unless the model needs less or more
+
+
+@dataclass(frozen=True)
+class DdrLayer:
+    """One conv / fc layer's weights in the DDR image (``syna_contract.ddr_image.layout``) and its
+    output-channel tiles: ``tile_groups`` lane groups (``tile_groups * rows`` buffer rows) per load."""
+    name: str
+    index: int                  # in the manifest's layers
+    rows: int                   # R: conv Cin*K*K, fc Cin
+    groups: int                 # G = ceil(Cout / P)
+    tile_groups: int            # lane groups per tile (the last tile may have fewer)
+    w_offset: int               # bytes from the image base: lane group 0's block
+    w_block_bytes: int          # one lane group's block (R rows + padding to 64 bytes)
+    attention: bool             # two passes over the layer's input (pass 1 pools, pass 2 gates)
+
+    @property
+    def tiles(self) -> int:
+        return ceil_div(self.groups, self.tile_groups)
+
+    @property
+    def loads(self) -> int:
+        """How often each tile is read per inference: once; twice for an attention layer of 2+ tiles
+        (pass 2 reloads the tiles pass 1 replaced; a one-tile layer keeps its buffer)."""
+        return 2 if self.attention and self.tiles > 1 else 1
+
+    @property
+    def bytes_per_inference(self) -> int:
+        """DDR bytes read per inference: every tile is one range of ``n * w_block_bytes`` bytes."""
+        return self.loads * self.groups * self.w_block_bytes
+
+
+@dataclass(frozen=True)
+class DdrWeights:
+    """Where a DDR-mode core finds its conv / fc weights and how it tiles them (issue 16)."""
+    lanes: int
+    weight_bits: int            # WB, the image's lane width
+    row_bytes: int              # RB, one row of P lanes in the image
+    image_bytes: int            # the whole image (header and every section)
+    wbuf_rows: int              # the on-chip weight buffer, rows of P lanes
+    layers: list[DdrLayer]      # conv layers in schedule order, then the fc
+
+    @property
+    def bytes_per_inference(self) -> int:
+        return sum(l.bytes_per_inference for l in self.layers)
+
+    def layer(self, name: str) -> DdrLayer:
+        return next(l for l in self.layers if l.name == name)
+
+
+def ddr_weights(hw: HwModel, wbuf_rows: int | None = None) -> DdrWeights:
+    """The weight tiling of ``hw`` on a core whose conv / fc weights come from the DDR image through an
+    on-chip buffer of ``wbuf_rows`` rows (default: the largest layer, at most ``WBUF_DEFAULT_ROWS``
+    unless one lane group of a layer needs more). A layer's tile is as many lane groups as fit the
+    buffer. The encoder reads the input stream once, so its weights must fit in one tile."""
+    from syna_contract import ddr_image
+    manifest = dict(layers=[l.to_dict() for l in hw.descriptors], numerics=dict(mem_bits=hw.mem_bits))
+    head, entries = ddr_image.layout(manifest, hw.lanes)
+    by_index = {e["layer"]: e for e in entries}
+    fc_index = next(i for i, d in enumerate(hw.descriptors) if d is hw.fc.layer)
+    hw_layers = [(l, l.index) for l in hw.convs] + [(hw.fc, fc_index)]
+    need_one = max(by_index[i]["rows"] for _, i in hw_layers)
+    whole = max(e["rows"] * e["groups"] for e in entries)
+    if wbuf_rows is None:
+        wbuf_rows = min(whole, max(need_one, WBUF_DEFAULT_ROWS))
+    t = hw.target
+    if isinstance(wbuf_rows, bool) or not isinstance(wbuf_rows, (int, np.integer)) or wbuf_rows < 1:
+        _fail(t, f"wbuf_rows {wbuf_rows!r}; expected a positive number of weight-buffer rows")
+    out = []
+    for l, idx in hw_layers:
+        e = by_index[idx]
+        name = l.name
+        tg = min(e["groups"], wbuf_rows // e["rows"])
+        if tg < 1:
+            _fail(t, f"layer {name}: one lane group has {e['rows']} weight rows; a weight buffer of {wbuf_rows} "
+                     f"rows cannot hold it (wbuf_rows >= {need_one} for this model)")
+        if isinstance(l, HwLayer) and l.encoder and tg < e["groups"]:
+            _fail(t, f"layer {name}: the encoder's weights ({e['rows']} x {e['groups']} rows) must fit the weight "
+                     f"buffer in one tile (it reads the input stream once); wbuf_rows {wbuf_rows} is too small")
+        out.append(DdrLayer(name, idx, e["rows"], e["groups"], int(tg), e["w_offset"], e["w_block_bytes"],
+                            bool(getattr(l.layer, "attention", None))))
+    return DdrWeights(hw.lanes, head["weight_bits"], head["row_bytes"], head["total_bytes"], int(wbuf_rows), out)

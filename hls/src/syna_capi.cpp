@@ -4,6 +4,7 @@
 #error "syna_capi.cpp is the C-sim binding, not a synthesis source"
 #endif
 #include <string.h>
+#include <vector>
 
 #include "syna_core.h"
 
@@ -20,6 +21,50 @@ int syna_info(int64_t* out, int n) {
     return 13;
 }
 
+#ifdef SYNA_WEIGHTS_DDR
+// The DDR the core's m_axi port reads, C-sim model: the image's bytes as rows of the port's type.
+static std::vector<ddr_row_t> csim_ddr;
+
+// DDR mode: the model's DDR constants (row bytes, weight-buffer rows, image bytes, the DDR bytes the
+// tiling reads per inference, lanes, weight lane bits).
+int syna_ddr_info(int64_t* out, int n) {
+    const int64_t v[6] = {ROW_BYTES, WBUF_ROWS, DDR_IMAGE_BYTES, DDR_BYTES_PER_INFERENCE, LANES, W_LANE_BITS};
+    for (int i = 0; i < n && i < 6; ++i) out[i] = v[i];
+    return 6;
+}
+
+// Load the DDR image (its bytes, little-endian rows of ROW_BYTES) as the memory behind the m_axi port.
+// Returns the rows loaded, or -1 when the size is not a whole number of rows.
+int64_t syna_set_ddr(const uint8_t* bytes, int64_t n) {
+    if (n < 0 || n % ROW_BYTES) return -1;
+    const int64_t rows = n / ROW_BYTES;
+    csim_ddr.assign((size_t)(rows > 0 ? rows : 1), ddr_row_t(0));
+    for (int64_t r = 0; r < rows; ++r) {
+        ddr_row_t w = 0;
+        for (int b = ROW_BYTES - 1; b >= 0; --b) {
+            w <<= 8;
+            w.range(7, 0) = bytes[r * ROW_BYTES + b];
+        }
+        csim_ddr[(size_t)r] = w;
+    }
+    syna_ddr_model.rows = rows;
+    syna_ddr_model.bytes_read = 0;
+    syna_ddr_model.out_of_range = 0;
+    return rows;
+}
+
+// The C-sim DDR counters since the last call: [0] bytes read, [1] reads outside the image (not performed).
+void syna_ddr_stats(int64_t* out) {
+    out[0] = syna_ddr_model.bytes_read;
+    out[1] = syna_ddr_model.out_of_range;
+    syna_ddr_model.bytes_read = 0;
+    syna_ddr_model.out_of_range = 0;
+}
+#define CSIM_DDR_ARG , csim_ddr.data()
+#else
+#define CSIM_DDR_ARG
+#endif
+
 static int run_one(const uint32_t* in, int n_in, int tlast_at, uint32_t steps, uint32_t idle_timeout,
                    uint32_t* out, int cap, int64_t* regs) {
     hls::stream<axis_word> sin("s_axis_in"), sout("m_axis_out");
@@ -32,7 +77,7 @@ static int run_one(const uint32_t* in, int n_in, int tlast_at, uint32_t steps, u
         sin.write(a);
     }
     ap_uint<32> status, cycles, sats, hash, version;
-    syna_core(sin, sout, steps, idle_timeout, status, cycles, sats, hash, version);
+    syna_core(sin, sout, steps, idle_timeout, status, cycles, sats, hash, version CSIM_DDR_ARG);
     int got = 0, tlast_ok = 1;
     while (!sout.empty()) {
         axis_word o = sout.read();

@@ -25,6 +25,92 @@ SynaDebug* syna_debug = 0;
 
 enum { MODE_PLAIN = 0, MODE_POOL = 1, MODE_GATED = 2 };
 
+// ---------------------------------------------------------------------------- weights
+// ROM mode (the default): W_CONV / W_FC are the generated header's ROMs, every layer's rows stacked.
+// DDR mode (SYNA_WEIGHTS_DDR): they name WBUF, the on-chip weight buffer of WBUF_ROWS rows, which holds
+// one output-channel tile (tile_g lane groups) of one layer in the ROM's row order [r][g]. Before a
+// tile's event phase, load_tile bursts its rows from the DDR image; the datapath below is the same.
+// A layer of G lane groups runs in tiles of tile_g groups (ROM mode: one tile of G), each re-scanning
+// the layer's input events; the Layer a tile runs with has g = the tile's groups, its bias / threshold
+// rows, and w_row 0 (DDR) -- its output channels start at lane group g0.
+#ifdef SYNA_WEIGHTS_DDR
+static wt_t WBUF[WBUF_ROWS][LANES];
+static const int ROW_BITS_ = SYNA_ROW_BITS;
+static const int ROW_WORDS64 = (SYNA_ROW_BITS + 63) / 64;
+#define W_CONV WBUF
+#define W_FC WBUF
+#define SYNA_DDR_ARG , const ddr_row_t* ddr
+#define SYNA_DDR_PASS , ddr
+#ifndef __SYNTHESIS__
+SynaDdrModel syna_ddr_model = {0, 0, 0};
+#endif
+
+// Lane groups g0 .. g0+n-1 of one layer: blocks of d.blk image rows each, one contiguous range (one INCR
+// transfer, split by the m_axi adapter into bursts of at most SYNA_DDR_MAX_BURST beats / 4 KiB), read
+// in order; row r of group g0+j goes to WBUF[r * n + j]; the block's padding rows are read and dropped.
+// One image row per cycle (the port is one row wide; cycles counted: n * blk).
+static void load_tile(const ddr_row_t* ddr, const DdrW d, int g0, int n, count_t& cyc) {
+    const int total = n * d.blk, base = d.off + g0 * d.blk;
+#ifndef __SYNTHESIS__
+    if ((int64_t)base + total > syna_ddr_model.rows) {   // the C-sim memory holds no such rows
+        ++syna_ddr_model.out_of_range;
+        return;
+    }
+    syna_ddr_model.bytes_read += (int64_t)total * ROW_BYTES;
+#endif
+    int r = 0, j = 0, dst = 0;
+LOAD_TILE:
+    for (int i = 0; i < total; ++i) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 65536
+        const ddr_row_t w = ddr[base + i];
+        // the row as 64-bit words (wires), then each lane: W_LANE_BITS bits at q * W_LANE_BITS, sign-extended
+        uint64_t part[ROW_WORDS64 + 1];
+#pragma HLS ARRAY_PARTITION variable = part type = complete
+    LOAD_SPLIT:
+        for (int k = 0; k < ROW_WORDS64; ++k) {
+#pragma HLS UNROLL
+            part[k] = (uint64_t)w.range(k * 64 + (ROW_BITS_ < (k + 1) * 64 ? ROW_BITS_ - k * 64 : 64) - 1, k * 64).to_uint64();
+        }
+        part[ROW_WORDS64] = 0;
+        if (r < d.rows) {
+        LOAD_LANES:
+            for (int q = 0; q < LANES; ++q) {
+#pragma HLS UNROLL
+                const int b = q * W_LANE_BITS, lo = b & 63;
+                uint64_t u = part[b >> 6] >> lo;
+                if (lo + W_LANE_BITS > 64) u |= part[(b >> 6) + 1] << (64 - lo);
+                const int64_t v = (int64_t)(u << (64 - W_LANE_BITS)) >> (64 - W_LANE_BITS);   // sign-extend
+                WBUF[dst][q] = (wt_t)v;
+            }
+        }
+        dst += n;
+        if (++r == d.blk) { r = 0; dst = ++j; }
+    }
+    cyc += total;
+}
+#define LOAD_TILE(d, g0, n) load_tile(ddr, d, g0, n, cyc)
+#define DDR_W_OF(l) DDR_W[l]
+#define TILE_G(d, G) ((d).tile_g)
+#define W_ROW_OF(L) 0
+#else
+#define SYNA_DDR_ARG
+#define SYNA_DDR_PASS
+#define LOAD_TILE(d, g0, n) ((void)0)
+#define DDR_W_OF(l) 0
+#define TILE_G(d, G) (G)
+#define W_ROW_OF(L) ((L).w_row)
+#endif
+
+// The Layer one output-channel tile runs with: lane groups g0 .. g0 + min(tg, G - g0) - 1.
+static inline Layer tile_of(const Layer L, int g0, int tg) {
+    Layer t = L;
+    t.g = L.g - g0 < tg ? L.g - g0 : tg;
+    t.bt_row = L.bt_row + g0;
+    t.w_row = W_ROW_OF(L);
+    return t;
+}
+
 // ---------------------------------------------------------------------------- bit helpers
 // Plain 32-bit logic (synthesisable: adder tree / 5-level priority encoder).
 static inline int popcount32(uint32_t x) {
@@ -376,10 +462,14 @@ struct Gate {
 // integer LIF, pack the spikes into the map, reset the current to the bias for the next step.
 // MODE_POOL (attention, first pass) only saturates (counted), pools and resets; MODE_GATED
 // (attention, second pass) gates the recomputed current (its saturations were counted in pass 1).
+// L is a tile's Layer (tile_of): its lane groups start at g0 of the layer; a spike word the previous
+// tile began (P < 32, g0 * P not a multiple of 32) keeps that tile's low bits.
 template <int MODE>
-static void neuron_pass(const Layer L, int t, acc_t acc[ACC_ROWS][LANES], mem_t vmem[ACC_ROWS][LANES],
+static void neuron_pass(const Layer L, int g0, int t, acc_t acc[ACC_ROWS][LANES], mem_t vmem[ACC_ROWS][LANES],
                         word_t* map, const Gate& gt, count_t& sat, count_t& spikes, count_t& cyc) {
     const int n = L.hout * L.wout * L.g;
+    const int keep_word = (g0 * LANES) >> 5;
+    const uint32_t keep = (g0 * LANES) & 31 ? (1u << ((g0 * LANES) & 31)) - 1u : 0u;
     int pos = 0, g = 0;
     uint32_t wreg = 0;
     const int dim = MODE == MODE_PLAIN ? 0 : gt.a->dim;
@@ -392,7 +482,8 @@ NEURONS:
         int nsat = 0;
         int64_t lane_sum = 0;
         int32_t lane_max = 0;
-        const int valid_lanes = L.cout - g * LANES;     // lanes past Cout are padding
+        const int gg = g0 + g;                          // lane group in the layer
+        const int valid_lanes = L.cout - gg * LANES;    // lanes past Cout are padding
     NEURON_LANES:
         for (int q = 0; q < LANES; ++q) {
 #pragma HLS UNROLL
@@ -403,7 +494,7 @@ NEURONS:
             acc[it][q] = BIAS[L.bt_row + g][q];
             if (MODE == MODE_POOL) {
                 if (valid) {
-                    const int c = g * LANES + q;
+                    const int c = gg * LANES + q;
                     if (dim == 0) {
                         lane_sum += cur;
                         if (q == 0 || cur > lane_max) lane_max = cur;
@@ -414,7 +505,7 @@ NEURONS:
                 }
             } else {
                 if (MODE == MODE_GATED) {
-                    const int idx = dim == 0 ? t : (valid ? g * LANES + q : 0);
+                    const int idx = dim == 0 ? t : (valid ? gg * LANES + q : 0);
                     if (akind == 0) {                  // MA: i' = max(0, (i * g) >> 8)
                         const int64_t prod = ((int64_t)cur * gt.gate[idx]) >> GATE_FRAC_BITS;
                         cur = prod < 0 ? 0 : (int32_t)prod;
@@ -432,14 +523,18 @@ NEURONS:
         sat += nsat;
         if (MODE == MODE_POOL) {
             if (dim == 0) {
-                if ((pos == 0 && g == 0) || lane_max > gt.pmax[t]) gt.pmax[t] = lane_max;
+                if ((pos == 0 && gg == 0) || lane_max > gt.pmax[t]) gt.pmax[t] = lane_max;
                 gt.psum[t] += lane_sum;
             }
         } else {
-            const int off = (g * LANES) & 31;
+            const int off = (gg * LANES) & 31;
             wreg |= fired << off;
             if (off + LANES == 32 || g == L.g - 1) {
-                map[(t * L.hout * L.wout + pos) * L.cw_out + ((g * LANES) >> 5)] = wreg;
+                const int word = (gg * LANES) >> 5;
+                const int addr = (t * L.hout * L.wout + pos) * L.cw_out + word;
+                word_t o = wreg;
+                if (keep != 0 && word == keep_word) o |= map[addr] & keep;   // the previous tile's lanes
+                map[addr] = o;
                 spikes += popcount32(wreg);
                 wreg = 0;
             }
@@ -532,15 +627,26 @@ INIT:
     cyc += n;
 }
 
-static void conv_layer(const Layer L, word_t spk[N_BUF][BUF_WORDS], acc_t acc[ACC_ROWS][LANES],
-                       mem_t vmem[ACC_ROWS][LANES], count_t& sat, count_t& spikes, count_t& cyc) {
-    init_layer(L, acc, vmem, cyc);
+// One conv layer, tile by tile (ROM mode: one tile). Without attention each tile runs all T steps;
+// with attention every tile runs pass 1 (pooling), the MLP makes the gate from all channels' pools, then
+// every tile runs pass 2 (a layer of 2+ tiles reloads and re-initialises each tile for it).
+static void conv_layer(const int l, const Layer L, word_t spk[N_BUF][BUF_WORDS], acc_t acc[ACC_ROWS][LANES],
+                       mem_t vmem[ACC_ROWS][LANES], count_t& sat, count_t& spikes, count_t& cyc SYNA_DDR_ARG) {
+    const int tg = TILE_G(DDR_W_OF(l), L.g);
+    const bool tiled = tg < L.g;
     Gate gt = {0, 0, 0, 0, 0};
     if (L.att < 0) {
-    STEPS:
-        for (int t = 0; t < T; ++t) {
-            conv_step(L, spk[L.src0], t, acc, cyc);
-            neuron_pass<MODE_PLAIN>(L, t, acc, vmem, spk[L.dst], gt, sat, spikes, cyc);
+    TILES:
+        for (int g0 = 0; g0 < L.g; g0 += tg) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 64
+            const Layer Lt = tile_of(L, g0, tg);
+            LOAD_TILE(DDR_W_OF(l), g0, Lt.g);
+            init_layer(Lt, acc, vmem, cyc);
+        STEPS:
+            for (int t = 0; t < T; ++t) {
+                conv_step(Lt, spk[L.src0], t, acc, cyc);
+                neuron_pass<MODE_PLAIN>(Lt, g0, t, acc, vmem, spk[L.dst], gt, sat, spikes, cyc);
+            }
         }
         return;
     }
@@ -566,10 +672,17 @@ POOL_RESET:
     gt.a = &a;
     gt.psum = psum;
     gt.pmax = pmax;
-PASS1:
-    for (int t = 0; t < T; ++t) {
-        conv_step(L, spk[L.src0], t, acc, cyc);
-        neuron_pass<MODE_POOL>(L, t, acc, vmem, spk[L.dst], gt, sat, spikes, cyc);
+PASS1_TILES:
+    for (int g0 = 0; g0 < L.g; g0 += tg) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 64
+        const Layer Lt = tile_of(L, g0, tg);
+        LOAD_TILE(DDR_W_OF(l), g0, Lt.g);
+        init_layer(Lt, acc, vmem, cyc);
+    PASS1:
+        for (int t = 0; t < T; ++t) {
+            conv_step(Lt, spk[L.src0], t, acc, cyc);
+            neuron_pass<MODE_POOL>(Lt, g0, t, acc, vmem, spk[L.dst], gt, sat, spikes, cyc);
+        }
     }
     attention_mlp(a, psum, pmax, gate, ia_in, sat, cyc);
     bool qt[T];
@@ -580,18 +693,28 @@ PASS1:
     }
     gt.gate = gate;
     gt.q = (a.dim == 0) ? qt : q;
-PASS2:
-    for (int t = 0; t < T; ++t) {
-        conv_step(L, spk[L.src0], t, acc, cyc);
-        if (a.kind == 1 && a.dim == 1) {              // IA over C: every channel's gate LIF, one step
-        IA_C:
-            for (int c = 0; c < a.size; ++c) {
-#pragma HLS LOOP_TRIPCOUNT min = 1 max = 512
-                q[c] = ia_lif(ia_v[c], ia_in[c]);
-            }
-            cyc += L.g;                                // P lanes
+PASS2_TILES:
+    for (int g0 = 0; g0 < L.g; g0 += tg) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 64
+        const Layer Lt = tile_of(L, g0, tg);
+        if (tiled) {                                   // one tile keeps its weights, currents (bias) and membranes (0)
+            LOAD_TILE(DDR_W_OF(l), g0, Lt.g);
+            init_layer(Lt, acc, vmem, cyc);
         }
-        neuron_pass<MODE_GATED>(L, t, acc, vmem, spk[L.dst], gt, sat, spikes, cyc);
+        const int c_lo = g0 * LANES, c_hi = (g0 + Lt.g) * LANES < a.size ? (g0 + Lt.g) * LANES : a.size;
+    PASS2:
+        for (int t = 0; t < T; ++t) {
+            conv_step(Lt, spk[L.src0], t, acc, cyc);
+            if (a.kind == 1 && a.dim == 1) {          // IA over C: the tile's channels' gate LIF, one step
+            IA_C:
+                for (int c = c_lo; c < c_hi; ++c) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 512
+                    q[c] = ia_lif(ia_v[c], ia_in[c]);
+                }
+                cyc += Lt.g;                           // P lanes
+            }
+            neuron_pass<MODE_GATED>(Lt, g0, t, acc, vmem, spk[L.dst], gt, sat, spikes, cyc);
+        }
     }
 }
 
@@ -631,8 +754,10 @@ POOL:
     cyc += n * L.k * L.k;
 }
 
-// global sum-pool + FC over T: every spike of the last map adds its FC weight row
-static void fc_layer(const word_t* map, acc_t score[FC_G][LANES], count_t& cyc) {
+// global sum-pool + FC over T: every spike of the last map adds its FC weight row. In tiles of tg class
+// groups (ROM mode: one tile of FC_G), each re-scanning the map; weight row of channel c, tile group g:
+// c * n + g (n: the tile's groups).
+static void fc_layer(const word_t* map, acc_t score[FC_G][LANES], count_t& cyc SYNA_DDR_ARG) {
 FC_INIT_ROWS:
     for (int g = 0; g < FC_G; ++g) {
 #pragma HLS PIPELINE II = 1
@@ -644,6 +769,12 @@ FC_INIT_ROWS:
     cyc += FC_G;
     uint32_t bits[CW_MAX];
 #pragma HLS ARRAY_PARTITION variable = bits type = complete
+    const int tg = TILE_G(DDR_FC, FC_G);
+FC_TILES:
+    for (int g0 = 0; g0 < FC_G; g0 += tg) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 64
+    const int ng = FC_G - g0 < tg ? FC_G - g0 : tg;
+    LOAD_TILE(DDR_FC, g0, ng);
 FC_POS:
     for (int i = 0; i < T * FC_H * FC_W; ++i) {
     FC_SCAN:
@@ -654,20 +785,21 @@ FC_POS:
         cyc += FC_CW;
         int n = 0;
         for (int w = 0; w < FC_CW; ++w) n += popcount32(bits[w]);
-        const int work = n * FC_G;
+        const int work = n * ng;
         int g = 0, row = 0;
     FC_WORK:
         for (int it = 0; it < work; ++it) {
 #pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 512
-            if (g == 0) row = pop_lowest(bits, FC_CW) * FC_G;
+            if (g == 0) row = pop_lowest(bits, FC_CW) * ng;
             for (int q = 0; q < LANES; ++q) {
 #pragma HLS UNROLL
-                score[g][q] += W_FC[row + g][q];
+                score[g0 + g][q] += W_FC[row + g][q];
             }
-            if (++g == FC_G) g = 0;
+            if (++g == ng) g = 0;
         }
         cyc += work;
+    }
     }
 }
 
@@ -695,7 +827,7 @@ static inline uint32_t clamp32(count_t v) { return v > 0xFFFFFFFFull ? 0xFFFFFFF
 // ---------------------------------------------------------------------------- top
 void syna_core(hls::stream<axis_word>& s_axis_in, hls::stream<axis_word>& m_axis_out,
                ap_uint<32> steps, ap_uint<32> idle_timeout, ap_uint<32>& status, ap_uint<32>& cycles,
-               ap_uint<32>& saturations, ap_uint<32>& model_hash, ap_uint<32>& version) {
+               ap_uint<32>& saturations, ap_uint<32>& model_hash, ap_uint<32>& version SYNA_DDR_PORT) {
 #pragma HLS INTERFACE mode = axis port = s_axis_in
 #pragma HLS INTERFACE mode = axis port = m_axis_out
     SYNA_PRAGMA(HLS INTERFACE mode = s_axilite port = steps offset = SYNA_REG_STEPS bundle = control)
@@ -707,6 +839,11 @@ void syna_core(hls::stream<axis_word>& s_axis_in, hls::stream<axis_word>& m_axis
     SYNA_PRAGMA(HLS INTERFACE mode = s_axilite port = version offset = SYNA_REG_VERSION bundle = control)
 #pragma HLS INTERFACE mode = s_axilite port = return bundle = control
 #pragma HLS INTERFACE mode = ap_ctrl_hs port = return
+#ifdef SYNA_WEIGHTS_DDR
+    // the weight image: an AXI4 read master, its base address in s_axilite (WEIGHTS_BASE, 64 bits)
+    SYNA_PRAGMA(HLS INTERFACE mode = m_axi port = ddr offset = slave bundle = gmem depth = SYNA_DDR_DEPTH max_read_burst_length = SYNA_DDR_MAX_BURST max_write_burst_length = 2 num_write_outstanding = 1 latency = 64)
+    SYNA_PRAGMA(HLS INTERFACE mode = s_axilite port = ddr offset = SYNA_REG_WEIGHTS_BASE bundle = control)
+#endif
 
     // on-chip state: spike maps (liveness-shared buffers), one layer's currents and membranes
     static word_t spk[N_BUF][BUF_WORDS];
@@ -717,11 +854,15 @@ void syna_core(hls::stream<axis_word>& s_axis_in, hls::stream<axis_word>& m_axis
 #pragma HLS ARRAY_PARTITION variable = vmem type = complete dim = 2
     acc_t score[FC_G][LANES];
 #pragma HLS ARRAY_PARTITION variable = score type = complete dim = 2
-    // ROMs: P lanes read in parallel
+    // ROMs (DDR mode: the weight buffer): P lanes read in parallel
+#ifdef SYNA_WEIGHTS_DDR
+#pragma HLS ARRAY_PARTITION variable = WBUF type = complete dim = 2
+#else
 #pragma HLS ARRAY_PARTITION variable = W_CONV type = complete dim = 2
+#pragma HLS ARRAY_PARTITION variable = W_FC type = complete dim = 2
+#endif
 #pragma HLS ARRAY_PARTITION variable = BIAS type = complete dim = 2
 #pragma HLS ARRAY_PARTITION variable = THRESH type = complete dim = 2
-#pragma HLS ARRAY_PARTITION variable = W_FC type = complete dim = 2
 #pragma HLS ARRAY_PARTITION variable = FC_INIT type = complete dim = 2
 
     count_t cyc = 0, sat_total = 0;
@@ -743,17 +884,20 @@ COUNTS_RESET:
             const Layer L = LAYERS[l];                  // a copy: g++ then knows no store changes it
             count_t sat = 0, spikes = 0, c0 = cyc;
             if (L.kind == KIND_ENC) {
-                init_layer(L, acc, vmem, cyc);
+                // the input streams in once: the encoder's weights are one tile (syna_hw.lowering.ddr_weights)
+                const Layer Le = tile_of(L, 0, L.g);
+                LOAD_TILE(DDR_W_OF(l), 0, L.g);
+                init_layer(Le, acc, vmem, cyc);
                 bool stop = false;
                 Gate gt = {0, 0, 0, 0, 0};
             ENC_STEPS:
                 for (int t = 0; t < T && !stop; ++t) {
-                    st |= encoder_step(s_axis_in, L, t, limit, acc, cyc, stop);
+                    st |= encoder_step(s_axis_in, Le, t, limit, acc, cyc, stop);
                     if (stop) break;
-                    neuron_pass<MODE_PLAIN>(L, t, acc, vmem, spk[L.dst], gt, sat, spikes, cyc);
+                    neuron_pass<MODE_PLAIN>(Le, 0, t, acc, vmem, spk[L.dst], gt, sat, spikes, cyc);
                 }
             } else if (L.kind == KIND_CONV) {
-                conv_layer(L, spk, acc, vmem, sat, spikes, cyc);
+                conv_layer(l, L, spk, acc, vmem, sat, spikes, cyc SYNA_DDR_PASS);
             } else if (L.kind == KIND_MERGE) {
                 merge_layer(L, spk, spikes, cyc);
             } else {
@@ -768,7 +912,7 @@ COUNTS_RESET:
         }
         if (!(st & STATUS_ERRORS)) {
             count_t c0 = cyc;
-            fc_layer(spk[FC_SRC], score, cyc);
+            fc_layer(spk[FC_SRC], score, cyc SYNA_DDR_PASS);
 #ifndef __SYNTHESIS__
             if (syna_debug && syna_debug->layer_cycles) syna_debug->layer_cycles[N_LAYERS] = (int64_t)(cyc - c0);
 #endif

@@ -26,9 +26,18 @@ typedef syna_int<syna::MEM_BITS>::type mem_t;   // saturated current, membrane (
 typedef int64_t wide_t;                   // attention pools and MLP sums (= ap_int<64>)
 typedef uint64_t count_t;                 // cycle / saturation counters before the 32-bit clamp (= ap_uint<64>)
 
+#ifdef SYNA_WEIGHTS_DDR
+// A core generated with weights="ddr": the conv / fc weights come from the DDR weight image through
+// the m_axi port `ddr` (one image row of P lanes per element; its address is the WEIGHTS_BASE register).
+typedef ap_uint<SYNA_ROW_BITS> ddr_row_t;
+#define SYNA_DDR_PORT , const ddr_row_t* ddr
+#else
+#define SYNA_DDR_PORT
+#endif
+
 void syna_core(hls::stream<axis_word>& s_axis_in, hls::stream<axis_word>& m_axis_out,
                ap_uint<32> steps, ap_uint<32> idle_timeout, ap_uint<32>& status, ap_uint<32>& cycles,
-               ap_uint<32>& saturations, ap_uint<32>& model_hash, ap_uint<32>& version);
+               ap_uint<32>& saturations, ap_uint<32>& model_hash, ap_uint<32>& version SYNA_DDR_PORT);
 
 #ifndef __SYNTHESIS__
 // C-simulation-only debug tap (compiled out for synthesis): when syna_debug is set, the core
@@ -41,6 +50,16 @@ struct SynaDebug {
     int64_t* layer_cycles;  // N_LAYERS + 2 (fc, output), or 0
 };
 extern SynaDebug* syna_debug;
+#ifdef SYNA_WEIGHTS_DDR
+// C-simulation model of the DDR the m_axi port reads: how many image rows exist (set by the caller),
+// the bytes the core read, and reads that would have left the image (counted, not performed).
+struct SynaDdrModel {
+    int64_t rows;
+    int64_t bytes_read;
+    int64_t out_of_range;
+};
+extern SynaDdrModel syna_ddr_model;
+#endif
 #endif
 
 #endif
