@@ -304,7 +304,7 @@ def compare(res: HlsResult, ref, x: np.ndarray | None = None) -> str | None:
 
 
 def check_bundle(bundle_dir: str | Path, x: np.ndarray | None = None, lanes: int = DEFAULT_LANES,
-                 verbose: bool = True) -> bool:
+                 verbose: bool = True, weights: str = "rom", wbuf_rows: int | None = None) -> bool:
     """The demo's C-sim stage: the HLS core's C++ vs the numpy Reference on ``x`` (default: the golden
     inputs) on every spike of every layer at every step, the scores, counts and saturations.
     Prints a one-line verdict; returns True when everything agrees."""
@@ -312,13 +312,16 @@ def check_bundle(bundle_dir: str | Path, x: np.ndarray | None = None, lanes: int
     b = load_bundle(bundle_dir)
     if x is None:
         x = b.golden()["input"]
-    core = HlsCore(b, lanes).compile()
+    core = HlsCore(b, lanes, weights=weights, wbuf_rows=wbuf_rows).compile()
     res = core.run(x)
     ref = Reference(b).run(x)
     msg = compare(res, ref)
     if verbose:
         tail = (f"{len(x)} samples, {len(core.layer_names)} layers, P={lanes}, "
                 f"mean {float(res.cycles.mean()):,.0f} modelled cycles/inference")
+        if core.ddr:
+            tail += (f", weights from DDR: {core.ddr_bytes_read // max(len(x), 1):,} bytes/inference read "
+                     f"(buffer {core.ddr.wbuf_rows} rows)")
         print(f"HLS C-sim vs reference: {'PASS' if msg is None else 'FAIL'} ({tail})" + ("" if msg is None else f": {msg}"))
     return msg is None
 

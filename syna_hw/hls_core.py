@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 from syna_contract.boards import boards_help, get_board
-from syna_contract.bundle import load_bundle
+from syna_contract.bundle import BundleError, load_bundle
 
 from .cycles import PIPE_DEPTH, CycleReport, cycle_model, model_cycles, synaptic_ops  # noqa: F401
 from .hls_binding import HlsCore, HlsResult, check_bundle, compare  # noqa: F401
@@ -34,7 +34,7 @@ from .hls_header import (BUILD_DIR, GOLDEN_BIN, HEADER_NAME, HLS_DIR, REPO, SRC_
 from .hls_toolchain import (CORE_SOURCES, CSIM_INCLUDE, HlsToolError, _run, ap_include_dir,  # noqa: F401
                             compile_cmd, cxx, cxx_flags)
 from .limits import DEFAULT_LANES, HLS, HlsUnsupported
-from .lowering import lower
+from .lowering import WEIGHTS_MODES, lower
 
 
 def check_supported(bundle, lanes: int = DEFAULT_LANES) -> None:
@@ -42,16 +42,24 @@ def check_supported(bundle, lanes: int = DEFAULT_LANES) -> None:
     lower(bundle, lanes, target=HLS)
 
 
-def csim(bundle_dir: str | Path, lanes: int = DEFAULT_LANES) -> int:
-    """``make csim``: generate, compile core + testbench with g++, run it on the bundle's golden vectors."""
+def ddr_image_path(bundle, lanes: int) -> Path:
+    """The bundle's DDR image for a DDR-mode core of P = ``lanes``, checked (HlsCore's refusals)."""
+    core = HlsCore(bundle, lanes, weights="ddr")               # checks presence, checksum, P and layout
+    return core.bundle.root / core.bundle.manifest["ddr_image"]["file"]
+
+
+def csim(bundle_dir: str | Path, lanes: int = DEFAULT_LANES, weights: str = "rom", wbuf_rows: int | None = None) -> int:
+    """``make csim``: generate, compile core + testbench with g++, run it on the bundle's golden vectors
+    (``weights="ddr"``: the core reads the bundle's DDR image, passed to the testbench)."""
     b = load_bundle(bundle_dir)
-    gen = generate(b, lanes)
+    args = [str(ddr_image_path(b, lanes))] if weights == "ddr" else []
+    gen = generate(b, lanes, weights=weights, wbuf_rows=wbuf_rows)
     write_golden_bin(b, gen / GOLDEN_BIN, lanes)
     exe = gen / "csim_tb"
     cmd = compile_cmd(gen, [SRC_DIR / s for s in CORE_SOURCES] + [TB_DIR / "tb_syna.cpp"], exe, False)
     print(" ".join(cmd), flush=True)
     _run(cmd, "g++ (C-sim testbench)")
-    return subprocess.run([str(exe), str(gen / GOLDEN_BIN)]).returncode
+    return subprocess.run([str(exe), str(gen / GOLDEN_BIN), *args]).returncode
 
 
 SUBCOMMANDS = {
@@ -72,22 +80,30 @@ def main(argv: list[str] | None = None, prog: str = "python -m syna_hw.hls_core"
         s.add_argument("--lanes", type=int, default=DEFAULT_LANES,
                        help=f"output-channel lanes P (default {DEFAULT_LANES}; one of {HLS.lanes})")
         s.add_argument("--board", default=None, help=f"also write the vendor flows' Tcl variables: {boards_help()}")
+        s.add_argument("--weights", choices=WEIGHTS_MODES, default="rom",
+                       help="rom: weights in on-chip ROMs (default); ddr: read from the bundle's DDR image "
+                            "(weights.ddr.bin, exported with --ddr-image --lanes P) through an m_axi port")
+        s.add_argument("--wbuf-rows", type=int, default=None,
+                       help="DDR mode: on-chip weight buffer rows of P lanes (default: syna_hw.lowering.ddr_weights)")
     a = p.parse_args(argv)
     try:
+        if a.weights == "rom" and a.wbuf_rows is not None:
+            raise ValueError("--wbuf-rows sizes the DDR mode's weight buffer; add --weights ddr")
         if a.cmd == "csim":
-            return csim(a.bundle, a.lanes)
+            return csim(a.bundle, a.lanes, a.weights, a.wbuf_rows)
         if a.cmd == "check":
-            return 0 if check_bundle(a.bundle, lanes=a.lanes) else 1
+            return 0 if check_bundle(a.bundle, lanes=a.lanes, weights=a.weights, wbuf_rows=a.wbuf_rows) else 1
         if a.board:
             get_board(a.board)                       # an unknown board fails before anything is written
         b = load_bundle(a.bundle)
-        d = generate(b, a.lanes)
+        image = ddr_image_path(b, a.lanes) if a.weights == "ddr" else None
+        d = generate(b, a.lanes, weights=a.weights, wbuf_rows=a.wbuf_rows)
         write_golden_bin(b, d / GOLDEN_BIN, a.lanes)
         if a.board:
-            board_tcl(b, a.board, a.lanes, d)
+            board_tcl(b, a.board, a.lanes, d, ddr_image=image)
         print(d)
         return 0
-    except (HlsUnsupported, HlsToolError, ValueError) as e:
+    except (HlsUnsupported, HlsToolError, ValueError, BundleError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 

@@ -284,8 +284,10 @@ def write_golden_bin(bundle: Bundle, path: Path, lanes: int = DEFAULT_LANES) -> 
     return path
 
 
-def board_tcl(bundle: Bundle, board: str, lanes: int, out_dir: Path) -> Path:
-    """Tcl variables for the vendor flows (hls/scripts), from syna_contract/boards.py (the one board table)."""
+def board_tcl(bundle: Bundle, board: str, lanes: int, out_dir: Path, ddr_image: Path | None = None) -> Path:
+    """Tcl variables for the vendor flows (hls/scripts), from syna_contract/boards.py (the one board table).
+    ``ddr_image``: the core was generated with weights="ddr"; the flows pass this image to the testbench
+    (csim, cosim) and the block design connects the core's m_axi port to DDR."""
     bd = get_board(board)
     path = out_dir / f"board_{board}.tcl"
     period = 1000.0 / bd.clock_mhz
@@ -296,5 +298,7 @@ def board_tcl(bundle: Bundle, board: str, lanes: int, out_dir: Path) -> Path:
         f"set syna_model_hash16 {{{bundle.model_hash[:16]}}}", f"set syna_lanes {lanes}",
         f"set syna_gen_dir {{{out_dir.resolve()}}}", f"set syna_src_dir {{{SRC_DIR}}}",
         f"set syna_tb_dir {{{TB_DIR}}}", f"set syna_repo {{{REPO}}}",
-        f"set syna_ps {{{bd.ps_ip}}}", f"set syna_hp_width {bd.hp_bits}", ""]))
+        f"set syna_ps {{{bd.ps_ip}}}", f"set syna_hp_width {bd.hp_bits}",
+        f"set syna_weights {'ddr' if ddr_image else 'rom'}",
+        f"set syna_ddr_image {{{Path(ddr_image).resolve() if ddr_image else ''}}}", ""]))
     return path

@@ -69,7 +69,9 @@ set_property -dict [list CONFIG.c_include_sg {0} CONFIG.c_sg_length_width {23} \
 set ctrl_ic [create_bd_cell -type ip -vlnv xilinx.com:ip:smartconnect:1.0 ctrl_ic]
 set_property -dict [list CONFIG.NUM_SI {1} CONFIG.NUM_MI {2}] $ctrl_ic
 set mem_ic [create_bd_cell -type ip -vlnv xilinx.com:ip:smartconnect:1.0 mem_ic]
-set_property -dict [list CONFIG.NUM_SI {2} CONFIG.NUM_MI {1}] $mem_ic
+# a DDR-mode core (weights="ddr") reads its weight image through its m_axi_gmem port: a third master
+set ddr_core [expr {[info exists syna_weights] && $syna_weights eq "ddr"}]
+set_property -dict [list CONFIG.NUM_SI [expr {$ddr_core ? 3 : 2}] CONFIG.NUM_MI {1}] $mem_ic
 set irqs [create_bd_cell -type ip -vlnv xilinx.com:ip:xlconcat:2.1 irqs]
 set_property -dict [list CONFIG.NUM_PORTS {3}] $irqs
 
@@ -79,6 +81,9 @@ connect_bd_intf_net [get_bd_intf_pins ctrl_ic/M00_AXI] [get_bd_intf_pins axi_dma
 connect_bd_intf_net [get_bd_intf_pins ctrl_ic/M01_AXI] [get_bd_intf_pins syna_core_0/s_axi_control]
 connect_bd_intf_net [get_bd_intf_pins axi_dma_0/M_AXI_MM2S] [get_bd_intf_pins mem_ic/S00_AXI]
 connect_bd_intf_net [get_bd_intf_pins axi_dma_0/M_AXI_S2MM] [get_bd_intf_pins mem_ic/S01_AXI]
+if {$ddr_core} {
+    connect_bd_intf_net [get_bd_intf_pins syna_core_0/m_axi_gmem] [get_bd_intf_pins mem_ic/S02_AXI]
+}
 connect_bd_intf_net [get_bd_intf_pins mem_ic/M00_AXI] [get_bd_intf_pins $ps_hp]
 connect_bd_intf_net [get_bd_intf_pins axi_dma_0/M_AXIS_MM2S] [get_bd_intf_pins syna_core_0/s_axis_in]
 connect_bd_intf_net [get_bd_intf_pins syna_core_0/m_axis_out] [get_bd_intf_pins axi_dma_0/S_AXIS_S2MM]
@@ -98,7 +103,7 @@ connect_bd_net [get_bd_pins axi_dma_0/mm2s_introut] [get_bd_pins irqs/In1]
 connect_bd_net [get_bd_pins axi_dma_0/s2mm_introut] [get_bd_pins irqs/In2]
 connect_bd_net [get_bd_pins irqs/dout] [get_bd_pins $ps_irq]
 
-# ---- address map: every slave in the PS's window, DDR for the DMA
+# ---- address map: every slave in the PS's window, DDR for the DMA (and the DDR-mode core's m_axi_gmem)
 assign_bd_address
 validate_bd_design
 save_bd_design

@@ -20,6 +20,16 @@ if {![file exists $board_tcl]} {
     error "$board_tcl is missing: generate it with `python -m syna_hw.hls_core gen --board $board`"
 }
 source $board_tcl
+# weights="ddr" (syna_weights ddr): the core has an m_axi port `ddr` (bundle gmem, its base address in
+# s_axi_control at WEIGHTS_BASE) declared by the pragmas in syna_core.cpp; csim and cosim read the
+# bundle's DDR image (syna_ddr_image) as that memory, passed to the testbench as its second argument.
+set tb_argv [file join $syna_gen_dir golden.bin]
+if {$syna_weights eq "ddr"} {
+    if {![file exists $syna_ddr_image]} {
+        error "DDR-mode core, but its weight image $syna_ddr_image is missing: export the bundle with --ddr-image --lanes $syna_lanes"
+    }
+    lappend tb_argv $syna_ddr_image
+}
 
 # Only the generated header and the core's sources: never hls/csim_include (the g++ C-sim shim).
 set cflags "-std=c++14 -I$syna_gen_dir -I$syna_src_dir"
@@ -31,20 +41,28 @@ add_files [file join $syna_src_dir syna_core.h] -cflags $cflags
 add_files [file join $syna_gen_dir syna_model.h] -cflags $cflags
 add_files -tb [file join $syna_tb_dir tb_syna.cpp] -cflags $cflags
 add_files -tb [file join $syna_gen_dir golden.bin]
+if {$syna_weights eq "ddr"} {
+    add_files -tb $syna_ddr_image
+}
 
 open_solution -reset sol -flow_target vivado
 set_part $syna_part
 create_clock -period $syna_clock_ns -name default
 config_export -format ip_catalog -rtl verilog -vendor syna -library hls -version 1.0 \
-    -ipname syna_core -description "SynA spiking core, model $syna_model_hash16, P=$syna_lanes"
+    -ipname syna_core -description "SynA spiking core, model $syna_model_hash16, P=$syna_lanes, weights $syna_weights"
+if {$syna_weights eq "ddr"} {
+    # 64-bit m_axi addresses (WEIGHTS_BASE is two s_axilite words); every tile starts 64-byte aligned
+    # (the image layout; WEIGHTS_BASE must be 4096-aligned), which lets Vitis widen the bursts
+    config_interface -m_axi_addr64=true -m_axi_alignment_byte_size 64
+}
 
 puts "syna: C simulation ($syna_board, model $syna_model_hash16)"
-csim_design -argv [file join $syna_gen_dir golden.bin]
+csim_design -argv $tb_argv
 puts "syna: C synthesis for $syna_part at $syna_clock_mhz MHz"
 csynth_design
 if {[lsearch -exact $stages cosim] >= 0} {
     puts "syna: C/RTL co-simulation"
-    cosim_design -argv [file join $syna_gen_dir golden.bin] -rtl verilog
+    cosim_design -argv $tb_argv -rtl verilog
 }
 export_design -format ip_catalog
 puts "syna: IP exported to [file join $gen_dir syna_${board} sol impl ip]"

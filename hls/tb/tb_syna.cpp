@@ -8,6 +8,10 @@
 //   u32 magic 0x31444C47 ("GLD1"), u32 K samples, u32 layers, u32 words per sample, u32 classes
 //   K x { u32 input words[words]; i32 scores[classes]; per layer u8 spikes[T*C*H*W] }
 //   i64 saturations[layers] (totals over the K samples)
+//
+// A core generated with weights="ddr" takes the bundle's DDR weight image (weights.ddr.bin) as its
+// second argument: its bytes become the memory behind the m_axi port, and the bytes the core reads
+// must be K x DDR_BYTES_PER_INFERENCE (the tiling's prediction, docs/hls-core.md).
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,10 +26,48 @@ static int fail(const char* msg) {
     return 1;
 }
 
+#ifdef SYNA_WEIGHTS_DDR
+// The DDR image file as rows of the m_axi port (little-endian), after checking its header (docs/bundle-format.md).
+static const char* load_ddr(const char* path, std::vector<ddr_row_t>& mem) {
+    FILE* f = path ? fopen(path, "rb") : 0;
+    if (!f) return "cannot open the DDR weight image (second argument: the bundle's weights.ddr.bin)";
+    std::vector<uint8_t> b;
+    uint8_t buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) b.insert(b.end(), buf, buf + n);
+    fclose(f);
+    uint32_t lanes = 0;
+    if (b.size() >= 20) memcpy(&lanes, &b[16], 4);
+    if (b.size() < 128 || memcmp(&b[0], "SYNADDR", 8) != 0) return "the DDR image has no SYNADDR header";
+    if ((int)lanes != LANES) return "the DDR image is laid out for another lane count P";
+    if ((long long)b.size() != DDR_IMAGE_BYTES) return "the DDR image's size is not the one the core was generated for";
+    mem.assign(b.size() / ROW_BYTES, ddr_row_t(0));
+    for (size_t r = 0; r < mem.size(); ++r) {
+        ddr_row_t w = 0;
+        for (int k = ROW_BYTES - 1; k >= 0; --k) {
+            w <<= 8;
+            w.range(7, 0) = b[r * ROW_BYTES + k];
+        }
+        mem[r] = w;
+    }
+    syna_ddr_model.rows = (int64_t)mem.size();
+    syna_ddr_model.bytes_read = 0;
+    syna_ddr_model.out_of_range = 0;
+    return 0;
+}
+#define TB_DDR , ddr.data()
+#else
+#define TB_DDR
+#endif
+
 int main(int argc, char** argv) {
     const char* path = argc > 1 ? argv[1] : "golden.bin";
-    FILE* f = fopen(path, "rb");
     char msg[512];
+#ifdef SYNA_WEIGHTS_DDR
+    std::vector<ddr_row_t> ddr;
+    if (const char* err = load_ddr(argc > 2 ? argv[2] : 0, ddr)) return fail(err);
+#endif
+    FILE* f = fopen(path, "rb");
     if (!f) {
         snprintf(msg, sizeof msg, "cannot open %s", path);
         return fail(msg);
@@ -59,7 +101,7 @@ int main(int argc, char** argv) {
         }
         ap_uint<32> status, cycles, saturations, hash, version;
         syna_debug = &dbg;
-        syna_core(in, out, T, 0, status, cycles, saturations, hash, version);
+        syna_core(in, out, T, 0, status, cycles, saturations, hash, version TB_DDR);
         syna_debug = 0;
         if ((uint32_t)hash != MODEL_HASH32 || (int)version != INTERFACE_VERSION) return fail("MODEL_HASH / VERSION registers");
         if ((uint32_t)status & STATUS_ERRORS) {
@@ -126,6 +168,16 @@ int main(int argc, char** argv) {
             return fail(msg);
         }
     }
+#ifdef SYNA_WEIGHTS_DDR
+    if (syna_ddr_model.out_of_range || syna_ddr_model.bytes_read != (int64_t)K * DDR_BYTES_PER_INFERENCE) {
+        snprintf(msg, sizeof msg, "the core read %lld DDR bytes (%lld tiles outside the image); the tiling predicts "
+                 "%d x %lld", (long long)syna_ddr_model.bytes_read, (long long)syna_ddr_model.out_of_range, K,
+                 DDR_BYTES_PER_INFERENCE);
+        return fail(msg);
+    }
+    printf("HLS C-sim: weights from DDR: %lld bytes read per inference (buffer %d rows of P lanes)\n",
+           DDR_BYTES_PER_INFERENCE, WBUF_ROWS);
+#endif
     printf("HLS C-sim: PASS: %d samples x %d layers x T=%d, every spike, score, count and saturation equal to "
            "golden.npz (P=%d lanes, mean %.0f modelled cycles/inference, model %08x)\n",
            K, N_LAYERS, T, LANES, K ? (double)cycles_total / K : 0.0, MODEL_HASH32);
