@@ -6,9 +6,14 @@
 # clock, PS and HP port come from syna_contract/boards.py (`python -m syna_contract.boards` lists them; generated
 # into board_<board>.tcl).
 # hls and bitstream stop at once when vitis_hls / vivado (2023.1 or later) are not on PATH.
+# WEIGHTS=ddr [WBUF_ROWS=N]: the core reads its conv/fc weights from the bundle's DDR image (exported with
+# --ddr-image --lanes P) through an m_axi port, via an on-chip buffer of N rows (docs/hls-core.md).
 
 BUNDLE ?= build/demo/bundle
 LANES ?=
+WEIGHTS ?= rom
+WBUF_ROWS ?=
+HLS_WEIGHTS = --weights $(WEIGHTS) $(if $(WBUF_ROWS),--wbuf-rows $(WBUF_ROWS))
 BOARD ?= $(shell $(PYTHON) -m syna_contract.boards --default)
 VITIS_HLS ?= vitis_hls
 VIVADO ?= vivado
@@ -24,7 +29,7 @@ hls_bundle = @test -f $(BUNDLE)/manifest.json || { \
 
 csim: $(DEMO_STAMP)
 	$(hls_bundle)
-	$(VPY) -m syna_hw.hls_core csim --bundle $(BUNDLE) $(if $(LANES),--lanes $(LANES))
+	$(VPY) -m syna_hw.hls_core csim --bundle $(BUNDLE) $(if $(LANES),--lanes $(LANES)) $(HLS_WEIGHTS)
 
 # $(call hls_need_tool,command,product): stop unless the vendor tool is on PATH and new enough.
 define hls_need_tool
@@ -40,7 +45,7 @@ hls:
 	$(call hls_need_tool,$(VITIS_HLS),Vitis HLS)
 	@$(MAKE) --no-print-directory $(DEMO_STAMP)
 	$(hls_bundle)
-	@gen=$$($(VPY) -m syna_hw.hls_core gen --bundle $(BUNDLE) $(if $(LANES),--lanes $(LANES)) --board $(BOARD)) && \
+	@gen=$$($(VPY) -m syna_hw.hls_core gen --bundle $(BUNDLE) $(if $(LANES),--lanes $(LANES)) --board $(BOARD) $(HLS_WEIGHTS)) && \
 	  echo "vitis_hls in $$gen" && cd $$gen && \
 	  $(VITIS_HLS) -f $(CURDIR)/hls/scripts/syna_hls.tcl -tclargs $$gen $(BOARD) $(if $(HLS_COSIM),cosim)
 
@@ -48,7 +53,7 @@ bitstream:
 	$(call hls_need_tool,$(VIVADO),Vivado)
 	@$(MAKE) --no-print-directory $(DEMO_STAMP)
 	$(hls_bundle)
-	@gen=$$($(VPY) -m syna_hw.hls_core gen --bundle $(BUNDLE) $(if $(LANES),--lanes $(LANES)) --board $(BOARD)) && \
+	@gen=$$($(VPY) -m syna_hw.hls_core gen --bundle $(BUNDLE) $(if $(LANES),--lanes $(LANES)) --board $(BOARD) $(HLS_WEIGHTS)) && \
 	  if [ ! -d $$gen/syna_$(BOARD)/sol/impl/ip ]; then $(MAKE) --no-print-directory hls BOARD=$(BOARD) || exit $$?; fi && \
 	  mkdir -p $(OVERLAY_DIR) && cd $$gen && \
 	  $(VIVADO) -mode batch -source $(CURDIR)/hls/scripts/syna_bd.tcl -tclargs $$gen $(BOARD) $(CURDIR)/$(OVERLAY_DIR)

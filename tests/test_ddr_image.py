@@ -246,3 +246,15 @@ def test_rows_are_the_rtl_twins_weight_words(bundles, tmp_path, lanes):
             for r in range(e["rows"]):
                 row = img.data[e["w_offset"] + g * e["w_block_bytes"] + r * rb:][:rb]
                 assert int.from_bytes(row, "little") == words[f["wbase"] + r * f["g"] + g], (e["layer"], g, r)
+
+
+@pytest.mark.parametrize("name", ["w8", "w4_att_c", "w16_att_t"])
+def test_layout_is_where_build_image_puts_every_section(bundles, name):
+    """ddr_image.layout (from the shapes alone; the HLS core's generator reads its weight offsets from it)
+    gives exactly the header fields and layer entries of the built image."""
+    b = load_bundle(bundles[name])
+    for lanes in (1, 3, 16, 64):
+        head, entries = di.layout(b.manifest, lanes)
+        img = di.parse_image(di.build_image(b.manifest, b.params, lanes))
+        assert entries == img.entries
+        assert {k: v for k, v in img.header.items() if k not in ("magic", "model_hash")} == head
