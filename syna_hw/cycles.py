@@ -15,7 +15,7 @@ from syna_contract import protocol as proto
 from syna_contract.graph import INPUT
 
 from .limits import CONTRACT, HLS, TargetLimits
-from .lowering import HwModel, lower_graph
+from .lowering import DdrWeights, HwModel, lower_graph
 
 PIPE_DEPTH = 6     # assumed fill/drain of one pipelined loop invocation (only for the 'with fill' bound)
 
@@ -51,9 +51,13 @@ class CycleReport:
         return sum(self.dense.values())
 
 
-def model_cycles(hw: HwModel, x: np.ndarray, spikes: dict[str, np.ndarray]) -> CycleReport:
+def model_cycles(hw: HwModel, x: np.ndarray, spikes: dict[str, np.ndarray], ddr: DdrWeights | None = None) -> CycleReport:
     """The core's cycle count for ONE sample of ``hw``, from its input ``x`` [T, C, H, W] and every
-    layer's spike map [T, C, H, W]."""
+    layer's spike map [T, C, H, W]. ``ddr``: the core with its weights in DDR (docs/hls-core.md), tiled
+    as ``ddr`` says: each load costs its image rows (one per cycle), each extra tile re-scans the
+    layer's input (per pass), a tiled attention layer initialises every tile again for pass 2."""
+    tiles = {l.name: l for l in ddr.layers} if ddr else {}
+    rb = ddr.row_bytes if ddr else 1
     T = hw.steps
     bits = hw.input_spec["bits"]
     maps = {INPUT: np.asarray(x)}
@@ -78,16 +82,24 @@ def model_cycles(hw: HwModel, x: np.ndarray, spikes: dict[str, np.ndarray]) -> C
             npos = r.hout * r.wout * r.g
             a = r.layer.attention
             passes = 2 if a else 1
+            d = tiles.get(r.name)
+            k = d.tiles if d else 1
             if r.encoder:
                 scan = T * proto.words_per_frame(r.cin, r.hin, r.win, bits)
                 inv += T * (1 + int((nz.reshape(T, -1) != 0).sum()))  # per word loop + per nonzero value
             else:
                 scan = T * int((vt > 0).sum()) * r.cw_in
                 spiking_pos = int(((nz.sum(axis=1) > 0) & (vt > 0)[None]).sum())
-                inv += passes * (T * int((vt > 0).sum()) + spiking_pos)
-            c = npos + passes * (scan + work + T * npos)                # init + per pass: scan, work, LIF/pool
-            scans[r.name] = passes * scan
-            inv += 1 + passes * T
+                inv += passes * k * (T * int((vt > 0).sum()) + spiking_pos)
+            c = npos + passes * (k * scan + work + T * npos)            # init + per pass: scan, work, LIF/pool
+            scans[r.name] = passes * scan                               # one tile's scans (the planner's unit)
+            inv += 1 + passes * T * k
+            if d:
+                c += d.loads * d.groups * d.w_block_bytes // rb          # the loads, one image row per cycle
+                inv += d.loads * k + (k - 1)                            # load loops, the tiles' init loops
+                if a and k > 1:
+                    c += npos                                           # pass 2 initialises every tile again
+                    inv += k
             if a:
                 c += 3 * a.hidden * a.size + a.size                    # MLP (one MAC per cycle) + gate/IA input
                 if a.kind == "IA":
@@ -103,10 +115,12 @@ def model_cycles(hw: HwModel, x: np.ndarray, spikes: dict[str, np.ndarray]) -> C
     fc = hw.fc
     last = maps[fc.layer.inputs[0]]
     nspk = int(np.count_nonzero(last))
-    cyc["fc"] = fc.g + T * fc.h * fc.w * fc.cw + nspk * fc.g
+    d = tiles.get(fc.name)
+    k = d.tiles if d else 1
+    cyc["fc"] = fc.g + k * T * fc.h * fc.w * fc.cw + nspk * fc.g + (fc.g * d.w_block_bytes // rb if d else 0)
     sops["fc"] = nspk * fc.classes
     dense["fc"] = T * fc.h * fc.w * fc.c * fc.classes
-    inv += 1 + T * fc.h * fc.w
+    inv += 1 + k * (T * fc.h * fc.w + (1 if d else 0))
     cyc["io"] = proto.output_words(fc.classes, len(hw.layers))
     return CycleReport(cyc, sops, dense, inv, scans)
 

@@ -20,6 +20,7 @@ from syna_contract import protocol as pr
 from syna_contract.bundle import Bundle, BundleError, load_bundle
 from syna_contract.reference import Reference
 from syna_hw import hls_core as hc
+from syna_hw.cycles import model_cycles
 from syna_hw.lowering import ddr_weights, lower
 
 CASES = {c.name: c for c in HW_CASES}
@@ -54,6 +55,10 @@ def _run_ddr(b, lanes, build_root, wbuf_rows=None):
     assert msg is None, msg
     assert core.ddr_bytes_read == len(x) * _expected_bytes(core.ddr)
     assert core.ddr.bytes_per_inference == _expected_bytes(core.ddr)
+    for i in range(min(len(x), 2)):          # the cycle counter is the documented model, layer by layer
+        rep = model_cycles(core.hw, x[i], {k: v[i] for k, v in ref.spikes.items()}, core.ddr)
+        got = {name: int(c[i]) for name, c in res.layer_cycles.items()}
+        assert got == rep.layers and int(res.cycles[i]) == rep.cycles, (got, rep.layers)
     return core, res, x
 
 
