@@ -72,6 +72,10 @@ def test_one_tile_per_layer_bitexact_and_cycles(tmp_path, build_root):
     rows = core.ddr.bytes_per_inference // core.ddr.row_bytes
     np.testing.assert_array_equal(res.cycles, rom.cycles + rows)
     np.testing.assert_array_equal(res.scores, rom.scores)
+    # two threads: two copies of the core, each with its own C-sim DDR, the same answer and bytes
+    two = core.run(x, threads=2)
+    assert hc.compare(two, Reference(b).run(x)) is None
+    assert core.ddr_bytes_read == len(x) * core.ddr.bytes_per_inference
     # stream level (the top function through the C API's transfer) gives the same packet
     words = pr.pack_frames(x[0], b.input_spec["bits"])
     out = pr.unpack_output(core.transfer(words, b.input_spec["steps"]), core.classes, core.layer_names)
