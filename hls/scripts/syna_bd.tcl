@@ -2,13 +2,20 @@
 #
 #   vivado -mode batch -source hls/scripts/syna_bd.tcl -tclargs GEN_DIR BOARD OUT_DIR
 #
-# `make bitstream [BOARD=<board>]` runs it after `make hls` exported the core as an IP
-# (GEN_DIR/syna_<BOARD>/sol/impl/ip). Part, PS IP, HP port width and clock come from
-# GEN_DIR/board_<BOARD>.tcl, generated from syna_contract/boards.py. The design: Zynq PS
-# (processing_system7 on Zynq 7000 boards, zynq_ultra_ps_e on UltraScale+ ones) -> AXI-Lite -> {AXI DMA, core s_axi_control}; DMA MM2S -> core
-# s_axis_in, core m_axis_out -> DMA S2MM; DMA masters -> PS high-performance port; core and DMA
-# interrupts -> PS. Writes OUT_DIR/syna.bit, syna.hwh (for pynq.Overlay) and syna.model_hash.
-# Never run in this repository's CI (no Vivado there); tests/test_hls.py sources it with stubs.
+# Two implementations of the same core (same ports, registers and streams, docs/core-interface.md):
+# - IMPL=hls (default): `make bitstream [BOARD=<board>]` runs it after `make hls` exported the Vitis HLS
+#   core as an IP (GEN_DIR/syna_<BOARD>/sol/impl/ip, VLNV syna:hls:syna_core:1.0);
+# - IMPL=rtl: `make bitstream BOARD=<board> IMPL=rtl` runs it after hls/scripts/syna_rtl_ip.tcl packaged
+#   the RTL twin (rtl/) as an IP (GEN_DIR/rtl_ip, VLNV syna:rtl:syna_core:1.0); on-chip weights only.
+# Part, PS IP, HP port width, clock, DDR size and address map come from GEN_DIR/board_<BOARD>.tcl,
+# generated from syna_contract/boards.py. The design: Zynq PS (processing_system7 on Zynq 7000 boards,
+# zynq_ultra_ps_e on UltraScale+ ones) -> AXI-Lite -> {AXI DMA, core s_axi_control}; DMA MM2S -> core
+# s_axis_in, core m_axis_out -> DMA S2MM; DMA masters (and a DDR-mode core's m_axi_gmem) -> memory
+# SmartConnect -> PS high-performance port HP0 (S_AXI_HP0 / S_AXI_HP0_FPD), with the PS's DDR segments
+# mapped into each master's address space (syna_ddr_map); core and DMA interrupts -> PS. The core
+# cell is syna_core_0 either way. Writes OUT_DIR/syna.bit, syna.hwh (for pynq.Overlay) and syna.model_hash.
+# Never run in this repository's CI (no Vivado there); tests/test_hls.py and tests/test_vivado_bd.py
+# source it with stubs.
 
 if {[llength $argv] < 3} {
     error "usage: vivado -mode batch -source syna_bd.tcl -tclargs GEN_DIR BOARD OUT_DIR"
@@ -17,9 +24,26 @@ set gen_dir [file normalize [lindex $argv 0]]
 set board [lindex $argv 1]
 set out_dir [file normalize [lindex $argv 2]]
 source [file join $gen_dir board_${board}.tcl]
-set ip_repo [file join $gen_dir syna_${board} sol impl ip]
-if {![file isdirectory $ip_repo]} {
-    error "no exported HLS IP at $ip_repo: run `make hls BOARD=$board` first"
+if {![info exists syna_impl]} { set syna_impl hls }
+# a DDR-mode core (weights="ddr") reads its weight image through its m_axi_gmem port: a third memory master
+set ddr_core [expr {[info exists syna_weights] && $syna_weights eq "ddr"}]
+if {$syna_impl eq "rtl"} {
+    if {$ddr_core} {
+        error "IMPL=rtl with DDR weights: the RTL twin has no AXI master yet (issue 16); build an on-chip model, or use IMPL=hls"
+    }
+    set ip_repo [file join $gen_dir rtl_ip]
+    set core_vlnv syna:rtl:syna_core:1.0
+    if {![file isdirectory $ip_repo]} {
+        error "no packaged RTL IP at $ip_repo: run hls/scripts/syna_rtl_ip.tcl first (`make bitstream BOARD=$board IMPL=rtl` does)"
+    }
+} elseif {$syna_impl eq "hls"} {
+    set ip_repo [file join $gen_dir syna_${board} sol impl ip]
+    set core_vlnv syna:hls:syna_core:1.0
+    if {![file isdirectory $ip_repo]} {
+        error "no exported HLS IP at $ip_repo: run `make hls BOARD=$board` first"
+    }
+} else {
+    error "syna_impl is '$syna_impl': expected hls or rtl"
 }
 
 create_project -force syna_overlay [file join $gen_dir vivado_${board}] -part $syna_part
@@ -42,6 +66,7 @@ if {$syna_ps eq "processing_system7"} {
     set ps_hp ps/S_AXI_HP0
     set ps_irq ps/IRQ_F2P
     set ps_clk_pins [list ps/M_AXI_GP0_ACLK ps/S_AXI_HP0_ACLK]
+    set ps_ctrl_base 0x40000000
 } else {
     set ps [create_bd_cell -type ip -vlnv xilinx.com:ip:zynq_ultra_ps_e:3.5 ps]
     apply_bd_automation -rule xilinx.com:bd_rule:zynq_ultra_ps_e -config {apply_board_preset "0"} $ps
@@ -55,11 +80,12 @@ if {$syna_ps eq "processing_system7"} {
     set ps_hp ps/S_AXI_HP0_FPD
     set ps_irq ps/pl_ps_irq0
     set ps_clk_pins [list ps/maxihpm0_fpd_aclk ps/saxihp0_fpd_aclk]
+    set ps_ctrl_base 0xA0000000
 }
 set rst [create_bd_cell -type ip -vlnv xilinx.com:ip:proc_sys_reset:5.0 rst]
 
 # ---- the core and the DMA (simple mode; 23-bit length register: up to 8 MB per transfer)
-set core [create_bd_cell -type ip -vlnv syna:hls:syna_core:1.0 syna_core_0]
+set core [create_bd_cell -type ip -vlnv $core_vlnv syna_core_0]
 set dma [create_bd_cell -type ip -vlnv xilinx.com:ip:axi_dma:7.1 axi_dma_0]
 set_property -dict [list CONFIG.c_include_sg {0} CONFIG.c_sg_length_width {23} \
     CONFIG.c_m_axi_mm2s_data_width {32} CONFIG.c_m_axis_mm2s_tdata_width {32} \
@@ -69,8 +95,6 @@ set_property -dict [list CONFIG.c_include_sg {0} CONFIG.c_sg_length_width {23} \
 set ctrl_ic [create_bd_cell -type ip -vlnv xilinx.com:ip:smartconnect:1.0 ctrl_ic]
 set_property -dict [list CONFIG.NUM_SI {1} CONFIG.NUM_MI {2}] $ctrl_ic
 set mem_ic [create_bd_cell -type ip -vlnv xilinx.com:ip:smartconnect:1.0 mem_ic]
-# a DDR-mode core (weights="ddr") reads its weight image through its m_axi_gmem port: a third master
-set ddr_core [expr {[info exists syna_weights] && $syna_weights eq "ddr"}]
 set_property -dict [list CONFIG.NUM_SI [expr {$ddr_core ? 3 : 2}] CONFIG.NUM_MI {1}] $mem_ic
 set irqs [create_bd_cell -type ip -vlnv xilinx.com:ip:xlconcat:2.1 irqs]
 set_property -dict [list CONFIG.NUM_PORTS {3}] $irqs
@@ -103,7 +127,26 @@ connect_bd_net [get_bd_pins axi_dma_0/mm2s_introut] [get_bd_pins irqs/In1]
 connect_bd_net [get_bd_pins axi_dma_0/s2mm_introut] [get_bd_pins irqs/In2]
 connect_bd_net [get_bd_pins irqs/dout] [get_bd_pins $ps_irq]
 
-# ---- address map: every slave in the PS's window, DDR for the DMA (and the DDR-mode core's m_axi_gmem)
+# ---- address map
+# control: the core and the DMA at fixed offsets of the PS's master window (the same for IMPL=hls and rtl)
+assign_bd_address -offset $ps_ctrl_base -range 64K -target_address_space [get_bd_addr_spaces ps/Data] \
+    [get_bd_addr_segs syna_core_0/s_axi_control/Reg] -force
+assign_bd_address -offset [format 0x%08X [expr {$ps_ctrl_base + 0x10000}]] -range 64K \
+    -target_address_space [get_bd_addr_spaces ps/Data] [get_bd_addr_segs axi_dma_0/S_AXI_LITE/Reg] -force
+# DDR: the PS's DDR segments behind HP0 (syna_ddr_map: segment, offset, range, covering the board's
+# syna_ddr_bytes) in the address space of every master on the memory SmartConnect; the DMA's 32-bit
+# addresses reach only the windows below 4 GB, the DDR-mode core's 64-bit m_axi_gmem all of them
+set ddr_masters [list axi_dma_0/Data_MM2S axi_dma_0/Data_S2MM]
+if {$ddr_core} { lappend ddr_masters syna_core_0/Data_m_axi_gmem }
+foreach space $ddr_masters {
+    foreach window $syna_ddr_map {
+        lassign $window seg offset range
+        if {$space ne "syna_core_0/Data_m_axi_gmem" && $offset >= 0x100000000} { continue }
+        assign_bd_address -offset $offset -range $range -target_address_space [get_bd_addr_spaces $space] \
+            [get_bd_addr_segs ps/$seg] -force
+    }
+}
+# anything left unassigned (none expected) gets Vivado's default
 assign_bd_address
 validate_bd_design
 save_bd_design
