@@ -322,11 +322,15 @@ def ddr_address_map(board: str) -> list[tuple[str, int, str]]:
     return out
 
 
-def board_tcl(bundle: Bundle, board: str, lanes: int, out_dir: Path, ddr_image: Path | None = None) -> Path:
+def board_tcl(bundle: Bundle, board: str, lanes: int, out_dir: Path, ddr_image: Path | None = None,
+              impl: str = "hls") -> Path:
     """Tcl variables for the vendor flows (hls/scripts), from syna_contract/boards.py (the one board table).
     ``ddr_image``: the core was generated with weights="ddr"; the flows pass this image to the testbench
     (csim, cosim) and the block design connects the core's m_axi port to DDR (``syna_ddr_map``: the PS
-    segments, offsets and ranges of :func:`ddr_address_map`)."""
+    segments, offsets and ranges of :func:`ddr_address_map`). ``impl``: which core the block design
+    instantiates, ``hls`` (the Vitis IP) or ``rtl`` (the RTL twin, syna_hw.rtl_core.vivado_tcl adds its files)."""
+    if impl not in ("hls", "rtl"):
+        raise ValueError(f"impl {impl!r}: expected 'hls' or 'rtl'")
     bd = get_board(board)
     path = out_dir / f"board_{board}.tcl"
     period = 1000.0 / bd.clock_mhz
@@ -340,6 +344,6 @@ def board_tcl(bundle: Bundle, board: str, lanes: int, out_dir: Path, ddr_image: 
         f"set syna_tb_dir {{{TB_DIR}}}", f"set syna_repo {{{REPO}}}",
         f"set syna_ps {{{bd.ps_ip}}}", f"set syna_hp_width {bd.hp_bits}",
         f"set syna_ddr_bytes {bd.ddr_bytes}", f"set syna_ddr_map {{{ddr_map}}}",
-        "set syna_impl hls", f"set syna_weights {'ddr' if ddr_image else 'rom'}",
+        f"set syna_impl {impl}", f"set syna_weights {'ddr' if ddr_image else 'rom'}",
         f"set syna_ddr_image {{{Path(ddr_image).resolve() if ddr_image else ''}}}", ""]))
     return path

@@ -2,7 +2,8 @@
 
 ``docs/rtl.md`` describes the RTL (``rtl/``). The Python side (numpy only) is in small modules; this
 one keeps the names the tests, the bench and the host use, and the command line
-(``python -m syna_hw.rtl_core generate|run|synth``, ``make rtl-run`` / ``make synth-estimate``):
+(``python -m syna_hw.rtl_core generate|run|synth``, ``make rtl-run`` / ``make synth-estimate``,
+``make bitstream IMPL=rtl``: ``generate --board`` also writes the Vivado flow's Tcl variables, :func:`vivado_tcl`):
 
 - ``syna_hw/lowering.py``: :func:`~syna_hw.lowering.lower` refuses what the RTL cannot represent
   (:class:`RtlUnsupported`, limits in ``syna_hw/limits.py``, the same place as the HLS core's) and
@@ -20,17 +21,43 @@ import json
 import sys
 from pathlib import Path
 
-from syna_contract.boards import DEFAULT_BOARD, boards_help
+from syna_contract import protocol as proto
+from syna_contract.boards import DEFAULT_BOARD, boards_help, get_board
+from syna_contract.bundle import load_bundle
+
+from .hls_header import board_tcl
 
 from .limits import DEFAULT_LANES, RTL, RtlUnsupported  # noqa: F401
 from .lowering import allocate_spike_maps  # noqa: F401
 from .rtl_binding import RtlCore, Transfer, rtl_stage  # noqa: F401
 from .rtl_config import (ATT_DIMS, ATT_FIELDS, ATT_KINDS, ATT_MEM, ATTW_MEM, BT_MEM, CFG_VH, FIELDS,  # noqa: F401
                          GATE_CONSTANTS, HASH_MEM, LAYOUT_JSON, MERGE_CODES, REPO, ROM_FILES, RTL_DIR, RTL_FILELIST,
-                         SCHEDULE_MEM, SIGMOID_MEM, WEIGHTS_MEM, RtlConfig, generate, rtl_arch, rtl_memories)
+                         SCHEDULE_MEM, SIGMOID_MEM, TOP_MODULE, WEIGHTS_MEM, RtlConfig, generate, rtl_arch,
+                         rtl_memories)
 from .rtl_toolchain import (DEFAULT_CACHE, SIM_DIR, VERILATOR_MAKEFLAGS, RtlToolMissing, _Lock,  # noqa: F401
                             build_harness, cache_root, rtl_sources, verilator_bin, verilator_env)
 from .yosys import SynthReport, synth_estimate  # noqa: F401
+
+
+def vivado_tcl(bundle_dir, board: str, lanes: int, out_dir) -> Path:
+    """``board_<board>.tcl`` for the RTL route to a bitstream (hls/scripts/syna_rtl_ip.tcl, syna_bd.tcl): the
+    board's variables (the HLS flow's, from syna_contract/boards.py) and the RTL's: the top, rtl/syna.f's
+    files in order, the configuration :func:`generate` wrote into ``out_dir``, the register map of
+    syna_contract/protocol.py. On-chip weights only (``syna_weights rom``): the RTL has no AXI master yet."""
+    out = Path(out_dir)
+    generated = [out / CFG_VH] + [out / f for f in ROM_FILES]
+    missing = [str(p) for p in generated if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"the RTL configuration is not in {out}: {', '.join(missing)} (run generate first)")
+    path = board_tcl(load_bundle(bundle_dir), get_board(board).name, lanes, out, impl="rtl")
+    regs = " ".join(f"{{{name} 0x{off:02X}}}" for name, off in proto.REGISTERS.items())
+    path.write_text(path.read_text() + "\n".join([
+        "# The RTL twin (syna_hw/rtl_core.py vivado_tcl):",
+        f"set syna_rtl_top {TOP_MODULE}",
+        "set syna_rtl_sources {" + " ".join(f"{{{p}}}" for p in rtl_sources(top=True)) + "}",
+        "set syna_rtl_generated {" + " ".join(f"{{{p.resolve()}}}" for p in generated) + "}",
+        f"set syna_registers {{{regs}}}", ""]))
+    return path
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m syna_hw.rtl_core") -> int:
@@ -43,6 +70,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m syna_hw.rtl_core"
     g.add_argument("bundle")
     g.add_argument("--out", required=True)
     g.add_argument("--lanes", type=int, default=DEFAULT_LANES, help=f"output-channel lanes P (default {DEFAULT_LANES}; {RTL.lanes[0]}..{RTL.lanes[-1]})")
+    g.add_argument("--board", default=None,
+                   help=f"also write board_<board>.tcl for the Vivado flow (make bitstream IMPL=rtl): {boards_help()}")
     r = sub.add_parser("run", help="golden samples through the Verilator model: bit-exact? cycles?")
     r.add_argument("bundle")
     r.add_argument("--samples", type=int, default=4, help="golden samples to run")
@@ -65,7 +94,11 @@ def main(argv: list[str] | None = None, prog: str = "python -m syna_hw.rtl_core"
 
 def _main(a) -> int:
     if a.cmd == "generate":
+        if a.board:
+            get_board(a.board)                       # an unknown board fails before anything is written
         cfg = generate(a.bundle, a.out, lanes=a.lanes)
+        if a.board:
+            vivado_tcl(a.bundle, a.board, a.lanes, a.out)
         print(json.dumps(cfg.arch))
         return 0
     if a.cmd == "run":

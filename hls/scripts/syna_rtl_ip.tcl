@@ -1,0 +1,103 @@
+# Package the RTL twin (rtl/, configured for one bundle) as a Vivado IP (AMD Vivado 2023.1 or later).
+#
+#   vivado -mode batch -source hls/scripts/syna_rtl_ip.tcl -tclargs GEN_DIR BOARD
+#
+# `make bitstream BOARD=<board> IMPL=rtl` runs it, then syna_bd.tcl, which puts the IP in the same block
+# design as the HLS core (cell syna_core_0). GEN_DIR is written by
+# `python -m syna_hw.rtl_core generate BUNDLE --out GEN_DIR --board BOARD`: the generated syna_cfg.vh and
+# ROM files, and board_<BOARD>.tcl with the board's variables (syna_contract/boards.py) and the RTL's:
+# syna_rtl_top, syna_rtl_sources (rtl/syna.f, in order), syna_rtl_generated, syna_registers
+# (syna_contract/protocol.py). Writes the IP (VLNV syna:rtl:syna_core:1.0) to GEN_DIR/rtl_ip.
+# The IP's interfaces are those of docs/core-interface.md, the names the HLS core's IP has:
+# s_axi_control (AXI4-Lite slave, address block Reg with the registers), s_axis_in / m_axis_out
+# (AXI4-Stream), ap_clk (clock of all three), ap_rst_n (active-low reset), interrupt (level, high).
+# On-chip weights only: the RTL has no AXI master yet (issue 16).
+# Never run in this repository's CI (no Vivado there); tests/test_vivado_bd.py sources it with stubs.
+
+if {[llength $argv] < 2} {
+    error "usage: vivado -mode batch -source syna_rtl_ip.tcl -tclargs GEN_DIR BOARD"
+}
+set gen_dir [file normalize [lindex $argv 0]]
+set board [lindex $argv 1]
+set board_tcl [file join $gen_dir board_${board}.tcl]
+if {![file exists $board_tcl]} {
+    error "$board_tcl is missing: generate it with `python -m syna_hw.rtl_core generate BUNDLE --out $gen_dir --board $board`"
+}
+source $board_tcl
+if {![info exists syna_impl] || $syna_impl ne "rtl"} {
+    error "$board_tcl was not written for the RTL twin (syna_impl rtl): use `python -m syna_hw.rtl_core generate ... --board $board`"
+}
+if {$syna_weights eq "ddr"} {
+    error "IMPL=rtl with DDR weights: the RTL twin has no AXI master yet (issue 16); build an on-chip model, or use IMPL=hls"
+}
+foreach f [concat $syna_rtl_sources $syna_rtl_generated] {
+    if {![file exists $f]} { error "RTL IP: $f is missing (rtl/syna.f or the generated configuration)" }
+}
+set ip_dir [file join $gen_dir rtl_ip]
+file delete -force $ip_dir
+
+# ---- a project with the RTL (rtl/syna.f order) and this bundle's configuration
+create_project -force syna_rtl_ip [file join $gen_dir vivado_rtl_ip] -part $syna_part
+add_files -norecurse $syna_rtl_sources
+add_files -norecurse $syna_rtl_generated
+# syna_core.v `include`s syna_cfg.vh; the syna_mem instances $readmemh the ROM files by bare name
+set_property file_type {Verilog Header} [get_files syna_cfg.vh]
+set_property file_type {Memory File} [get_files *.mem]
+set_property top $syna_rtl_top [current_fileset]
+update_compile_order -fileset sources_1
+
+# ---- package (the files are copied into the IP: it does not depend on this checkout or GEN_DIR)
+ipx::package_project -root_dir $ip_dir -vendor syna -library rtl -taxonomy /UserIP -import_files -set_current true
+set core [ipx::current_core]
+set_property name syna_core $core
+set_property version 1.0 $core
+set_property display_name "SynA spiking core (RTL twin)" $core
+set_property description "SynA spiking core, RTL twin, model $syna_model_hash16, P=$syna_lanes, on-chip weights" $core
+
+# ---- interfaces: whatever package_project guessed is replaced by an explicit inference, so the
+# names are the HLS core's (the block design connects the same pins for either IMPL)
+foreach busif [ipx::get_bus_interfaces -of_objects $core] {
+    ipx::remove_bus_interface [get_property NAME $busif] $core
+}
+foreach mmap [ipx::get_memory_maps -of_objects $core] {
+    ipx::remove_memory_map [get_property NAME $mmap] $core
+}
+# AXI4-Lite and AXI4-Stream from the port prefixes (s_axi_control_AWADDR, s_axis_in_TDATA, m_axis_out_TDATA, ...)
+ipx::infer_bus_interfaces xilinx.com:interface:aximm_rtl:1.0 $core
+ipx::infer_bus_interfaces xilinx.com:interface:axis_rtl:1.0 $core
+ipx::infer_bus_interface ap_clk xilinx.com:signal:clock_rtl:1.0 $core
+ipx::infer_bus_interface ap_rst_n xilinx.com:signal:reset_rtl:1.0 $core
+ipx::infer_bus_interface interrupt xilinx.com:signal:interrupt_rtl:1.0 $core
+foreach {busif mode} {s_axi_control slave s_axis_in slave m_axis_out master ap_clk slave ap_rst_n slave interrupt master} {
+    if {[llength [ipx::get_bus_interfaces $busif -of_objects $core]] != 1} {
+        error "RTL IP: Vivado inferred no bus interface '$busif' from $syna_rtl_top's ports (expected the names of docs/core-interface.md)"
+    }
+}
+set_property value ACTIVE_LOW [ipx::add_bus_parameter POLARITY [ipx::get_bus_interfaces ap_rst_n -of_objects $core]]
+set_property value LEVEL_HIGH [ipx::add_bus_parameter SENSITIVITY [ipx::get_bus_interfaces interrupt -of_objects $core]]
+foreach busif {s_axi_control s_axis_in m_axis_out} {
+    ipx::associate_bus_interfaces -busif $busif -clock ap_clk $core
+}
+ipx::associate_bus_interfaces -clock ap_clk -reset ap_rst_n $core
+
+# ---- the register map (address block Reg, as the HLS IP names it; s_axi_control_AWADDR is 7 bits: 128 bytes)
+set mmap [ipx::add_memory_map s_axi_control $core]
+set_property slave_memory_map_ref s_axi_control [ipx::get_bus_interfaces s_axi_control -of_objects $core]
+set block [ipx::add_address_block Reg $mmap]
+set_property range 128 $block
+set_property width 32 $block
+set_property usage register $block
+foreach reg $syna_registers {
+    lassign $reg name offset
+    set r [ipx::add_register $name $block]
+    set_property address_offset $offset $r
+    set_property size 32 $r
+}
+
+ipx::create_xgui_files $core
+ipx::update_checksums $core
+ipx::check_integrity $core
+ipx::save_core $core
+close_project
+puts "syna: RTL IP syna:rtl:syna_core:1.0 (model $syna_model_hash16, P=$syna_lanes) in $ip_dir"
+exit

@@ -1,0 +1,299 @@
+"""The Vivado flows to a bitstream, checked WITHOUT Vivado (none here): hls/scripts/tcl_check.tcl runs
+syna_bd.tcl (the block design) and syna_rtl_ip.tcl (the RTL twin packaged as an IP) under tclsh with
+every vendor command stubbed and recorded; these tests read the record as a netlist and an address map.
+
+What they prove: for a DDR-mode core the m_axi_gmem port reaches the board's PS high-performance port
+through the memory SmartConnect, that port is enabled and clocked, and the PS's DDR segments covering the
+board's DDR (syna_contract/boards.py ddr_bytes) are mapped into the core's gmem address space; an on-chip
+core has no m_axi connection; `make bitstream IMPL=rtl` packages rtl/syna.f's files and the bundle's
+generated configuration, infers the interfaces by the HLS IP's names and wires the IP exactly as the HLS
+IP. What only Vivado can confirm: that it accepts every command, property and segment name."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from helpers import HW_CASES
+from syna_contract import ddr_image as di
+from syna_contract import protocol as pr
+from syna_contract.boards import BOARDS
+from syna_contract.bundle import load_bundle
+from syna_hw import hls_core as hc
+from syna_hw import rtl_core as rc
+from syna_hw.hls_header import ddr_address_map, vivado_range
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPTS = hc.HLS_DIR / "scripts"
+CASE = next(c for c in HW_CASES if c.name == "or-p16")
+
+# Vivado's names of the HP0 port, its enable, its clock pin and its DDR segments' bus, per PS IP
+# (UG585 / PG082 for processing_system7, UG1085 / PG201 for zynq_ultra_ps_e): written here, not taken
+# from the script under test
+HP0 = {"processing_system7": dict(port="S_AXI_HP0", enable="PCW_USE_S_AXI_HP0", clock="S_AXI_HP0_ACLK",
+                                  width="PCW_S_AXI_HP0_DATA_WIDTH", segs="S_AXI_HP0"),
+       "zynq_ultra_ps_e": dict(port="S_AXI_HP0_FPD", enable="PSU__USE__S_AXI_GP2", clock="saxihp0_fpd_aclk",
+                               width="PSU__SAXIGP2__DATA_WIDTH", segs="SAXIGP2")}
+UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    root = CASE.write(tmp_path_factory.mktemp("vivado") / "b")
+    di.add_image(load_bundle(root), 8)
+    return load_bundle(root)
+
+
+def _tcl_check(script: str, stub: Path, *args, ok: bool = True) -> str:
+    exe = shutil.which("tclsh")
+    assert exe, "tclsh is missing: the Tcl-flow check needs it (apt-get install tcl)"
+    r = subprocess.run([exe, str(SCRIPTS / "tcl_check.tcl"), str(SCRIPTS / script), str(stub), *map(str, args)],
+                       capture_output=True, text=True, timeout=60)
+    if ok:
+        assert r.returncode == 0 and "TCL-CHECK OK" in r.stdout, r.stdout[-3000:] + r.stderr[-2000:]
+    else:
+        assert r.returncode != 0 and "TCL-CHECK FAILED" in r.stdout, r.stdout[-3000:]
+    return r.stdout
+
+
+def _calls(log: str) -> list[list[str]]:
+    return [l[5:].split() for l in log.splitlines() if l.startswith("CALL ")]
+
+
+def _config(calls, cell: str) -> dict[str, str]:
+    """Every CONFIG.<name> value set on ``cell`` by set_property -dict (last one wins)."""
+    out = {}
+    for c in calls:
+        if c[:2] == ["set_property", "-dict"] and c[-1] == cell:
+            out.update(zip([k[7:] for k in c[2:-1:2]], c[3:-1:2]))
+    return out
+
+
+def _reachable(calls, start: str) -> set[str]:
+    """Interface pins reachable from ``start`` over connect_bd_intf_net nets and through SmartConnect cells
+    (each slave port S<i>_AXI, i < NUM_SI, to each master port M<j>_AXI, j < NUM_MI)."""
+    cells = {c[-1]: c[c.index("-vlnv") + 1] for c in calls if c[0] == "create_bd_cell"}
+    adj = defaultdict(set)
+    for c in calls:
+        if c[0] == "connect_bd_intf_net":
+            adj[c[1]].add(c[2])
+            adj[c[2]].add(c[1])
+    for cell, vlnv in cells.items():
+        if vlnv.startswith("xilinx.com:ip:smartconnect:"):
+            cfg = _config(calls, cell)
+            ports = [f"{cell}/S{i:02d}_AXI" for i in range(int(cfg["NUM_SI"]))] + \
+                    [f"{cell}/M{j:02d}_AXI" for j in range(int(cfg["NUM_MI"]))]
+            for a in ports:
+                adj[a].update(p for p in ports if p != a and (p.split("/")[1][0] != a.split("/")[1][0]))
+    seen, todo = {start}, [start]
+    while todo:
+        for n in adj[todo.pop()] - seen:
+            seen.add(n)
+            todo.append(n)
+    return seen
+
+
+def _ddr_maps(calls, space: str) -> list[tuple[str, int, int]]:
+    """(segment, offset, bytes) of every assign_bd_address into ``space``."""
+    out = []
+    for c in calls:
+        if c[0] == "assign_bd_address" and "-target_address_space" in c and c[c.index("-target_address_space") + 1] == space:
+            rng = c[c.index("-range") + 1]
+            m = re.fullmatch(r"(\d+)([KMG])", rng)
+            assert m, f"range {rng!r} is not as Vivado names ranges (e.g. 512M, 2G)"
+            out.append((c[-2] if c[-1] == "-force" else c[-1], int(c[c.index("-offset") + 1], 16),
+                        int(m[1]) * UNITS[m[2]]))
+    return out
+
+
+def _gen_hls(bundle, board, gen: Path, stub: Path, ddr: bool) -> None:
+    hc.generate(bundle, 8, gen, weights="ddr" if ddr else "rom")
+    hc.board_tcl(bundle, board, 8, gen, ddr_image=bundle.root / di.IMAGE_FILE if ddr else None)
+    (gen / f"syna_{board}" / "sol" / "impl" / "ip").mkdir(parents=True, exist_ok=True)
+    (stub / "syna_wrapper.bit").write_text("bit")
+    (stub / "syna.hwh").write_text("hwh")
+
+
+# ----------------------------------------------------------------------------- the DDR connection and address map
+@pytest.mark.parametrize("board,expected", [("pynq-z2", [("ps/S_AXI_HP0/HP0_DDR_LOWOCM", 0, 512 << 20)]),
+                                            ("zcu104", [("ps/SAXIGP2/HP0_DDR_LOW", 0, 2 << 30)])])
+def test_ddr_core_reaches_the_hp_port_with_all_of_ddr_mapped(bundle, tmp_path, board, expected):
+    b, hp = BOARDS[board], HP0[BOARDS[board].ps_ip]
+    gen = tmp_path / "gen"
+    _gen_hls(bundle, board, gen, tmp_path, ddr=True)
+    calls = _calls(_tcl_check("syna_bd.tcl", tmp_path, gen, board, tmp_path / "out"))
+    cells = {c[-1]: c[c.index("-vlnv") + 1] for c in calls if c[0] == "create_bd_cell"}
+    assert cells["ps"].startswith(f"xilinx.com:ip:{b.ps_ip}:") and cells["syna_core_0"] == "syna:hls:syna_core:1.0"
+    # the path: m_axi_gmem -> memory SmartConnect -> the PS's HP0 port (and the DMA's masters share it)
+    reach = _reachable(calls, "syna_core_0/m_axi_gmem")
+    assert f"ps/{hp['port']}" in reach, sorted(reach)
+    assert {"axi_dma_0/M_AXI_MM2S", "axi_dma_0/M_AXI_S2MM"} <= reach
+    assert not any(p.startswith("ps/") and p != f"ps/{hp['port']}" for p in reach), sorted(reach)
+    # the HP port enabled in the PS configuration, at the board's width, and clocked
+    ps_cfg = _config(calls, "ps")
+    assert ps_cfg.get(hp["enable"]) == "1", ps_cfg
+    assert ps_cfg.get(hp["width"]) == str(b.hp_bits), ps_cfg
+    clock = next(c[1] for c in calls if c[0] == "connect_bd_net" and c[2] == "syna_core_0/ap_clk")
+    assert ["connect_bd_net", clock, f"ps/{hp['clock']}"] in calls
+    # the address map: the PS's DDR segments of that port into the core's gmem space, covering the board's DDR
+    maps = _ddr_maps(calls, "syna_core_0/Data_m_axi_gmem")
+    assert maps == expected, maps
+    assert all(seg.startswith(f"ps/{hp['segs']}/") for seg, _, _ in maps)
+    assert sum(n for _, _, n in maps) >= b.ddr_bytes
+    # the DMA sees the same DDR, and nothing is assigned before the connections exist
+    for space in ("axi_dma_0/Data_MM2S", "axi_dma_0/Data_S2MM"):
+        assert _ddr_maps(calls, space) == expected
+    first_assign = next(i for i, c in enumerate(calls) if c[0] == "assign_bd_address")
+    last_net = max(i for i, c in enumerate(calls) if c[0].startswith("connect_bd"))
+    assert last_net < first_assign < next(i for i, c in enumerate(calls) if c[0] == "validate_bd_design")
+
+
+@pytest.mark.parametrize("board", ["pynq-z2", "zcu104"])
+def test_on_chip_core_has_no_memory_master(bundle, tmp_path, board):
+    gen = tmp_path / "gen"
+    _gen_hls(bundle, board, gen, tmp_path, ddr=False)
+    log = _tcl_check("syna_bd.tcl", tmp_path, gen, board, tmp_path / "out")
+    calls = _calls(log)
+    assert "m_axi_gmem" not in log and "Data_m_axi_gmem" not in log
+    assert _config(calls, "mem_ic")["NUM_SI"] == "2"
+    assert _ddr_maps(calls, "axi_dma_0/Data_MM2S")            # the DMA still reaches DDR
+
+
+def test_ddr_address_map_covers_every_board():
+    """syna_hw.hls_header.ddr_address_map: powers of two as Vivado writes them, covering ddr_bytes, inside
+    the PS's windows (DDR_LOW is 2 GB on UltraScale+, the rest at 0x8_0000_0000)."""
+    for name, b in BOARDS.items():
+        m = ddr_address_map(name)
+        sizes = [int(r[:-1]) * UNITS[r[-1]] for _, _, r in m]
+        assert sum(sizes) >= b.ddr_bytes and sum(sizes[:-1]) < b.ddr_bytes, (name, m)
+        assert m[0][1] == 0 and all(s & (s - 1) == 0 for s in sizes)
+    assert ddr_address_map("zcu102") == [("SAXIGP2/HP0_DDR_LOW", 0, "2G"), ("SAXIGP2/HP0_DDR_HIGH", 0x8_0000_0000, "2G")]
+    assert [vivado_range(n) for n in (4096, 64 << 10, 512 << 20, 2 << 30, 32 << 30)] == ["4K", "64K", "512M", "2G", "32G"]
+    for bad in (0, 100, 3 << 20):
+        with pytest.raises(ValueError, match="power of two"):
+            vivado_range(bad)
+
+
+# ----------------------------------------------------------------------------- IMPL=rtl: the RTL twin as an IP
+def _gen_rtl(bundle, board, gen: Path) -> None:
+    assert rc.main(["generate", str(bundle.root), "--out", str(gen), "--lanes", "8", "--board", board]) == 0
+
+
+def test_rtl_ports_carry_the_interface_prefixes():
+    """Vivado infers AXI interfaces from port-name prefixes: syna_core_top's ports must be exactly the
+    s_axi_control_* (AXI4-Lite, 7 address bits = the IP's 128-byte block), s_axis_in_T* / m_axis_out_T*
+    (AXI4-Stream with TKEEP, TLAST) groups plus ap_clk, ap_rst_n, interrupt."""
+    text = (rc.RTL_DIR / "syna_core_top.v").read_text()
+    ports = dict((n, w or "") for w, n in re.findall(r"^\s*(?:input|output)\s+wire\s*(\[[^\]]+\])?\s*(\w+)", text, re.M))
+    lite = {f"s_axi_control_{s}" for s in "AWVALID AWREADY AWADDR WVALID WREADY WDATA WSTRB BVALID BREADY BRESP "
+            "ARVALID ARREADY ARADDR RVALID RREADY RDATA RRESP".split()}
+    streams = {f"{p}_{s}" for p in ("s_axis_in", "m_axis_out") for s in ("TVALID", "TREADY", "TDATA", "TKEEP", "TLAST")}
+    assert set(ports) == lite | streams | {"ap_clk", "ap_rst_n", "interrupt"}
+    assert ports["s_axi_control_AWADDR"] == ports["s_axi_control_ARADDR"] == "[6:0]"
+    assert max(pr.REGISTERS.values()) + 4 <= 128
+
+
+def test_rtl_ip_is_packaged_from_the_file_list_with_the_hls_ip_names(bundle, tmp_path):
+    gen = tmp_path / "gen"
+    _gen_rtl(bundle, "pynq-z2", gen)
+    tcl = (gen / "board_pynq-z2.tcl").read_text()
+    assert "set syna_impl rtl" in tcl and "set syna_weights rom" in tcl
+    calls = _calls(_tcl_check("syna_rtl_ip.tcl", tmp_path, gen, "pynq-z2"))
+    added = [[f.strip("{}") for f in c[2:]] for c in calls if c[:2] == ["add_files", "-norecurse"]]
+    assert added[0] == [str(p) for p in rc.rtl_sources(top=True)]          # rtl/syna.f, in its order
+    assert added[1] == [str((gen / f).resolve()) for f in (rc.CFG_VH, *rc.ROM_FILES)]
+    assert all(Path(f).is_file() for f in added[1])
+    assert ["set_property", "top", "syna_core_top", "current_fileset"] in calls
+    pkg = next(c for c in calls if c[0] == "ipx::package_project")
+    assert pkg[pkg.index("-root_dir") + 1] == str(gen / "rtl_ip") and "-import_files" in pkg
+    assert pkg[pkg.index("-vendor") + 1] == "syna" and pkg[pkg.index("-library") + 1] == "rtl"
+    assert ["set_property", "name", "syna_core", "ipx::current_core"] in calls
+    i_pkg = calls.index(pkg)
+    assert all(calls.index(c) > i_pkg for c in calls if c[0].startswith("ipx::infer"))
+    inferred = {tuple(c[1:3]) for c in calls if c[0] == "ipx::infer_bus_interface"}
+    assert inferred == {("ap_clk", "xilinx.com:signal:clock_rtl:1.0"), ("ap_rst_n", "xilinx.com:signal:reset_rtl:1.0"),
+                        ("interrupt", "xilinx.com:signal:interrupt_rtl:1.0")}
+    assert {c[1] for c in calls if c[0] == "ipx::infer_bus_interfaces"} == {
+        "xilinx.com:interface:aximm_rtl:1.0", "xilinx.com:interface:axis_rtl:1.0"}
+    for busif in ("s_axi_control", "s_axis_in", "m_axis_out"):
+        assert ["ipx::associate_bus_interfaces", "-busif", busif, "-clock", "ap_clk", "ipx::current_core"] in calls
+    assert ["ipx::associate_bus_interfaces", "-clock", "ap_clk", "-reset", "ap_rst_n", "ipx::current_core"] in calls
+    for param, busif, value in (("POLARITY", "ap_rst_n", "ACTIVE_LOW"), ("SENSITIVITY", "interrupt", "LEVEL_HIGH")):
+        i = calls.index(["ipx::add_bus_parameter", param, busif])
+        assert calls[i + 1][:3] == ["set_property", "value", value]
+    # the register map of syna_contract/protocol.py in address block Reg (the HLS IP's name), 128 bytes
+    assert ["ipx::add_memory_map", "s_axi_control", "ipx::current_core"] in calls
+    assert ["set_property", "slave_memory_map_ref", "s_axi_control", "s_axi_control"] in calls
+    i = next(i for i, c in enumerate(calls) if c[:2] == ["ipx::add_address_block", "Reg"])
+    assert ["set_property", "range", "128"] in [c[:3] for c in calls[i + 1:i + 4]]
+    regs = {}
+    for i, c in enumerate(calls):
+        if c[0] == "ipx::add_register":
+            regs[c[1]] = int(calls[i + 1][2], 16)
+            assert calls[i + 1][:2] == ["set_property", "address_offset"]
+    assert regs == pr.REGISTERS
+    assert [c[0] for c in calls[-3:]] == ["ipx::save_core", "close_project", "exit"]
+
+
+def test_rtl_ip_packaging_stops_when_an_interface_is_not_inferred(bundle, tmp_path):
+    gen = tmp_path / "gen"
+    _gen_rtl(bundle, "pynq-z2", gen)
+    (tmp_path / "missing_bus_interfaces").write_text("m_axis_out\n")
+    log = _tcl_check("syna_rtl_ip.tcl", tmp_path, gen, "pynq-z2", ok=False)
+    assert "inferred no bus interface 'm_axis_out'" in log and "ipx::save_core" not in log
+
+
+@pytest.mark.parametrize("board", ["pynq-z2", "zcu104"])
+def test_rtl_ip_takes_the_hls_ip_place_in_the_block_design(bundle, tmp_path, board):
+    """Same cells, nets, interrupts and address map as the on-chip HLS core's design; only the core's VLNV
+    and IP repository differ."""
+    hls_gen, rtl_gen = tmp_path / "hls", tmp_path / "rtl"
+    _gen_hls(bundle, board, hls_gen, tmp_path, ddr=False)
+    hls = _calls(_tcl_check("syna_bd.tcl", tmp_path, hls_gen, board, tmp_path / "out-hls"))
+    _gen_rtl(bundle, board, rtl_gen)
+    _tcl_check("syna_bd.tcl", tmp_path, rtl_gen, board, tmp_path / "out-rtl", ok=False)   # not packaged yet
+    (rtl_gen / "rtl_ip").mkdir()
+    rtl = _calls(_tcl_check("syna_bd.tcl", tmp_path, rtl_gen, board, tmp_path / "out-rtl"))
+    assert ["set_property", "ip_repo_paths", str(rtl_gen / "rtl_ip"), "current_project"] in rtl
+    core = lambda calls: next(c for c in calls if c[0] == "create_bd_cell" and c[-1] == "syna_core_0")
+    assert core(rtl)[core(rtl).index("-vlnv") + 1] == "syna:rtl:syna_core:1.0"
+    wiring = lambda calls: [c for c in calls if c[0] in ("connect_bd_intf_net", "connect_bd_net", "assign_bd_address")]
+    assert wiring(rtl) == wiring(hls) and len(wiring(hls)) > 20
+    for pin in ("syna_core_0/s_axi_control", "syna_core_0/s_axis_in", "syna_core_0/m_axis_out"):
+        assert any(pin in c for c in wiring(rtl) if c[0] == "connect_bd_intf_net"), pin
+    assert ["connect_bd_net", "syna_core_0/interrupt", "irqs/In0"] in rtl
+    assert (tmp_path / "out-rtl" / "syna.model_hash").read_text().strip() == bundle.model_hash
+
+
+def test_rtl_block_design_refuses_a_ddr_core(bundle, tmp_path):
+    gen = tmp_path / "gen"
+    _gen_rtl(bundle, "pynq-z2", gen)
+    (gen / "rtl_ip").mkdir()
+    tcl = gen / "board_pynq-z2.tcl"
+    tcl.write_text(tcl.read_text() + "set syna_weights ddr\n")
+    for script, args in (("syna_bd.tcl", (gen, "pynq-z2", tmp_path / "out")), ("syna_rtl_ip.tcl", (gen, "pynq-z2"))):
+        log = _tcl_check(script, tmp_path, *args, ok=False)
+        assert "no AXI master yet (issue 16)" in log, log[-500:]
+
+
+# ----------------------------------------------------------------------------- make bitstream IMPL=...
+def _make(*args) -> subprocess.CompletedProcess:
+    return subprocess.run(["make", "-s", "-C", str(REPO), "bitstream", *args], capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_make_bitstream_rtl_stops_at_once_without_vivado():
+    r = _make("BOARD=pynq-z2", "IMPL=rtl", "VIVADO=/nonexistent/vivado")
+    assert r.returncode != 0
+    assert "AMD Vivado 2023.1 or later" in r.stderr and "Nothing was run" in r.stderr, r.stderr
+
+
+def test_make_bitstream_refuses_rtl_with_ddr_weights_and_unknown_impl():
+    r = _make("BOARD=pynq-z2", "IMPL=rtl", "WEIGHTS=ddr", "VIVADO=/nonexistent/vivado")
+    assert r.returncode != 0 and "issue 16" in r.stderr and "AXI master" in r.stderr, r.stderr
+    r = _make("BOARD=pynq-z2", "IMPL=verilog", "VIVADO=/nonexistent/vivado")
+    assert r.returncode != 0 and "IMPL=verilog" in r.stderr and "hls" in r.stderr and "rtl" in r.stderr, r.stderr
