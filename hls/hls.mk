@@ -1,7 +1,10 @@
 # HLS core targets (included by the top Makefile; VPY and STAMP come from there).
 #   make csim      [BUNDLE=build/demo/bundle] [LANES=P]   g++ C-simulation against the bundle's golden vectors
 #   make hls       [BOARD=<board>]                        Vitis HLS: csim, csynth, [HLS_COSIM=1] cosim, IP export
-#   make bitstream [BOARD=<board>]                        Vivado: block design, .bit + .hwh in build/overlays/<board>/
+#   make bitstream [BOARD=<board>] [IMPL=hls|rtl]          Vivado: block design, .bit + .hwh in build/overlays/<board>/
+#     IMPL=hls (default): the Vitis HLS core (runs `make hls` first when its IP is not exported);
+#     IMPL=rtl: the RTL twin (rtl/syna.f + the bundle's syna_cfg.vh / ROM files) packaged as a Vivado IP
+#     (hls/scripts/syna_rtl_ip.tcl, in build/rtl-ip/<board>/) in the same block design; on-chip weights only.
 # LANES and BOARD default to the lane default (syna_hw/limits.py) and the default board; the boards, their part,
 # clock, PS and HP port come from syna_contract/boards.py (`python -m syna_contract.boards` lists them; generated
 # into board_<board>.tcl).
@@ -19,6 +22,8 @@ VITIS_HLS ?= vitis_hls
 VIVADO ?= vivado
 HLS_MIN_VERSION := 2023.1
 OVERLAY_DIR = build/overlays/$(BOARD)
+IMPL ?= hls
+RTL_IP_DIR = build/rtl-ip/$(BOARD)
 
 .PHONY: csim hls bitstream
 
@@ -49,11 +54,27 @@ hls:
 	  echo "vitis_hls in $$gen" && cd $$gen && \
 	  $(VITIS_HLS) -f $(CURDIR)/hls/scripts/syna_hls.tcl -tclargs $$gen $(BOARD) $(if $(HLS_COSIM),cosim)
 
+# IMPL and WEIGHTS are checked before anything else (no tool needed to refuse them)
+bitstream_args = @case "$(IMPL)" in hls|rtl) ;; *) \
+	  echo "error: IMPL=$(IMPL): expected hls (the Vitis HLS core, the default) or rtl (the RTL twin)" >&2; exit 2;; esac; \
+	if [ "$(IMPL)" = rtl ] && [ "$(WEIGHTS)" != rom ]; then \
+	  echo "error: IMPL=rtl WEIGHTS=$(WEIGHTS): the RTL twin has no AXI master yet (issue 16), so it cannot read" \
+	       "weights from DDR; build an on-chip model (WEIGHTS=rom) or use IMPL=hls. Nothing was run." >&2; exit 2; fi
+
 bitstream:
+	$(bitstream_args)
 	$(call hls_need_tool,$(VIVADO),Vivado)
 	@$(MAKE) --no-print-directory $(DEMO_STAMP)
 	$(hls_bundle)
+ifeq ($(IMPL),rtl)
+	@gen=$(CURDIR)/$(RTL_IP_DIR) && \
+	  $(VPY) -m syna_hw.rtl_core generate $(BUNDLE) --out $$gen $(if $(LANES),--lanes $(LANES)) --board $(BOARD) >/dev/null && \
+	  mkdir -p $(OVERLAY_DIR) && cd $$gen && echo "vivado in $$gen (RTL twin)" && \
+	  $(VIVADO) -mode batch -source $(CURDIR)/hls/scripts/syna_rtl_ip.tcl -tclargs $$gen $(BOARD) && \
+	  $(VIVADO) -mode batch -source $(CURDIR)/hls/scripts/syna_bd.tcl -tclargs $$gen $(BOARD) $(CURDIR)/$(OVERLAY_DIR)
+else
 	@gen=$$($(VPY) -m syna_hw.hls_core gen --bundle $(BUNDLE) $(if $(LANES),--lanes $(LANES)) --board $(BOARD) $(HLS_WEIGHTS)) && \
 	  if [ ! -d $$gen/syna_$(BOARD)/sol/impl/ip ]; then $(MAKE) --no-print-directory hls BOARD=$(BOARD) || exit $$?; fi && \
 	  mkdir -p $(OVERLAY_DIR) && cd $$gen && \
 	  $(VIVADO) -mode batch -source $(CURDIR)/hls/scripts/syna_bd.tcl -tclargs $$gen $(BOARD) $(CURDIR)/$(OVERLAY_DIR)
+endif

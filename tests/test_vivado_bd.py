@@ -297,3 +297,37 @@ def test_make_bitstream_refuses_rtl_with_ddr_weights_and_unknown_impl():
     assert r.returncode != 0 and "issue 16" in r.stderr and "AXI master" in r.stderr, r.stderr
     r = _make("BOARD=pynq-z2", "IMPL=verilog", "VIVADO=/nonexistent/vivado")
     assert r.returncode != 0 and "IMPL=verilog" in r.stderr and "hls" in r.stderr and "rtl" in r.stderr, r.stderr
+
+
+STAND_IN_VIVADO = """#!/bin/sh
+# a stand-in for vivado: runs the script it is given under hls/scripts/tcl_check.tcl (stubbed commands)
+if [ "$1" = -version ]; then echo "Vivado v2023.1 (64-bit) [stand-in]"; exit 0; fi
+script=$4; shift 5
+echo "$(basename $script) $*" >> {log}
+{tclsh} {check} $script {stub} "$@" > {stub}/$(basename $script).log || exit 1
+case $script in *syna_rtl_ip.tcl) mkdir -p $1/rtl_ip;; esac     # what ipx::package_project would write
+"""
+
+
+@pytest.mark.parametrize("board", ["pynq-z2", "zcu104"])
+def test_make_bitstream_rtl_runs_packaging_then_the_block_design(bundle, tmp_path, board):
+    """The make target's plumbing with a stand-in vivado: generate, package, block design, in that order,
+    with the generated directory and the board; the overlay files land in build/overlays/<board>/."""
+    import sys
+    stub, log = tmp_path / "stub", tmp_path / "vivado.log"
+    stub.mkdir()
+    (stub / "syna_wrapper.bit").write_text("bit")
+    (stub / "syna.hwh").write_text("hwh")
+    vivado = tmp_path / "vivado"
+    vivado.write_text(STAND_IN_VIVADO.format(log=log, tclsh=shutil.which("tclsh"), check=SCRIPTS / "tcl_check.tcl",
+                                             stub=stub))
+    vivado.chmod(0o755)
+    stamp = tmp_path / "stamp"
+    stamp.touch()
+    gen, out = REPO / "build" / "rtl-ip" / board, REPO / "build" / "overlays" / board
+    r = _make(f"BOARD={board}", "IMPL=rtl", f"BUNDLE={bundle.root}", "LANES=8", f"VIVADO={vivado}",
+              f"VPY={sys.executable}", f"DEMO_STAMP={stamp}")
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert log.read_text().splitlines() == [f"syna_rtl_ip.tcl {gen} {board}", f"syna_bd.tcl {gen} {board} {out}"]
+    assert "set syna_impl rtl" in (gen / f"board_{board}.tcl").read_text()
+    assert (out / "syna.model_hash").read_text().strip() == bundle.model_hash
