@@ -67,14 +67,14 @@ bitstream:
 	@$(MAKE) --no-print-directory $(DEMO_STAMP)
 	$(hls_bundle)
 ifeq ($(IMPL),rtl)
-	@gen=$(CURDIR)/$(RTL_IP_DIR) && \
+	@gen=$(abspath $(RTL_IP_DIR)) && \
 	  $(VPY) -m syna_hw.rtl_core generate $(BUNDLE) --out $$gen $(if $(LANES),--lanes $(LANES)) --board $(BOARD) >/dev/null && \
 	  mkdir -p $(OVERLAY_DIR) && cd $$gen && echo "vivado in $$gen (RTL twin)" && \
 	  $(VIVADO) -mode batch -source $(CURDIR)/hls/scripts/syna_rtl_ip.tcl -tclargs $$gen $(BOARD) && \
-	  $(VIVADO) -mode batch -source $(CURDIR)/hls/scripts/syna_bd.tcl -tclargs $$gen $(BOARD) $(CURDIR)/$(OVERLAY_DIR)
+	  $(VIVADO) -mode batch -source $(CURDIR)/hls/scripts/syna_bd.tcl -tclargs $$gen $(BOARD) $(abspath $(OVERLAY_DIR))
 else
 	@gen=$$($(VPY) -m syna_hw.hls_core gen --bundle $(BUNDLE) $(if $(LANES),--lanes $(LANES)) --board $(BOARD) $(HLS_WEIGHTS)) && \
 	  if [ ! -d $$gen/syna_$(BOARD)/sol/impl/ip ]; then $(MAKE) --no-print-directory hls BOARD=$(BOARD) || exit $$?; fi && \
 	  mkdir -p $(OVERLAY_DIR) && cd $$gen && \
-	  $(VIVADO) -mode batch -source $(CURDIR)/hls/scripts/syna_bd.tcl -tclargs $$gen $(BOARD) $(CURDIR)/$(OVERLAY_DIR)
+	  $(VIVADO) -mode batch -source $(CURDIR)/hls/scripts/syna_bd.tcl -tclargs $$gen $(BOARD) $(abspath $(OVERLAY_DIR))
 endif

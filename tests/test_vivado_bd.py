@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -313,7 +314,6 @@ case $script in *syna_rtl_ip.tcl) mkdir -p $1/rtl_ip;; esac     # what ipx::pack
 def test_make_bitstream_rtl_runs_packaging_then_the_block_design(bundle, tmp_path, board):
     """The make target's plumbing with a stand-in vivado: generate, package, block design, in that order,
     with the generated directory and the board; the overlay files land in build/overlays/<board>/."""
-    import sys
     stub, log = tmp_path / "stub", tmp_path / "vivado.log"
     stub.mkdir()
     (stub / "syna_wrapper.bit").write_text("bit")
@@ -324,9 +324,9 @@ def test_make_bitstream_rtl_runs_packaging_then_the_block_design(bundle, tmp_pat
     vivado.chmod(0o755)
     stamp = tmp_path / "stamp"
     stamp.touch()
-    gen, out = REPO / "build" / "rtl-ip" / board, REPO / "build" / "overlays" / board
+    gen, out = tmp_path / "rtl-ip", tmp_path / "overlay"       # never a stand-in's files in build/overlays
     r = _make(f"BOARD={board}", "IMPL=rtl", f"BUNDLE={bundle.root}", "LANES=8", f"VIVADO={vivado}",
-              f"VPY={sys.executable}", f"DEMO_STAMP={stamp}")
+              f"VPY={sys.executable}", f"DEMO_STAMP={stamp}", f"RTL_IP_DIR={gen}", f"OVERLAY_DIR={out}")
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     assert log.read_text().splitlines() == [f"syna_rtl_ip.tcl {gen} {board}", f"syna_bd.tcl {gen} {board} {out}"]
     assert "set syna_impl rtl" in (gen / f"board_{board}.tcl").read_text()
