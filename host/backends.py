@@ -10,6 +10,11 @@
 ``rtl``        ``syna_hw.rtl_core.RtlCore(bundle_dir)`` (the RTL twin's simulation)
 =============  ===========================================================================
 
+Weights in DDR (``weights="ddr"``, :mod:`host.ddr`): ``pynq`` copies the bundle's DDR image into
+contiguous memory and programs WEIGHTS_BASE (the overlay's .hwh says whether its core is a DDR-mode
+build); ``hls`` runs the DDR-mode C-simulation on the image; ``reference`` checks the image and
+computes as always; ``rtl`` refuses (the RTL twin has no AXI master yet).
+
 Every backend owns an input and an output buffer (rows of 64-byte aligned 32-bit
 words: one input packet, one output packet per sample) and ``execute(n, steps)``
 runs the first ``n`` rows. The driver (:mod:`host.core`) packs into and unpacks
@@ -26,9 +31,10 @@ import numpy as np
 from syna_contract.bundle import Bundle
 
 from syna_contract import protocol as P
+from . import ddr
 from .emulator import CoreEmulator, n_classes, spiking_layers
-from .errors import (BoardNotFoundError, DmaError, DmaTimeoutError, InterfaceError, ModelMismatchError,
-                     StageNotBuiltError)
+from .errors import (BoardNotFoundError, DdrWeightsError, DmaError, DmaTimeoutError, InterfaceError,
+                     ModelMismatchError, StageNotBuiltError)
 
 ROW_ALIGN_WORDS = 16          # 64 bytes: DMA data-width alignment and one cache line per row start
 FRAMING_ERRORS = P.STATUS_FRAME_SHORT | P.STATUS_FRAME_LONG    # after these the pynq backend resets core + DMA
@@ -43,6 +49,9 @@ class Backend:
 
     name = "?"
     simulated = True
+    weights = "rom"                # "ddr": the core reads its weights from the bundle's DDR image
+    ddr_lanes: int | None = None   # DDR mode: the P of the image (and of the core)
+    ddr_bytes_counted = False      # DDR mode: True when execute() counts the bytes the core reads
 
     def __init__(self, bundle: Bundle):
         self.bundle = bundle
@@ -57,6 +66,8 @@ class Backend:
         self.in_buf: np.ndarray | None = None
         self.out_buf: np.ndarray | None = None
         self.resets = 0
+        self.ddr_bytes_read = 0    # DDR mode, where counted: bytes the core read since opening
+        self._ddr_modelled: int | None = None
 
     # ---------------------------------------------------------------- buffers
     def _allocate(self, shape: tuple[int, int]) -> np.ndarray:
@@ -99,8 +110,21 @@ class Backend:
     def registers(self) -> dict[str, int]:
         return {}
 
+    def ddr_bytes_per_inference(self) -> int | None:
+        """DDR mode: the weight bytes one inference reads by the HLS core's tiling (modelled; the C-sim's
+        counter is tested equal to it); None for an on-chip core."""
+        if self.weights != "ddr":
+            return None
+        if self._ddr_modelled is None:
+            self._ddr_modelled = ddr.modelled_bytes_per_inference(self.bundle, self.ddr_lanes,
+                                                                  getattr(self, "wbuf_rows", None))
+        return self._ddr_modelled
+
     def info(self) -> dict:
-        return {"backend": self.name, "simulated": self.simulated}
+        d = {"backend": self.name, "simulated": self.simulated, "weights": self.weights}
+        if self.weights == "ddr":
+            d.update(ddr_lanes=self.ddr_lanes, ddr_bytes_per_inference=self.ddr_bytes_per_inference())
+        return d
 
     def close(self) -> None:
         self._free()
@@ -109,9 +133,11 @@ class Backend:
 class ModelBackend(Backend):
     """A backend around a Python model of the core: ``.transfer(words, steps) -> words`` and ``.model_hash32``."""
 
-    def __init__(self, bundle: Bundle, model):
+    def __init__(self, bundle: Bundle, model, weights: str = "rom", lanes: int | None = None):
         super().__init__(bundle)
         self.model = model
+        self.weights, self.ddr_lanes = weights, lanes
+        self.ddr_bytes_counted = weights == "ddr" and hasattr(model, "ddr_stats")
 
     def reported_hash32(self) -> int:
         h = getattr(self.model, "model_hash32", None)
@@ -129,44 +155,82 @@ class ModelBackend(Backend):
                                      f"{self.out_words} ({self.classes} scores + {len(self.layers)} spike "
                                      "counts + cycles, saturations, status)")
             ob[i, :self.out_words] = out
+        if self.ddr_bytes_counted:
+            got, outside = self.model.ddr_stats()
+            self.ddr_bytes_read += got
+            if outside:
+                raise DmaError(f"the {self.name} core read {outside} weight tiles outside its DDR image")
 
 
 class ReferenceBackend(ModelBackend):
+    """``weights="ddr"``: the bundle's DDR image is checked (:func:`host.ddr.bundle_image`: present,
+    checksum, model hash, every value equal to the ROMs, P = ``lanes`` when given) and the reference
+    computes as always: where the weights live does not change an integer (docs/numerics.md)."""
+
     name = "reference"
 
-    def __init__(self, bundle: Bundle, **_):
-        super().__init__(bundle, CoreEmulator(bundle))
+    def __init__(self, bundle: Bundle, *, weights: str | None = None, lanes: int | None = None,
+                 wbuf_rows: int | None = None, **_):
+        ddr.check_mode(weights, self.name)
+        if weights == "ddr":
+            lanes = ddr.bundle_image(bundle, lanes).lanes
+            self.wbuf_rows = wbuf_rows
+        super().__init__(bundle, CoreEmulator(bundle), weights or "rom", lanes if weights == "ddr" else None)
 
 
-def _stage_model(bundle: Bundle, stage: str, load_core):
+def _stage_model(bundle: Bundle, stage: str, load_core, **options):
     """Open a simulation core: ``load_core()`` imports and returns its class (HlsCore / RtlCore), which is
-    then opened on the bundle; any failure becomes :class:`StageNotBuiltError` naming the stage."""
+    then opened on the bundle (with ``options``); any failure becomes :class:`StageNotBuiltError` naming
+    the stage."""
     try:
         open_core = load_core()
     except ImportError as e:
         raise StageNotBuiltError(f"the {stage} stage cannot be imported: {e}; use backend='reference' "
                                  "meanwhile") from e
     try:
-        return open_core(str(bundle.root))
+        return open_core(str(bundle.root), **options)
     except Exception as e:
         raise StageNotBuiltError(f"the {stage} stage could not open bundle {bundle.root}: "
                                  f"{type(e).__name__}: {e}") from e
 
 
 class HlsBackend(ModelBackend):
+    """``weights="ddr"``: the HLS core generated with its weights in DDR, its C-simulation reading the
+    bundle's DDR image through the m_axi port (P = ``lanes``, default the image's; ``wbuf_rows``: the
+    weight buffer, default the generator's); the bytes it reads are counted."""
+
     name = "hls"
 
-    def __init__(self, bundle: Bundle, **_):
+    def __init__(self, bundle: Bundle, *, weights: str | None = None, lanes: int | None = None,
+                 wbuf_rows: int | None = None, **_):
+        ddr.check_mode(weights, self.name)
+        options = {} if lanes is None else {"lanes": lanes}
+        if weights == "ddr":
+            lanes = ddr.bundle_image(bundle, lanes).lanes      # the same refusals as every backend, unwrapped
+            options = dict(lanes=lanes, weights="ddr", wbuf_rows=wbuf_rows)
+            self.wbuf_rows = wbuf_rows
+
         def load():
             from syna_hw.hls_core import HlsCore
             return HlsCore
-        super().__init__(bundle, _stage_model(bundle, "HLS core", load))
+        model = _stage_model(bundle, "HLS core", load, **options)
+        super().__init__(bundle, model, weights or "rom", lanes if weights == "ddr" else None)
+
+    def ddr_bytes_per_inference(self) -> int | None:
+        if self.weights != "ddr":
+            return None
+        return int(self.model.ddr.bytes_per_inference)       # what the generated core's tiling reads
 
 
 class RtlBackend(ModelBackend):
     name = "rtl"
 
-    def __init__(self, bundle: Bundle, **_):
+    def __init__(self, bundle: Bundle, *, weights: str | None = None, **_):
+        ddr.check_mode(weights, self.name)
+        if weights == "ddr":
+            raise ddr.refuse(self.name, "the RTL twin has no AXI master and no WEIGHTS_BASE register yet "
+                                        "(issue 16); its weights are in on-chip ROMs")
+
         def load():
             from syna_hw.rtl_core import RtlCore
             return RtlCore
@@ -179,6 +243,10 @@ HWH_NAMES = {"CTRL": ("CTRL",), "GIE": ("GIER", "GIE"), "IER": ("IP_IER", "IER")
              "STEPS": ("steps",), "STATUS": ("status",), "CYCLES": ("cycles",),
              "SATURATIONS": ("saturations",), "MODEL_HASH": ("model_hash",), "VERSION": ("version",),
              "IDLE_TIMEOUT": ("idle_timeout",)}
+# A DDR-mode core's WEIGHTS_BASE: Vitis HLS names the two s_axilite words of the 64-bit m_axi pointer
+# argument `ddr` (offset=slave) ddr_1 (bits 31..0) and ddr_2 (bits 63..32) in the .hwh.
+HWH_DDR_NAMES = {"WEIGHTS_BASE": ("ddr_1", "ddr", "weights_base"), "WEIGHTS_BASE_HI": ("ddr_2", "weights_base_hi")}
+GMEM_DATA_WIDTH = "C_M_AXI_GMEM_DATA_WIDTH"   # the m_axi_gmem port's data width in the core IP's parameters
 
 DMA_TYPE = "xilinx.com:ip:axi_dma"
 DMACR_RESET = 1 << 2
@@ -198,17 +266,19 @@ def board_present() -> bool:
     return True
 
 
-def check_register_map(registers: dict | None) -> dict:
-    """Compare the .hwh register map of the core IP with protocol.py; return {name: offset} used.
+def check_register_map(registers: dict | None, ddr_core: bool = False) -> dict:
+    """Compare the .hwh register map of the core IP with protocol.py; return {name: offset} used
+    (with WEIGHTS_BASE / WEIGHTS_BASE_HI for a DDR-mode core, ``ddr_core``).
 
     A register the .hwh names at another offset is refused (a core built for another interface)."""
-    used = dict(P.REGISTERS)
+    expected = dict(P.REGISTERS, **(P.DDR_REGISTERS if ddr_core else {}))
+    used = dict(expected)
     if not registers:
         return used
     by_name = {k.lower(): v for k, v in registers.items()}
     wrong = []
-    for name, offset in P.REGISTERS.items():
-        for alias in HWH_NAMES[name]:
+    for name, offset in expected.items():
+        for alias in {**HWH_NAMES, **HWH_DDR_NAMES}[name]:
             entry = by_name.get(alias.lower())
             if entry is None:
                 continue
@@ -219,6 +289,17 @@ def check_register_map(registers: dict | None) -> dict:
     if wrong:
         raise InterfaceError("the core's register map (.hwh) differs from the interface: " + "; ".join(wrong))
     return used
+
+
+def core_weights_mode(ip: dict) -> str | None:
+    """What the overlay's metadata (.hwh, through ``ip_dict``) says of the core: ``"ddr"`` when its
+    register map has WEIGHTS_BASE (``ddr_1``) or its parameters an ``m_axi_gmem`` port, ``"rom"`` when it
+    has a register map without them, None when there is no metadata to tell."""
+    regs = {k.lower() for k in (ip.get("registers") or {})}
+    params = {str(k).upper() for k in (ip.get("parameters") or {})}
+    if regs & {a.lower() for a in HWH_DDR_NAMES["WEIGHTS_BASE"]} or GMEM_DATA_WIDTH in params:
+        return "ddr"
+    return "rom" if regs else None
 
 
 def _resolve(overlay, name: str):
@@ -251,14 +332,26 @@ class PynqBackend(Backend):
     Seams for tests and special designs: ``allocate`` (default ``pynq.allocate``),
     ``reset_core`` (a callable that resets the core; default ``overlay.download()``,
     which reloads the bitstream), ``core_ip``/``dma_ip`` (names in ``overlay.ip_dict``;
-    found by type when there is one of each)."""
+    found by type when there is one of each).
+
+    Weights in DDR: ``weights`` None takes the core's build from the .hwh (:func:`core_weights_mode`;
+    on-chip when the overlay has no metadata), ``"ddr"`` / ``"rom"`` say it (refused when the .hwh says
+    otherwise). A DDR-mode core gets the bundle's image copied once into ``allocate``'d contiguous
+    memory and its address in WEIGHTS_BASE (again after every reset); ``lanes``: the core's P when known
+    (else the image's, checked against the m_axi data width the .hwh gives); ``wbuf_rows``: the core's
+    weight buffer (for the modelled DDR bytes; default the generator's)."""
 
     name = "pynq"
     simulated = False
 
     def __init__(self, bundle: Bundle, overlay=None, *, core_ip: str | None = None, dma_ip: str | None = None,
-                 allocate=None, reset_core=None, timeout_s: float = 1.0, **_):
+                 allocate=None, reset_core=None, timeout_s: float = 1.0, weights: str | None = None,
+                 lanes: int | None = None, wbuf_rows: int | None = None, **_):
         super().__init__(bundle)
+        ddr.check_mode(weights, self.name)
+        self.weights_buf = None
+        self.weights_base: int | None = None
+        self.wbuf_rows = wbuf_rows
         if overlay is None:
             raise BoardNotFoundError("the pynq backend needs an overlay: a path to the .bit (with its .hwh "
                                      "beside it) or a pynq.Overlay")
@@ -289,7 +382,15 @@ class PynqBackend(Backend):
         self.dma_name = _find_ip(ip_dict, dma_ip, lambda k, d: str(d.get("type", "")).startswith(DMA_TYPE),
                                  "AXI DMA")
         self.regmap_source = ".hwh" if ip_dict[self.core_name].get("registers") else "syna_contract/protocol.py"
-        self.reg = check_register_map(ip_dict[self.core_name].get("registers"))
+        built = core_weights_mode(ip_dict[self.core_name])
+        if weights is not None and built is not None and weights != built:
+            raise DdrWeightsError(
+                f"weights={weights!r}, but the overlay's core {self.core_name} is "
+                f"{'a DDR-mode build (its .hwh has WEIGHTS_BASE / m_axi_gmem)' if built == 'ddr' else 'an on-chip build (its .hwh register map has no WEIGHTS_BASE)'}"
+                f"; load the matching bitstream or leave weights=None")
+        self.weights = weights or built or "rom"
+        self.weights_source = "weights option" if weights else (".hwh" if built else "default (no .hwh: on chip)")
+        self.reg = check_register_map(ip_dict[self.core_name].get("registers"), self.weights == "ddr")
         self.ip = _resolve(overlay, self.core_name)
         self.dma = _resolve(overlay, self.dma_name)
         self.send, self.recv = self.dma.sendchannel, self.dma.recvchannel
@@ -307,6 +408,8 @@ class PynqBackend(Backend):
             raise InterfaceError(f"core {self.core_name} reports interface version {version}; this driver speaks "
                                  f"version {P.INTERFACE_VERSION} (docs/core-interface.md)")
         self.check_model()
+        if self.weights == "ddr":
+            self._load_weights(lanes, ip_dict[self.core_name].get("parameters") or {})
         if not self.ip.read(self.reg["CTRL"]) & P.CTRL_IDLE:
             self.reset()
         self.ip.write(self.reg["GIE"], 0)                    # polled: no interrupts
@@ -314,6 +417,44 @@ class PynqBackend(Backend):
 
     def reported_hash32(self) -> int:
         return int(self.ip.read(self.reg["MODEL_HASH"]))
+
+    def _load_weights(self, lanes: int | None, params: dict) -> None:
+        """Once per bundle: the checked DDR image into contiguous memory, its address into WEIGHTS_BASE."""
+        img = ddr.bundle_image(self.bundle, lanes)
+        width = {str(k).upper(): v for k, v in params.items()}.get(GMEM_DATA_WIDTH)
+        if width is not None and int(width) != ddr.row_bits(img):
+            from syna_contract.bundle import BundleError
+            raise BundleError(self.bundle.root / self.bundle.manifest["ddr_image"].get("file", "weights.ddr.bin"),
+                              f"DDR image of P = {img.lanes} lanes, rows of {ddr.row_bits(img)} bits; the overlay's "
+                              f"core {self.core_name} reads rows of {int(width)} bits (m_axi_gmem data width in the "
+                              ".hwh): it was built for another P (or weight width); re-export the image with "
+                              "--ddr-image --lanes <the bitstream's P>")
+        self.ddr_lanes = img.lanes
+        if self._allocate_fn is None:
+            import pynq
+            self._allocate_fn = pynq.allocate
+        buf = self._allocate_fn(shape=(len(img.data),), dtype=np.uint8)
+        address = int(buf.physical_address)
+        try:
+            ddr.check_base(address)
+        except DdrWeightsError:
+            buf.freebuffer()
+            raise
+        buf[:] = np.frombuffer(img.data, dtype=np.uint8)
+        buf.flush()                                          # out of the CPU's cache: the core reads DDR
+        self.weights_buf, self.weights_base = buf, address
+        self._write_weights_base()
+
+    def _write_weights_base(self) -> None:
+        if self.weights_base is not None:
+            self.ip.write(self.reg["WEIGHTS_BASE"], self.weights_base & 0xFFFFFFFF)
+            self.ip.write(self.reg["WEIGHTS_BASE_HI"], self.weights_base >> 32)
+
+    def close(self) -> None:
+        super().close()
+        if self.weights_buf is not None:
+            self.weights_buf.freebuffer()
+            self.weights_buf = self.weights_base = None
 
     def _allocate(self, shape):
         if self._allocate_fn is None:
@@ -330,7 +471,9 @@ class PynqBackend(Backend):
     def info(self) -> dict:
         d = super().info()
         d.update(core_ip=self.core_name, dma_ip=self.dma_name, register_map=self.regmap_source,
-                 dma_max_bytes=self.max_bytes, timeout_s=self.timeout_s)
+                 dma_max_bytes=self.max_bytes, timeout_s=self.timeout_s, weights_from=self.weights_source)
+        if self.weights_base is not None:
+            d.update(weights_base=f"0x{self.weights_base:x}", ddr_image_bytes=int(self.weights_buf.size))
         if board_present():
             try:
                 from pynq import Clocks
@@ -400,6 +543,7 @@ class PynqBackend(Backend):
             ch.start()
         self.ip.write(self.reg["GIE"], 0)
         self.ip.write(self.reg["STEPS"], self.steps)
+        self._write_weights_base()                           # a reloaded bitstream forgot it
 
 
 # ============================================================================ by name

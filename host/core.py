@@ -171,7 +171,9 @@ class SpikingCore:
     ``auto`` takes the board when there is one (a PYNQ image with pynq and an
     ``overlay``), else ``reference``; ``self.note`` says which and why.
     Options go to the backend: ``overlay``, ``core_ip``, ``dma_ip``, ``timeout_s``,
-    ``allocate``, ``reset_core`` (pynq). ``block``: samples per buffer fill. ``history``: samples
+    ``allocate``, ``reset_core`` (pynq); ``weights`` (``"rom"`` / ``"ddr"``: the core reads its weights
+    from the bundle's DDR image; pynq's default: what the overlay's core is), ``lanes``, ``wbuf_rows``
+    (DDR mode; :mod:`host.ddr`). ``block``: samples per buffer fill. ``history``: samples
     whose per-sample spike counts :meth:`spike_counts` keeps (the totals of :meth:`counters` and
     :meth:`energy` cover every sample in constant memory)."""
 
@@ -333,21 +335,27 @@ class SpikingCore:
         return dataclasses.replace(energy_report(self.bundle.descriptors, self.spec, mean, 1), n_samples=c.samples)
 
     # ---------------------------------------------------------------- throughput
-    def throughput_test(self, batch: int | None = None, seed: int = 0) -> dict:
+    def throughput_test(self, batch: int | None = None, seed: int = 0, clock_mhz: float | None = None) -> dict:
         """FINN-style throughput test on random valid input of ``batch`` samples.
 
         Returns runtime (the backend's execute time) [ms], inferences/s, DMA MB/s in and
         out, and the host's time in packing, executing and unpacking. Not added to
-        :meth:`counters`."""
+        :meth:`counters`. ``clock_mhz``: the core's clock for the rate its cycles give
+        (default the board's fclk0; a simulation has none unless given).
+
+        A core with its weights in DDR adds the weight bytes one inference reads from DDR
+        (counted by the HLS C-simulation, else modelled by its tiling: ``DDR_bytes_source``) and the
+        bandwidth they need at the measured rate and, with a clock, at the core's rate."""
         n = int(batch or min(self.block, 64))
         rng = np.random.default_rng(seed)
         x = rng.integers(0, 1 << self.spec["bits"], (n, self.steps, self.spec["channels"], self.spec["height"],
                                                      self.spec["width"]), dtype=np.int64)
         x = x.astype(np.uint8 if self.spec["bits"] <= 8 else np.uint16)
+        b = self.backend
+        ddr_before = b.ddr_bytes_read
         t0 = time.perf_counter()
         out, t = self._run(x, record=False)
         total = time.perf_counter() - t0
-        b = self.backend
         runtime = t["execute"]
         res = {
             "backend": self.backend_name,
@@ -364,11 +372,20 @@ class SpikingCore:
             "output_bytes_per_sample": b.out_words * 4,
             "cycles_per_inference": float(out.cycles.mean()),
         }
-        fclk = b.info().get("fclk0_mhz")
+        fclk = clock_mhz or b.info().get("fclk0_mhz")
         if fclk:
             res["fclk[mhz]"] = fclk
             if out.cycles.mean() > 0:
                 res["core_throughput[images/s]"] = fclk * 1e6 / out.cycles.mean()
+        if b.weights == "ddr":
+            modelled = b.ddr_bytes_per_inference()
+            per = (b.ddr_bytes_read - ddr_before) / n if b.ddr_bytes_counted else float(modelled)
+            res["DDR_bytes_source"] = "counted (C-sim)" if b.ddr_bytes_counted else "modelled (HLS core's tiling)"
+            res["DDR_weight_bytes_per_inference"] = per
+            res["DDR_weight_bytes_modelled"] = modelled
+            res["DDR_weights_bandwidth[MB/s]"] = per * n / runtime / 1e6 if runtime else float("inf")
+            if "core_throughput[images/s]" in res:
+                res["core_DDR_weights_bandwidth[MB/s]"] = per * res["core_throughput[images/s]"] / 1e6
         return res
 
     def info(self) -> dict:

@@ -12,7 +12,14 @@
   transfer is one input packet (TLAST on its last word) and whose S2MM transfer
   receives one output packet;
 - the core itself at stream level: any object with ``.transfer(words, steps)``,
-  by default :class:`host.emulator.CoreEmulator` (the numpy reference).
+  by default :class:`host.emulator.CoreEmulator` (the numpy reference);
+- a DDR-mode core (``weights="ddr"``): WEIGHTS_BASE at 0x48/0x4C (``ddr_1``/``ddr_2`` in the .hwh, an
+  ``m_axi_gmem`` data width in the IP's parameters), and at every ap_start the memory at WEIGHTS_BASE
+  read as the core's DDR: the core is then, by default, the HLS core's DDR-mode C-simulation
+  (``syna_hw.hls_core.HlsCore(weights="ddr")``) fed with those bytes (``load_ddr``), so what the host
+  wrote there is what the core computes with; a model without ``load_ddr`` (e.g. the emulator) gets
+  the bytes compared with the bundle's image instead. ap_start with WEIGHTS_BASE outside allocated
+  memory raises :class:`FakeBoardError` (a real core would read whatever is there).
 
 :meth:`FakeBoard.overlay` returns an overlay-like object whose IPs are pynq's own
 ``DefaultIP`` and ``pynq.lib.dma.DMA`` drivers bound to this device -- so the real
@@ -20,7 +27,8 @@ pynq code paths (register access, DMA channel programming, buffer cache
 maintenance) run -- or, where pynq is not installed (``use_pynq=False``), small
 stand-ins that follow pynq's documented API. Fault knobs: ``model_hash32``,
 ``version``, ``hang`` (the core never answers), ``dma_length_bits``,
-``registers`` (the .hwh register map, or None), ``decode_error_once``.
+``registers`` (the .hwh register map, or None), ``decode_error_once``, ``alloc_offset`` (bytes added
+to the next allocation's physical address: a misaligned buffer).
 """
 from __future__ import annotations
 
@@ -35,6 +43,10 @@ CORE_BASE = 0x4000_0000
 DMA_BASE = 0x4040_0000
 IP_RANGE = 0x1_0000
 MEM_BASE = 0x1000_0000
+
+
+class FakeBoardError(RuntimeError):
+    """What the fake board's core cannot model: ap_start of a DDR-mode core without its image in memory."""
 
 # AXI DMA (PG021) simple-mode registers, offsets within a channel (MM2S at 0x00, S2MM at 0x30)
 DMACR, DMASR, ADDR, ADDR_MSB, LENGTH = 0x00, 0x04, 0x18, 0x1C, 0x28
@@ -83,14 +95,29 @@ class FakeBoard:
 
     def __init__(self, bundle: Bundle | str, model=None, *, model_hash32: int | None = None,
                  version: int = P.INTERFACE_VERSION, hang: bool = False, dma_length_bits: int = 26,
-                 registers: dict | None | str = "hwh", use_pynq: bool | None = None, cycles_per_word: int = 0):
+                 registers: dict | None | str = "hwh", use_pynq: bool | None = None, cycles_per_word: int = 0,
+                 weights: str = "rom", lanes: int | None = None, hls_build_root=None):
         self.bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
+        self.weights = weights
+        self.image: bytes | None = None
+        if weights == "ddr":
+            from syna_contract import ddr_image
+            from .ddr import bundle_image
+            img = bundle_image(self.bundle, lanes)               # the image the bitstream was built with
+            self.lanes, self.image = img.lanes, img.data
+            self.gmem_data_width = 8 * ddr_image.row_bytes(self.lanes, ddr_image.image_weight_bits(self.bundle.manifest))
+            if model is None:
+                from syna_hw.hls_core import HlsCore
+                model = HlsCore(self.bundle, self.lanes, build_root=hls_build_root, weights="ddr").compile()
+        elif weights != "rom":
+            raise ValueError(f"weights={weights!r}; expected 'rom' or 'ddr'")
         self.model = model if model is not None else CoreEmulator(self.bundle)
         self.hash32 = int(self.model.model_hash32 if model_hash32 is None else model_hash32)
         self.version = version
         self.hang = hang
         self.dma_length_bits = dma_length_bits
-        self.hwh = hwh_registers() if registers == "hwh" else registers
+        ddr_regs = {"ddr_1": P.REG_WEIGHTS_BASE, "ddr_2": P.REG_WEIGHTS_BASE + 4} if weights == "ddr" else None
+        self.hwh = hwh_registers(ddr_regs) if registers == "hwh" else registers
         self.use_pynq = pynq_available() if use_pynq is None else use_pynq
         self.cycles_per_word = cycles_per_word
         self.capabilities = {"REGISTER_RW": True}
@@ -104,6 +131,10 @@ class FakeBoard:
         self.power_on_resets = 0
         self.inferences = 0
         self.register_reads = self.register_writes = 0
+        self.alloc_offset = 0
+        self.freed: list[int] = []
+        self.ddr_bytes_read = 0                                  # counted by a C-sim core (load_ddr / ddr_stats)
+        self.ddr_starts: list[int] = []                          # WEIGHTS_BASE at each inference
         self.power_on_reset()
 
     # ------------------------------------------------------------------ state
@@ -112,6 +143,8 @@ class FakeBoard:
         self.power_on_resets += 1
         self.regs = {P.REG_GIE: 0, P.REG_IER: 0, P.REG_ISR: 0, P.REG_STEPS: 0, P.REG_STATUS: 0, P.REG_CYCLES: 0,
                      P.REG_SATURATIONS: 0, P.REG_IDLE_TIMEOUT: 0}
+        if self.weights == "ddr":
+            self.regs.update({P.REG_WEIGHTS_BASE: 0, P.REG_WEIGHTS_BASE + 4: 0})
         self.start_pending = False
         self.done = False
         self.busy = False
@@ -128,8 +161,9 @@ class FakeBoard:
     # ------------------------------------------------------------------ memory (pynq.allocate target)
     def allocate(self, shape, dtype="u4", **kwargs):
         nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
-        addr = self._next_addr
-        self._next_addr += -(-max(nbytes, 1) // 4096) * 4096
+        addr = self._next_addr + self.alloc_offset
+        self._next_addr += -(-max(nbytes + self.alloc_offset, 1) // 4096) * 4096
+        self.alloc_offset = 0
         buf = None
         if self.use_pynq:
             from pynq.buffer import PynqBuffer
@@ -145,6 +179,11 @@ class FakeBoard:
             self.buffer_kind = "stand-in (host.fakeboard._Buffer)"
         self._memory.append((addr, buf))
         return buf
+
+    def free(self, addr: int) -> None:
+        """A buffer's memory given back (``freebuffer``): no longer mapped."""
+        self.freed.append(addr)
+        self._memory = [(a, b) for a, b in self._memory if a != addr]
 
     def flush(self, bo, offset, vaddr, nbytes):
         self.flushes += 1
@@ -205,6 +244,8 @@ class FakeBoard:
                 self.regs[off] ^= value & 1
             elif off in (P.REG_GIE, P.REG_IER, P.REG_STEPS, P.REG_IDLE_TIMEOUT):
                 self.regs[off] = value
+            elif self.weights == "ddr" and off in (P.REG_WEIGHTS_BASE, P.REG_WEIGHTS_BASE + 4):
+                self.regs[off] = value
             self._advance()
             return
         if DMA_BASE <= address < DMA_BASE + IP_RANGE:
@@ -254,7 +295,13 @@ class FakeBoard:
             self.mm2s.idle, self.mm2s.ioc = True, True              # the core took the whole packet
             if self.hang:
                 return                                              # never answers
+            if self.weights == "ddr":
+                self._weights_from_memory()
             out = np.asarray(self.model.transfer(words, self.regs[P.REG_STEPS]), dtype=np.uint32)
+            if self.weights == "ddr" and hasattr(self.model, "load_ddr"):
+                got, outside = self.model.ddr_stats()
+                self.ddr_bytes_read += got
+                self.model.load_ddr(self.model.image)              # leave the shared C-sim DDR as it was
             self.inferences += 1
             if self.cycles_per_word and out.size >= 3:
                 out[-3] = self.cycles_per_word * words.size
@@ -274,6 +321,24 @@ class FakeBoard:
             ch.length = n
             ch.idle, ch.ioc = True, True
 
+    def weights_base(self) -> int:
+        return self.regs[P.REG_WEIGHTS_BASE] | self.regs[P.REG_WEIGHTS_BASE + 4] << 32
+
+    def _weights_from_memory(self) -> None:
+        """ap_start of a DDR-mode core: the image's bytes at WEIGHTS_BASE become the core's DDR."""
+        base = self.weights_base()
+        mem = self._region(base, len(self.image))
+        if mem is None:
+            raise FakeBoardError(f"fake board: ap_start of a DDR-mode core with WEIGHTS_BASE 0x{base:x}, where no "
+                                 f"allocated buffer holds the {len(self.image)} bytes of its weight image (the host "
+                                 "must allocate the image, copy it and write its address before ap_start)")
+        self.ddr_starts.append(base)
+        if hasattr(self.model, "load_ddr"):
+            self.model.load_ddr(mem)                               # the C-sim reads what the host wrote
+        elif mem.tobytes() != self.image:
+            raise FakeBoardError(f"fake board: the memory at WEIGHTS_BASE 0x{base:x} differs from the bundle's DDR "
+                                 "image (the host wrote something else there)")
+
     # ------------------------------------------------------------------ the overlay
     def overlay(self, core_name: str = "syna_core_0", dma_name: str = "axi_dma_0") -> "FakeOverlay":
         return FakeOverlay(self, core_name, dma_name)
@@ -283,6 +348,8 @@ class FakeBoard:
                 "interrupts": {}, "gpio": {}, "fullpath": core_name}
         if self.hwh:
             core["registers"] = self.hwh
+        if self.weights == "ddr" and self.hwh:
+            core["parameters"] = {"C_M_AXI_GMEM_DATA_WIDTH": str(self.gmem_data_width), "C_M_AXI_GMEM_ADDR_WIDTH": "64"}
         dma = {"phys_addr": DMA_BASE, "addr_range": IP_RANGE, "device": self, "type": "xilinx.com:ip:axi_dma:7.1",
                "interrupts": {}, "gpio": {}, "fullpath": dma_name,
                "parameters": {"c_include_sg": "0", "c_sg_length_width": str(self.dma_length_bits),
@@ -420,3 +487,8 @@ class _Buffer(np.ndarray):
 
     def invalidate(self):
         self._board.invalidate(0, 0, 0, self.nbytes)
+
+    def freebuffer(self):
+        if self._board is not None and self.device_address is not None:
+            self._board.free(self.device_address)
+            self._board = None

@@ -204,6 +204,19 @@ class HlsCore:
         from syna_contract.reference import check_input
         return check_input(x, self.spec)
 
+    def load_ddr(self, data) -> None:
+        """Replace the C-sim DDR of a DDR-mode core (copy 0, what :meth:`transfer` uses) with ``data``: the
+        bytes a board's memory holds at WEIGHTS_BASE (the host's buffer), not necessarily the bundle's
+        image. ``load_ddr(self.image)`` restores the checked image. Resets the byte counters."""
+        if self.ddr is None:
+            raise ValueError("load_ddr: this core keeps its weights on chip (weights='rom')")
+        buf = np.ascontiguousarray(np.frombuffer(data, dtype=np.uint8) if isinstance(data, (bytes, bytearray))
+                                   else np.asarray(data, dtype=np.uint8).reshape(-1))
+        if buf.size != self.ddr.image_bytes:
+            raise ValueError(f"load_ddr: {buf.size} bytes; the core's DDR image is {self.ddr.image_bytes} bytes")
+        if self._need().syna_set_ddr(buf.ctypes.data, buf.size) != buf.size // self.ddr.row_bytes:
+            raise HlsToolError(f"{self.lib_path}: {buf.size} bytes are not whole rows of {self.ddr.row_bytes} bytes")
+
     def ddr_stats(self, j: int = 0) -> tuple[int, int]:
         """(bytes read, reads outside the image) by copy j of a DDR-mode core since the last call."""
         out = (ctypes.c_int64 * 2)()

@@ -1,0 +1,72 @@
+"""Weights in DDR, the host's side (docs/host-driver.md "Models with weights in DDR").
+
+A core built with ``weights="ddr"`` (docs/hls-core.md) reads its conv / fc weights from the bundle's DDR
+weight image (``weights.ddr.bin``, :mod:`syna_contract.ddr_image`) at the address in its WEIGHTS_BASE
+register (``protocol.REG_WEIGHTS_BASE``, 64 bits, 4096-aligned). Every backend that runs such a core
+takes the image from here: present, its manifest checksum, this model's hash in its header, every value
+equal to the bundle's ROMs (``ddr_image.check_image``) and laid out for the core's P. The same checks,
+the same errors, on every backend. numpy only.
+"""
+from __future__ import annotations
+
+from syna_contract import ddr_image
+from syna_contract import protocol as P
+from syna_contract.bundle import Bundle, BundleError
+
+from .errors import DdrWeightsError
+
+WEIGHTS_MODES = ("rom", "ddr")     # rom: weights in the core's on-chip ROMs; ddr: read from the DDR image
+
+
+def check_mode(weights: str | None, backend: str) -> None:
+    if weights is not None and weights not in WEIGHTS_MODES:
+        raise ValueError(f"weights={weights!r} for the {backend} backend; expected one of {WEIGHTS_MODES} "
+                         "(or None: rom, or on the board what the overlay's core is)")
+
+
+def refuse(backend: str, why: str) -> DdrWeightsError:
+    """The one refusal of a backend whose core cannot read weights from DDR."""
+    return DdrWeightsError(f"the {backend} backend cannot run a core with its weights in DDR (weights='ddr'): "
+                           f"{why}. Use backend='hls' (the HLS core's C-simulation reads the image) or 'pynq' with "
+                           "a DDR-mode overlay, or weights='rom' for the on-chip core")
+
+
+def bundle_image(bundle: Bundle, lanes: int | None = None) -> ddr_image.DdrImage:
+    """The bundle's DDR image, checked (``ddr_image.check_image``) and, when ``lanes`` is given, laid out
+    for that P. Refuses with :class:`BundleError` saying what to export."""
+    entry = bundle.manifest.get("ddr_image")
+    p = lanes if lanes is not None else "P"
+    if entry is None:
+        raise BundleError(bundle.root / ddr_image.IMAGE_FILE,
+                          f"the bundle has no DDR image; a core with its weights in DDR needs one: export with "
+                          f"--ddr-image --lanes {p} (or `python -m model_export ddr-image {bundle.root} --lanes {p}`)")
+    img = ddr_image.check_image(bundle)
+    if lanes is not None and img.lanes != lanes:
+        raise BundleError(bundle.root / entry.get("file", ddr_image.IMAGE_FILE),
+                          f"DDR image laid out for P = {img.lanes} lanes; the core has P = {lanes} (a row of a "
+                          f"lane group holds P weights): re-export it with --ddr-image --lanes {lanes}")
+    return img
+
+
+def row_bits(img: ddr_image.DdrImage) -> int:
+    """Bits of one image row: the width of a DDR-mode core's ``m_axi_gmem`` data bus for this image."""
+    return 8 * img.header["row_bytes"]
+
+
+def check_base(address: int) -> None:
+    """WEIGHTS_BASE must be a multiple of 4096 (the image's sections are page-aligned relative to it)."""
+    if address % P.WEIGHTS_BASE_ALIGN:
+        raise DdrWeightsError(f"the DDR image's buffer is at physical address 0x{address:x}, not a multiple of "
+                              f"{P.WEIGHTS_BASE_ALIGN}; WEIGHTS_BASE must be 4096-aligned (docs/core-interface.md). "
+                              "pynq.allocate returns page-aligned contiguous memory: pass it as allocate=")
+    if address >> 64:
+        raise DdrWeightsError(f"physical address 0x{address:x} does not fit WEIGHTS_BASE's 64 bits")
+
+
+def modelled_bytes_per_inference(bundle: Bundle, lanes: int, wbuf_rows: int | None = None) -> int:
+    """DDR bytes one inference reads on a DDR-mode core of P = ``lanes`` with a weight buffer of ``wbuf_rows``
+    rows (None: the default build), by the HLS core's tiling (``syna_hw.lowering.ddr_weights``, which the
+    C-simulation's byte counter is tested equal to)."""
+    from syna_hw.limits import HLS
+    from syna_hw.lowering import ddr_weights, lower
+    return int(ddr_weights(lower(bundle, lanes, target=HLS), wbuf_rows).bytes_per_inference)
