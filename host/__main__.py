@@ -26,7 +26,8 @@ BACKEND_HELP = ("where the core runs: auto (the board when there is one and --ov
 
 def _core(args):
     from .core import SpikingCore
-    core = SpikingCore(args.bundle, backend=args.backend, overlay=args.overlay)
+    options = {} if args.weights is None else {"weights": args.weights}
+    core = SpikingCore(args.bundle, backend=args.backend, overlay=args.overlay, **options)
     if core.note:
         print(core.note, file=sys.stderr)
     return core
@@ -47,7 +48,7 @@ def cmd_classify(args) -> int:
 
 def cmd_throughput(args) -> int:
     with _core(args) as core:
-        print(json.dumps(core.throughput_test(batch=args.batch), indent=1))
+        print(json.dumps(core.throughput_test(batch=args.batch, clock_mhz=args.clock_mhz), indent=1, default=float))
     return 0
 
 
@@ -59,7 +60,7 @@ def cmd_notebook(args) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     env = dict(SYNA_BUNDLE=str(Path(args.bundle).resolve()), SYNA_BACKEND=args.backend,
-               SYNA_OVERLAY=str(args.overlay or "syna.bit"))
+               SYNA_OVERLAY=str(args.overlay or "syna.bit"), SYNA_WEIGHTS=args.weights or "")
     if args.recordings is not None:                      # else the notebook takes the bundle's golden samples
         env["SYNA_RECORDINGS"] = str(Path(args.recordings).resolve())
     else:
@@ -105,9 +106,14 @@ def build_parser(prog: str = "python -m host") -> argparse.ArgumentParser:
                            help="where the executed notebook goes (default: %(default)s)")
         if name == "throughput":
             p.add_argument("--batch", type=int, default=64, help="samples per test (default: %(default)s)")
+            p.add_argument("--clock-mhz", type=float, help="the core's clock, for the rate its cycles give "
+                                                           "(default: the board's fclk0; none in simulation)")
         p.add_argument("--backend", default="auto", choices=["auto", "pynq", "reference", "hls", "rtl"],
                        help=BACKEND_HELP + " (default: %(default)s)")
         p.add_argument("--overlay", help="the bitstream (.bit, its .hwh beside it) for the pynq backend")
+        p.add_argument("--weights", choices=["rom", "ddr"],
+                       help="ddr: the core reads its weights from the bundle's DDR image (weights.ddr.bin); "
+                            "default: on chip, or on the board what the overlay's core is built for")
         p.set_defaults(fn=fn)
     return ap
 

@@ -57,6 +57,19 @@ def test_notebook_with_only_the_bundle_takes_its_golden_samples(tmp_path, monkey
     assert "accuracy:" in text and images == 1
 
 
+def test_notebook_runs_a_ddr_model(tmp_path, monkeypatch):
+    """A model with its weights in DDR (SYNA_WEIGHTS=ddr): the hls backend's DDR-mode C-simulation reads
+    the bundle's DDR image; the notebook prints the image and the throughput test its DDR bytes."""
+    from syna_contract import ddr_image
+    from syna_contract.bundle import load_bundle
+    bundle, _, _ = export_digits(tmp_path / "digits", golden=4)
+    ddr_image.add_image(load_bundle(bundle), 16)
+    text, images = run_notebook(monkeypatch, SYNA_BUNDLE=bundle, SYNA_BACKEND="hls", SYNA_WEIGHTS="ddr", SYNA_SHOW=4)
+    assert "weights in DDR: the bundle's image for P = 16" in text and "backend hls" in text
+    assert "sample    3: predicted" in text and "accuracy:" in text and images == 1
+    assert "DDR_bytes_source             counted (C-sim)" in text and "DDR_weights_bandwidth[MB/s]" in text
+
+
 def test_notebook_on_events(tmp_path, monkeypatch):
     bundle, _ = export_dvs(tmp_path / "dvs")
     rng = np.random.default_rng(0)
