@@ -134,7 +134,7 @@ class FakeBoard:
         self.alloc_offset = 0
         self.freed: list[int] = []
         self.ddr_bytes_read = 0                                  # counted by a C-sim core (load_ddr / ddr_stats)
-        self.ddr_starts: list[int] = []                          # WEIGHTS_BASE at each inference
+        self.ddr_starts: dict[int, int] = {}                     # WEIGHTS_BASE -> inferences started with it
         self.power_on_reset()
 
     # ------------------------------------------------------------------ state
@@ -332,7 +332,7 @@ class FakeBoard:
             raise FakeBoardError(f"fake board: ap_start of a DDR-mode core with WEIGHTS_BASE 0x{base:x}, where no "
                                  f"allocated buffer holds the {len(self.image)} bytes of its weight image (the host "
                                  "must allocate the image, copy it and write its address before ap_start)")
-        self.ddr_starts.append(base)
+        self.ddr_starts[base] = self.ddr_starts.get(base, 0) + 1
         if hasattr(self.model, "load_ddr"):
             self.model.load_ddr(mem)                               # the C-sim reads what the host wrote
         elif mem.tobytes() != self.image:
