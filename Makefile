@@ -1,5 +1,6 @@
 # syna-fpga — every target installs what it needs into .venv/ (Python 3.11, Debian).
 #   make demo        the whole flow on scikit-learn digits (TRAIN=1 retrains the checkpoint first)
+#   make demo-paper  the paper's ResNet21s at full size, weights in DDR: plan on every board + HLS C-sim (about 2 min)
 #   make test        the whole test suite
 #   make bench       benchmarks (bench/), printed as tables
 
@@ -10,7 +11,7 @@ DEMO_STAMP := $(VENV)/.installed-demo
 STAMP  := $(VENV)/.installed
 PYTEST_WORKERS ?= auto
 
-.PHONY: help venv demo test bench bench-reference bench-hls bench-events results-digits results-gestures clean
+.PHONY: help venv demo demo-paper test bench bench-reference bench-hls bench-events results-digits results-gestures clean
 
 help:
 	@sed -n '2,5p' Makefile | sed 's/^#//'
@@ -38,6 +39,21 @@ venv: $(STAMP)
 
 demo: $(DEMO_STAMP)
 	$(VPY) -m model_export.demo --out build/demo $(if $(TRAIN),--train)
+
+# Issue 16: the Table IX ResNet21s (11.2 M weights, calibrated random weights) with their weights in DDR:
+# the planner on every board of syna_contract/boards.py (exit 3: runs with DDR, modelled), then the HLS core's C-simulation reading
+# the DDR image, bit-exact with the integer reference on every spike. The RTL twin cannot read DDR yet.
+PAPER_NETS  ?= mnist dvs_gesture
+# PAPER_LANES: P (default: syna_hw/limits.py's lane default)
+PAPER_LANES ?=
+demo-paper: $(DEMO_STAMP)
+	@set -e; lanes=$(or $(PAPER_LANES),$$($(VPY) -c 'from syna_hw.limits import DEFAULT_LANES; print(DEFAULT_LANES)')); \
+	for net in $(PAPER_NETS); do out=build/demo-paper/$$net; \
+	  $(VPY) -m model_export paper-bundle --net $$net --out $$out --samples 1 --ddr-image --lanes $$lanes; \
+	  for board in $$($(VPY) -c 'from syna_contract.boards import BOARDS; print(*BOARDS)'); do rc=0; \
+	    $(VPY) -m model_export plan $$out --board $$board --lanes $$lanes --no-suggest || rc=$$?; \
+	    [ $$rc -eq 0 ] || [ $$rc -eq 3 ] || { echo "plan $$net on $$board: exit $$rc (cannot run)"; exit $$rc; }; done; \
+	  $(VPY) -m syna_hw.hls_core check --bundle $$out --lanes $$lanes --weights ddr; done
 
 test: $(STAMP)
 	$(VENV)/bin/lint-imports    # the layering of docs/architecture.md (contracts in pyproject.toml)
