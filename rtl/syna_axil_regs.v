@@ -4,11 +4,15 @@
 // 0x0C ISR (toggle on write 1), 0x10 STEPS, 0x18 STATUS, 0x20 CYCLES,
 // 0x28 SATURATIONS, 0x30 MODEL_HASH, 0x38 VERSION, 0x40 IDLE_TIMEOUT (RW). Offsets come from the
 // generated syna_cfg.vh via parameters. One outstanding read and write.
+// HAS_WBASE = 1 (weights in DDR): 0x48/0x4C WEIGHTS_BASE (RW, 64 bits, low word first), the weight
+// image's byte address; otherwise those offsets read 0 and ignore writes, as before.
 `default_nettype none
 module syna_axil_regs #(
     parameter [6:0] A_CTRL = 7'h00, A_GIE = 7'h04, A_IER = 7'h08, A_ISR = 7'h0c, A_STEPS = 7'h10,
     parameter [6:0] A_STATUS = 7'h18, A_CYCLES = 7'h20, A_SATS = 7'h28, A_HASH = 7'h30, A_VERSION = 7'h38,
     parameter [6:0] A_IDLE = 7'h40,
+    parameter [6:0] A_WBASE = 7'h48,
+    parameter integer HAS_WBASE = 0,
     parameter integer VERSION = 2
 ) (
     input  wire        clk,
@@ -37,6 +41,7 @@ module syna_axil_regs #(
     input  wire        core_done,       // pulse: inference finished
     output reg  [31:0] steps,
     output reg  [31:0] idle_timeout,
+    output wire [63:0] weights_base,
     input  wire [31:0] status,
     input  wire [31:0] cycles,
     input  wire [31:0] saturations,
@@ -48,6 +53,8 @@ module syna_axil_regs #(
     reg [31:0] w_data;
     reg  [3:0] w_strb;
     reg        ap_done, gie, ier, isr;
+    reg [63:0] wbase_r;
+    assign weights_base = HAS_WBASE != 0 ? wbase_r : 64'd0;
 
     assign awready = !aw_ok && !bvalid;
     assign wready = !w_ok && !bvalid;
@@ -66,6 +73,7 @@ module syna_axil_regs #(
             aw_ok <= 1'b0; w_ok <= 1'b0; bvalid <= 1'b0; rvalid <= 1'b0; rdata <= 32'd0;
             ap_start <= 1'b0; ap_done <= 1'b0; gie <= 1'b0; ier <= 1'b0; isr <= 1'b0; steps <= 32'd0;
             idle_timeout <= 32'd0;
+            wbase_r <= 64'd0;
         end else begin
             if (awvalid && awready) begin aw_ok <= 1'b1; aw_addr <= awaddr; end
             if (wvalid && wready) begin w_ok <= 1'b1; w_data <= wdata; w_strb <= wstrb; end
@@ -83,6 +91,9 @@ module syna_axil_regs #(
                 if (wa == A_ISR && w_strb[0] && w_data[0]) isr <= !isr;
                 if (wa == A_STEPS) steps <= (steps & ~mask) | (w_data & mask);
                 if (wa == A_IDLE) idle_timeout <= (idle_timeout & ~mask) | (w_data & mask);
+                if (HAS_WBASE != 0 && wa == A_WBASE) wbase_r[31:0] <= (wbase_r[31:0] & ~mask) | (w_data & mask);
+                if (HAS_WBASE != 0 && wa == A_WBASE + 7'd4)
+                    wbase_r[63:32] <= (wbase_r[63:32] & ~mask) | (w_data & mask);
             end
             if (rvalid && rready) rvalid <= 1'b0;
             if (arvalid && arready) begin
@@ -102,6 +113,8 @@ module syna_axil_regs #(
                     A_HASH: rdata <= model_hash;
                     A_VERSION: rdata <= VERSION;
                     A_IDLE: rdata <= idle_timeout;
+                    A_WBASE: rdata <= weights_base[31:0];
+                    A_WBASE + 7'd4: rdata <= weights_base[63:32];
                     default: rdata <= 32'd0;
                 endcase
             end

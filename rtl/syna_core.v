@@ -7,10 +7,18 @@
 // (every write of a spike word: layer, index t*Ho*Wo + y*Wo + x, word) and a
 // `dbg_dense` input (1: no zero skipping, to measure the event-driven gain).
 // syna_core_top.v wraps it with the interface ports only.
+//
+// Weights in DDR (syna_cfg.vh defines SYNA_WEIGHTS_DDR; docs/rtl.md "Weights in DDR"): the weight
+// memory is a tile buffer of SYNA_WD rows filled through the AXI4 read port m_axi_gmem (syna_axi_rd)
+// from the DDR image at WEIGHTS_BASE, one output-channel tile (syna_ddr.mem: tile_groups lane groups)
+// before the tile's event phase; a layer of several tiles runs all T steps per tile, re-scanning its
+// input. In an on-chip build the port is tied off (ARVALID 0, RREADY 1) and GMEM_DW is unused.
 `default_nettype none
 // The interface names the interrupt port `interrupt` (docs/core-interface.md):
 /* verilator lint_off SYMRSVDWORD */
-module syna_core (
+module syna_core #(
+    parameter integer GMEM_DW = 64          // m_axi_gmem data width (DDR builds: syna_cfg.vh SYNA_GMEM_DW)
+) (
     input  wire        ap_clk,
     input  wire        ap_rst_n,
     // AXI4-Lite slave
@@ -44,6 +52,25 @@ module syna_core (
     output wire [3:0]  m_axis_out_TKEEP,
     output wire        m_axis_out_TLAST,
     output wire        interrupt,
+    // AXI4 read master (weights in DDR): the read channels of the HLS IP's m_axi_gmem
+    output wire [63:0] m_axi_gmem_ARADDR,
+    output wire [7:0]  m_axi_gmem_ARLEN,
+    output wire [2:0]  m_axi_gmem_ARSIZE,
+    output wire [1:0]  m_axi_gmem_ARBURST,
+    output wire [1:0]  m_axi_gmem_ARLOCK,
+    output wire [3:0]  m_axi_gmem_ARCACHE,
+    output wire [2:0]  m_axi_gmem_ARPROT,
+    output wire [3:0]  m_axi_gmem_ARQOS,
+    output wire [3:0]  m_axi_gmem_ARREGION,
+    output wire [0:0]  m_axi_gmem_ARID,
+    output wire        m_axi_gmem_ARVALID,
+    input  wire        m_axi_gmem_ARREADY,
+    input  wire [0:0]  m_axi_gmem_RID,
+    input  wire [GMEM_DW-1:0] m_axi_gmem_RDATA,
+    input  wire [1:0]  m_axi_gmem_RRESP,
+    input  wire        m_axi_gmem_RLAST,
+    input  wire        m_axi_gmem_RVALID,
+    output wire        m_axi_gmem_RREADY,
     // debug / simulation only
     input  wire        dbg_dense,
     output wire        tap_valid,
@@ -66,6 +93,16 @@ module syna_core (
     localparam integer CW = (CIN > 1) ? $clog2(CIN) : 1;
     localparam integer PCW = $clog2(CMAX + 1);
     localparam integer NATT = SYNA_NATT;                  // layers with attention (0: none is built)
+`ifdef SYNA_WEIGHTS_DDR
+    localparam integer WDDR = 1, ROWB = SYNA_ROWB;        // weights from DDR, image row bytes
+    localparam [6:0] A_WBASE = SYNA_REG_WEIGHTS_BASE;
+`else
+    localparam integer WDDR = 0, ROWB = 4;
+    localparam [6:0] A_WBASE = 7'h48;
+`endif
+    localparam integer RPB = (GMEM_DW / 8 >= ROWB) ? GMEM_DW / 8 / ROWB : 1;   // image rows per beat
+    localparam integer RPBW = (RPB > 1) ? $clog2(RPB) : 1;
+    localparam integer GAW = 49;                          // DDR byte address bits (ZynqMP HP ports)
 
     wire clk = ap_clk;
     wire rst = !ap_rst_n;
@@ -73,7 +110,7 @@ module syna_core (
     // ------------------------------------------------------------------ controller state
     localparam [3:0] S_IDLE = 4'd0, S_RX = 4'd1, S_LOAD0 = 4'd2, S_LOAD1 = 4'd3, S_CONV = 4'd4, S_LIF = 4'd5,
                      S_POOL = 4'd6, S_MERGE = 4'd7, S_FC = 4'd8, S_FCOUT = 4'd9, S_NEXT = 4'd10, S_SEND = 4'd11,
-                     S_WAIT = 4'd12, S_MLP = 4'd13;
+                     S_WAIT = 4'd12, S_MLP = 4'd13, S_TILE = 4'd14, S_TLD = 4'd15;
     reg  [3:0]     state;
     reg  [LAW-1:0] layer;
     reg  [31:0]    t;
@@ -94,12 +131,13 @@ module syna_core (
     // IDLE_TIMEOUT register: cycles without an input word that end a receive; 0 selects the default
     wire [31:0] idle_limit = idle_reg == 32'd0 ? SYNA_DEFAULT_IDLE_TIMEOUT : idle_reg;
     wire [31:0] model_hash;
+    wire [63:0] weights_base;
     wire        accept = state == S_IDLE && ap_start;
     syna_axil_regs #(
         .A_CTRL(SYNA_REG_CTRL), .A_GIE(SYNA_REG_GIE), .A_IER(SYNA_REG_IER), .A_ISR(SYNA_REG_ISR),
         .A_STEPS(SYNA_REG_STEPS), .A_STATUS(SYNA_REG_STATUS), .A_CYCLES(SYNA_REG_CYCLES),
         .A_SATS(SYNA_REG_SATURATIONS), .A_HASH(SYNA_REG_MODEL_HASH), .A_VERSION(SYNA_REG_VERSION),
-        .A_IDLE(SYNA_REG_IDLE_TIMEOUT), .VERSION(SYNA_VERSION)
+        .A_IDLE(SYNA_REG_IDLE_TIMEOUT), .A_WBASE(A_WBASE), .HAS_WBASE(WDDR), .VERSION(SYNA_VERSION)
     ) u_regs (
         .clk(clk), .rst(rst),
         .awvalid(s_axi_control_AWVALID), .awready(s_axi_control_AWREADY), .awaddr(s_axi_control_AWADDR),
@@ -109,7 +147,7 @@ module syna_core (
         .araddr(s_axi_control_ARADDR), .rvalid(s_axi_control_RVALID), .rready(s_axi_control_RREADY),
         .rdata(s_axi_control_RDATA), .rresp(s_axi_control_RRESP),
         .ap_start(ap_start), .accept(accept), .core_idle(state == S_IDLE), .core_done(core_done),
-        .steps(steps), .idle_timeout(idle_reg), .status(last_status), .cycles(last_cycles), .saturations(last_sats),
+        .steps(steps), .idle_timeout(idle_reg), .weights_base(weights_base), .status(last_status), .cycles(last_cycles), .saturations(last_sats),
         .model_hash(model_hash), .interrupt(interrupt)
     );
 
@@ -134,6 +172,29 @@ module syna_core (
     wire          is_fc = d_kind == SYNA_KIND_FC;
     // a conv layer's `op` field is 1 + the index of its attention in syna_att.mem (0: none)
     wire          att_layer = (NATT > 0) && d_kind == SYNA_KIND_CONV && d_op != {FW{1'b0}};
+
+    // ------------------------------------------------------------------ weights in DDR: tiles
+    // syna_ddr.mem, one word per layer: w_offset, w_block_bytes, rows, tile_groups (32 bits each)
+    wire [127:0]  ddesc;
+    generate
+        if (WDDR != 0) begin : g_ddr_rom
+            syna_mem #(.W(128), .D(NL), .AW(LAW), .HAS_INIT(1), .INIT_FILE("syna_ddr.mem")) u_ddr (
+                .clk(clk), .we(1'b0), .waddr({LAW{1'b0}}), .wdata(128'd0), .re(1'b1), .raddr(layer), .rdata(ddesc));
+        end else begin : g_no_ddr_rom
+            assign ddesc = 128'd0;
+        end
+    endgenerate
+    wire [31:0]   dd_woff = ddesc[31:0], dd_wblk = ddesc[63:32], dd_rows = ddesc[95:64], dd_tg = ddesc[127:96];
+    reg  [FW-1:0] g0_r, tg_r;             // this tile: first lane group, lane groups
+    reg  [FW-1:0] e_kkg, e_kg, e_sg, e_skg, e_wog;
+    reg  [31:0]   e_nlif;
+    reg  [CMAX-1:0] new_mask;             // the spike-word lanes this tile writes (lanes >= g0*P)
+    wire [FW-1:0] g0e = WDDR != 0 ? g0_r : {FW{1'b0}};
+    wire [FW-1:0] g_e = WDDR != 0 ? tg_r : d_g;
+    wire [31:0]   nlif_e = WDDR != 0 ? e_nlif : {{(32 - FW){1'b0}}, d_nlif};
+    wire [FW-1:0] g_left = d_g - g0_r;
+    wire [FW-1:0] tg_next = (dd_tg[FW-1:0] < g_left) ? dd_tg[FW-1:0] : g_left;
+    wire          more_tiles = WDDR != 0 && g0_r + tg_r != d_g;
 
     // ------------------------------------------------------------------ memories
     // input banks: one per input channel, word = value at (t, y, x)
@@ -168,9 +229,20 @@ module syna_core (
     wire           w_re;
     wire [WAW-1:0] w_raddr;
     wire [P*WB-1:0] w_rdata;
-    syna_mem #(.W(P * WB), .D(SYNA_WD), .AW(WAW), .HAS_INIT(1), .INIT_FILE("syna_weights.mem")) u_w (
-        .clk(clk), .we(1'b0), .waddr({WAW{1'b0}}), .wdata({P * WB{1'b0}}), .re(w_re), .raddr(w_raddr),
-        .rdata(w_rdata));
+    reg            ld_we;                 // DDR: the tile loader's writes
+    reg  [WAW-1:0] ld_waddr;
+    reg  [P*WB-1:0] ld_wdata;
+    generate
+        if (WDDR != 0) begin : g_wbuf
+            syna_mem #(.W(P * WB), .D(SYNA_WD), .AW(WAW)) u_w (
+                .clk(clk), .we(ld_we), .waddr(ld_waddr), .wdata(ld_wdata), .re(w_re), .raddr(w_raddr),
+                .rdata(w_rdata));
+        end else begin : g_wrom
+            syna_mem #(.W(P * WB), .D(SYNA_WD), .AW(WAW), .HAS_INIT(1), .INIT_FILE("syna_weights.mem")) u_w (
+                .clk(clk), .we(1'b0), .waddr({WAW{1'b0}}), .wdata({P * WB{1'b0}}), .re(w_re), .raddr(w_raddr),
+                .rdata(w_rdata));
+        end
+    endgenerate
     reg            bt_re;
     reg  [BTAW-1:0] bt_raddr;
     wire [BTW-1:0] bt_rdata;
@@ -219,8 +291,10 @@ module syna_core (
                        .FW(FW)) u_eng (
         .clk(clk), .rst(rst), .start(eng_start), .enc(enc), .fc(is_fc), .dense(dbg_dense),
         .scan_base(scan_ptr[RAW-1:0]), .scan_len(d_scan), .cin(d_cin), .w(d_w), .ho(d_ho), .wo(d_wo),
-        .k(d_k[3:0]), .slog2(d_slog2[1:0]), .pad(d_pad[2:0]), .g(d_g), .wbase(d_wbase), .kkg(d_kkg), .kg(d_kg),
-        .sg(d_sg), .skg(d_skg), .wog(d_wog), .busy(eng_busy), .done(eng_done),
+        .k(d_k[3:0]), .slog2(d_slog2[1:0]), .pad(d_pad[2:0]), .g(g_e),
+        .wbase(WDDR != 0 ? {FW{1'b0}} : d_wbase), .kkg(WDDR != 0 ? e_kkg : d_kkg), .kg(WDDR != 0 ? e_kg : d_kg),
+        .sg(WDDR != 0 ? e_sg : d_sg), .skg(WDDR != 0 ? e_skg : d_skg), .wog(WDDR != 0 ? e_wog : d_wog),
+        .busy(eng_busy), .done(eng_done),
         .map_re(eng_map_re), .map_raddr(eng_map_raddr), .map_rdata(eng_map_rdata),
         .w_re(eng_w_re), .w_raddr(w_raddr), .w_rdata(w_rdata),
         .acc_re(eng_acc_re), .acc_raddr(eng_acc_raddr), .acc_rdata(acc_rdata),
@@ -234,6 +308,7 @@ module syna_core (
     reg  [31:0]    n;                     // LIF: neuron group; merge: read; pool/fc-out: output
     reg  [31:0]    cg;                    // channel group of LIF read / fc-out
     reg  [31:0]    pos;                   // output position within the step (LIF)
+    reg  [31:0]    ipos;                  // DDR: index (t*HoWo + pos) of the word whose groups issue (LIF)
     reg  [31:0]    poy, pox, pky, pkx, pt, ptb;  // pool counters, ptb = pt*H*W
     reg            l1_valid, l1_last, l1_first;
     reg  [31:0]    l1_n, l1_cg;
@@ -244,7 +319,7 @@ module syna_core (
     genvar gl;
     generate
         for (gl = 0; gl < P; gl = gl + 1) begin : g_en
-            assign lane_en[gl] = l1_cg * P + gl < d_cout;
+            assign lane_en[gl] = (g0e + l1_cg) * P + gl < d_cout;
         end
     endgenerate
     wire [P-1:0]   lif_spike, lif_sat;
@@ -281,8 +356,10 @@ module syna_core (
         end
     endgenerate
     wire [CMAX+P-1:0] spike_ext = lif_spike;
-    wire [CMAX+P-1:0] spike_sh = spike_ext << (l1_cg * P);
-    wire [CMAX-1:0] spike_word = ((l1_cg == 0) ? {CMAX{1'b0}} : word_acc) | spike_sh[CMAX-1:0];
+    wire [CMAX+P-1:0] spike_sh = spike_ext << ((g0e + l1_cg) * P);
+    // a later tile keeps the lanes the earlier tiles wrote into the word (read when its first group issued)
+    wire [CMAX-1:0] word_old = (WDDR != 0 && g0_r != 0) ? (spk_rdata & ~new_mask) : {CMAX{1'b0}};
+    wire [CMAX-1:0] spike_word = ((l1_cg == 0) ? word_old : word_acc) | spike_sh[CMAX-1:0];
 
     wire [CMAX-1:0] merged;
     syna_merge #(.W(CMAX)) u_merge (.op(d_op[1:0]), .m(merge_a), .r(spk_rdata), .y(merged));
@@ -311,12 +388,15 @@ module syna_core (
         end else if (state == S_MERGE && n != 2 * d_thw) begin
             ctl_spk_re = 1'b1;
             ctl_spk_raddr = (n[0] ? d_inb[SAW-1:0] : d_ina[SAW-1:0]) + n[SAW:1];
+        end else if (WDDR != 0 && state == S_LIF && n != nlif_e && cg == 0) begin
+            ctl_spk_re = 1'b1;                  // the word's earlier tiles' lanes (spike_word)
+            ctl_spk_raddr = d_out[SAW-1:0] + ipos[SAW-1:0];
         end
     end
 
     // accumulator / membrane / bias ports
-    wire lif_issue = state == S_LIF && n != d_nlif;
-    wire fco_issue = state == S_FCOUT && n != d_g;
+    wire lif_issue = state == S_LIF && n != nlif_e;
+    wire fco_issue = state == S_FCOUT && n != g_e;
     always @* begin
         acc_re = 1'b0; acc_raddr = {AAW{1'b0}};
         acc_we = 1'b0; acc_waddr = {AAW{1'b0}}; acc_wdata = {P * 32{1'b0}};
@@ -330,18 +410,21 @@ module syna_core (
         end else if (state == S_LIF) begin
             acc_re = lif_issue; acc_raddr = n[AAW-1:0];
             vm_re = lif_issue; vm_raddr = n[AAW-1:0];
-            bt_re = lif_issue; bt_raddr = d_btbase[BTAW-1:0] + cg[BTAW-1:0];
+            bt_re = lif_issue; bt_raddr = d_btbase[BTAW-1:0] + g0e[BTAW-1:0] + cg[BTAW-1:0];
             acc_we = l1_valid; acc_waddr = l1_n[AAW-1:0];          // clear for the next step
             vm_we = l1_valid; vm_waddr = l1_n[AAW-1:0];
         end else if (state == S_FCOUT) begin
             acc_re = fco_issue; acc_raddr = n[AAW-1:0];
-            bt_re = fco_issue; bt_raddr = d_btbase[BTAW-1:0] + n[BTAW-1:0];
+            bt_re = fco_issue; bt_raddr = d_btbase[BTAW-1:0] + g0e[BTAW-1:0] + n[BTAW-1:0];
+            if (WDDR != 0) begin                // the next fc tile accumulates from 0
+                acc_we = l1_valid; acc_waddr = l1_n[AAW-1:0];
+            end
         end
     end
 
     // ------------------------------------------------------------------ counters
     wire [PCW-1:0] spk_pop;
-    syna_popcount #(.W(CMAX), .OW(PCW)) u_pop (.d(spk_wdata), .n(spk_pop));
+    syna_popcount #(.W(CMAX), .OW(PCW)) u_pop (.d(spk_wdata & (WDDR != 0 ? new_mask : {CMAX{1'b1}})), .n(spk_pop));   // this tile's spikes
     wire [31:0] layer_count;
     syna_counter #(.W(32), .IW(PCW)) u_lcnt (.clk(clk), .clr(rst || state == S_LOAD0),
                                              .inc(spk_we ? spk_pop : {PCW{1'b0}}), .q(layer_count));
@@ -392,6 +475,84 @@ module syna_core (
     assign tap_word = spk_wdata;
     assign dbg_busy = state != S_IDLE;
 
+    // ------------------------------------------------------------------ weights in DDR: the tile loader
+    // S_TLD: one command (WEIGHTS_BASE + w_offset + g0 * w_block_bytes, tg * w_block_bytes bytes) to
+    // syna_axi_rd; its beats hold RPB image rows each; row r of lane group j of the tile goes to
+    // buffer row r * tg + j (the engine's [r][j] order), the block's padding rows are dropped.
+    reg            cmd_sent, ddr_err;
+    wire           rd_cmd_ready, rd_busy, rd_done, rd_err_resp, rd_err_cmd;
+    wire           rd_valid, rd_last;
+    wire [GMEM_DW-1:0] rd_data;
+    wire [GMEM_DW/8-1:0] rd_keep;
+    reg  [RPBW-1:0] ld_sub;               // row within the beat
+    reg  [31:0]    ld_row;                // row within the lane group's block
+    reg  [FW-1:0]  ld_j;                  // lane group within the tile
+    reg  [WAW:0]   ld_addr;               // buffer row of (ld_row, ld_j)
+    wire [31:0]    blk_rows = dd_wblk >> $clog2(ROWB);
+    wire           rd_take = rd_valid && (ld_sub == RPB - 1);
+    wire [GAW-1:0] cmd_addr = weights_base[GAW-1:0] + dd_woff[GAW-1:0] + g0_r * dd_wblk;
+    wire [31:0]    cmd_len = tg_r * dd_wblk;
+    wire           wb_too_high = |weights_base[63:GAW];
+    generate
+        if (WDDR != 0) begin : g_axi
+            wire [GAW-1:0] araddr;
+            wire           arlock;
+            syna_axi_rd #(.DATA_WIDTH(GMEM_DW), .ADDR_WIDTH(GAW), .ID_WIDTH(1), .LEN_WIDTH(32), .MAX_BURST(256),
+                          .MAX_OUTSTANDING(4), .FIFO_DEPTH(512)) u_rd (
+                .clk(clk), .rst(rst), .cmd_valid(state == S_TLD && !cmd_sent), .cmd_ready(rd_cmd_ready),
+                .cmd_addr(cmd_addr), .cmd_len(cmd_len), .busy(rd_busy), .done(rd_done), .err_resp(rd_err_resp),
+                .err_cmd(rd_err_cmd), .out_valid(rd_valid), .out_ready(rd_take), .out_data(rd_data),
+                .out_keep(rd_keep), .out_last(rd_last),
+                .m_axi_arid(m_axi_gmem_ARID), .m_axi_araddr(araddr), .m_axi_arlen(m_axi_gmem_ARLEN),
+                .m_axi_arsize(m_axi_gmem_ARSIZE), .m_axi_arburst(m_axi_gmem_ARBURST), .m_axi_arlock(arlock),
+                .m_axi_arcache(m_axi_gmem_ARCACHE), .m_axi_arprot(m_axi_gmem_ARPROT), .m_axi_arqos(m_axi_gmem_ARQOS),
+                .m_axi_arvalid(m_axi_gmem_ARVALID), .m_axi_arready(m_axi_gmem_ARREADY), .m_axi_rid(m_axi_gmem_RID),
+                .m_axi_rdata(m_axi_gmem_RDATA), .m_axi_rresp(m_axi_gmem_RRESP), .m_axi_rlast(m_axi_gmem_RLAST),
+                .m_axi_rvalid(m_axi_gmem_RVALID), .m_axi_rready(m_axi_gmem_RREADY));
+            assign m_axi_gmem_ARADDR = {{(64 - GAW){1'b0}}, araddr};
+            assign m_axi_gmem_ARLOCK = {1'b0, arlock};
+        end else begin : g_no_axi
+            assign {rd_cmd_ready, rd_busy, rd_done, rd_err_resp, rd_err_cmd, rd_valid, rd_last} = 7'd0;
+            assign rd_data = {GMEM_DW{1'b0}};
+            assign rd_keep = {(GMEM_DW / 8){1'b0}};
+            assign m_axi_gmem_ARID = 1'b0;
+            assign m_axi_gmem_ARADDR = 64'd0;
+            assign m_axi_gmem_ARLEN = 8'd0;
+            assign m_axi_gmem_ARSIZE = 3'd0;
+            assign m_axi_gmem_ARBURST = 2'd0;
+            assign m_axi_gmem_ARLOCK = 2'd0;
+            assign m_axi_gmem_ARCACHE = 4'd0;
+            assign m_axi_gmem_ARPROT = 3'd0;
+            assign m_axi_gmem_ARQOS = 4'd0;
+            assign m_axi_gmem_ARVALID = 1'b0;
+            assign m_axi_gmem_RREADY = 1'b1;
+        end
+    endgenerate
+    assign m_axi_gmem_ARREGION = 4'd0;
+    wire [P*WB-1:0] ld_row_data = rd_data[ld_sub * ROWB * 8 +: P * WB];
+    always @(posedge clk) begin
+        ld_we <= 1'b0;
+        if (rst || state != S_TLD) begin
+            ld_sub <= {RPBW{1'b0}};
+            ld_row <= 32'd0;
+            ld_j <= {FW{1'b0}};
+            ld_addr <= {(WAW + 1){1'b0}};
+        end else if (rd_valid) begin
+            ld_we <= ld_row < dd_rows;
+            ld_waddr <= ld_addr[WAW-1:0];
+            ld_wdata <= ld_row_data;
+            ld_sub <= (ld_sub == RPB - 1) ? {RPBW{1'b0}} : ld_sub + 1'b1;
+            if (ld_row + 1 == blk_rows) begin
+                ld_row <= 32'd0;
+                ld_j <= ld_j + 1'b1;
+                ld_addr <= ld_j[WAW:0] + 1'b1;
+            end else begin
+                ld_row <= ld_row + 1;
+                ld_addr <= ld_addr + tg_r[WAW:0];
+            end
+        end
+    end
+
     // ------------------------------------------------------------------ the schedule
     integer i;
     always @(posedge clk) begin
@@ -414,6 +575,9 @@ module syna_core (
             last_status <= 32'd0;
             last_cycles <= 32'd0;
             last_sats <= 32'd0;
+            cmd_sent <= 1'b0;
+            ddr_err <= 1'b0;
+            new_mask <= {CMAX{1'b1}};
         end else begin
             eng_start <= 1'b0;
             tx_start <= 1'b0;
@@ -423,6 +587,7 @@ module syna_core (
             case (state)
                 S_IDLE: if (accept) begin
                     state <= S_RX;
+                    ddr_err <= 1'b0;
                     steps_ok <= steps == T;
                     rx_short <= 1'b0;
                     rx_long <= 1'b0;
@@ -457,11 +622,14 @@ module syna_core (
                     p_pool_r <= att_layer;
                     p_gate_r <= 1'b0;
                     pt <= 32'd0; ptb <= 32'd0; poy <= 32'd0; pox <= 32'd0; pky <= 32'd0; pkx <= 32'd0;
+                    ipos <= 32'd0;
+                    g0_r <= {FW{1'b0}};
+                    new_mask <= {CMAX{1'b1}};
                     case (d_kind)
-                        SYNA_KIND_CONV: begin state <= S_CONV; eng_start <= 1'b1; end
+                        SYNA_KIND_CONV: if (WDDR != 0) state <= S_TILE; else begin state <= S_CONV; eng_start <= 1'b1; end
                         SYNA_KIND_POOL: state <= S_POOL;
                         SYNA_KIND_MERGE: state <= S_MERGE;
-                        default: begin state <= S_FC; eng_start <= 1'b1; end
+                        default: if (WDDR != 0) state <= S_TILE; else begin state <= S_FC; eng_start <= 1'b1; end
                     endcase
                 end
                 S_CONV: if (eng_done) begin
@@ -475,10 +643,11 @@ module syna_core (
                     l1_valid <= lif_issue;
                     l1_n <= n;
                     l1_cg <= cg;
-                    l1_last <= cg + 1 == d_g;
+                    l1_last <= cg + 1 == g_e;
                     if (lif_issue) begin
                         n <= n + 1;
-                        cg <= (cg + 1 == d_g) ? 32'd0 : cg + 1;
+                        cg <= (cg + 1 == g_e) ? 32'd0 : cg + 1;
+                        if (cg + 1 == g_e) ipos <= ipos + 1;
                     end
                     // write back: membrane (vm_wdata) and acc = 0 via the port mux; the spike word
                     if (l1_valid) begin
@@ -495,6 +664,9 @@ module syna_core (
                         if (t + 1 == T && p_pool) begin      // attention: MLP, then pass 2 from t = 0
                             state <= S_MLP;
                             mlp_go <= 1'b1;
+                        end else if (t + 1 == T && more_tiles) begin   // DDR: the layer's next tile
+                            g0_r <= g0_r + tg_r;
+                            state <= S_TILE;
                         end else if (t + 1 == T) begin
                             state <= S_NEXT;
                         end else begin
@@ -510,6 +682,7 @@ module syna_core (
                     p_gate_r <= 1'b1;
                     t <= 32'd0;
                     out_ptr <= 32'd0;
+                    ipos <= 32'd0;
                     scan_ptr <= d_enc[0] ? 32'd0 : d_ina;
                     state <= S_CONV;
                     eng_start <= 1'b1;
@@ -572,10 +745,17 @@ module syna_core (
                     if (fco_issue) n <= n + 1;
                     if (l1_valid) begin
                         for (i = 0; i < P; i = i + 1)
-                            if (l1_n * P + i < NCLS)
-                                scores[l1_n * P + i] <= acc_rdata[i*32 +: 32] + bt_rdata[i*32 +: 32];
+                            if ((g0e + l1_n) * P + i < NCLS)
+                                scores[(g0e + l1_n) * P + i] <= acc_rdata[i*32 +: 32] + bt_rdata[i*32 +: 32];
                     end
-                    if (!fco_issue && !l1_valid) state <= S_NEXT;
+                    if (!fco_issue && !l1_valid) begin
+                        if (more_tiles) begin               // DDR: the next tile of classes
+                            g0_r <= g0_r + tg_r;
+                            state <= S_TILE;
+                        end else begin
+                            state <= S_NEXT;
+                        end
+                    end
                 end
                 S_NEXT: begin
                     if (!is_fc) counts[layer] <= layer_count;
@@ -598,6 +778,42 @@ module syna_core (
                     if (core_done) begin
                         state <= S_IDLE;
                         sending <= 1'b0;
+                    end
+                end
+                S_TILE: begin                           // DDR: set up the tile at g0, then load it
+                    tg_r <= tg_next;
+                    e_kkg <= d_k * d_k * tg_next;
+                    e_kg <= d_k * tg_next;
+                    e_sg <= tg_next << d_slog2;
+                    e_skg <= (d_k * tg_next) << d_slog2;
+                    e_wog <= d_wo * tg_next;
+                    e_nlif <= d_howo * tg_next;
+                    new_mask <= ~(({{(CMAX - 1){1'b0}}, 1'b1} << (g0_r * P)) - 1'b1);
+                    t <= 32'd0;
+                    n <= 32'd0;
+                    cg <= 32'd0;
+                    out_ptr <= 32'd0;
+                    ipos <= 32'd0;
+                    scan_ptr <= d_enc[0] ? 32'd0 : d_ina;
+                    l1_valid <= 1'b0;
+                    cmd_sent <= 1'b0;
+                    if (wb_too_high) begin              // WEIGHTS_BASE beyond the port's address space
+                        ddr_err <= 1'b1;
+                        state <= S_SEND;
+                    end else begin
+                        state <= S_TLD;
+                    end
+                end
+                S_TLD: begin
+                    if (!cmd_sent && rd_cmd_ready) cmd_sent <= 1'b1;
+                    if (rd_done) begin
+                        if (rd_err_resp || rd_err_cmd) begin
+                            ddr_err <= 1'b1;            // TODO(issue 16): a STATUS bit in the contract
+                            state <= S_SEND;
+                        end else begin
+                            state <= is_fc ? S_FC : S_CONV;
+                            eng_start <= 1'b1;
+                        end
                     end
                 end
                 default: state <= S_IDLE;

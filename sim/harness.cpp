@@ -3,8 +3,13 @@
 // It plays the host and the DMA: AXI4-Lite register accesses, the input stream
 // (TLAST on the last word, or none), the output stream (always ready), and records
 // the spike-map tap (every spike word a layer writes) for bit-exact checks.
+// Weights in DDR: it also plays the DDR behind m_axi_gmem (syna_set_ddr: the image's bytes at a base
+// address): AR always ready (up to 16 bursts queued), R beats in order, one per cycle, SLVERR for a
+// beat outside the image; it counts the bytes read (syna_ddr_bytes) and the refused beats.
 #include <cstdint>
 #include <cstring>
+#include <deque>
+#include <vector>
 #include <unistd.h>
 #include <climits>
 
@@ -13,17 +18,79 @@
 
 namespace {
 
+struct Burst {
+    uint64_t addr;
+    uint32_t beats, done;
+};
+
 struct Sim {
     VerilatedContext* ctx;
     Vsyna_core* top;
     uint64_t cycles;             // clock cycles since open
+    // DDR model (weights in DDR)
+    std::vector<uint8_t> ddr;    // the image
+    uint64_t ddr_base = 0;       // its byte address
+    int beat_bytes = 0;          // m_axi_gmem data width / 8 (0: no DDR model)
+    uint64_t ddr_bytes = 0;      // bytes of beats delivered
+    uint64_t ddr_bad = 0;        // beats refused (outside the image)
+    std::deque<Burst> bursts;
 };
+
+// m_axi_gmem_RDATA of any width: Verilator's CData/SData/IData/QData or VlWide<N>
+template <typename T>
+inline void put_beat(T& d, const uint8_t* b, int n) {
+    uint64_t v = 0;
+    memcpy(&v, b, n < 8 ? n : 8);
+    d = static_cast<T>(v);
+}
+template <std::size_t N>
+inline void put_beat(VlWide<N>& d, const uint8_t* b, int n) {
+    for (std::size_t i = 0; i < N; i++) {
+        uint32_t w = 0;
+        if ((int)(4 * i) < n) memcpy(&w, b + 4 * i, 4);
+        d[i] = w;
+    }
+}
+
+// Before settle: the R channel's beat (the head burst's next one).
+inline void ddr_drive(Sim* s) {
+    Vsyna_core* t = s->top;
+    t->m_axi_gmem_ARREADY = s->beat_bytes > 0 && s->bursts.size() < 16;
+    t->m_axi_gmem_RVALID = 0;
+    t->m_axi_gmem_RLAST = 0;
+    t->m_axi_gmem_RRESP = 0;
+    t->m_axi_gmem_RID = 0;
+    if (s->beat_bytes == 0 || s->bursts.empty()) return;
+    const Burst& b = s->bursts.front();
+    uint64_t a = b.addr + (uint64_t)b.done * s->beat_bytes;
+    static uint8_t zero[128] = {0};
+    bool ok = a >= s->ddr_base && a + s->beat_bytes <= s->ddr_base + s->ddr.size();
+    put_beat(t->m_axi_gmem_RDATA, ok ? &s->ddr[a - s->ddr_base] : zero, s->beat_bytes);
+    t->m_axi_gmem_RRESP = ok ? 0 : 2;
+    t->m_axi_gmem_RVALID = 1;
+    t->m_axi_gmem_RLAST = b.done + 1 == b.beats;
+}
+// After settle (before the edge): the handshakes of this cycle.
+inline void ddr_sample(Sim* s) {
+    Vsyna_core* t = s->top;
+    if (s->beat_bytes == 0) return;
+    if (t->m_axi_gmem_RVALID && t->m_axi_gmem_RREADY) {
+        Burst& b = s->bursts.front();
+        if (t->m_axi_gmem_RRESP == 0) s->ddr_bytes += s->beat_bytes;
+        else s->ddr_bad++;
+        if (++b.done == b.beats) s->bursts.pop_front();
+    }
+    if (t->m_axi_gmem_ARVALID && t->m_axi_gmem_ARREADY)
+        s->bursts.push_back(Burst{(uint64_t)t->m_axi_gmem_ARADDR, (uint32_t)t->m_axi_gmem_ARLEN + 1u, 0u});
+}
 
 // One clock cycle: inputs were set by the caller; settle with clk low, let the
 // caller sample (via the callback), then the rising edge.
 inline void settle(Sim* s) {
+    ddr_drive(s);
     s->top->ap_clk = 0;
     s->top->eval();
+    ddr_sample(s);
 }
 inline void rise(Sim* s) {
     s->top->ap_clk = 1;
@@ -95,6 +162,19 @@ void syna_reset(void* h, int n) {
     s->top->ap_rst_n = 1;
     cycle(s);
 }
+
+// The DDR behind m_axi_gmem: n bytes at byte address base, beats of beat_bytes (m_axi_gmem's width / 8).
+int syna_set_ddr(void* h, const uint8_t* img, uint64_t n, uint64_t base, int beat_bytes) {
+    Sim* s = static_cast<Sim*>(h);
+    if (beat_bytes < 4 || beat_bytes > 128 || (beat_bytes & (beat_bytes - 1))) return -1;
+    s->ddr.assign(img, img + n);
+    s->ddr_base = base;
+    s->beat_bytes = beat_bytes;
+    s->bursts.clear();
+    return 0;
+}
+uint64_t syna_ddr_bytes(void* h) { return static_cast<Sim*>(h)->ddr_bytes; }
+uint64_t syna_ddr_bad(void* h) { return static_cast<Sim*>(h)->ddr_bad; }
 
 void syna_set_dense(void* h, int dense) { static_cast<Sim*>(h)->top->dbg_dense = dense ? 1 : 0; }
 

@@ -23,7 +23,7 @@ from syna_contract.bundle import Bundle, BundleError, load_bundle
 from .hls_header import BUILD_DIR, SRC_DIR, gen_dir, generate
 from .hls_toolchain import CAPI_SOURCE, CORE_SOURCES, HlsToolError, _run, _source_hash, compile_cmd
 from .limits import DEFAULT_LANES, HLS
-from .lowering import WEIGHTS_MODES, ddr_weights, lower
+from .lowering import WEIGHTS_MODES, checked_ddr_image, ddr_weights, lower
 
 
 @dataclass
@@ -76,26 +76,8 @@ class HlsCore:
         return int(self.info["hash32"]) & 0xFFFFFFFF
 
     def _ddr_image(self) -> np.ndarray:
-        """The bundle's DDR image, checked (present, its checksum, this model, every value = the ROMs:
-        ``ddr_image.check_image``) and for this core's P and layout; refuses with a BundleError."""
-        b, P = self.bundle, self.lanes
-        entry = b.manifest.get("ddr_image")
-        if entry is None:
-            raise BundleError(b.root / ddr_image.IMAGE_FILE,
-                              f"the bundle has no DDR image; a core with weights in DDR needs one: export with "
-                              f"--ddr-image --lanes {P} (or `python -m model_export ddr-image {b.root} --lanes {P}`)")
-        img = ddr_image.check_image(b)
-        if img.lanes != P:
-            raise BundleError(b.root / entry.get("file", ddr_image.IMAGE_FILE),
-                              f"DDR image laid out for P = {img.lanes} lanes; this core has P = {P} (the rows of a "
-                              f"lane group hold P weights): re-export it with --ddr-image --lanes {P}")
-        d = self.ddr
-        want = {(l.index, l.w_offset, l.w_block_bytes, l.rows, l.groups) for l in d.layers}
-        got = {(e["layer"], e["w_offset"], e["w_block_bytes"], e["rows"], e["groups"]) for e in img.entries}
-        if want != got or img.header["row_bytes"] != d.row_bytes or len(img.data) != d.image_bytes:
-            raise BundleError(b.root / ddr_image.IMAGE_FILE, "DDR image layout differs from the one the core is "
-                                                              "generated for (ddr_image.layout)")
-        return np.frombuffer(img.data, dtype=np.uint8).copy()
+        """The bundle's DDR image, checked for this core (``syna_hw.lowering.checked_ddr_image``)."""
+        return checked_ddr_image(self.bundle, self.ddr)
 
     # ------------------------------------------------------------------ build
     def compile(self) -> "HlsCore":

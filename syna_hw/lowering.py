@@ -542,3 +542,28 @@ def ddr_weights(hw: HwModel, wbuf_rows: int | None = None) -> DdrWeights:
         out.append(DdrLayer(name, idx, e["rows"], e["groups"], int(tg), e["w_offset"], e["w_block_bytes"],
                             bool(getattr(l.layer, "attention", None))))
     return DdrWeights(hw.lanes, head["weight_bits"], head["row_bytes"], head["total_bytes"], int(wbuf_rows), out)
+
+
+def checked_ddr_image(bundle, ddr: DdrWeights) -> np.ndarray:
+    """The bundle's DDR image as bytes, checked (present, its checksum, this model, every value = the ROMs:
+    ``ddr_image.check_image``) and laid out as ``ddr`` (the core's P and tiling) expects; refuses with a
+    BundleError. Both cores' DDR modes (HLS C-sim, RTL harness) read it through here."""
+    from syna_contract import ddr_image
+    from syna_contract.bundle import BundleError
+    b, P = bundle, ddr.lanes
+    entry = b.manifest.get("ddr_image")
+    if entry is None:
+        raise BundleError(b.root / ddr_image.IMAGE_FILE,
+                          f"the bundle has no DDR image; a core with weights in DDR needs one: export with "
+                          f"--ddr-image --lanes {P} (or `python -m model_export ddr-image {b.root} --lanes {P}`)")
+    img = ddr_image.check_image(b)
+    if img.lanes != P:
+        raise BundleError(b.root / entry.get("file", ddr_image.IMAGE_FILE),
+                          f"DDR image laid out for P = {img.lanes} lanes; this core has P = {P} (the rows of a "
+                          f"lane group hold P weights): re-export it with --ddr-image --lanes {P}")
+    want = {(l.index, l.w_offset, l.w_block_bytes, l.rows, l.groups) for l in ddr.layers}
+    got = {(e["layer"], e["w_offset"], e["w_block_bytes"], e["rows"], e["groups"]) for e in img.entries}
+    if want != got or img.header["row_bytes"] != ddr.row_bytes or len(img.data) != ddr.image_bytes:
+        raise BundleError(b.root / ddr_image.IMAGE_FILE, "DDR image layout differs from the one the core is "
+                                                          "generated for (ddr_image.layout)")
+    return np.frombuffer(img.data, dtype=np.uint8).copy()

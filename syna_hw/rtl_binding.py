@@ -17,6 +17,8 @@ from syna_contract import protocol as proto
 from syna_contract.bundle import Bundle, load_bundle
 
 from .limits import DEFAULT_LANES
+from .lowering import WEIGHTS_MODES, checked_ddr_image, ddr_weights, lower
+from .limits import RTL
 from .rtl_config import generate
 from .rtl_toolchain import _Lock, build_harness, cache_root
 
@@ -36,14 +38,28 @@ class RtlCore:
     ``RtlCore(bundle_dir).transfer(in_words, steps) -> out_words`` (uint32), like
     ``host.emulator.CoreEmulator``; ``.model_hash32``; ``.run(in_words, steps)`` also
     returns the spike-map tap and the cycles (:class:`Transfer`). The first use of an
-    architecture builds the model (about 20 s); later ones load the cached library."""
+    architecture builds the model (about 20 s); later ones load the cached library.
 
-    def __init__(self, bundle_dir: str | Path | Bundle, lanes: int = DEFAULT_LANES, max_cycles: int = 50_000_000):
+    ``weights="ddr"`` (docs/rtl.md "Weights in DDR"): the core built with its conv / fc weights in
+    DDR, the harness playing the DDR with the bundle's checked DDR image at ``weights_base``
+    (programmed into WEIGHTS_BASE at open and after :meth:`reset`); ``.ddr`` the tile plan,
+    ``.ddr_bytes_read`` the bytes the core has read since open."""
+
+    def __init__(self, bundle_dir: str | Path | Bundle, lanes: int = DEFAULT_LANES, max_cycles: int = 50_000_000,
+                 weights: str = "rom", wbuf_rows: int | None = None, weights_base: int = 0x1000_0000):
+        if weights not in WEIGHTS_MODES:
+            raise ValueError(f"weights {weights!r}; expected one of {', '.join(WEIGHTS_MODES)}")
         self.bundle = bundle_dir if isinstance(bundle_dir, Bundle) else load_bundle(bundle_dir)
-        key = hashlib.sha256(f"{self.bundle.model_hash}-{lanes}".encode()).hexdigest()[:16]
+        self.weights = weights
+        self.ddr = ddr_weights(lower(self.bundle, lanes, target=RTL), wbuf_rows) if weights == "ddr" else None
+        self.image = checked_ddr_image(self.bundle, self.ddr) if self.ddr else None
+        self.weights_base = int(weights_base)
+        tag = f"-ddr{self.ddr.wbuf_rows}" if self.ddr else ""
+        key = hashlib.sha256(f"{self.bundle.model_hash}-{lanes}{tag}".encode()).hexdigest()[:16]
         self.rom_dir = cache_root() / "roms" / key
         with _Lock(cache_root() / "roms" / f"{key}.lock"):
-            self.cfg = generate(self.bundle, self.rom_dir, lanes=lanes)
+            self.cfg = generate(self.bundle, self.rom_dir, lanes=lanes, weights=weights,
+                                wbuf_rows=self.ddr.wbuf_rows if self.ddr else None)
         self.lib_path = build_harness(self.cfg)
         self.lib = ctypes.CDLL(str(self.lib_path))
         L = self.lib
@@ -62,16 +78,29 @@ class RtlCore:
         L.syna_transfer.argtypes = [ctypes.c_void_p, u32p, ctypes.c_int, ctypes.c_int, ctypes.c_uint32, u32p,
                                     ctypes.c_int, u32p, ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_int),
                                     ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint64), ctypes.c_int]
+        L.syna_set_ddr.restype = ctypes.c_int
+        L.syna_set_ddr.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_int]
+        L.syna_ddr_bytes.restype = ctypes.c_uint64
+        L.syna_ddr_bytes.argtypes = [ctypes.c_void_p]
+        L.syna_ddr_bad.restype = ctypes.c_uint64
+        L.syna_ddr_bad.argtypes = [ctypes.c_void_p]
         self._h = L.syna_open(str(self.rom_dir).encode())
         if not self._h:
             raise RuntimeError(f"RTL model could not open its ROM directory {self.rom_dir}")
+        if self.ddr is not None:
+            if L.syna_set_ddr(self._h, self.image.ctypes.data, self.image.size, self.weights_base,
+                              self.cfg.arch["GMEM_DW"] // 8) != 0:
+                raise RuntimeError(f"the harness refused a DDR port of {self.cfg.arch['GMEM_DW']} bits")
+            self._program_base()
         self.model_hash32 = self.cfg.model_hash32
         self.layers = self.cfg.spiking
         self.classes = self.cfg.arch["NCLS"]
         self.out_words = self.classes + len(self.layers) + 3
         self.tap_u32 = 2 + -(-self.cfg.arch["CMAX"] // 32)
         spec = self.bundle.input_spec
-        self.tap_cap = sum(spec["steps"] * l.out_shape[1] * l.out_shape[2]
+        # a DDR layer of several tiles writes each of its spike words once per tile
+        tiles = {l.name: l.tiles for l in self.ddr.layers} if self.ddr else {}
+        self.tap_cap = sum(spec["steps"] * l.out_shape[1] * l.out_shape[2] * tiles.get(l.name, 1)
                            for l in self.bundle.descriptors if l.spiking) + 16
         self.max_cycles = max_cycles
 
@@ -98,8 +127,25 @@ class RtlCore:
             raise RuntimeError(f"AXI4-Lite write of 0x{offset:02x} did not complete")
 
     def reset(self, cycles: int = 4) -> None:
-        """Pulse ap_rst_n (the core's state; memories keep their contents)."""
+        """Pulse ap_rst_n (the core's state; memories keep their contents). A DDR core's WEIGHTS_BASE is
+        programmed again, as a host would."""
         self.lib.syna_reset(self._h, cycles)
+        if self.ddr is not None:
+            self._program_base()
+
+    def _program_base(self) -> None:
+        self.reg_write(proto.REG_WEIGHTS_BASE, self.weights_base & 0xFFFFFFFF)
+        self.reg_write(proto.REG_WEIGHTS_BASE + 4, self.weights_base >> 32)
+
+    @property
+    def ddr_bytes_read(self) -> int:
+        """Bytes of the DDR image the core has read since open (the harness counts every beat)."""
+        return int(self.lib.syna_ddr_bytes(self._h))
+
+    @property
+    def ddr_beats_refused(self) -> int:
+        """Beats the harness answered with SLVERR (outside the image)."""
+        return int(self.lib.syna_ddr_bad(self._h))
 
     def set_dense(self, dense: bool) -> None:
         """Measurement only: process every input (no zero skipping)."""

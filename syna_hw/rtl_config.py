@@ -23,6 +23,14 @@
 - ``syna_sigmoid.mem``   the MA gate table ``numerics.sigmoid_table()`` (256 x 9 bits);
 - ``rtl_layout.json``    the same schedule for testbenches (spike-map tap decode).
 
+``weights="ddr"`` (issue 16; docs/rtl.md "Weights in DDR"): the conv / fc weights come from the DDR
+image through the core's AXI4 read port into an on-chip weight buffer of ``wbuf_rows`` rows, tile
+by tile (``syna_hw.lowering.ddr_weights``: the HLS core's tiles, the same bytes read).
+``syna_weights.mem`` is not written; ``syna_ddr.mem`` (one word per layer: w_offset, w_block_bytes,
+rows, tile_groups, 32 bits each, field 0 lowest) is, and ``syna_cfg.vh`` gains the buffer depth,
+the port width, the WEIGHTS_BASE registers and ```define SYNA_WEIGHTS_DDR``. The default
+``weights="rom"`` writes exactly the files it wrote before.
+
 :func:`rtl_arch` gives the architecture parameters without writing anything (no ROM contents
 needed), and :func:`rtl_memories` the memories ``rtl/syna_core.v`` builds from them: the planner
 prices those.
@@ -41,7 +49,8 @@ from syna_contract import protocol as proto
 from syna_contract.bundle import Bundle, load_bundle
 
 from .limits import DEFAULT_LANES, RTL
-from .lowering import HwModel, lower
+from .limits import RtlUnsupported
+from .lowering import WEIGHTS_MODES, DdrWeights, HwModel, ddr_weights, lower
 
 REPO = Path(__file__).resolve().parent.parent
 RTL_DIR = REPO / "rtl"
@@ -55,6 +64,9 @@ ATT_MEM = "syna_att.mem"
 ATTW_MEM = "syna_attw.mem"
 SIGMOID_MEM = "syna_sigmoid.mem"
 LAYOUT_JSON = "rtl_layout.json"
+DDR_MEM = "syna_ddr.mem"
+# One syna_ddr.mem word (weights="ddr"): these fields, 32 bits each, field 0 in the low bits.
+DDR_FIELDS = ("woff", "wblk", "rows", "tg")
 ROM_FILES = (SCHEDULE_MEM, WEIGHTS_MEM, BT_MEM, HASH_MEM, ATT_MEM, ATTW_MEM, SIGMOID_MEM)
 ATT_KINDS = {"MA": 0, "IA": 1}
 ATT_DIMS = {"T": 0, "C": 1}
@@ -125,6 +137,7 @@ class RtlConfig:
     layers: list[dict]                # per layer: name, kind, fields, shapes
     model_hash32: int
     spiking: list[str] = field(default_factory=list)
+    ddr: DdrWeights | None = None     # weights="ddr": the tile plan (None: weights in the ROM)
 
     @property
     def arch_key(self) -> str:
@@ -219,7 +232,7 @@ def rtl_memories(arch: dict) -> list[RtlMemory]:
     mems = [
         RtlMemory("input banks", arch["IB"], arch["ID"], count=arch["CIN"]),
         RtlMemory("spike maps", arch["CMAX"], arch["SD"]),
-        RtlMemory("weights", P * arch["WB"], arch["WD"], init=True),
+        RtlMemory("weights", P * arch["WB"], arch["WD"], init=not arch.get("WDDR")),   # DDR: the tile buffer
         RtlMemory("bias+threshold", P * (32 + MB), arch["BTD"], init=True),
         RtlMemory("accumulators", P * 32, arch["AD"]),
         RtlMemory("membranes", P * MB, arch["AD"]),
@@ -241,15 +254,34 @@ def rtl_memories(arch: dict) -> list[RtlMemory]:
 
 
 # ================================================================================ files
-def generate(bundle_dir: str | Path | Bundle, out_dir: str | Path, lanes: int = DEFAULT_LANES) -> RtlConfig:
+def ddr_arch(hw: HwModel, dw: DdrWeights) -> dict:
+    """The parameters a weights="ddr" build adds to (or changes in) :func:`rtl_arch`: the weight
+    memory is the tile buffer (``WD`` = its rows), ``GMEM_DW`` the AXI read port's data width (one
+    image row, at least 32 bits: narrower rows come several per beat), ``ROWB`` the image row bytes."""
+    for l in dw.layers:
+        if l.attention and l.tiles > 1:
+            raise RtlUnsupported(f"layer {l.name}: attention over {l.tiles} weight tiles is not built in the RTL's "
+                                 f"DDR mode yet (the HLS core reloads pass 2); a weight buffer of at least "
+                                 f"{l.rows * l.groups} rows (wbuf_rows) keeps it in one tile")
+    return dict(WDDR=1, WD=dw.wbuf_rows, WAW=_bits_for(dw.wbuf_rows - 1), ROWB=dw.row_bytes,
+                GMEM_DW=max(32, 8 * dw.row_bytes), DDR_BYTES=dw.bytes_per_inference)
+
+
+def generate(bundle_dir: str | Path | Bundle, out_dir: str | Path, lanes: int = DEFAULT_LANES,
+             weights: str = "rom", wbuf_rows: int | None = None) -> RtlConfig:
     """Write the RTL configuration for a bundle into ``out_dir`` (see the module doc)."""
+    if weights not in WEIGHTS_MODES:
+        raise ValueError(f"weights {weights!r}; expected one of {', '.join(WEIGHTS_MODES)}")
     bundle = bundle_dir if isinstance(bundle_dir, Bundle) else load_bundle(bundle_dir)
     hw = lower(bundle, lanes, target=RTL)
+    dw = ddr_weights(hw, wbuf_rows) if weights == "ddr" else None
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     P, mem_bits, wbits = hw.lanes, hw.mem_bits, hw.weight_bits
     sched = schedule(hw)
     arch = rtl_arch(hw, sched)
+    if dw is not None:
+        arch.update(ddr_arch(hw, dw))
     fw = arch["FW"]
     layers = hw.descriptors
     spiking = [l.name for l in hw.layers]
@@ -272,6 +304,10 @@ def generate(bundle_dir: str | Path | Bundle, out_dir: str | Path, lanes: int = 
            f"localparam integer SYNA_VERSION = {proto.INTERFACE_VERSION};",
            f"localparam [31:0] SYNA_DEFAULT_IDLE_TIMEOUT = 32'd{proto.DEFAULT_IDLE_TIMEOUT};"]
     vh += [f"localparam [6:0] SYNA_REG_{n} = 7'h{off:02x};" for n, off in proto.REGISTERS.items()]
+    if dw is not None:
+        vh += ["// Weights in DDR (weights=\"ddr\"): the weight memory is a tile buffer filled through m_axi_gmem:",
+               "`define SYNA_WEIGHTS_DDR 1"]
+        vh += [f"localparam [6:0] SYNA_REG_{n} = 7'h{off:02x};" for n, off in proto.DDR_REGISTERS.items()]
     vh += [f"localparam integer SYNA_STATUS_{n.upper()} = {b.bit_length() - 1};" for n, b in proto.STATUS_BITS.items()]
     vh += ["// Attention gate constants, from syna_contract/numerics.py (docs/numerics.md section 6):"]
     vh += [f"localparam integer SYNA_{n} = {v};" for n, v in GATE_CONSTANTS.items()]
@@ -288,8 +324,20 @@ def generate(bundle_dir: str | Path | Bundle, out_dir: str | Path, lanes: int = 
     comment += [f"layer {i} {l.name} {l.kind}{' ' + l.op if l.kind == 'merge' else ''}: "
                 + " ".join(f"{n}={f[n]}" for n in FIELDS if f[n]) for i, (l, f) in enumerate(zip(layers, sched))]
     _write_mem(out / SCHEDULE_MEM, _pack_hex([(table, fw)]), comment)
-    _write_mem(out / WEIGHTS_MEM, _pack_hex([(weights, wbits)]),
-               [f"syna weights: {len(weights)} words of {P} lanes x int{wbits}, lane 0 lowest"])
+    if dw is None:
+        _write_mem(out / WEIGHTS_MEM, _pack_hex([(weights, wbits)]),
+                   [f"syna weights: {len(weights)} words of {P} lanes x int{wbits}, lane 0 lowest"])
+    else:
+        by_name = {l.name: l for l in dw.layers}
+        rows = [by_name.get(l.name) for l in hw.layers + [hw.fc]]
+        table = np.array([[r.w_offset, r.w_block_bytes, r.rows, r.tile_groups] if r else [0] * 4 for r in rows],
+                         dtype=np.int64)
+        _write_mem(out / DDR_MEM, _pack_hex([(table, 32)]),
+                   [f"syna DDR weight tiles: {len(rows)} layers x {len(DDR_FIELDS)} fields of 32 bits, field 0 "
+                    f"lowest: " + " ".join(DDR_FIELDS) + f"; buffer {dw.wbuf_rows} rows, "
+                    f"{dw.bytes_per_inference} bytes read per inference"]
+                   + [f"layer {l.name}: woff={r.w_offset} wblk={r.w_block_bytes} rows={r.rows} groups={r.groups} "
+                      f"tg={r.tile_groups} tiles={r.tiles}" for l, r in zip(hw.layers + [hw.fc], rows) if r])
     _write_mem(out / BT_MEM, _pack_hex([(bias_a, 32), (thr_a, mem_bits)]),
                [f"syna bias/threshold: {len(bias_a)} words: {P} x int32 bias (low), {P} x int{mem_bits} threshold"])
     _write_mem(out / HASH_MEM, [f"{model_hash32:08x}"], [f"MODEL_HASH32 of model {bundle.model_hash}"])
@@ -307,4 +355,4 @@ def generate(bundle_dir: str | Path | Bundle, out_dir: str | Path, lanes: int = 
                   layers=[dict(name=l.name, layer_kind=l.kind, out_shape=list(l.out_shape), fields=f)
                           for l, f in zip(layers, sched)])
     (out / LAYOUT_JSON).write_text(json.dumps(layout, indent=1))
-    return RtlConfig(out, arch, layout["layers"], model_hash32, spiking)
+    return RtlConfig(out, arch, layout["layers"], model_hash32, spiking, dw)

@@ -88,6 +88,7 @@ def build_harness(cfg: RtlConfig, jobs: int = 1) -> Path:
         cmd = [verilator_bin(), "--cc", "--exe", "--build", "-j", str(jobs), "--no-timing", "-Wno-fatal",
                "-Wno-WIDTH", "-Wno-UNUSED", "-O3", "--x-assign", "fast", "--x-initial", "fast",
                "--top-module", "syna_core", "-Mdir", str(root / "obj"), f"-I{root / 'cfg'}",
+               *([f"-GGMEM_DW={cfg.arch['GMEM_DW']}"] if cfg.arch.get("WDDR") else []),
                "-CFLAGS", "-fPIC -O2", "-LDFLAGS", "-shared", "-o", "libsyna.so", "-MAKEFLAGS", VERILATOR_MAKEFLAGS,
                *map(str, rtl_sources()), str(SIM_DIR / "harness.cpp")]
         res = subprocess.run(cmd, capture_output=True, text=True, env=verilator_env())
