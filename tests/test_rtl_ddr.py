@@ -1,0 +1,115 @@
+"""The RTL twin with its weights in DDR (``weights="ddr"``, docs/rtl.md "Weights in DDR"): rtl/syna_core.v
+reads the bundle's DDR image (syna_contract/ddr_image.py) through its AXI4 read port (rtl/syna_axi_rd.v,
+INCR bursts) into its weight buffer, one output-channel tile at a time (the HLS core's tiles:
+``syna_hw.lowering.ddr_weights``), the Verilator harness playing the DDR. Every spike of every layer,
+the scores and counts equal the golden (reference) ones; the bytes the core reads are the HLS core's
+formula; the on-chip build's generated files are unchanged (tests/test_lowering.py pins them)."""
+from __future__ import annotations
+
+import pytest
+
+from helpers import HwCase, rtl_check_bitexact
+from syna_contract import ddr_image as di
+from syna_contract.bundle import BundleError, load_bundle
+from syna_hw import rtl_config
+from syna_hw.limits import RtlUnsupported
+from syna_hw.lowering import ddr_weights, lower
+from syna_hw.limits import RTL
+from syna_hw.rtl_binding import RtlCore
+
+OR_P4 = HwCase("or-p4", "OR", lanes=4, samples=2, seed=4)
+OR_P1 = HwCase("or-p1", "OR", lanes=1, samples=2, seed=4)
+ATT_P4 = HwCase("maT-iaT-and-w4-m8-p4", "AND", ("T", "b"), weight_bits=4, mem_bits=8, lanes=4, samples=2, seed=4)
+
+
+def _bundle(case: HwCase, root, image: bool = True):
+    path = case.write(root / case.name)
+    if image:
+        di.add_image(load_bundle(path), case.lanes)
+    return load_bundle(path)
+
+
+@pytest.fixture(scope="module")
+def bundles(tmp_path_factory):
+    root = tmp_path_factory.mktemp("rtl-ddr")
+    return {c.name: _bundle(c, root) for c in (OR_P4, OR_P1, ATT_P4)}
+
+
+def _expected_bytes(d) -> int:
+    """docs/hls-core.md: sum over conv / fc layers of loads x G x w_block_bytes (loads = 1: no attention
+    layer of 2+ tiles is built in the RTL yet), every tile one range of n x w_block_bytes bytes."""
+    return sum(l.groups * l.w_block_bytes for l in d.layers)
+
+
+def _run(b, lanes, wbuf_rows):
+    core = RtlCore(b, lanes=lanes, weights="ddr", wbuf_rows=wbuf_rows)
+    try:
+        outs = rtl_check_bitexact(core)
+        assert core.ddr_beats_refused == 0
+        assert core.ddr_bytes_read == len(outs) * _expected_bytes(core.ddr)
+        assert core.ddr.bytes_per_inference == _expected_bytes(core.ddr)
+        return core.ddr, outs
+    finally:
+        core.close()
+
+
+def test_one_tile_per_layer(bundles):
+    """A buffer as large as the largest layer: every layer's weights are one load, bit-exact."""
+    b = bundles[OR_P4.name]
+    whole = max(l.rows * l.groups for l in ddr_weights(lower(b, 4, target=RTL)).layers)
+    d, _ = _run(b, 4, whole)
+    assert all(l.tiles == 1 for l in d.layers)
+
+
+def test_many_tiles_rescan(bundles):
+    """The smallest buffer (one lane group of the largest layer): layers of 2 to 16 tiles re-scan their
+    input per tile, a later tile keeping the earlier tiles' lanes of each spike word; bit-exact, and the
+    bytes are the same as with one tile (tiling re-reads nothing)."""
+    b = bundles[OR_P4.name]
+    need = max(l.rows for l in ddr_weights(lower(b, 4, target=RTL)).layers)
+    d, _ = _run(b, 4, need)
+    assert max(l.tiles for l in d.layers) == 16 and any(l.tiles == 2 for l in d.layers)
+
+
+def test_one_lane_fc_tiles_rows_per_beat(bundles):
+    """P = 1: 1-byte image rows, four per 32-bit beat; 64 tiles in the widest layers and the fc in two
+    tiles of classes (its accumulators cleared between them)."""
+    b = bundles[OR_P1.name]
+    d, _ = _run(b, 1, 576)
+    assert d.row_bytes == 1 and d.layer("fc").tiles == 2 and max(l.tiles for l in d.layers) == 64
+
+
+def test_attention_in_one_tile(bundles):
+    """MA and IA layers (4-bit weights: 2-byte rows, two per beat) with their weights in one tile each."""
+    b = bundles[ATT_P4.name]
+    whole = max(l.rows * l.groups for l in ddr_weights(lower(b, 4, target=RTL)).layers)
+    _run(b, 4, whole)
+
+
+def test_generated_files(bundles, tmp_path):
+    """DDR build: no weight ROM, the tile plan in syna_ddr.mem, the buffer depth and port in syna_cfg.vh;
+    an attention layer over 2+ tiles is refused by name (not built yet)."""
+    b = bundles[OR_P4.name]
+    cfg = rtl_config.generate(b, tmp_path / "ddr", lanes=4, weights="ddr", wbuf_rows=576)
+    names = {p.name for p in (tmp_path / "ddr").iterdir()}
+    assert rtl_config.WEIGHTS_MEM not in names and rtl_config.DDR_MEM in names
+    vh = (tmp_path / "ddr" / rtl_config.CFG_VH).read_text()
+    assert "`define SYNA_WEIGHTS_DDR 1" in vh and "localparam integer SYNA_WD = 576;" in vh
+    assert "SYNA_REG_WEIGHTS_BASE = 7'h48" in vh and cfg.arch["GMEM_DW"] == 32
+    words = [w for w in (tmp_path / "ddr" / rtl_config.DDR_MEM).read_text().split("\n") if w and not w.startswith("//")]
+    assert len(words) == cfg.arch["NL"]
+    fc = int(words[-1], 16)
+    l = cfg.ddr.layer("fc")
+    assert [(fc >> (32 * i)) & 0xFFFFFFFF for i in range(4)] == [l.w_offset, l.w_block_bytes, l.rows, l.tile_groups]
+    rom = rtl_config.generate(b, tmp_path / "rom", lanes=4)
+    assert rom.ddr is None and "SYNA_WEIGHTS_DDR" not in (tmp_path / "rom" / rtl_config.CFG_VH).read_text()
+    with pytest.raises(RtlUnsupported, match="attention over"):
+        rtl_config.generate(bundles[ATT_P4.name], tmp_path / "att", lanes=4, weights="ddr", wbuf_rows=576)
+    with pytest.raises(ValueError, match="weights 'flash'"):
+        rtl_config.generate(b, tmp_path / "x", lanes=4, weights="flash")
+
+
+def test_refuses_bundle_without_image(tmp_path):
+    b = _bundle(OR_P4, tmp_path, image=False)
+    with pytest.raises(BundleError, match="no DDR image"):
+        RtlCore(b, lanes=4, weights="ddr")
