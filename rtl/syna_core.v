@@ -100,6 +100,13 @@ module syna_core #(
     localparam integer WDDR = 0, ROWB = 4;
     localparam [6:0] A_WBASE = 7'h48;
 `endif
+`ifdef SYNA_WEIGHTS_DDR
+    generate                              // the port must be the configuration's width
+        if (GMEM_DW != SYNA_GMEM_DW) begin : bad_gmem_dw
+            syna_core_GMEM_DW_differs_from_syna_cfg_SYNA_GMEM_DW set_the_parameter_from_syna_cfg ();
+        end
+    endgenerate
+`endif
     localparam integer RPB = (GMEM_DW / 8 >= ROWB) ? GMEM_DW / 8 / ROWB : 1;   // image rows per beat
     localparam integer RPBW = (RPB > 1) ? $clog2(RPB) : 1;
     localparam integer GAW = 49;                          // DDR byte address bits (ZynqMP HP ports)
@@ -490,7 +497,7 @@ module syna_core #(
     reg  [WAW:0]   ld_addr;               // buffer row of (ld_row, ld_j)
     wire [31:0]    blk_rows = dd_wblk >> $clog2(ROWB);
     wire           rd_take = rd_valid && (ld_sub == RPB - 1);
-    wire [GAW-1:0] cmd_addr = weights_base[GAW-1:0] + dd_woff[GAW-1:0] + g0_r * dd_wblk;
+    wire [GAW-1:0] cmd_addr = weights_base[GAW-1:0] + {{(GAW - 32){1'b0}}, dd_woff} + g0_r * dd_wblk;
     wire [31:0]    cmd_len = tg_r * dd_wblk;
     wire           wb_too_high = |weights_base[63:GAW];
     generate
@@ -530,6 +537,8 @@ module syna_core #(
     endgenerate
     assign m_axi_gmem_ARREGION = 4'd0;
     wire [P*WB-1:0] ld_row_data = rd_data[ld_sub * ROWB * 8 +: P * WB];
+    generate
+        if (WDDR != 0) begin : g_loader
     always @(posedge clk) begin
         ld_we <= 1'b0;
         if (rst || state != S_TLD) begin
@@ -545,13 +554,17 @@ module syna_core #(
             if (ld_row + 1 == blk_rows) begin
                 ld_row <= 32'd0;
                 ld_j <= ld_j + 1'b1;
-                ld_addr <= ld_j[WAW:0] + 1'b1;
+                ld_addr <= ld_j + 1'b1;
             end else begin
                 ld_row <= ld_row + 1;
-                ld_addr <= ld_addr + tg_r[WAW:0];
+                ld_addr <= ld_addr + tg_r;
             end
         end
     end
+        end else begin : g_no_loader
+            always @(posedge clk) begin ld_we <= 1'b0; ld_sub <= {RPBW{1'b0}}; end
+        end
+    endgenerate
 
     // ------------------------------------------------------------------ the schedule
     integer i;

@@ -87,18 +87,18 @@ GATE_CONSTANTS = {"GATE_FRAC_BITS": nx.GATE_FRAC_BITS, "SIG_HALF": 1 << (nx.SIGM
 # The RTL file list: rtl/syna.f (dependency order, one path per line relative to the repository root,
 # `//` comments); the controller and the top level are these modules' files.
 RTL_FILELIST = RTL_DIR / "syna.f"
-CORE_MODULE, TOP_MODULE = "syna_core", "syna_core_top"
+CORE_MODULE, TOP_MODULE, TOP_DDR_MODULE = "syna_core", "syna_core_top", "syna_core_top_ddr"
 
 
 def rtl_sources(top: bool = False, units_only: bool = False) -> list[Path]:
     """RTL files in dependency order, as rtl/syna.f lists them: the units, syna_core.v, and
-    syna_core_top.v when ``top``; only the units when ``units_only``."""
+    syna_core_top_ddr.v and syna_core_top.v when ``top``; only the units when ``units_only``."""
     paths = [REPO / line.strip() for line in RTL_FILELIST.read_text().splitlines()
              if line.strip() and not line.strip().startswith("//")]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise FileNotFoundError(f"{RTL_FILELIST} lists files that do not exist: {', '.join(missing)}")
-    skip = {CORE_MODULE, TOP_MODULE} if units_only else set() if top else {TOP_MODULE}
+    skip = {CORE_MODULE, TOP_MODULE, TOP_DDR_MODULE} if units_only else set() if top else {TOP_MODULE, TOP_DDR_MODULE}
     return [p for p in paths if p.stem not in skip]
 
 
