@@ -16,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from syna_contract import ddr_image
 from syna_contract import protocol as proto
-from syna_contract.bundle import Bundle, BundleError, load_bundle
+from syna_contract.bundle import Bundle, load_bundle
 
 from .hls_header import BUILD_DIR, SRC_DIR, gen_dir, generate
 from .hls_toolchain import CAPI_SOURCE, CORE_SOURCES, HlsToolError, _run, _source_hash, compile_cmd

@@ -16,9 +16,8 @@ import numpy as np
 from syna_contract import protocol as proto
 from syna_contract.bundle import Bundle, load_bundle
 
-from .limits import DEFAULT_LANES
+from .limits import DEFAULT_LANES, RTL
 from .lowering import WEIGHTS_MODES, checked_ddr_image, ddr_weights, lower
-from .limits import RTL
 from .rtl_config import generate
 from .rtl_toolchain import _Lock, build_harness, cache_root
 
