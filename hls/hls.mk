@@ -58,8 +58,8 @@ hls:
 bitstream_args = @case "$(IMPL)" in hls|rtl) ;; *) \
 	  echo "error: IMPL=$(IMPL): expected hls (the Vitis HLS core, the default) or rtl (the RTL twin)" >&2; exit 2;; esac; \
 	if [ "$(IMPL)" = rtl ] && [ "$(WEIGHTS)" != rom ]; then \
-	  echo "error: IMPL=rtl WEIGHTS=$(WEIGHTS): the RTL twin has no AXI master yet (issue 16), so it cannot read" \
-	       "weights from DDR; build an on-chip model (WEIGHTS=rom) or use IMPL=hls. Nothing was run." >&2; exit 2; fi
+	  echo "error: IMPL=rtl WEIGHTS=$(WEIGHTS): the RTL twin's DDR mode (syna_core_top_ddr) is not packaged as a Vivado IP yet (issue 16)" \
+	       "(it reads DDR only in simulation); build an on-chip model (WEIGHTS=rom) or use IMPL=hls. Nothing was run." >&2; exit 2; fi
 
 bitstream:
 	$(bitstream_args)

@@ -13,7 +13,7 @@
 Weights in DDR (``weights="ddr"``, :mod:`host.ddr`): ``pynq`` copies the bundle's DDR image into
 contiguous memory and programs WEIGHTS_BASE (the overlay's .hwh says whether its core is a DDR-mode
 build); ``hls`` runs the DDR-mode C-simulation on the image; ``reference`` checks the image and
-computes as always; ``rtl`` refuses (the RTL twin has no AXI master yet).
+computes as always; ``rtl`` runs the DDR-mode RTL twin (its Verilator harness plays the DDR).
 
 Every backend owns an input and an output buffer (rows of 64-byte aligned 32-bit
 words: one input packet, one output packet per sample) and ``execute(n, steps)``
@@ -159,7 +159,8 @@ class ModelBackend(Backend):
             got, outside = self.model.ddr_stats()
             self.ddr_bytes_read += got
             if outside:
-                raise DmaError(f"the {self.name} core read {outside} weight tiles outside its DDR image")
+                raise DmaError(f"the {self.name} core read outside its DDR image ({outside} weight tiles (hls) "
+                               "or AXI beats (rtl) refused)")
 
 
 class ReferenceBackend(ModelBackend):
@@ -223,18 +224,31 @@ class HlsBackend(ModelBackend):
 
 
 class RtlBackend(ModelBackend):
+    """``weights="ddr"``: the RTL twin generated with its weights in DDR, its Verilator harness playing the
+    DDR with the bundle's image at WEIGHTS_BASE (P = ``lanes``, default the image's; ``wbuf_rows``: the
+    weight buffer, default the generator's); the bytes its AXI read port receives are counted."""
+
     name = "rtl"
 
-    def __init__(self, bundle: Bundle, *, weights: str | None = None, **_):
+    def __init__(self, bundle: Bundle, *, weights: str | None = None, lanes: int | None = None,
+                 wbuf_rows: int | None = None, **_):
         ddr.check_mode(weights, self.name)
+        options = {}
         if weights == "ddr":
-            raise ddr.refuse(self.name, "the RTL twin has no AXI master and no WEIGHTS_BASE register yet "
-                                        "(issue 16); its weights are in on-chip ROMs")
+            lanes = ddr.bundle_image(bundle, lanes).lanes      # the same refusals as every backend, unwrapped
+            options = dict(lanes=lanes, weights="ddr", wbuf_rows=wbuf_rows)
+            self.wbuf_rows = wbuf_rows
 
         def load():
             from syna_hw.rtl_core import RtlCore
             return RtlCore
-        super().__init__(bundle, _stage_model(bundle, "RTL twin", load))
+        model = _stage_model(bundle, "RTL twin", load, **options)
+        super().__init__(bundle, model, weights or "rom", lanes if weights == "ddr" else None)
+
+    def ddr_bytes_per_inference(self) -> int | None:
+        if self.weights != "ddr":
+            return None
+        return int(self.model.ddr.bytes_per_inference)       # what the generated core's tiling reads
 
 
 # ============================================================================ the board

@@ -380,7 +380,7 @@ class SpikingCore:
         if b.weights == "ddr":
             modelled = b.ddr_bytes_per_inference()
             per = (b.ddr_bytes_read - ddr_before) / n if b.ddr_bytes_counted else float(modelled)
-            res["DDR_bytes_source"] = "counted (C-sim)" if b.ddr_bytes_counted else "modelled (HLS core's tiling)"
+            res["DDR_bytes_source"] = (f"counted ({'RTL sim' if b.name == 'rtl' else 'C-sim'})") if b.ddr_bytes_counted else "modelled (HLS core's tiling)"
             res["DDR_weight_bytes_per_inference"] = per
             res["DDR_weight_bytes_modelled"] = modelled
             res["DDR_weights_bandwidth[MB/s]"] = per * n / runtime / 1e6 if runtime else float("inf")

@@ -24,13 +24,6 @@ def check_mode(weights: str | None, backend: str) -> None:
                          "(or None: rom, or on the board what the overlay's core is)")
 
 
-def refuse(backend: str, why: str) -> DdrWeightsError:
-    """The one refusal of a backend whose core cannot read weights from DDR."""
-    return DdrWeightsError(f"the {backend} backend cannot run a core with its weights in DDR (weights='ddr'): "
-                           f"{why}. Use backend='hls' (the HLS core's C-simulation reads the image) or 'pynq' with "
-                           "a DDR-mode overlay, or weights='rom' for the on-chip core")
-
-
 def bundle_image(bundle: Bundle, lanes: int | None = None) -> ddr_image.DdrImage:
     """The bundle's DDR image, checked (``ddr_image.check_image``) and, when ``lanes`` is given, laid out
     for that P. Refuses with :class:`BundleError` saying what to export."""

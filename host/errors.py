@@ -39,6 +39,5 @@ class BoardNotFoundError(HostError):
 
 
 class DdrWeightsError(HostError):
-    """Weights in DDR cannot be used as asked: the backend's core cannot read DDR (the RTL twin has no AXI
-    master yet), the overlay's core and the ``weights`` option disagree, or the image's memory is not what
-    the core needs (a physical address that is not 4096-aligned)."""
+    """Weights in DDR cannot be used as asked: the overlay's core and the ``weights`` option disagree, or
+    the image's memory is not what the core needs (a physical address that is not 4096-aligned)."""

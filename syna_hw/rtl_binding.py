@@ -141,6 +141,13 @@ class RtlCore:
         """Bytes of the DDR image the core has read since open (the harness counts every beat)."""
         return int(self.lib.syna_ddr_bytes(self._h))
 
+    def ddr_stats(self) -> tuple[int, int]:
+        """(bytes read, beats refused outside the image) since the last call (the host backends' counter)."""
+        got, bad = self.ddr_bytes_read, self.ddr_beats_refused
+        prev = getattr(self, "_ddr_seen", (0, 0))
+        self._ddr_seen = (got, bad)
+        return got - prev[0], bad - prev[1]
+
     @property
     def ddr_beats_refused(self) -> int:
         """Beats the harness answered with SLVERR (outside the image)."""

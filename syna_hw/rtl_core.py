@@ -43,7 +43,7 @@ def vivado_tcl(bundle_dir, board: str, lanes: int, out_dir) -> Path:
     """``board_<board>.tcl`` for the RTL route to a bitstream (hls/scripts/syna_rtl_ip.tcl, syna_bd.tcl): the
     board's variables (the HLS flow's, from syna_contract/boards.py) and the RTL's: the top, rtl/syna.f's
     files in order, the configuration :func:`generate` wrote into ``out_dir``, the register map of
-    syna_contract/protocol.py. On-chip weights only (``syna_weights rom``): the RTL has no AXI master yet."""
+    syna_contract/protocol.py. On-chip weights only (``syna_weights rom``): the DDR mode's top (syna_core_top_ddr) is not packaged yet."""
     out = Path(out_dir)
     generated = [out / CFG_VH] + [out / f for f in ROM_FILES]
     missing = [str(p) for p in generated if not p.is_file()]

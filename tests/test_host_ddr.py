@@ -162,11 +162,11 @@ def test_same_refusals_on_the_simulation_backends(bundles):
             SpikingCore(b["plain"], backend=name, weights="ddr")
         with pytest.raises(BundleError, match=r"DDR image laid out for P = 8 lanes; the core has P = 16"):
             SpikingCore(b["p8"], backend=name, weights="ddr", lanes=LANES)
-    # the RTL twin cannot read DDR: one refusal, before anything is built, whatever the bundle
-    for bundle in (b["p16"], b["plain"]):
-        with pytest.raises(DdrWeightsError, match=r"the rtl backend cannot run a core with its weights in DDR "
-                                                  r"\(weights='ddr'\): the RTL twin has no AXI master"):
-            SpikingCore(bundle, backend="rtl", weights="ddr")
+    # the RTL twin: the same refusals, before anything is built
+    with pytest.raises(BundleError, match=r"the bundle has no DDR image"):
+        SpikingCore(b["plain"], backend="rtl", weights="ddr")
+    with pytest.raises(BundleError, match=r"DDR image laid out for P = 8 lanes; the core has P = 16"):
+        SpikingCore(b["p8"], backend="rtl", weights="ddr", lanes=LANES)
     with pytest.raises(ValueError, match=r"weights='flash'"):
         SpikingCore(b["p16"], backend="reference", weights="flash")
 
@@ -204,3 +204,15 @@ def test_throughput_test_on_the_fake_board_reports_ddr(bundles, impl):
     assert tp["DDR_bytes_source"].startswith("modelled") and tp["DDR_weight_bytes_per_inference"] == per
     assert board.ddr_bytes_read == 4 * per                       # what the fake board's C-sim read
     assert tp["core_DDR_weights_bandwidth[MB/s]"] == pytest.approx(per * 100e6 / (100 * 64) / 1e6)
+
+
+def test_rtl_backend_ddr_mode_bitexact(bundles):
+    """The rtl backend's DDR-mode core (the RTL twin reading the image through its AXI port, the Verilator
+    harness playing the DDR) gives the reference's scores and spike counts; it reads the tiling's bytes."""
+    b, x, _ = bundles
+    core = SpikingCore(b["p16"], backend="rtl", weights="ddr")
+    pd = core.classify_batch(x[:2])
+    assert_reference(b["p16"], x[:2], pd)
+    per = core.backend.ddr_bytes_per_inference()
+    assert core.backend.ddr_bytes_read == 2 * per > 0 and core.info()["weights"] == "ddr"
+    core.close()

@@ -29,7 +29,7 @@ if {![info exists syna_impl]} { set syna_impl hls }
 set ddr_core [expr {[info exists syna_weights] && $syna_weights eq "ddr"}]
 if {$syna_impl eq "rtl"} {
     if {$ddr_core} {
-        error "IMPL=rtl with DDR weights: the RTL twin has no AXI master yet (issue 16); build an on-chip model, or use IMPL=hls"
+        error "IMPL=rtl with DDR weights: the RTL twin's DDR mode (syna_core_top_ddr) is not packaged as a Vivado IP yet (issue 16); build an on-chip model, or use IMPL=hls"
     }
     set ip_repo [file join $gen_dir rtl_ip]
     set core_vlnv syna:rtl:syna_core:1.0

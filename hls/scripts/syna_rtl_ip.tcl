@@ -11,7 +11,7 @@
 # The IP's interfaces are those of docs/core-interface.md, the names the HLS core's IP has:
 # s_axi_control (AXI4-Lite slave, address block Reg with the registers), s_axis_in / m_axis_out
 # (AXI4-Stream), ap_clk (clock of all three), ap_rst_n (active-low reset), interrupt (level, high).
-# On-chip weights only: the RTL has no AXI master yet (issue 16).
+# On-chip weights only: the RTL's DDR mode (syna_core_top_ddr.v) is not packaged yet (issue 16).
 # Never run in this repository's CI (no Vivado there); tests/test_vivado_bd.py sources it with stubs.
 
 if {[llength $argv] < 2} {
@@ -28,7 +28,7 @@ if {![info exists syna_impl] || $syna_impl ne "rtl"} {
     error "$board_tcl was not written for the RTL twin (syna_impl rtl): use `python -m syna_hw.rtl_core generate ... --board $board`"
 }
 if {$syna_weights eq "ddr"} {
-    error "IMPL=rtl with DDR weights: the RTL twin has no AXI master yet (issue 16); build an on-chip model, or use IMPL=hls"
+    error "IMPL=rtl with DDR weights: the RTL twin's DDR mode (syna_core_top_ddr) is not packaged as a Vivado IP yet (issue 16); build an on-chip model, or use IMPL=hls"
 }
 foreach f [concat $syna_rtl_sources $syna_rtl_generated] {
     if {![file exists $f]} { error "RTL IP: $f is missing (rtl/syna.f or the generated configuration)" }
