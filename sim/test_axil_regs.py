@@ -2,7 +2,8 @@
 version of syna_contract/protocol.py as syna_core passes them from syna_cfg.vh): the map through
 cocotbext-axi's AxiLiteMaster -- ap_ctrl_hs start/done/idle/ready, GIE/IER/ISR and the interrupt, STEPS,
 IDLE_TIMEOUT, the read-only registers --, without and with idle cycles on AW/W/AR and back-pressure on B/R
-(verilog-axis' cycle_pause, and random)."""
+(verilog-axis' cycle_pause, and random); WEIGHTS_BASE (protocol.DDR_REGISTERS) built in (HAS_WBASE = 1, a
+DDR-mode core) and not (its offsets read 0, writes ignored)."""
 from __future__ import annotations
 
 import random
@@ -12,7 +13,7 @@ from cocotb.triggers import FallingEdge
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster
 
 from syna_contract import protocol as proto
-from unit_helpers import SEED, pause_generator, start_clock
+from unit_helpers import SEED, params, pause_generator, start_clock
 
 
 @cocotb.test()
@@ -78,6 +79,31 @@ async def axil_register_map(dut, idle, backpressure):
     assert await rd(proto.REG_ISR) == 0 and int(dut.interrupt.value) == 0
 
 
+@cocotb.test()
+async def weights_base_register(dut):
+    """64-bit RW with byte strobes in a DDR build (the output follows), cleared by reset; else reads 0."""
+    for name in ("awvalid", "wvalid", "arvalid", "accept", "core_done"):
+        getattr(dut, name).value = 0
+    axil = AxiLiteMaster(AxiLiteBus.from_entity(dut), dut.clk, dut.rst)
+    await start_clock(dut.clk, dut.rst)
+    lo, hi = proto.REG_WEIGHTS_BASE, proto.DDR_REGISTERS["WEIGHTS_BASE_HI"]
+
+    async def rd(addr):
+        return int.from_bytes((await axil.read(addr, 4)).data, "little")
+
+    await axil.write(lo, (0x12345000).to_bytes(4, "little"))
+    await axil.write(hi, (0x00000007).to_bytes(4, "little"))
+    await axil.write(lo + 2, b"\xab")                         # byte 2 only (WSTRB 0100)
+    want = 0x7_12AB5000 if params().get("HAS_WBASE") else 0
+    assert (await rd(lo), await rd(hi)) == (want & 0xFFFFFFFF, want >> 32)
+    assert int(dut.weights_base.value) == want
+    dut.rst.value = 1
+    for _ in range(2):
+        await FallingEdge(dut.clk)
+    dut.rst.value = 0
+    assert (await rd(lo), await rd(hi)) == (0, 0) and int(dut.weights_base.value) == 0
+
+
 # the parameter names of syna_axil_regs for protocol.REGISTERS (syna_core.v passes the same)
 OFFSET_PARAMS = {"CTRL": "A_CTRL", "GIE": "A_GIE", "IER": "A_IER", "ISR": "A_ISR", "STEPS": "A_STEPS",
                  "STATUS": "A_STATUS", "CYCLES": "A_CYCLES", "SATURATIONS": "A_SATS", "MODEL_HASH": "A_HASH",
@@ -90,3 +116,11 @@ def test_axil_regs(tmp_path):
     parameters = {OFFSET_PARAMS[n]: off for n, off in proto.REGISTERS.items()}
     parameters["VERSION"] = proto.INTERFACE_VERSION
     run_unit("syna_axil_regs", "test_axil_regs", parameters, tmp_path, build_tag="protocol")
+
+
+def test_axil_regs_weights_base(tmp_path):
+    """The DDR build's register (syna_core.v passes HAS_WBASE = 1 and SYNA_REG_WEIGHTS_BASE)."""
+    from cocotb_runner import run_unit
+    parameters = {OFFSET_PARAMS[n]: off for n, off in proto.REGISTERS.items()}
+    parameters.update(VERSION=proto.INTERFACE_VERSION, A_WBASE=proto.REG_WEIGHTS_BASE, HAS_WBASE=1)
+    run_unit("syna_axil_regs", "test_axil_regs", parameters, tmp_path, build_tag="protocol-wbase")
