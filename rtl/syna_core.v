@@ -340,6 +340,9 @@ module syna_core #(
         .first(t == 0), .lane_en(lane_en), .gmode(gmode), .gate(att_gate), .gq(att_gq), .cur(lif_cur),
         .v_next(vm_wdata), .spike(lif_spike), .sat(lif_sat));
 
+    // attention: the layer's start clears the dim-T pools and IA neuron; in DDR mode each pass-2 tile
+    // starts the dim-T IA neuron again (it runs the steps once per tile; its pools are spent by then)
+    wire           att_clear = (state == S_LOAD1 && att_layer) || (WDDR != 0 && state == S_TILE && p_gate);
     // attention (docs/rtl.md, "Attention"): built only when the configuration has some
     wire           att_done;
     wire [1:0]     att_sat;
@@ -349,8 +352,9 @@ module syna_core #(
             syna_attention #(.P(P), .MB(MB), .T(T), .CSZ(SYNA_ACSZ), .PSW(SYNA_APSW), .HMAX(SYNA_AHMAX),
                              .AWB(SYNA_AWB), .AWD(SYNA_AWD), .AWAW(SYNA_AWAW), .NATT(NATT), .NAW(SYNA_NAW),
                              .SIG_HALF(SYNA_SIG_HALF), .IA_THETA(SYNA_IA_THETA)) u_att (
-                .clk(clk), .rst(rst), .aidx(aidx[SYNA_NAW-1:0]), .clear(state == S_LOAD1 && att_layer),
-                .issue(lif_issue), .icg(cg), .l1(state == S_LIF && l1_valid), .cg(l1_cg), .first_pos(l1_n < d_g),
+                .clk(clk), .rst(rst), .aidx(aidx[SYNA_NAW-1:0]), .clear(att_clear),
+                .issue(lif_issue), .icg(g0e + cg), .l1(state == S_LIF && l1_valid), .cg(g0e + l1_cg),
+                .first_pos(l1_n < g_e),
                 .t(t), .pool(p_pool), .gated(p_gate), .lane_en(lane_en), .cur(lif_cur),
                 .mlp_start(mlp_go), .mlp_done(att_done), .ia_step(state == S_CONV && eng_done && p_gate),
                 .is_ia(att_ia), .gate(att_gate), .gq(att_gq), .sat_inc(att_sat));
@@ -674,7 +678,10 @@ module syna_core #(
                         end
                     end
                     if (!lif_issue && !l1_valid && !spk_we) begin
-                        if (t + 1 == T && p_pool) begin      // attention: MLP, then pass 2 from t = 0
+                        if (t + 1 == T && p_pool && more_tiles) begin   // DDR: pass 1 of the next tile
+                            g0_r <= g0_r + tg_r;
+                            state <= S_TILE;
+                        end else if (t + 1 == T && p_pool) begin      // attention: MLP, then pass 2 from t = 0
                             state <= S_MLP;
                             mlp_go <= 1'b1;
                         end else if (t + 1 == T && more_tiles) begin   // DDR: the layer's next tile
@@ -697,8 +704,13 @@ module syna_core #(
                     out_ptr <= 32'd0;
                     ipos <= 32'd0;
                     scan_ptr <= d_enc[0] ? 32'd0 : d_ina;
-                    state <= S_CONV;
-                    eng_start <= 1'b1;
+                    if (WDDR != 0 && g0_r != 0) begin   // DDR, 2+ tiles: pass 2 reloads from tile 0
+                        g0_r <= {FW{1'b0}};
+                        state <= S_TILE;
+                    end else begin
+                        state <= S_CONV;
+                        eng_start <= 1'b1;
+                    end
                 end
                 S_POOL: begin
                     l1_valid <= pt != T;

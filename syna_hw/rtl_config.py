@@ -49,7 +49,6 @@ from syna_contract import protocol as proto
 from syna_contract.bundle import Bundle, load_bundle
 
 from .limits import DEFAULT_LANES, RTL
-from .limits import RtlUnsupported
 from .lowering import WEIGHTS_MODES, DdrWeights, HwModel, ddr_weights, lower
 
 REPO = Path(__file__).resolve().parent.parent
@@ -254,15 +253,10 @@ def rtl_memories(arch: dict) -> list[RtlMemory]:
 
 
 # ================================================================================ files
-def ddr_arch(hw: HwModel, dw: DdrWeights) -> dict:
+def ddr_arch(dw: DdrWeights) -> dict:
     """The parameters a weights="ddr" build adds to (or changes in) :func:`rtl_arch`: the weight
     memory is the tile buffer (``WD`` = its rows), ``GMEM_DW`` the AXI read port's data width (one
     image row, at least 32 bits: narrower rows come several per beat), ``ROWB`` the image row bytes."""
-    for l in dw.layers:
-        if l.attention and l.tiles > 1:
-            raise RtlUnsupported(f"layer {l.name}: attention over {l.tiles} weight tiles is not built in the RTL's "
-                                 f"DDR mode yet (the HLS core reloads pass 2); a weight buffer of at least "
-                                 f"{l.rows * l.groups} rows (wbuf_rows) keeps it in one tile")
     return dict(WDDR=1, WD=dw.wbuf_rows, WAW=_bits_for(dw.wbuf_rows - 1), ROWB=dw.row_bytes,
                 GMEM_DW=max(32, 8 * dw.row_bytes), DDR_BYTES=dw.bytes_per_inference)
 
@@ -281,7 +275,7 @@ def generate(bundle_dir: str | Path | Bundle, out_dir: str | Path, lanes: int = 
     sched = schedule(hw)
     arch = rtl_arch(hw, sched)
     if dw is not None:
-        arch.update(ddr_arch(hw, dw))
+        arch.update(ddr_arch(dw))
     fw = arch["FW"]
     layers = hw.descriptors
     spiking = [l.name for l in hw.layers]

@@ -12,12 +12,12 @@ from helpers import HwCase, rtl_check_bitexact
 from syna_contract import ddr_image as di
 from syna_contract.bundle import BundleError, load_bundle
 from syna_hw import rtl_config
-from syna_hw.limits import RTL, RtlUnsupported
+from syna_hw.limits import RTL
 from syna_hw.lowering import ddr_weights, lower
 from syna_hw.rtl_binding import RtlCore
 
 OR_P4 = HwCase("or-p4", "OR", lanes=4, samples=2, seed=4)
-OR_P1 = HwCase("or-p1", "OR", lanes=1, samples=2, seed=4)
+ATT_C_P1 = HwCase("maC-iaC-or-p1", "OR", ("C", "b"), lanes=1, samples=2, seed=5)
 ATT_P4 = HwCase("maT-iaT-and-w4-m8-p4", "AND", ("T", "b"), weight_bits=4, mem_bits=8, lanes=4, samples=2, seed=4)
 
 
@@ -31,13 +31,17 @@ def _bundle(case: HwCase, root, image: bool = True):
 @pytest.fixture(scope="module")
 def bundles(tmp_path_factory):
     root = tmp_path_factory.mktemp("rtl-ddr")
-    return {c.name: _bundle(c, root) for c in (OR_P4, OR_P1, ATT_P4)}
+    return {c.name: _bundle(c, root) for c in (OR_P4, ATT_C_P1, ATT_P4)}
 
 
 def _expected_bytes(d) -> int:
-    """docs/hls-core.md: sum over conv / fc layers of loads x G x w_block_bytes (loads = 1: no attention
-    layer of 2+ tiles is built in the RTL yet), every tile one range of n x w_block_bytes bytes."""
-    return sum(l.groups * l.w_block_bytes for l in d.layers)
+    """docs/hls-core.md: sum over conv / fc layers of loads x G x w_block_bytes, loads = 2 for an attention
+    layer of 2+ tiles (pass 2 reloads), else 1; every tile one range of n x w_block_bytes bytes."""
+    total = 0
+    for l in d.layers:
+        tiles = -(-l.groups // l.tile_groups)
+        total += (2 if l.attention and tiles > 1 else 1) * l.groups * l.w_block_bytes
+    return total
 
 
 def _run(b, lanes, wbuf_rows):
@@ -70,12 +74,14 @@ def test_many_tiles_rescan(bundles):
     assert max(l.tiles for l in d.layers) == 16 and any(l.tiles == 2 for l in d.layers)
 
 
-def test_one_lane_fc_tiles_rows_per_beat(bundles):
-    """P = 1: 1-byte image rows, four per 32-bit beat; 64 tiles in the widest layers and the fc in two
-    tiles of classes (its accumulators cleared between them)."""
-    b = bundles[OR_P1.name]
+def test_one_lane_fc_and_dim_c_attention_tiles(bundles):
+    """P = 1: 1-byte image rows, four per 32-bit beat; 64 tiles in the widest layers, MA-C and IA-C
+    layers over 4 to 64 tiles (the pools, gates and IA-C neurons of each tile's channels), and the fc
+    in two tiles of classes (its accumulators cleared between them)."""
+    b = bundles[ATT_C_P1.name]
     d, _ = _run(b, 1, 576)
     assert d.row_bytes == 1 and d.layer("fc").tiles == 2 and max(l.tiles for l in d.layers) == 64
+    assert d.layer("b2.short").attention and d.layer("b2.short").tiles == 4
 
 
 def test_attention_in_one_tile(bundles):
@@ -85,9 +91,18 @@ def test_attention_in_one_tile(bundles):
     _run(b, 4, whole)
 
 
+def test_attention_over_tiles(bundles):
+    """The smallest buffer on the MA-T/IA-T model: pass 1 pools tile by tile, the MLP runs once over
+    every channel, pass 2 reloads each tile; bit-exact, and the attention layers of 2+ tiles (MA-T, up
+    to 16 tiles; this model's IA-T layers fit one tile) have their weights read twice (the HLS formula)."""
+    b = bundles[ATT_P4.name]
+    need = max(l.rows for l in ddr_weights(lower(b, 4, target=RTL)).layers)
+    d, _ = _run(b, 4, need)
+    assert any(l.attention and l.tiles > 1 for l in d.layers)
+
+
 def test_generated_files(bundles, tmp_path):
-    """DDR build: no weight ROM, the tile plan in syna_ddr.mem, the buffer depth and port in syna_cfg.vh;
-    an attention layer over 2+ tiles is refused by name (not built yet)."""
+    """DDR build: no weight ROM, the tile plan in syna_ddr.mem, the buffer depth and port in syna_cfg.vh."""
     b = bundles[OR_P4.name]
     cfg = rtl_config.generate(b, tmp_path / "ddr", lanes=4, weights="ddr", wbuf_rows=576)
     names = {p.name for p in (tmp_path / "ddr").iterdir()}
@@ -102,8 +117,6 @@ def test_generated_files(bundles, tmp_path):
     assert [(fc >> (32 * i)) & 0xFFFFFFFF for i in range(4)] == [l.w_offset, l.w_block_bytes, l.rows, l.tile_groups]
     rom = rtl_config.generate(b, tmp_path / "rom", lanes=4)
     assert rom.ddr is None and "SYNA_WEIGHTS_DDR" not in (tmp_path / "rom" / rtl_config.CFG_VH).read_text()
-    with pytest.raises(RtlUnsupported, match="attention over"):
-        rtl_config.generate(bundles[ATT_P4.name], tmp_path / "att", lanes=4, weights="ddr", wbuf_rows=576)
     with pytest.raises(ValueError, match="weights 'flash'"):
         rtl_config.generate(b, tmp_path / "x", lanes=4, weights="flash")
 
