@@ -42,7 +42,8 @@ demo: $(DEMO_STAMP)
 
 # Issue 16: the Table IX ResNet21s (11.2 M weights, calibrated random weights) with their weights in DDR:
 # the planner on every board of syna_contract/boards.py (exit 3: runs with DDR, modelled), then the HLS core's C-simulation reading
-# the DDR image, bit-exact with the integer reference on every spike. The RTL twin cannot read DDR yet.
+# the DDR image, bit-exact with the integer reference on every spike. (The RTL twin's DDR mode is tested on
+# small models: tests/test_rtl_ddr.py.)
 PAPER_NETS  ?= mnist dvs_gesture
 # PAPER_LANES: P (default: syna_hw/limits.py's lane default)
 PAPER_LANES ?=

@@ -60,8 +60,9 @@ from .rtl_config import RtlMemory, rtl_arch, rtl_memories
 
 DEFAULT_RATE = 0.10          # firing rate of the modelled spike maps (issue 16's networks fire at 5-20 %)
 DDR_SHARE = 0.5              # of the board's DDR, what the model may use (the OS and the PYNQ image keep the rest)
-DDR_NOT_BUILT = ("modelled; only the HLS core reads weights from DDR so far (C-simulation, `--weights ddr`: "
-                 "one buffer, no overlap); the RTL twin, the host and spilled maps/membranes are not built yet (issue 16)")
+DDR_NOT_BUILT = ("modelled; both cores read weights from DDR in simulation (HLS C-sim and RTL twin, `--weights ddr`: "
+                 "one buffer, loads not overlapped with compute); spilled maps/membranes are not built and nothing "
+                 "has run on a board (issue 16)")
 
 ON_CHIP, WITH_DDR, CANNOT = "fits on chip", "runs with weights in DDR (modelled)", "cannot run"
 EXIT_CODES = {ON_CHIP: 0, WITH_DDR: 3, CANNOT: 4}

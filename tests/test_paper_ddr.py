@@ -2,7 +2,8 @@
 weights, calibrated random weights: model_export/paper_bundles.py) run bit-exact through the HLS core with
 their weights in DDR (g++ C-simulation, docs/hls-core.md "Weights in DDR") on every spike of every layer,
 reading the bytes the tiling predicts; the planner says they do not fit on chip but run with DDR (exit 3
-on both boards). About 20 s per network. The RTL twin cannot read DDR yet, so it is not in this test."""
+on both boards). About 20 s per network. The RTL twin's DDR mode is tested on small models
+(tests/test_rtl_ddr.py); a paper-size RTL run (tens of millions of cycles in Verilator) is not in CI."""
 from __future__ import annotations
 
 import pytest
