@@ -18,7 +18,6 @@ its name, it never skips.
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -35,23 +34,6 @@ CORE_ARGS = ["-O3", "-CFLAGS", "-O1"]                    # the full core: fast s
 UNIT_ARGS = ["-O0", "-CFLAGS", "-O0"]                    # a unit: fast build
 UNIT_MAKEFLAGS = "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"
 RUNTIME_OBJECTS = ("verilated.o", "verilated_dpi.o", "verilated_vpi.o", "verilated_threads.o")
-
-
-class _Lock:
-    """An exclusive file lock (parallel pytest workers building the same bench)."""
-
-    def __init__(self, path: Path):
-        self.path = path
-
-    def __enter__(self):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.f = open(self.path, "w")
-        fcntl.flock(self.f, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc):
-        fcntl.flock(self.f, fcntl.LOCK_UN)
-        self.f.close()
 
 
 def get_runner():
@@ -91,7 +73,7 @@ def build(runner, top: str, sources, build_dir: Path, includes=(), parameters: d
     makeflags = rc.VERILATOR_MAKEFLAGS + (" " + UNIT_MAKEFLAGS if unit else "")
     lib = _runtime_archive(args, makeflags)
     old = os.environ.get("MAKEFLAGS")
-    with _Lock(build_dir.parent / f"{build_dir.name}.lock"):
+    with rc._Lock(build_dir.parent / f"{build_dir.name}.lock"):
         shared = lib is not None and lib.is_file() and not any(c.isspace() for c in str(lib))
         os.environ["MAKEFLAGS"] = makeflags + (
             f" VM_GLOBAL_FAST= VM_GLOBAL_SLOW= LOADLIBES=-Wl,--whole-archive,{lib},--no-whole-archive"
