@@ -1,5 +1,7 @@
 """Fixtures shared by the tests; plain helpers (bundles, the hardware case table, checks) are in
 tests/helpers.py."""
+import os
+
 import pytest
 
 from helpers import DIGITS_SPEC, random_inputs, random_model, small_config
@@ -24,3 +26,15 @@ def make_bundle(tmp_path):
         return out, model, x
 
     return make
+
+
+@pytest.fixture(params=["real-pynq", "stand-in"])
+def impl(request):
+    """The pynq backend's classes: pynq's own (skipped where pynq is not installed, failed under
+    SYNA_REQUIRE_HOST_DEPS=1) or the fake board's stand-ins. True for pynq's own."""
+    from host.fakeboard import pynq_available
+    if request.param == "real-pynq" and not pynq_available():
+        if os.environ.get("SYNA_REQUIRE_HOST_DEPS") == "1":
+            pytest.fail("pynq is not installed (make host-venv installs it)")
+        pytest.skip("pynq is not installed: only the stand-ins run")
+    return request.param == "real-pynq"

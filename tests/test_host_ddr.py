@@ -8,7 +8,6 @@ an image for another P, a misaligned buffer, an overlay of the other kind, the R
 on every backend that checks them. The hls backend in DDR mode is bit-exact with its on-chip mode and
 the reference; throughput_test reports the DDR bytes and bandwidth.
 """
-import os
 import shutil
 
 import numpy as np
@@ -16,7 +15,7 @@ import pytest
 
 from helpers import export_digits
 from host import DdrWeightsError, DmaTimeoutError, SpikingCore
-from host.fakeboard import FakeBoard, FakeBoardError, hwh_registers, pynq_available
+from host.fakeboard import FakeBoard, FakeBoardError
 from syna_contract import ddr_image as di
 from syna_contract import protocol as P
 from syna_contract.bundle import BundleError, load_bundle
@@ -38,15 +37,6 @@ def bundles(tmp_path_factory):
     b = {k: load_bundle(v) for k, v in (("plain", plain), ("p16", p16), ("p8", p8))}
     assert len({v.model_hash for v in b.values()}) == 1
     return b, b["p16"].golden()["input"], tmp / "hls-build"
-
-
-@pytest.fixture(params=["real-pynq", "stand-in"])
-def impl(request):
-    if request.param == "real-pynq" and not pynq_available():
-        if os.environ.get("SYNA_REQUIRE_HOST_DEPS") == "1":
-            pytest.fail("pynq is not installed (make host-venv installs it)")
-        pytest.skip("pynq is not installed: only the stand-ins run")
-    return request.param == "real-pynq"
 
 
 def ddr_board(bundles, impl, **kw):

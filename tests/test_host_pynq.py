@@ -5,7 +5,6 @@ classes bound to the fake device (``real-pynq``), and with the stand-ins that fo
 (``stand-in``), which is all that runs where pynq is missing. ``SYNA_REQUIRE_HOST_DEPS=1`` (set by
 host.mk for ``make test`` and ``make host-test``) turns a missing pynq into a failure instead of a skip.
 """
-import os
 
 import numpy as np
 import pytest
@@ -14,28 +13,18 @@ from host import (CoreStatusError, DmaError, DmaTimeoutError, InputError, Interf
                   SpikingCore)
 from syna_contract import protocol as P
 from host.backends import check_register_map
-from host.fakeboard import FakeBoard, hwh_registers, pynq_available
+from host.fakeboard import FakeBoard, hwh_registers
 from syna_contract.bundle import load_bundle
 from syna_contract.reference import Reference
 
 from helpers import export_digits
 
-IMPLS = ["real-pynq", "stand-in"]
 
 
 @pytest.fixture(scope="module")
 def digits(tmp_path_factory):
     root, x, y = export_digits(tmp_path_factory.mktemp("pynq") / "digits")
     return load_bundle(root), x, y
-
-
-@pytest.fixture(params=IMPLS)
-def impl(request):
-    if request.param == "real-pynq" and not pynq_available():
-        if os.environ.get("SYNA_REQUIRE_HOST_DEPS") == "1":
-            pytest.fail("pynq is not installed (make host-venv installs it)")
-        pytest.skip("pynq is not installed: only the stand-ins run")
-    return request.param == "real-pynq"
 
 
 def open_core(bundle, use_pynq, board=None, **kw):
