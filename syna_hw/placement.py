@@ -55,7 +55,7 @@ from syna_contract.layers import as_layers
 from .cycles import CycleReport, model_cycles
 from .limits import DEFAULT_LANES, RTL
 from .lowering import HwModel, lower_graph
-from .plan import Memory, PlanReport, map_memories, plan_model
+from .plan import Memory, PlanReport, map_memories, memory_table, plan_model
 from .rtl_config import RtlMemory, rtl_arch, rtl_memories
 
 DEFAULT_RATE = 0.10          # firing rate of the modelled spike maps (issue 16's networks fire at 5-20 %)
@@ -208,12 +208,7 @@ class Placement:
                 lines.append("  membranes in DDR (read and written once per time step)")
             lines.append(f"  DDR holds {self.ddr_stored_bytes / 2**20:,.2f} MiB of the model "
                          f"(the planner allows {100 * DDR_SHARE:.0f}% of {b.ddr_bytes / 2**20:,.0f} MiB)")
-            lines.append(f"{'memory':<22}{'width x depth':>18}{'Kbit':>12}{'BRAM36':>8}{'URAM':>6}{'LUT':>8}")
-            for m in self.memories:
-                shape = f"{m.width} x {m.depth}" + (f" x{m.count}" if m.count > 1 else "")
-                lines.append(f"{m.what:<22}{shape:>18}{m.bits / 1024:>12,.1f}{m.bram36:>8,.1f}{m.uram:>6}{m.lut:>8,}")
-            lines.append(f"{'total':<40}{sum(m.bits for m in self.memories) / 1024:>12,.1f}{self.bram36:>8,.1f}"
-                         f"{self.uram:>6}{self.lutram_luts:>8,}")
+            lines += memory_table(self.memories)
             for res, used in (("bram36", self.bram36), ("uram", self.uram), ("lut", self.lutram_luts)):
                 avail = getattr(b, res)
                 if avail:

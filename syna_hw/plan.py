@@ -68,6 +68,19 @@ class LayerPlan:
     membrane_bits: int   # neurons * mem_bits (0 for non-LIF layers)
 
 
+def memory_table(memories: list[Memory], mapped_as: bool = False) -> list[str]:
+    """The memory rows of a plan (Kbit of 2^10 bits) and their total; ``mapped_as``: how each is mapped."""
+    how = "  mapped as" if mapped_as else ""
+    lines = [f"{'memory':<22}{'width x depth':>18}{'Kbit':>12}{'BRAM36':>8}{'URAM':>6}{'LUT':>8}{how}"]
+    for m in memories:
+        shape = f"{m.width} x {m.depth}" + (f" x{m.count}" if m.count > 1 else "")
+        lines.append(f"{m.what:<22}{shape:>18}{m.bits / 1024:>12,.1f}{m.bram36:>8,.1f}{m.uram:>6}{m.lut:>8,}"
+                     + (f"  {m.how}" if mapped_as else ""))
+    lines.append(f"{'total':<40}{sum(m.bits for m in memories) / 1024:>12,.1f}{sum(m.bram36 for m in memories):>8,.1f}"
+                 f"{int(sum(m.uram for m in memories)):>6}{int(sum(m.lut for m in memories)):>8,}")
+    return lines
+
+
 @dataclass
 class PlanReport:
     board: Board
@@ -157,12 +170,7 @@ class PlanReport:
                          f"{kb(l.rom_bits):>12}{kb(l.map_bits):>12}{kb(l.membrane_bits):>12}")
         lines.append("(ROM: the parameters with Cout padded to whole groups of P lanes, as the RTL stores them)")
         lines.append("")
-        lines.append(f"{'memory':<22}{'width x depth':>18}{'Kbit':>12}{'BRAM36':>8}{'URAM':>6}{'LUT':>8}  mapped as")
-        for m in self.memories:
-            shape = f"{m.width} x {m.depth}" + (f" x{m.count}" if m.count > 1 else "")
-            lines.append(f"{m.what:<22}{shape:>18}{kb(m.bits):>12}{m.bram36:>8,.1f}{m.uram:>6}{m.lut:>8,}  {m.how}")
-        lines.append(f"{'total':<22}{'':>18}{kb(self.total_bits):>12}{self.bram36:>8,.1f}{self.uram:>6}"
-                     f"{self.lutram_luts:>8,}")
+        lines += memory_table(self.memories, mapped_as=True)
         lines.append(f"spike maps live at the peak layer {self.peak_layer!r}")
         lines.append("")
         for res, (used, avail, budget) in self.usage().items():
