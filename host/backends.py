@@ -195,26 +195,27 @@ def _stage_model(bundle: Bundle, stage: str, load_core, **options):
                                  f"{type(e).__name__}: {e}") from e
 
 
-class HlsBackend(ModelBackend):
-    """``weights="ddr"``: the HLS core generated with its weights in DDR, its C-simulation reading the
-    bundle's DDR image through the m_axi port (P = ``lanes``, default the image's; ``wbuf_rows``: the
-    weight buffer, default the generator's); the bytes it reads are counted."""
+class _SimCoreBackend(ModelBackend):
+    """A simulated core opened from ``syna_hw`` (:meth:`load_core` imports its class). ``weights="ddr"``: the core
+    generated with its weights in DDR reads the bundle's DDR image (P = ``lanes``, default the image's;
+    ``wbuf_rows``: the weight buffer, default the generator's); the bytes it reads are counted."""
 
-    name = "hls"
+    stage = ""
+    lanes_on_chip = False            # pass ``lanes`` to an on-chip core too
+
+    @staticmethod
+    def load_core():
+        raise NotImplementedError
 
     def __init__(self, bundle: Bundle, *, weights: str | None = None, lanes: int | None = None,
                  wbuf_rows: int | None = None, **_):
         ddr.check_mode(weights, self.name)
-        options = {} if lanes is None else {"lanes": lanes}
+        options = {"lanes": lanes} if self.lanes_on_chip and lanes is not None else {}
         if weights == "ddr":
             lanes = ddr.bundle_image(bundle, lanes).lanes      # the same refusals as every backend, unwrapped
             options = dict(lanes=lanes, weights="ddr", wbuf_rows=wbuf_rows)
             self.wbuf_rows = wbuf_rows
-
-        def load():
-            from syna_hw.hls_core import HlsCore
-            return HlsCore
-        model = _stage_model(bundle, "HLS core", load, **options)
+        model = _stage_model(bundle, self.stage, self.load_core, **options)
         super().__init__(bundle, model, weights or "rom", lanes if weights == "ddr" else None)
 
     def ddr_bytes_per_inference(self) -> int | None:
@@ -223,32 +224,28 @@ class HlsBackend(ModelBackend):
         return int(self.model.ddr.bytes_per_inference)       # what the generated core's tiling reads
 
 
-class RtlBackend(ModelBackend):
-    """``weights="ddr"``: the RTL twin generated with its weights in DDR, its Verilator harness playing the
-    DDR with the bundle's image at WEIGHTS_BASE (P = ``lanes``, default the image's; ``wbuf_rows``: the
-    weight buffer, default the generator's); the bytes its AXI read port receives are counted."""
+class HlsBackend(_SimCoreBackend):
+    """The HLS core's C-simulation; in DDR mode it reads the image through the m_axi port."""
 
-    name = "rtl"
+    name, stage = "hls", "HLS core"
+    lanes_on_chip = True
 
-    def __init__(self, bundle: Bundle, *, weights: str | None = None, lanes: int | None = None,
-                 wbuf_rows: int | None = None, **_):
-        ddr.check_mode(weights, self.name)
-        options = {}
-        if weights == "ddr":
-            lanes = ddr.bundle_image(bundle, lanes).lanes      # the same refusals as every backend, unwrapped
-            options = dict(lanes=lanes, weights="ddr", wbuf_rows=wbuf_rows)
-            self.wbuf_rows = wbuf_rows
+    @staticmethod
+    def load_core():
+        from syna_hw.hls_core import HlsCore
+        return HlsCore
 
-        def load():
-            from syna_hw.rtl_core import RtlCore
-            return RtlCore
-        model = _stage_model(bundle, "RTL twin", load, **options)
-        super().__init__(bundle, model, weights or "rom", lanes if weights == "ddr" else None)
 
-    def ddr_bytes_per_inference(self) -> int | None:
-        if self.weights != "ddr":
-            return None
-        return int(self.model.ddr.bytes_per_inference)       # what the generated core's tiling reads
+class RtlBackend(_SimCoreBackend):
+    """The RTL twin (Verilator); in DDR mode its harness plays the DDR with the image at WEIGHTS_BASE and
+    counts the bytes its AXI read port receives."""
+
+    name, stage = "rtl", "RTL twin"
+
+    @staticmethod
+    def load_core():
+        from syna_hw.rtl_core import RtlCore
+        return RtlCore
 
 
 # ============================================================================ the board
