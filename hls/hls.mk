@@ -4,7 +4,8 @@
 #   make bitstream [BOARD=<board>] [IMPL=hls|rtl]          Vivado: block design, .bit + .hwh in build/overlays/<board>/
 #     IMPL=hls (default): the Vitis HLS core (runs `make hls` first when its IP is not exported);
 #     IMPL=rtl: the RTL twin (rtl/syna.f + the bundle's syna_cfg.vh / ROM files) packaged as a Vivado IP
-#     (hls/scripts/syna_rtl_ip.tcl, in build/rtl-ip/<board>/) in the same block design; on-chip weights only.
+#     (hls/scripts/syna_rtl_ip.tcl, in build/rtl-ip/<board>/) in the same block design; with WEIGHTS=ddr its
+#     top is syna_core_top_ddr (AXI4 master m_axi_gmem to the PS's HP0 port, as the HLS core's).
 # LANES and BOARD default to the lane default (syna_hw/limits.py) and the default board; the boards, their part,
 # clock, PS and HP port come from syna_contract/boards.py (`python -m syna_contract.boards` lists them; generated
 # into board_<board>.tcl).
@@ -57,9 +58,9 @@ hls:
 # IMPL and WEIGHTS are checked before anything else (no tool needed to refuse them)
 bitstream_args = @case "$(IMPL)" in hls|rtl) ;; *) \
 	  echo "error: IMPL=$(IMPL): expected hls (the Vitis HLS core, the default) or rtl (the RTL twin)" >&2; exit 2;; esac; \
-	if [ "$(IMPL)" = rtl ] && [ "$(WEIGHTS)" != rom ]; then \
-	  echo "error: IMPL=rtl WEIGHTS=$(WEIGHTS): the RTL twin's DDR mode (syna_core_top_ddr) is not packaged as a Vivado IP yet (issue 16)" \
-	       "(it reads DDR only in simulation); build an on-chip model (WEIGHTS=rom) or use IMPL=hls. Nothing was run." >&2; exit 2; fi
+	case "$(WEIGHTS)" in rom|ddr) ;; *) \
+	  echo "error: WEIGHTS=$(WEIGHTS): expected rom (weights on chip, the default) or ddr (read from the bundle's DDR image)." \
+	       "Nothing was run." >&2; exit 2;; esac
 
 bitstream:
 	$(bitstream_args)
@@ -68,7 +69,7 @@ bitstream:
 	$(hls_bundle)
 ifeq ($(IMPL),rtl)
 	@gen=$(abspath $(RTL_IP_DIR)) && \
-	  $(VPY) -m syna_hw.rtl_core generate $(BUNDLE) --out $$gen $(if $(LANES),--lanes $(LANES)) --board $(BOARD) >/dev/null && \
+	  $(VPY) -m syna_hw.rtl_core generate $(BUNDLE) --out $$gen $(if $(LANES),--lanes $(LANES)) --board $(BOARD) $(HLS_WEIGHTS) >/dev/null && \
 	  mkdir -p $(OVERLAY_DIR) && cd $$gen && echo "vivado in $$gen (RTL twin)" && \
 	  $(VIVADO) -mode batch -source $(CURDIR)/hls/scripts/syna_rtl_ip.tcl -tclargs $$gen $(BOARD) && \
 	  $(VIVADO) -mode batch -source $(CURDIR)/hls/scripts/syna_bd.tcl -tclargs $$gen $(BOARD) $(abspath $(OVERLAY_DIR))

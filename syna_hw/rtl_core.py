@@ -30,33 +30,50 @@ from .hls_header import board_tcl
 from .limits import DEFAULT_LANES, RTL, RtlUnsupported  # noqa: F401
 from .lowering import allocate_spike_maps  # noqa: F401
 from .rtl_binding import RtlCore, Transfer, rtl_stage  # noqa: F401
-from .rtl_config import (ATT_DIMS, ATT_FIELDS, ATT_KINDS, ATT_MEM, ATTW_MEM, BT_MEM, CFG_VH, FIELDS,  # noqa: F401
+from .lowering import WEIGHTS_MODES, DdrWeights, checked_ddr_image
+from .rtl_config import (ATT_DIMS, ATT_FIELDS, ATT_KINDS, ATT_MEM, ATTW_MEM, BT_MEM, CFG_VH, DDR_MEM, FIELDS,  # noqa: F401
                          GATE_CONSTANTS, HASH_MEM, LAYOUT_JSON, MERGE_CODES, REPO, ROM_FILES, RTL_DIR, RTL_FILELIST,
-                         SCHEDULE_MEM, SIGMOID_MEM, TOP_MODULE, WEIGHTS_MEM, RtlConfig, generate, rtl_arch,
-                         rtl_memories)
+                         SCHEDULE_MEM, SIGMOID_MEM, TOP_DDR_MODULE, TOP_MODULE, WEIGHTS_MEM, RtlConfig, ddr_arch,
+                         generate, rtl_arch, rtl_memories)
 from .rtl_toolchain import (DEFAULT_CACHE, SIM_DIR, VERILATOR_MAKEFLAGS, RtlToolMissing, _Lock,  # noqa: F401
                             build_harness, cache_root, rtl_sources, verilator_bin, verilator_env)
 from .yosys import SynthReport, synth_estimate  # noqa: F401
 
 
-def vivado_tcl(bundle_dir, board: str, lanes: int, out_dir) -> Path:
+def vivado_tcl(bundle_dir, board: str, lanes: int, out_dir, ddr: DdrWeights | None = None) -> Path:
     """``board_<board>.tcl`` for the RTL route to a bitstream (hls/scripts/syna_rtl_ip.tcl, syna_bd.tcl): the
     board's variables (the HLS flow's, from syna_contract/boards.py) and the RTL's: the top, rtl/syna.f's
     files in order, the configuration :func:`generate` wrote into ``out_dir``, the register map of
-    syna_contract/protocol.py. On-chip weights only (``syna_weights rom``): the DDR mode's top (syna_core_top_ddr) is not packaged yet."""
+    syna_contract/protocol.py. ``ddr``: the tile plan the configuration was generated with (``cfg.ddr``,
+    weights="ddr"): the top is then syna_core_top_ddr (its AXI4 master m_axi_gmem, data width
+    ``syna_gmem_dw``), the registers include WEIGHTS_BASE(_HI), and the bundle's DDR image must be there and
+    match (``syna_weights ddr``, ``syna_ddr_image``), as for the HLS route."""
     out = Path(out_dir)
-    generated = [out / CFG_VH] + [out / f for f in ROM_FILES]
+    bundle = load_bundle(bundle_dir)
+    layout = out / LAYOUT_JSON
+    built_ddr = bool(json.loads(layout.read_text())["arch"].get("WDDR")) if layout.is_file() else None
+    if built_ddr is not None and built_ddr != (ddr is not None):
+        raise ValueError(f"the RTL configuration in {out} was generated with weights="
+                         f"{'ddr' if built_ddr else 'rom'}; generate it again with the weights mode of the bitstream")
+    rom_files = [f for f in ROM_FILES if f != WEIGHTS_MEM] + [DDR_MEM] if ddr else list(ROM_FILES)
+    generated = [out / CFG_VH] + [out / f for f in rom_files]
     missing = [str(p) for p in generated if not p.is_file()]
     if missing:
         raise FileNotFoundError(f"the RTL configuration is not in {out}: {', '.join(missing)} (run generate first)")
-    path = board_tcl(load_bundle(bundle_dir), get_board(board).name, lanes, out, impl="rtl")
-    regs = " ".join(f"{{{name} 0x{off:02X}}}" for name, off in proto.REGISTERS.items())
+    image = None
+    if ddr:          # present, its checksum, laid out for this P and tiling: else a BundleError saying what to export
+        checked_ddr_image(bundle, ddr)
+        image = bundle.root / bundle.manifest["ddr_image"]["file"]
+    path = board_tcl(bundle, get_board(board).name, lanes, out, ddr_image=image, impl="rtl")
+    registers = {**proto.REGISTERS, **(proto.DDR_REGISTERS if ddr else {})}
+    regs = " ".join(f"{{{name} 0x{off:02X}}}" for name, off in registers.items())
     path.write_text(path.read_text() + "\n".join([
         "# The RTL twin (syna_hw/rtl_core.py vivado_tcl):",
-        f"set syna_rtl_top {TOP_MODULE}",
+        f"set syna_rtl_top {TOP_DDR_MODULE if ddr else TOP_MODULE}",
         "set syna_rtl_sources {" + " ".join(f"{{{p}}}" for p in rtl_sources(top=True)) + "}",
         "set syna_rtl_generated {" + " ".join(f"{{{p.resolve()}}}" for p in generated) + "}",
-        f"set syna_registers {{{regs}}}", ""]))
+        f"set syna_registers {{{regs}}}",
+        f"set syna_gmem_dw {ddr_arch(ddr)['GMEM_DW'] if ddr else 0}", ""]))
     return path
 
 
@@ -72,6 +89,11 @@ def main(argv: list[str] | None = None, prog: str = "python -m syna_hw.rtl_core"
     g.add_argument("--lanes", type=int, default=DEFAULT_LANES, help=f"output-channel lanes P (default {DEFAULT_LANES}; {RTL.lanes[0]}..{RTL.lanes[-1]})")
     g.add_argument("--board", default=None,
                    help=f"also write board_<board>.tcl for the Vivado flow (make bitstream IMPL=rtl): {boards_help()}")
+    g.add_argument("--weights", choices=WEIGHTS_MODES, default="rom",
+                   help="rom: weights in on-chip ROMs (default); ddr: read from the bundle's DDR image (weights.ddr.bin, "
+                        "exported with --ddr-image --lanes P) through the AXI4 master m_axi_gmem (top syna_core_top_ddr)")
+    g.add_argument("--wbuf-rows", type=int, default=None,
+                   help="DDR mode: on-chip weight buffer rows of P lanes (default: syna_hw.lowering.ddr_weights)")
     r = sub.add_parser("run", help="golden samples through the Verilator model: bit-exact? cycles?")
     r.add_argument("bundle")
     r.add_argument("--samples", type=int, default=4, help="golden samples to run")
@@ -96,9 +118,11 @@ def _main(a) -> int:
     if a.cmd == "generate":
         if a.board:
             get_board(a.board)                       # an unknown board fails before anything is written
-        cfg = generate(a.bundle, a.out, lanes=a.lanes)
+        if a.weights == "rom" and a.wbuf_rows is not None:
+            raise ValueError("--wbuf-rows sizes the DDR mode's weight buffer; add --weights ddr")
+        cfg = generate(a.bundle, a.out, lanes=a.lanes, weights=a.weights, wbuf_rows=a.wbuf_rows)
         if a.board:
-            vivado_tcl(a.bundle, a.board, a.lanes, a.out)
+            vivado_tcl(a.bundle, a.board, a.lanes, a.out, ddr=cfg.ddr)
         print(json.dumps(cfg.arch))
         return 0
     if a.cmd == "run":

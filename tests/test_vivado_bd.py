@@ -5,9 +5,11 @@ every vendor command stubbed and recorded; these tests read the record as a netl
 What they prove: for a DDR-mode core the m_axi_gmem port reaches the board's PS high-performance port
 through the memory SmartConnect, that port is enabled and clocked, and the PS's DDR segments covering the
 board's DDR (syna_contract/boards.py ddr_bytes) are mapped into the core's gmem address space; an on-chip
-core has no m_axi connection; `make bitstream IMPL=rtl` packages rtl/syna.f's files and the bundle's
-generated configuration, infers the interfaces by the HLS IP's names and wires the IP exactly as the HLS
-IP. What only Vivado can confirm: that it accepts every command, property and segment name."""
+core has no m_axi connection; `make bitstream IMPL=rtl [WEIGHTS=ddr]` packages rtl/syna.f's files and the
+bundle's generated configuration, infers the interfaces by the HLS IP's names (DDR: syna_core_top_ddr with
+the AXI4 master m_axi_gmem and its address space Data_m_axi_gmem, WEIGHTS_BASE in the register map) and
+wires the IP exactly as the HLS IP in the same weights mode. What only Vivado can confirm: that it accepts
+every command, property and segment name."""
 from __future__ import annotations
 
 import re
@@ -111,24 +113,36 @@ def _ddr_maps(calls, space: str) -> list[tuple[str, int, int]]:
     return out
 
 
-def _gen_hls(bundle, board, gen: Path, stub: Path, ddr: bool) -> None:
-    hc.generate(bundle, 8, gen, weights="ddr" if ddr else "rom")
-    hc.board_tcl(bundle, board, 8, gen, ddr_image=bundle.root / di.IMAGE_FILE if ddr else None)
-    (gen / f"syna_{board}" / "sol" / "impl" / "ip").mkdir(parents=True, exist_ok=True)
+def _stub_outputs(stub: Path) -> None:
+    """The files syna_bd.tcl copies after implementation (the stubbed queries point into ``stub``)."""
     (stub / "syna_wrapper.bit").write_text("bit")
     (stub / "syna.hwh").write_text("hwh")
 
 
+def _gen_hls(bundle, board, gen: Path, stub: Path, ddr: bool) -> None:
+    hc.generate(bundle, 8, gen, weights="ddr" if ddr else "rom")
+    hc.board_tcl(bundle, board, 8, gen, ddr_image=bundle.root / di.IMAGE_FILE if ddr else None)
+    (gen / f"syna_{board}" / "sol" / "impl" / "ip").mkdir(parents=True, exist_ok=True)
+    _stub_outputs(stub)
+
+
 # ----------------------------------------------------------------------------- the DDR connection and address map
+@pytest.mark.parametrize("impl", ["hls", "rtl"])
 @pytest.mark.parametrize("board,expected", [("pynq-z2", [("ps/S_AXI_HP0/HP0_DDR_LOWOCM", 0, 512 << 20)]),
                                             ("zcu104", [("ps/SAXIGP2/HP0_DDR_LOW", 0, 2 << 30)])])
-def test_ddr_core_reaches_the_hp_port_with_all_of_ddr_mapped(bundle, tmp_path, board, expected):
+def test_ddr_core_reaches_the_hp_port_with_all_of_ddr_mapped(bundle, tmp_path, board, expected, impl):
+    """Either core in DDR mode: the Vitis HLS IP, or the RTL twin's DDR top packaged by syna_rtl_ip.tcl."""
     b, hp = BOARDS[board], HP0[BOARDS[board].ps_ip]
     gen = tmp_path / "gen"
-    _gen_hls(bundle, board, gen, tmp_path, ddr=True)
+    if impl == "hls":
+        _gen_hls(bundle, board, gen, tmp_path, ddr=True)
+    else:
+        _gen_rtl(bundle, board, gen, ddr=True)
+        _stub_outputs(tmp_path)
+        (gen / "rtl_ip").mkdir()
     calls = _calls(_tcl_check("syna_bd.tcl", tmp_path, gen, board, tmp_path / "out"))
     cells = {c[-1]: c[c.index("-vlnv") + 1] for c in calls if c[0] == "create_bd_cell"}
-    assert cells["ps"].startswith(f"xilinx.com:ip:{b.ps_ip}:") and cells["syna_core_0"] == "syna:hls:syna_core:1.0"
+    assert cells["ps"].startswith(f"xilinx.com:ip:{b.ps_ip}:") and cells["syna_core_0"] == f"syna:{impl}:syna_core:1.0"
     # the path: m_axi_gmem -> memory SmartConnect -> the PS's HP0 port (and the DMA's masters share it)
     reach = _reachable(calls, "syna_core_0/m_axi_gmem")
     assert f"ps/{hp['port']}" in reach, sorted(reach)
@@ -180,22 +194,40 @@ def test_ddr_address_map_covers_every_board():
 
 
 # ----------------------------------------------------------------------------- IMPL=rtl: the RTL twin as an IP
-def _gen_rtl(bundle, board, gen: Path) -> None:
-    assert rc.main(["generate", str(bundle.root), "--out", str(gen), "--lanes", "8", "--board", board]) == 0
+def _gen_rtl(bundle, board, gen: Path, ddr: bool = False) -> None:
+    assert rc.main(["generate", str(bundle.root), "--out", str(gen), "--lanes", "8", "--board", board]
+                   + (["--weights", "ddr"] if ddr else [])) == 0
+
+
+AXI4_MASTER = {f"m_axi_gmem_{ch}{s}" for ch, sigs in (
+    ("AR", "ADDR LEN SIZE BURST LOCK CACHE PROT QOS REGION ID VALID READY"),
+    ("AW", "ADDR LEN SIZE BURST LOCK CACHE PROT QOS REGION ID VALID READY"),
+    ("R", "ID DATA RESP LAST VALID READY"), ("W", "DATA STRB LAST VALID READY"), ("B", "ID RESP VALID READY"))
+    for s in sigs.split()}
+
+
+def _ports(module: str) -> dict[str, str]:
+    text = (rc.RTL_DIR / f"{module}.v").read_text()
+    return dict((n, w or "") for w, n in re.findall(r"^\s*(?:input|output)\s+wire\s*(\[[^\]]+\])?\s*(\w+)", text, re.M))
 
 
 def test_rtl_ports_carry_the_interface_prefixes():
     """Vivado infers AXI interfaces from port-name prefixes: syna_core_top's ports must be exactly the
     s_axi_control_* (AXI4-Lite, 7 address bits = the IP's 128-byte block), s_axis_in_T* / m_axis_out_T*
     (AXI4-Stream with TKEEP, TLAST) groups plus ap_clk, ap_rst_n, interrupt."""
-    text = (rc.RTL_DIR / "syna_core_top.v").read_text()
-    ports = dict((n, w or "") for w, n in re.findall(r"^\s*(?:input|output)\s+wire\s*(\[[^\]]+\])?\s*(\w+)", text, re.M))
+    ports = _ports("syna_core_top")
     lite = {f"s_axi_control_{s}" for s in "AWVALID AWREADY AWADDR WVALID WREADY WDATA WSTRB BVALID BREADY BRESP "
             "ARVALID ARREADY ARADDR RVALID RREADY RDATA RRESP".split()}
     streams = {f"{p}_{s}" for p in ("s_axis_in", "m_axis_out") for s in ("TVALID", "TREADY", "TDATA", "TKEEP", "TLAST")}
     assert set(ports) == lite | streams | {"ap_clk", "ap_rst_n", "interrupt"}
     assert ports["s_axi_control_AWADDR"] == ports["s_axi_control_ARADDR"] == "[6:0]"
     assert max(pr.REGISTERS.values()) + 4 <= 128
+    # the DDR top: the same ports plus the whole AXI4 master m_axi_gmem (64-bit addresses, GMEM_DW data)
+    ddr = _ports("syna_core_top_ddr")
+    assert set(ddr) == set(ports) | AXI4_MASTER and all(ddr[p] == w for p, w in ports.items())
+    assert ddr["m_axi_gmem_ARADDR"] == ddr["m_axi_gmem_AWADDR"] == "[63:0]" and ddr["m_axi_gmem_ARLEN"] == "[7:0]"
+    assert ddr["m_axi_gmem_RDATA"] == ddr["m_axi_gmem_WDATA"] == "[GMEM_DW-1:0]"
+    assert max({**pr.REGISTERS, **pr.DDR_REGISTERS}.values()) + 4 <= 128
 
 
 def test_rtl_ip_is_packaged_from_the_file_list_with_the_hls_ip_names(bundle, tmp_path):
@@ -237,25 +269,74 @@ def test_rtl_ip_is_packaged_from_the_file_list_with_the_hls_ip_names(bundle, tmp
             regs[c[1]] = int(calls[i + 1][2], 16)
             assert calls[i + 1][:2] == ["set_property", "address_offset"]
     assert regs == pr.REGISTERS
+    assert not any("m_axi_gmem" in " ".join(c) or c[0] == "ipx::add_address_space" for c in calls)
     assert [c[0] for c in calls[-3:]] == ["ipx::save_core", "close_project", "exit"]
 
 
-def test_rtl_ip_packaging_stops_when_an_interface_is_not_inferred(bundle, tmp_path):
+def test_rtl_ddr_ip_has_the_master_its_address_space_and_the_ddr_registers(bundle, tmp_path):
+    """WEIGHTS=ddr: the DDR top (syna_core_top_ddr) packaged with the DDR configuration's files; m_axi_gmem
+    inferred, clocked by ap_clk and given the address space Data_m_axi_gmem (the HLS IP's name, which
+    syna_bd.tcl maps DDR into), 64-bit (16E), of the port's width; GMEM_DW fixed to the configuration's;
+    WEIGHTS_BASE(_HI) in the register map."""
     gen = tmp_path / "gen"
-    _gen_rtl(bundle, "pynq-z2", gen)
-    (tmp_path / "missing_bus_interfaces").write_text("m_axis_out\n")
+    _gen_rtl(bundle, "zcu104", gen, ddr=True)
+    tcl = (gen / "board_zcu104.tcl").read_text()
+    assert "set syna_impl rtl" in tcl and "set syna_weights ddr" in tcl and "set syna_rtl_top syna_core_top_ddr" in tcl
+    assert f"set syna_ddr_image {{{(bundle.root / di.IMAGE_FILE).resolve()}}}" in tcl
+    gmem_dw = int(re.search(r"SYNA_GMEM_DW = (\d+);", (gen / rc.CFG_VH).read_text())[1])
+    assert f"set syna_gmem_dw {gmem_dw}" in tcl
+    calls = _calls(_tcl_check("syna_rtl_ip.tcl", tmp_path, gen, "zcu104"))
+    added = [[f.strip("{}") for f in c[2:]] for c in calls if c[:2] == ["add_files", "-norecurse"]]
+    assert added[1] == [str((gen / f).resolve()) for f in (rc.CFG_VH, *rc.ROM_FILES, rc.DDR_MEM) if f != rc.WEIGHTS_MEM]
+    assert ["set_property", "top", "syna_core_top_ddr", "current_fileset"] in calls
+    assert ["ipx::get_bus_interfaces", "m_axi_gmem", "-of_objects", "ipx::current_core"] in calls     # checked
+    assert ["ipx::associate_bus_interfaces", "-busif", "m_axi_gmem", "-clock", "ap_clk", "ipx::current_core"] in calls
+    i = calls.index(["ipx::add_address_space", "Data_m_axi_gmem", "ipx::current_core"])
+    assert [c[:3] for c in calls[i + 1:i + 3]] == [["set_property", "range", "16E"], ["set_property", "width", str(gmem_dw)]]
+    j = calls.index(["ipx::get_bus_interfaces", "m_axi_gmem", "-of_objects", "ipx::current_core"], i)
+    assert calls[j + 1][:3] == ["set_property", "master_address_space_ref", "Data_m_axi_gmem"]
+    for kind in ("user", "hdl"):
+        k = calls.index([f"ipx::get_{kind}_parameters", "GMEM_DW", "-of_objects", "ipx::current_core"])
+        assert ["set_property", "value", str(gmem_dw)] in [c[:3] for c in calls[k:k + 3]], calls[k:k + 3]
+    regs = {c[1]: int(calls[i + 1][2], 16) for i, c in enumerate(calls) if c[0] == "ipx::add_register"}
+    assert regs == {**pr.REGISTERS, **pr.DDR_REGISTERS} and regs["WEIGHTS_BASE"] == 0x48
+    assert [c[0] for c in calls[-3:]] == ["ipx::save_core", "close_project", "exit"]
+    # the width comes from the board Tcl, not a constant in the script
+    (gen / "board_zcu104.tcl").write_text(tcl.replace(f"set syna_gmem_dw {gmem_dw}", "set syna_gmem_dw 256"))
+    calls = _calls(_tcl_check("syna_rtl_ip.tcl", tmp_path, gen, "zcu104"))
+    assert ["set_property", "width", "256", "ipx::current_core"] in calls
+
+
+def test_rtl_ddr_generate_needs_the_bundles_image(bundle, tmp_path, capsys):
+    """As the HLS route: no (matching) DDR image, no board Tcl for a DDR build; the message says what to export."""
+    assert rc.main(["generate", str(bundle.root), "--out", str(tmp_path / "g"), "--lanes", "4", "--board", "pynq-z2",
+                    "--weights", "ddr"]) == 2
+    err = capsys.readouterr().err
+    assert "P = 8" in err and "--ddr-image --lanes 4" in err, err
+    assert not (tmp_path / "g" / "board_pynq-z2.tcl").exists()
+    assert rc.main(["generate", str(bundle.root), "--out", str(tmp_path / "h"), "--wbuf-rows", "64"]) == 2
+    assert "add --weights ddr" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("ddr,busif", [(False, "m_axis_out"), (True, "m_axi_gmem")])
+def test_rtl_ip_packaging_stops_when_an_interface_is_not_inferred(bundle, tmp_path, ddr, busif):
+    gen = tmp_path / "gen"
+    _gen_rtl(bundle, "pynq-z2", gen, ddr=ddr)
+    (tmp_path / "missing_bus_interfaces").write_text(busif + "\n")
     log = _tcl_check("syna_rtl_ip.tcl", tmp_path, gen, "pynq-z2", ok=False)
-    assert "inferred no bus interface 'm_axis_out'" in log and "ipx::save_core" not in log
+    assert f"inferred no bus interface '{busif}'" in log and "ipx::save_core" not in log
 
 
+@pytest.mark.parametrize("ddr", [False, True], ids=["rom", "ddr"])
 @pytest.mark.parametrize("board", ["pynq-z2", "zcu104"])
-def test_rtl_ip_takes_the_hls_ip_place_in_the_block_design(bundle, tmp_path, board):
-    """Same cells, nets, interrupts and address map as the on-chip HLS core's design; only the core's VLNV
-    and IP repository differ."""
+def test_rtl_ip_takes_the_hls_ip_place_in_the_block_design(bundle, tmp_path, board, ddr):
+    """Same cells, nets, interrupts and address map as the HLS core's design in the same weights mode (on chip,
+    or DDR: m_axi_gmem on the memory SmartConnect, DDR mapped into Data_m_axi_gmem); only the core's VLNV and
+    IP repository differ."""
     hls_gen, rtl_gen = tmp_path / "hls", tmp_path / "rtl"
-    _gen_hls(bundle, board, hls_gen, tmp_path, ddr=False)
+    _gen_hls(bundle, board, hls_gen, tmp_path, ddr=ddr)
     hls = _calls(_tcl_check("syna_bd.tcl", tmp_path, hls_gen, board, tmp_path / "out-hls"))
-    _gen_rtl(bundle, board, rtl_gen)
+    _gen_rtl(bundle, board, rtl_gen, ddr=ddr)
     _tcl_check("syna_bd.tcl", tmp_path, rtl_gen, board, tmp_path / "out-rtl", ok=False)   # not packaged yet
     (rtl_gen / "rtl_ip").mkdir()
     rtl = _calls(_tcl_check("syna_bd.tcl", tmp_path, rtl_gen, board, tmp_path / "out-rtl"))
@@ -267,18 +348,20 @@ def test_rtl_ip_takes_the_hls_ip_place_in_the_block_design(bundle, tmp_path, boa
     for pin in ("syna_core_0/s_axi_control", "syna_core_0/s_axis_in", "syna_core_0/m_axis_out"):
         assert any(pin in c for c in wiring(rtl) if c[0] == "connect_bd_intf_net"), pin
     assert ["connect_bd_net", "syna_core_0/interrupt", "irqs/In0"] in rtl
+    gmem = [c for c in wiring(rtl) if "syna_core_0/m_axi_gmem" in c or "syna_core_0/Data_m_axi_gmem" in c]
+    assert len(gmem) == (1 + len(ddr_address_map(board)) if ddr else 0), gmem
     assert (tmp_path / "out-rtl" / "syna.model_hash").read_text().strip() == bundle.model_hash
 
 
-def test_rtl_block_design_refuses_a_ddr_core(bundle, tmp_path):
+def test_rtl_ip_packaging_refuses_a_top_of_the_other_weights_mode(bundle, tmp_path):
+    """A board Tcl whose top does not match its weights mode (edited, or left from another generate) stops
+    before anything is packaged: the on-chip top has no m_axi_gmem, the DDR top needs its image's port."""
     gen = tmp_path / "gen"
     _gen_rtl(bundle, "pynq-z2", gen)
-    (gen / "rtl_ip").mkdir()
     tcl = gen / "board_pynq-z2.tcl"
     tcl.write_text(tcl.read_text() + "set syna_weights ddr\n")
-    for script, args in (("syna_bd.tcl", (gen, "pynq-z2", tmp_path / "out")), ("syna_rtl_ip.tcl", (gen, "pynq-z2"))):
-        log = _tcl_check(script, tmp_path, *args, ok=False)
-        assert "is not packaged as a Vivado IP yet (issue 16)" in log, log[-500:]
+    log = _tcl_check("syna_rtl_ip.tcl", tmp_path, gen, "pynq-z2", ok=False)
+    assert "top syna_core_top with syna_weights ddr (expected syna_core_top_ddr)" in log and "package_project" not in log
 
 
 # ----------------------------------------------------------------------------- make bitstream IMPL=...
@@ -293,9 +376,10 @@ def test_make_bitstream_rtl_stops_at_once_without_vivado():
     assert "AMD Vivado 2023.1 or later" in r.stderr and "Nothing was run" in r.stderr, r.stderr
 
 
-def test_make_bitstream_refuses_rtl_with_ddr_weights_and_unknown_impl():
-    r = _make("BOARD=pynq-z2", "IMPL=rtl", "WEIGHTS=ddr", "VIVADO=/nonexistent/vivado")
-    assert r.returncode != 0 and "issue 16" in r.stderr and "not packaged as a Vivado IP" in r.stderr, r.stderr
+def test_make_bitstream_refuses_unknown_weights_and_impl():
+    r = _make("BOARD=pynq-z2", "IMPL=rtl", "WEIGHTS=dram", "VIVADO=/nonexistent/vivado")
+    assert r.returncode != 0 and "WEIGHTS=dram" in r.stderr and "rom" in r.stderr and "ddr" in r.stderr, r.stderr
+    assert "Vivado" not in r.stderr                      # refused before the tool is looked for
     r = _make("BOARD=pynq-z2", "IMPL=verilog", "VIVADO=/nonexistent/vivado")
     assert r.returncode != 0 and "IMPL=verilog" in r.stderr and "hls" in r.stderr and "rtl" in r.stderr, r.stderr
 
@@ -310,10 +394,11 @@ case $script in *syna_rtl_ip.tcl) mkdir -p $1/rtl_ip;; esac     # what ipx::pack
 """
 
 
-@pytest.mark.parametrize("board", ["pynq-z2", "zcu104"])
-def test_make_bitstream_rtl_runs_packaging_then_the_block_design(bundle, tmp_path, board):
+@pytest.mark.parametrize("board,weights", [("pynq-z2", "rom"), ("zcu104", "rom"), ("pynq-z2", "ddr")])
+def test_make_bitstream_rtl_runs_packaging_then_the_block_design(bundle, tmp_path, board, weights):
     """The make target's plumbing with a stand-in vivado: generate, package, block design, in that order,
-    with the generated directory and the board; the overlay files land in build/overlays/<board>/."""
+    with the generated directory and the board; the overlay files land in build/overlays/<board>/.
+    WEIGHTS=ddr reaches the generator: the DDR top, its master in the block design."""
     stub, log = tmp_path / "stub", tmp_path / "vivado.log"
     stub.mkdir()
     (stub / "syna_wrapper.bit").write_text("bit")
@@ -325,9 +410,15 @@ def test_make_bitstream_rtl_runs_packaging_then_the_block_design(bundle, tmp_pat
     stamp = tmp_path / "stamp"
     stamp.touch()
     gen, out = tmp_path / "rtl-ip", tmp_path / "overlay"       # never a stand-in's files in build/overlays
-    r = _make(f"BOARD={board}", "IMPL=rtl", f"BUNDLE={bundle.root}", "LANES=8", f"VIVADO={vivado}",
-              f"VPY={sys.executable}", f"DEMO_STAMP={stamp}", f"RTL_IP_DIR={gen}", f"OVERLAY_DIR={out}")
+    r = _make(f"BOARD={board}", "IMPL=rtl", f"WEIGHTS={weights}", f"BUNDLE={bundle.root}", "LANES=8",
+              f"VIVADO={vivado}", f"VPY={sys.executable}", f"DEMO_STAMP={stamp}", f"RTL_IP_DIR={gen}",
+              f"OVERLAY_DIR={out}")
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     assert log.read_text().splitlines() == [f"syna_rtl_ip.tcl {gen} {board}", f"syna_bd.tcl {gen} {board} {out}"]
-    assert "set syna_impl rtl" in (gen / f"board_{board}.tcl").read_text()
+    tcl = (gen / f"board_{board}.tcl").read_text()
+    assert "set syna_impl rtl" in tcl and f"set syna_weights {weights}" in tcl
+    ddr = weights == "ddr"
+    assert f"set syna_rtl_top {'syna_core_top_ddr' if ddr else 'syna_core_top'}" in tcl
+    assert ("ipx::add_address_space Data_m_axi_gmem" in (stub / "syna_rtl_ip.tcl.log").read_text()) == ddr
+    assert ("syna_core_0/m_axi_gmem" in (stub / "syna_bd.tcl.log").read_text()) == ddr
     assert (out / "syna.model_hash").read_text().strip() == bundle.model_hash

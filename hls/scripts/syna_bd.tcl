@@ -6,7 +6,9 @@
 # - IMPL=hls (default): `make bitstream [BOARD=<board>]` runs it after `make hls` exported the Vitis HLS
 #   core as an IP (GEN_DIR/syna_<BOARD>/sol/impl/ip, VLNV syna:hls:syna_core:1.0);
 # - IMPL=rtl: `make bitstream BOARD=<board> IMPL=rtl` runs it after hls/scripts/syna_rtl_ip.tcl packaged
-#   the RTL twin (rtl/) as an IP (GEN_DIR/rtl_ip, VLNV syna:rtl:syna_core:1.0); on-chip weights only.
+#   the RTL twin (rtl/) as an IP (GEN_DIR/rtl_ip, VLNV syna:rtl:syna_core:1.0; a DDR-mode build's top
+#   syna_core_top_ddr has the HLS IP's m_axi_gmem and address space Data_m_axi_gmem, so the design below
+#   is the same for either IMPL).
 # Part, PS IP, HP port width, clock, DDR size and address map come from GEN_DIR/board_<BOARD>.tcl,
 # generated from syna_contract/boards.py. The design: Zynq PS (processing_system7 on Zynq 7000 boards,
 # zynq_ultra_ps_e on UltraScale+ ones) -> AXI-Lite -> {AXI DMA, core s_axi_control}; DMA MM2S -> core
@@ -28,9 +30,6 @@ if {![info exists syna_impl]} { set syna_impl hls }
 # a DDR-mode core (weights="ddr") reads its weight image through its m_axi_gmem port: a third memory master
 set ddr_core [expr {[info exists syna_weights] && $syna_weights eq "ddr"}]
 if {$syna_impl eq "rtl"} {
-    if {$ddr_core} {
-        error "IMPL=rtl with DDR weights: the RTL twin's DDR mode (syna_core_top_ddr) is not packaged as a Vivado IP yet (issue 16); build an on-chip model, or use IMPL=hls"
-    }
     set ip_repo [file join $gen_dir rtl_ip]
     set core_vlnv syna:rtl:syna_core:1.0
     if {![file isdirectory $ip_repo]} {

@@ -7,11 +7,15 @@
 # `python -m syna_hw.rtl_core generate BUNDLE --out GEN_DIR --board BOARD`: the generated syna_cfg.vh and
 # ROM files, and board_<BOARD>.tcl with the board's variables (syna_contract/boards.py) and the RTL's:
 # syna_rtl_top, syna_rtl_sources (rtl/syna.f, in order), syna_rtl_generated, syna_registers
-# (syna_contract/protocol.py). Writes the IP (VLNV syna:rtl:syna_core:1.0) to GEN_DIR/rtl_ip.
+# (syna_contract/protocol.py), syna_gmem_dw. Writes the IP (VLNV syna:rtl:syna_core:1.0) to GEN_DIR/rtl_ip.
 # The IP's interfaces are those of docs/core-interface.md, the names the HLS core's IP has:
 # s_axi_control (AXI4-Lite slave, address block Reg with the registers), s_axis_in / m_axis_out
-# (AXI4-Stream), ap_clk (clock of all three), ap_rst_n (active-low reset), interrupt (level, high).
-# On-chip weights only: the RTL's DDR mode (syna_core_top_ddr.v) is not packaged yet (issue 16).
+# (AXI4-Stream), ap_clk (clock of all of them), ap_rst_n (active-low reset), interrupt (level, high).
+# Weights in DDR (syna_weights ddr, `generate --weights ddr`): the top is syna_core_top_ddr and the IP
+# also has the HLS IP's AXI4 master m_axi_gmem, with its address space Data_m_axi_gmem (64-bit
+# addresses, 16E) so that syna_bd.tcl maps the PS's DDR segments into it exactly as for the HLS IP;
+# its data width GMEM_DW is fixed to the configuration's (syna_gmem_dw = syna_cfg.vh SYNA_GMEM_DW), and
+# the register map has WEIGHTS_BASE(_HI) at 0x48/0x4C.
 # Never run in this repository's CI (no Vivado there); tests/test_vivado_bd.py sources it with stubs.
 
 if {[llength $argv] < 2} {
@@ -27,8 +31,13 @@ source $board_tcl
 if {![info exists syna_impl] || $syna_impl ne "rtl"} {
     error "$board_tcl was not written for the RTL twin (syna_impl rtl): use `python -m syna_hw.rtl_core generate ... --board $board`"
 }
-if {$syna_weights eq "ddr"} {
-    error "IMPL=rtl with DDR weights: the RTL twin's DDR mode (syna_core_top_ddr) is not packaged as a Vivado IP yet (issue 16); build an on-chip model, or use IMPL=hls"
+set ddr_core [expr {$syna_weights eq "ddr"}]
+set want_top [expr {$ddr_core ? "syna_core_top_ddr" : "syna_core_top"}]
+if {$syna_rtl_top ne $want_top} {
+    error "$board_tcl: top $syna_rtl_top with syna_weights $syna_weights (expected $want_top): generate it again"
+}
+if {$ddr_core && !($syna_gmem_dw >= 32 && ($syna_gmem_dw & ($syna_gmem_dw - 1)) == 0)} {
+    error "$board_tcl: syna_gmem_dw '$syna_gmem_dw' is not the DDR read port's width (a power of two, 32 or more)"
 }
 foreach f [concat $syna_rtl_sources $syna_rtl_generated] {
     if {![file exists $f]} { error "RTL IP: $f is missing (rtl/syna.f or the generated configuration)" }
@@ -52,7 +61,7 @@ set core [ipx::current_core]
 set_property name syna_core $core
 set_property version 1.0 $core
 set_property display_name "SynA spiking core (RTL twin)" $core
-set_property description "SynA spiking core, RTL twin, model $syna_model_hash16, P=$syna_lanes, on-chip weights" $core
+set_property description "SynA spiking core, RTL twin, model $syna_model_hash16, P=$syna_lanes, [expr {$ddr_core ? {weights in DDR (m_axi_gmem)} : {on-chip weights}}]" $core
 
 # ---- interfaces: whatever package_project guessed is replaced by an explicit inference, so the
 # names are the HLS core's (the block design connects the same pins for either IMPL)
@@ -62,20 +71,30 @@ foreach busif [ipx::get_bus_interfaces -of_objects $core] {
 foreach mmap [ipx::get_memory_maps -of_objects $core] {
     ipx::remove_memory_map [get_property NAME $mmap] $core
 }
-# AXI4-Lite and AXI4-Stream from the port prefixes (s_axi_control_AWADDR, s_axis_in_TDATA, m_axis_out_TDATA, ...)
+foreach space [ipx::get_address_spaces -of_objects $core] {
+    ipx::remove_address_space [get_property NAME $space] $core
+}
+# AXI4-Lite, AXI4 (DDR: m_axi_gmem_ARADDR, ...) and AXI4-Stream from the port prefixes (s_axi_control_AWADDR,
+# s_axis_in_TDATA, m_axis_out_TDATA, ...); Vivado takes master or slave from the ports' directions
 ipx::infer_bus_interfaces xilinx.com:interface:aximm_rtl:1.0 $core
 ipx::infer_bus_interfaces xilinx.com:interface:axis_rtl:1.0 $core
 ipx::infer_bus_interface ap_clk xilinx.com:signal:clock_rtl:1.0 $core
 ipx::infer_bus_interface ap_rst_n xilinx.com:signal:reset_rtl:1.0 $core
 ipx::infer_bus_interface interrupt xilinx.com:signal:interrupt_rtl:1.0 $core
-foreach {busif mode} {s_axi_control slave s_axis_in slave m_axis_out master ap_clk slave ap_rst_n slave interrupt master} {
+set busifs {s_axi_control s_axis_in m_axis_out ap_clk ap_rst_n interrupt}
+set streams {s_axi_control s_axis_in m_axis_out}
+if {$ddr_core} {
+    lappend busifs m_axi_gmem
+    lappend streams m_axi_gmem
+}
+foreach busif $busifs {
     if {[llength [ipx::get_bus_interfaces $busif -of_objects $core]] != 1} {
         error "RTL IP: Vivado inferred no bus interface '$busif' from $syna_rtl_top's ports (expected the names of docs/core-interface.md)"
     }
 }
 set_property value ACTIVE_LOW [ipx::add_bus_parameter POLARITY [ipx::get_bus_interfaces ap_rst_n -of_objects $core]]
 set_property value LEVEL_HIGH [ipx::add_bus_parameter SENSITIVITY [ipx::get_bus_interfaces interrupt -of_objects $core]]
-foreach busif {s_axi_control s_axis_in m_axis_out} {
+foreach busif $streams {
     ipx::associate_bus_interfaces -busif $busif -clock ap_clk $core
 }
 ipx::associate_bus_interfaces -clock ap_clk -reset ap_rst_n $core
@@ -94,10 +113,28 @@ foreach reg $syna_registers {
     set_property size 32 $r
 }
 
+# ---- weights in DDR: the master's address space (named as the HLS IP names it, so the block design's
+# assign_bd_address into syna_core_0/Data_m_axi_gmem is the same for either IMPL) and the port width
+if {$ddr_core} {
+    set space [ipx::add_address_space Data_m_axi_gmem $core]
+    set_property range 16E $space
+    set_property width $syna_gmem_dw $space
+    set_property master_address_space_ref Data_m_axi_gmem [ipx::get_bus_interfaces m_axi_gmem -of_objects $core]
+    # GMEM_DW (a parameter of syna_core_top_ddr, default 64) must be the configuration's: syna_core stops
+    # elaboration otherwise. Fixed in the IP (not a user choice in the block design).
+    foreach param [list [ipx::get_user_parameters GMEM_DW -of_objects $core] [ipx::get_hdl_parameters GMEM_DW -of_objects $core]] {
+        if {[llength $param] != 1} {
+            error "RTL IP: $syna_rtl_top has no parameter GMEM_DW (expected the DDR top's data-width parameter)"
+        }
+        set_property value $syna_gmem_dw $param
+    }
+    set_property enablement_value false [ipx::get_user_parameters GMEM_DW -of_objects $core]
+}
+
 ipx::create_xgui_files $core
 ipx::update_checksums $core
 ipx::check_integrity $core
 ipx::save_core $core
 close_project
-puts "syna: RTL IP syna:rtl:syna_core:1.0 (model $syna_model_hash16, P=$syna_lanes) in $ip_dir"
+puts "syna: RTL IP syna:rtl:syna_core:1.0 (model $syna_model_hash16, P=$syna_lanes, top $syna_rtl_top) in $ip_dir"
 exit
