@@ -6,7 +6,8 @@ functions that need it (the host tests run some of these without torch in the pr
 - bundles: :func:`random_model` / :func:`random_inputs` / :func:`small_config` (the small random digits
   models of the ``make_bundle`` fixture, tests/conftest.py), :func:`export_demo` (the shipped checkpoint
   as ``make demo`` exports it), :func:`export_digits`, :func:`export_dvs`, :func:`export_dvs_like`,
-  :func:`random_events`, :func:`write_nmnist_folder`;
+  :func:`random_events`, :func:`write_nmnist_folder`, :func:`export_ia_t_carry` (an IA-T gate whose
+  per-tile restart in a DDR-mode core matters; :func:`reference_without_ia_t_restart` is the core without it);
 - :data:`HW_CASES`: the models every executable backend (reference, HLS C-sim, RTL, emulator) must agree
   on, tests/test_backends.py;
 - checks: :func:`rtl_check_bitexact` (every spike of every layer through the RTL's tap),
@@ -172,6 +173,76 @@ HW_CASES = [
     HwCase("maC-iaC-or-m8-p3", "OR", ("C", "c"), mem_bits=8, lanes=3, seed=3),
     HwCase("dvs-like-p8", lanes=8, weight_bits=6, seed=1, dvs=True),                  # 2 channels, k7 s2 stem, pool
 ]
+
+
+def export_ia_t_carry(out: Path, seed: int = 2, samples: int = 3, block: int = 2) -> Path:
+    """A MA-T/IA-T digits model (OR, T = 4, 12-bit membranes) whose IA-T gate neuron on ``b<block>.short``
+    ends every sample with a membrane far from rest, so that a core which does not restart that neuron at
+    each pass-2 output-channel tile (docs/rtl.md "Weights in DDR") gates the later tiles differently.
+
+    The IA MLP (hidden 1) is set to fc1 = 1/4 (sums the pooled step values) and fc2 = k * [1, 0, 0, -1]:
+    the gate input is a = A * [1, 0, 0, -1] (A > 0, units of 1/256). From rest (numerics.md section 6,
+    theta 256, h = (v + a) >> 1): t = 0 fires when A >= 512, t = 1, 2 stay at 0, t = 3 leaves v = -A/2.
+    A neuron carried into the next tile starts at -A/2: h = A/4 at t = 0, which stays shut for A < 1024.
+    k puts the float logit of t = 0 at 3 (A ~ 768, the middle of [512, 1024)) on the median sample.
+    :func:`reference_without_ia_t_restart` is that wrong core in numpy (tests check it differs)."""
+    import torch
+
+    from model_export.export import write_bundle
+    from model_export.model import AttentionSpec, attention_logits
+    from model_export.quant import QuantSettings
+    x = random_inputs(samples, seed=seed)
+    model = random_model(small_config("OR", AttentionSpec("T", "a")), x, seed=seed)
+    att = dict(model.named_modules())[f"blocks.{block}.short.attn"]
+    seen = {}
+    hook = att.register_forward_pre_hook(lambda m, inp: seen.update(x=inp[0].detach()))
+    with torch.no_grad():
+        att.body.fc1.weight.fill_(0.25)
+        att.body.fc2.weight.copy_(torch.tensor([[1.0], [0.0], [0.0], [-1.0]]))
+        model(torch.from_numpy(x / 16.0).float().transpose(0, 1))
+        first = attention_logits(seen["x"], "T", att.body)[:, 0]
+        att.body.fc2.weight.mul_(3.0 / float(first.median()))
+    hook.remove()
+    write_bundle(model, out, QuantSettings(weight_bits=8, mem_bits=12, input_scale=1 / 16), DIGITS_SPEC, x,
+                 attention_check="warn")
+    return out
+
+
+def reference_without_ia_t_restart(bundle, x: np.ndarray, ddr) -> "object":
+    """The reference run as a DDR-mode core that does NOT restart the IA-T gate neuron per pass-2 tile
+    would compute it: the neuron runs the T steps for tile 0's channels, then goes on from its last
+    membrane for tile 1's, and so on (tiles of ``ddr``: syna_hw.lowering.ddr_weights). Only to show that a
+    test model tells the two apart; the contract (and the reference) restarts it: one gate train per layer."""
+    from unittest import mock
+
+    from syna_contract import numerics as nx
+    from syna_contract.reference import Reference
+    tiles = {l.name: [(g0 * ddr.lanes, (g0 + l.tile_groups) * ddr.lanes) for g0 in range(0, l.groups, l.tile_groups)]
+             for l in ddr.layers}
+
+    class Carried(Reference):
+        def _attention(self, l, cur, stats=None):
+            a = l.attention
+            if a.kind != "IA" or a.dim != "T" or len(tiles.get(l.name, ())) < 2:
+                return super()._attention(l, cur, stats)
+            seen = {}
+            real = nx.lif_sequence
+
+            def keep(seq, theta):
+                seen["a"] = seq
+                return real(seq, theta)
+            with mock.patch.object(nx, "lif_sequence", keep):
+                _, sat = super()._attention(l, cur, stats)
+            a_t = seen["a"]                                              # [T, N] gate inputs
+            v = np.zeros(a_t.shape[1:], dtype=np.int64)
+            gate = np.zeros(a_t.shape + (cur.shape[2],), dtype=np.int64)  # [T, N, C]
+            for lo, hi in tiles[l.name]:
+                for t in range(a_t.shape[0]):
+                    v, q = nx.lif_step(v, a_t[t], 1 << nx.IA_UNIT_LOG2)
+                    gate[t, :, lo:hi] = q[:, None]
+            return np.maximum(cur, 0) * gate[:, :, :, None, None], sat
+
+    return Carried(bundle).run(x)
 
 
 # =============================================================================== checks

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from helpers import HW_CASES
+from helpers import HW_CASES, export_ia_t_carry, reference_without_ia_t_restart
 from model_export.model import AttentionSpec
 from syna_contract import ddr_image as di
 from syna_contract import protocol as pr
@@ -115,6 +115,22 @@ def test_tiled_attention(make_bundle, build_root, attention, lanes):
         l.pop("attention", None)
     plain = Reference(Bundle(b.root, m, b.params)).run(x)
     assert any(not np.array_equal(plain.spikes[n], res.spikes[n]) for n in plain.spikes)
+
+
+def test_ia_t_gate_train_is_the_same_for_every_tile(tmp_path, build_root):
+    """(b) an IA-T layer of 2 tiles whose gate neuron ends each sample far from rest (helpers.export_ia_t_carry):
+    every pass-2 tile is gated by the one gate train of numerics.md section 6 (the core computes it once;
+    a core that let the neuron run on from tile to tile, reference_without_ia_t_restart, differs here:
+    checked by moving the IA_T loop into PASS2_TILES)."""
+    b = _with_image(export_ia_t_carry(tmp_path / "b"), 2)
+    need = max(l.rows for l in ddr_weights(lower(b, 2, target=hc.HLS)).layers)
+    core, res, x = _run_ddr(b, 2, build_root, wbuf_rows=need)
+    layer = core.ddr.layer("b2.short")
+    assert layer.attention and layer.tiles == 2 and b.layers[layer.index]["attention"]["kind"] == "IA"
+    ref = Reference(b).run(x)
+    assert ref.gate_spikes["b2.short"] > 0
+    wrong = reference_without_ia_t_restart(b, x, core.ddr)
+    assert not np.array_equal(wrong.spikes["b2.short"], ref.spikes["b2.short"])
 
 
 def test_rom_header_unchanged_and_ddr_header(tmp_path):

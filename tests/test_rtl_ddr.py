@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import HwCase, rtl_check_bitexact
+import numpy as np
+
+from helpers import HwCase, export_ia_t_carry, reference_without_ia_t_restart, rtl_check_bitexact
 from syna_contract import ddr_image as di
 from syna_contract.bundle import BundleError, load_bundle
+from syna_contract.reference import Reference
 from syna_hw import rtl_config
 from syna_hw.limits import RTL
 from syna_hw.lowering import ddr_weights, lower
@@ -99,6 +102,25 @@ def test_attention_over_tiles(bundles):
     need = max(l.rows for l in ddr_weights(lower(b, 4, target=RTL)).layers)
     d, _ = _run(b, 4, need)
     assert any(l.attention and l.tiles > 1 for l in d.layers)
+
+
+def test_ia_t_gate_neuron_restarts_per_tile(tmp_path):
+    """An IA-T layer of 2 tiles whose gate neuron ends each sample far from rest (helpers.export_ia_t_carry):
+    `clear` at each pass-2 tile restarts it, so every tile gets the one gate train of numerics.md section 6;
+    without that restart (reference_without_ia_t_restart) the second tile's spikes differ (checked by
+    dropping the S_TILE term of att_clear in rtl/syna_core.v: this test fails)."""
+    b = load_bundle(export_ia_t_carry(tmp_path / "b"))
+    di.add_image(b, 2)
+    b = load_bundle(b.root)
+    need = max(l.rows for l in ddr_weights(lower(b, 2, target=RTL)).layers)
+    d, _ = _run(b, 2, need)
+    layer = d.layer("b2.short")
+    assert layer.attention and layer.tiles == 2 and b.layers[layer.index]["attention"]["kind"] == "IA"
+    x = b.golden()["input"]
+    ref = Reference(b).run(x)
+    assert ref.gate_spikes["b2.short"] > 0
+    wrong = reference_without_ia_t_restart(b, x, d)
+    assert not np.array_equal(wrong.spikes["b2.short"], ref.spikes["b2.short"])
 
 
 def test_generated_files(bundles, tmp_path):
