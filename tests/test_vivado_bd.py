@@ -29,6 +29,8 @@ from syna_contract.bundle import load_bundle
 from syna_hw import hls_core as hc
 from syna_hw import rtl_core as rc
 from syna_hw.hls_header import ddr_address_map, vivado_range
+from syna_hw.limits import RTL
+from syna_hw.lowering import ddr_weights, lower
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = hc.HLS_DIR / "scripts"
@@ -316,6 +318,11 @@ def test_rtl_ddr_generate_needs_the_bundles_image(bundle, tmp_path, capsys):
     assert not (tmp_path / "g" / "board_pynq-z2.tcl").exists()
     assert rc.main(["generate", str(bundle.root), "--out", str(tmp_path / "h"), "--wbuf-rows", "64"]) == 2
     assert "add --weights ddr" in capsys.readouterr().err
+    # the board Tcl follows the configuration in the directory, never a mode it was not generated for
+    _gen_rtl(bundle, "pynq-z2", tmp_path / "rom")
+    plan = ddr_weights(lower(bundle, 8, target=RTL))
+    with pytest.raises(ValueError, match="generated with weights=rom"):
+        rc.vivado_tcl(bundle.root, "pynq-z2", 8, tmp_path / "rom", ddr=plan)
 
 
 @pytest.mark.parametrize("ddr,busif", [(False, "m_axis_out"), (True, "m_axi_gmem")])
