@@ -297,6 +297,8 @@ def test_rtl_ddr_ip_has_the_master_its_address_space_and_the_ddr_registers(bundl
     assert [c[:3] for c in calls[i + 1:i + 3]] == [["set_property", "range", "16E"], ["set_property", "width", str(gmem_dw)]]
     j = calls.index(["ipx::get_bus_interfaces", "m_axi_gmem", "-of_objects", "ipx::current_core"], i)
     assert calls[j + 1][:3] == ["set_property", "master_address_space_ref", "Data_m_axi_gmem"]
+    k = next(k for k, c in enumerate(calls) if c[:2] == ["ipx::get_bus_parameters", "PROTOCOL"])
+    assert calls[k + 1][:3] == ["set_property", "value", "AXI4"] and k > j       # 256-beat bursts: AXI4
     for kind in ("user", "hdl"):
         k = calls.index([f"ipx::get_{kind}_parameters", "GMEM_DW", "-of_objects", "ipx::current_core"])
         assert ["set_property", "value", str(gmem_dw)] in [c[:3] for c in calls[k:k + 3]], calls[k:k + 3]

@@ -119,7 +119,13 @@ if {$ddr_core} {
     set space [ipx::add_address_space Data_m_axi_gmem $core]
     set_property range 16E $space
     set_property width $syna_gmem_dw $space
-    set_property master_address_space_ref Data_m_axi_gmem [ipx::get_bus_interfaces m_axi_gmem -of_objects $core]
+    set gmem [ipx::get_bus_interfaces m_axi_gmem -of_objects $core]
+    set_property master_address_space_ref Data_m_axi_gmem $gmem
+    # AXI4, not the AXI3 a 2-bit *LOCK could be taken for: the core issues bursts of up to 256 beats
+    # (syna_axi_rd MAX_BURST; the SmartConnect splits them for an AXI3 HP port)
+    set protocol [ipx::get_bus_parameters PROTOCOL -of_objects $gmem]
+    if {[llength $protocol] == 0} { set protocol [ipx::add_bus_parameter PROTOCOL $gmem] }
+    set_property value AXI4 $protocol
     # GMEM_DW (a parameter of syna_core_top_ddr, default 64) must be the configuration's: syna_core stops
     # elaboration otherwise. Fixed in the IP (not a user choice in the block design).
     foreach param [list [ipx::get_user_parameters GMEM_DW -of_objects $core] [ipx::get_hdl_parameters GMEM_DW -of_objects $core]] {
