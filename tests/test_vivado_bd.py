@@ -291,6 +291,7 @@ def test_rtl_ddr_ip_has_the_master_its_address_space_and_the_ddr_registers(bundl
     added = [[f.strip("{}") for f in c[2:]] for c in calls if c[:2] == ["add_files", "-norecurse"]]
     assert added[1] == [str((gen / f).resolve()) for f in (rc.CFG_VH, *rc.ROM_FILES, rc.DDR_MEM) if f != rc.WEIGHTS_MEM]
     assert ["set_property", "top", "syna_core_top_ddr", "current_fileset"] in calls
+    assert ["set_property", "generic", f"GMEM_DW={gmem_dw}", "current_fileset"] in calls
     assert ["ipx::get_bus_interfaces", "m_axi_gmem", "-of_objects", "ipx::current_core"] in calls     # checked
     assert ["ipx::associate_bus_interfaces", "-busif", "m_axi_gmem", "-clock", "ap_clk", "ipx::current_core"] in calls
     i = calls.index(["ipx::add_address_space", "Data_m_axi_gmem", "ipx::current_core"])

@@ -53,6 +53,10 @@ add_files -norecurse $syna_rtl_generated
 set_property file_type {Verilog Header} [get_files syna_cfg.vh]
 set_property file_type {Memory File} [get_files *.mem]
 set_property top $syna_rtl_top [current_fileset]
+if {$ddr_core} {
+    # the project elaborates the DDR top at the configuration's width (the default 64 may not be it)
+    set_property generic "GMEM_DW=$syna_gmem_dw" [current_fileset]
+}
 update_compile_order -fileset sources_1
 
 # ---- package (the files are copied into the IP: it does not depend on this checkout or GEN_DIR)
