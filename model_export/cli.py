@@ -193,13 +193,14 @@ def _cmd_plan(a) -> int:
         from syna_contract.bundle import load_bundle
         from syna_hw.placement import place_bundle
         bundle = load_bundle(a.bundle, check_golden=False)
-        rep = place_bundle(bundle, a.board, lanes=a.lanes, clock_mhz=a.clock_mhz, rate=a.rate)
+        rep = place_bundle(bundle, a.board, lanes=a.lanes, clock_mhz=a.clock_mhz, rate=a.rate,
+                           buffers=a.weight_buffers)
         cfg = bundle.manifest.get("model_config") or {}
         what = f"bundle {a.bundle}"
     elif knobs:
         from .plan_config import plan_setting
         setting = _plan_setting(a)
-        rep = plan_setting(setting, a.board, a.lanes, a.clock_mhz, rate)
+        rep = plan_setting(setting, a.board, a.lanes, a.clock_mhz, rate, buffers=a.weight_buffers)
         what = f"config {setting.args()}"
     else:
         raise ValueError("plan what? give a bundle directory, or a config: --preset NAME (or --net NAME) and knobs; "
@@ -415,9 +416,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Plans a bundle, or a network named by its config (the preset and knobs `train` takes; nothing is "
                     "trained or exported, torch is not imported unless --attention), on a board: the RTL twin's "
-                    "memories at P lanes mapped as Yosys does; if they do not fit, which weights, spike maps and "
-                    "membranes go to DDR, tiled over output-channel groups (modelled: the cores' DDR path is not "
-                    "built yet, issue 16); cycles (compute + memory stall), latency and inferences/s at the board "
+                    "memories at P lanes mapped as Yosys does; if they do not fit, the cores' weights-in-DDR build "
+                    "(every conv / fc weight through one buffer, tiled over output-channel groups as both cores "
+                    "tile it) and, beyond it (modelled, not built), spilled spike maps and membranes; cycles (compute + memory stall), latency and inferences/s at the board "
                     "clock, modelled at a firing rate. When it does not fit on chip, nearby settings that do are "
                     "searched and printed. docs/hls-core.md, 'Placement planner'.",
         epilog=PLAN_EXIT_CODES + "\nexamples:\n  syna plan build/demo/bundle --board pynq-z2\n"
@@ -433,6 +434,9 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--rate", type=float, help="firing rate of the modelled spike maps and non-zero input values, "
                                                f"0..1; the speed is 'modelled at rate r' (default: a bundle's golden "
                                                f"spike maps, else {DEFAULT_RATE:g})")
+    pl.add_argument("--weight-buffers", type=int, choices=(1, 2), default=1,
+                    help="weight-tile buffers of the DDR build: 1 = load, then compute (what both cores build; "
+                         "default), 2 = double buffer, loads overlap compute (modelled, not built)")
     pl.add_argument("--json", help="also write the plan as JSON here")
     pl.add_argument("--no-suggest", dest="suggest", action="store_false",
                     help="do not search for nearby settings that fit (when it does not fit on chip)")

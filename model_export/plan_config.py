@@ -23,7 +23,7 @@ from syna_contract.boards import get_board
 from syna_contract.graph import build_graph
 from syna_hw.limits import DEFAULT_LANES, RTL
 from syna_hw.lowering import lower_graph
-from syna_hw.placement import CANNOT, DEFAULT_RATE, ON_CHIP, WITH_DDR, Placement, place, search
+from syna_hw.placement import CANNOT, DEFAULT_RATE, ON_CHIP, SINGLE, WITH_DDR, Placement, place, search
 from syna_hw.plan import plan_model
 
 from .paper_nets import PAPER_NETS, paper_input_spec
@@ -165,8 +165,8 @@ def lowered(s: Setting, lanes: int):
 
 
 def plan_setting(s: Setting, board: str, lanes: int = DEFAULT_LANES, clock_mhz: float | None = None,
-                 rate: float = DEFAULT_RATE) -> Placement:
-    return place(lowered(s, lanes), board, clock_mhz, rate)
+                 rate: float = DEFAULT_RATE, buffers: int = SINGLE) -> Placement:
+    return place(lowered(s, lanes), board, clock_mhz, rate, buffers=buffers)
 
 
 def setting_of_bundle(bundle) -> Setting | None:

@@ -1,43 +1,47 @@
 """Placement: which tensors stay on chip and which go to DDR, and what the DDR costs (issue 16 item 3).
 
-**Modelled; the cores' DDR path is not built yet (issue 16).** Today both cores keep every tensor on
-chip; ``rtl/syna_axi_rd.v`` (an AXI4 read master) and the DDR weight image
-(``syna_contract/ddr_image.py``) exist, but no core reads weights through them. This module says
-what a core that does would need and how fast it would run, so that a user can tell before training
-whether a network fits a board, runs from DDR, or cannot run.
-
-Given a lowered :class:`~syna_hw.lowering.HwModel` (P lanes), a board and a clock:
+The planner models **the cores as built** (HLS core "Weights in DDR", docs/hls-core.md; RTL twin
+``weights="ddr"``, docs/rtl.md) where they are built, and says "modelled, not built" where it goes
+further. Given a lowered :class:`~syna_hw.lowering.HwModel` (P lanes), a board and a clock:
 
 1. **On chip** (:func:`syna_hw.plan.plan_model`, today's RTL memories mapped as Yosys does): if they
    fit the utilisation budget, the verdict is *fits on chip*.
-2. **Weights in DDR**: the conv / fc layers' weights move to DDR, largest first, until the rest fits
-   (and, where moving more of them frees room for a larger tile or a double buffer, further).
-   Each layer's weights are read from the DDR image once per inference (layer-major schedule), so
-   the DDR bytes are exactly those layers' weight sections of the image (``build_image``'s lane-group
-   blocks). A layer is run in **output-channel tiles** of ``tile`` lane groups (``tile * P`` output
-   channels): the on-chip weight buffer holds one tile of the largest DDR layer (two with a double
-   buffer), and the accumulators and membranes one tile of the widest layer, so tiling shrinks both.
-   A layer of ``G`` groups takes ``ceil(G / tile)`` tiles and **re-scans its input events for every
-   tile after the first**: ``(tiles - 1) x`` its scan cycles (``CycleReport.scans``). Bias,
-   threshold and attention parameters stay on chip. Among the placements that fit (how many layers in
-   DDR, every tile size, one or two buffers) the one with the fewest modelled cycles is kept.
-3. **Spills**: if even all weights in DDR at one lane group per tile do not fit, spike maps (the input
-   frames count as one) move to DDR, largest first, then the membranes. A spilled map is written
-   once and read once per reader tile; spilled membranes are read and written once per time step.
+2. **Weights in DDR, as both cores build it**: every conv / fc layer's weights come from the DDR
+   image through one on-chip weight buffer of ``wbuf_rows`` rows, tiled over output-channel groups as
+   :func:`syna_hw.lowering.ddr_weights` tiles them (the tiles the HLS core and the RTL load, so the DDR
+   bytes per inference are the cores' ``ddr_bytes_read`` exactly, the attention pass-2 reloads
+   included). The on-chip memories are the RTL's for that build (``rtl_config.ddr_arch``: the weight
+   ROM becomes the buffer; every other memory as on chip). Among the buffer sizes that fit, the one
+   with the fewest modelled cycles (then the smallest) is kept.
+3. **Modelled, not built**: if no buffer size fits, the accumulators and membranes shrink to one
+   output-channel tile of the widest layer (the cores keep a whole layer's today), then spike maps
+   (the input frames count as one) move to DDR, largest first, then the membranes. A spilled map is
+   written once and read once per reader tile; spilled membranes are read and written once per time
+   step.
 4. Otherwise: *cannot run*, with the reason. Also *cannot run*: DDR tensors larger than the share of
    the board's DDR the model may use (:data:`DDR_SHARE`: the rest is the operating system's).
 
-**Timing** (at the board's PL clock or ``clock_mhz``): compute cycles are the HLS core's cycle model
-(``syna_hw/cycles.py``, II = 1 trip counts), fed with random spike maps **at firing rate r**
-(:data:`DEFAULT_RATE`; every map and the input's non-zero values at that rate, a fixed seed), or with
-recorded spike maps (a bundle's golden samples: the mean over them, which is what the HLS C-sim
-counts on those samples); plus the re-scan cycles of tiling. Memory cycles are a layer's DDR bytes
-over the board's modelled bandwidth in bytes per core cycle (``Board.ddr_bytes_per_cycle``: HP port
-width, port clock, assumed efficiency; ``syna_contract/boards.py``). With a **double buffer** the
-next tile's load overlaps the current tile's compute (and a layer's first tile the previous layer's
-last: an approximation), so a layer stalls ``max(0, memory - compute)``;
-with a **single buffer** nothing overlaps and a layer stalls its whole memory time. Latency is
-``(compute + stall) / clock``; inferences/s its inverse (one inference at a time).
+**Timing** (at the board's PL clock or ``clock_mhz``): the HLS core's cycle model
+(``syna_hw/cycles.py``, II = 1 trip counts, with the DDR tiling: per-tile re-scans, one image row
+loaded per cycle, pass-2 re-initialisation; equal to the HLS C-sim's count, ``tests/test_hls_ddr.py``;
+the RTL twin within a few per cent of it, ``tests/test_placement.py``) fed with random spike maps **at
+firing rate r** (:data:`DEFAULT_RATE`; every map and the input's non-zero values at that rate, a fixed
+seed), or with recorded spike maps (a bundle's golden samples: the mean over them). A layer's
+**compute** is its modelled cycles without the loads; its **memory** time is each load at the slower of
+one image row per cycle (the core's read port) and the board's modelled bandwidth
+(``Board.ddr_bytes_per_cycle``: HP port width, port clock, assumed efficiency;
+``syna_contract/boards.py``). The weight-buffer scheme is the parameter ``buffers``:
+
+- ``buffers=1`` (:data:`SINGLE`, what both cores build today): load a tile, then compute on it;
+  nothing overlaps, a layer stalls its whole memory time. With a bandwidth of one row per cycle or
+  more the planner's cycles are the HLS C-sim's count exactly.
+- ``buffers=2`` (:data:`DOUBLE`, modelled): the buffer is doubled and each load after a layer's first
+  overlaps the previous tile's compute (the layer's compute spread evenly over its tile passes); the
+  first load of every layer is not overlapped. A layer stalls ``first + sum(max(0, load - compute
+  per tile))``.
+
+Spill traffic (not built) stalls its whole memory time. Latency is ``(compute + stall) / clock``;
+inferences/s its inverse (one inference at a time).
 """
 from __future__ import annotations
 
@@ -54,15 +58,23 @@ from syna_contract.layers import as_layers
 
 from .cycles import CycleReport, model_cycles
 from .limits import DEFAULT_LANES, RTL
-from .lowering import HwModel, lower_graph
+from .limits import RtlUnsupported
+from .lowering import DdrWeights, HwModel, ddr_weights, lower_graph
 from .plan import Memory, PlanReport, map_memories, memory_table, plan_model
-from .rtl_config import RtlMemory, rtl_arch, rtl_memories
+from .rtl_config import RtlMemory, ddr_arch, rtl_arch, rtl_memories
 
 DEFAULT_RATE = 0.10          # firing rate of the modelled spike maps (issue 16's networks fire at 5-20 %)
 DDR_SHARE = 0.5              # of the board's DDR, what the model may use (the OS and the PYNQ image keep the rest)
 DDR_NOT_BUILT = ("modelled; both cores read weights from DDR in simulation (HLS C-sim and RTL twin, `--weights ddr`: "
                  "one buffer, loads not overlapped with compute); spilled maps/membranes are not built and nothing "
                  "has run on a board (issue 16)")
+SINGLE, DOUBLE = 1, 2        # weight-tile buffers: 1 = load then compute (both cores today), 2 = loads overlap compute
+BUFFER_SCHEMES = {SINGLE: "single weight buffer (as both cores build it: a tile is loaded, then computed on; "
+                          "stall = the whole load time)",
+                  DOUBLE: "double weight buffer (modelled, not built: a layer's later loads overlap the previous "
+                          "tile's compute; stall = first load + max(0, load - compute per tile))"}
+TILED_NOT_BUILT = ("accumulators and membranes of one output-channel tile (modelled, not built: the cores keep a "
+                   "whole layer's)")
 
 ON_CHIP, WITH_DDR, CANNOT = "fits on chip", "runs with weights in DDR (modelled)", "cannot run"
 EXIT_CODES = {ON_CHIP: 0, WITH_DDR: 3, CANNOT: 4}
@@ -70,23 +82,30 @@ EXIT_CODES = {ON_CHIP: 0, WITH_DDR: 3, CANNOT: 4}
 
 @dataclass(frozen=True)
 class Choice:
-    """One placement: what is in DDR and how layers are tiled."""
-    ddr_weights: tuple[str, ...] = ()        # conv / fc layers whose weights are read from DDR
-    tile: int = 0                            # lane groups per output-channel tile (0: untiled, all on chip)
-    buffers: int = 1                         # weight tile buffers (2: loads overlap compute)
+    """One placement: the weight buffer (0: every weight on chip) and what else is in DDR."""
+    wbuf_rows: int = 0                       # weights in DDR through a buffer of this many rows (lowering.ddr_weights)
+    buffers: int = SINGLE                    # weight tile buffers (DOUBLE: loads overlap compute, modelled)
+    tiled_state: bool = False                # accumulators / membranes of one tile only (modelled, not built)
     spilled: tuple[str, ...] = ()            # spike maps in DDR ('input': the input frames)
     membranes_ddr: bool = False
+
+    @property
+    def built(self) -> bool:
+        """Whether both cores build this placement today (on chip, or weights in DDR through one buffer)."""
+        return self.buffers == SINGLE and not (self.tiled_state or self.spilled or self.membranes_ddr)
 
 
 @dataclass
 class LayerCost:
     name: str
     tiles: int
-    compute: int          # modelled cycles (cycle model), without re-scans
-    rescan: int           # extra cycles of scanning the input once more per tile after the first
+    compute: int          # modelled cycles (cycle model), without re-scans and weight loads
+    rescan: int           # extra cycles of scanning the input once more per tile after the first (all passes)
     ddr_bytes: int        # DDR read + write bytes of this layer per inference
-    memory: float         # ddr_bytes at the modelled bandwidth, in core cycles
+    memory: float         # the loads (and spill traffic) in core cycles: rows per cycle or bandwidth, the slower
     stall: int            # cycles the core waits for DDR (see the module doc)
+    tile_groups: int = 0  # lane groups per weight tile (0: weights on chip)
+    loads: int = 0        # weight tiles loaded per inference (attention pass 2 reloads)
 
 
 @dataclass
@@ -102,6 +121,7 @@ class Placement:
     io_cycles: int = 0
     ddr_stored_bytes: int = 0            # what lives in DDR (weights, spilled maps, membranes)
     samples: int = 0                     # recorded samples the cycles are the mean of (0: random maps at rate)
+    ddr: DdrWeights | None = None        # the weight tiling (lowering.ddr_weights) when weights are in DDR
 
     @property
     def board(self) -> Board:
@@ -170,8 +190,12 @@ class Placement:
                     board=self.board.name, lanes=self.lanes, clock_mhz=self.clock_mhz, rate=self.rate,
                     recorded_samples=self.samples,
                     ddr_bandwidth_bytes_per_s=self.board.ddr_bytes_per_s(self.clock_mhz),
-                    double_buffer=self.choice.buffers == 2, tile_groups=self.choice.tile,
-                    ddr_weights=list(self.choice.ddr_weights), spilled_maps=list(self.choice.spilled),
+                    double_buffer=self.choice.buffers == DOUBLE, weight_buffers=self.choice.buffers,
+                    wbuf_rows=self.choice.wbuf_rows or None, built=self.choice.built,
+                    tile_groups=max((c.tile_groups for c in self.costs), default=0),
+                    tiled_state=self.choice.tiled_state,
+                    ddr_weights=[l.name for l in self.ddr.layers] if self.ddr else [],
+                    spilled_maps=list(self.choice.spilled),
                     membranes_ddr=self.choice.membranes_ddr, ddr_stored_bytes=self.ddr_stored_bytes,
                     bram36=self.bram36, uram=self.uram, lutram_luts=self.lutram_luts,
                     cycles=self.cycles if self.runs else None,
@@ -181,7 +205,7 @@ class Placement:
                     stall_fraction=self.stall_fraction if self.runs else None,
                     ddr_bytes_per_inference=self.ddr_bytes_per_inference if self.runs else None,
                     latency_s=self.latency_s, inferences_per_s=self.inferences_per_s,
-                    ddr_note=DDR_NOT_BUILT if self.choice.tile else None,
+                    ddr_note=DDR_NOT_BUILT if self.choice.wbuf_rows else None,
                     layers=[dataclasses.asdict(c) for c in self.costs],
                     memories=[dict(dataclasses.asdict(m), bits=m.bits) for m in self.memories],
                     chip_plan=self.chip.to_dict())
@@ -195,13 +219,15 @@ class Placement:
         rate = (f"modelled at firing rate {self.rate:g} (random spike maps)" if self.rate is not None
                 else f"the mean over {self.samples} recorded sample(s) (the bundle's golden spike maps)")
         bw = b.ddr_bytes_per_s(self.clock_mhz)
-        if self.choice.tile:
+        if self.choice.wbuf_rows:
             c = self.choice
             lines.append(f"Placement with DDR ({DDR_NOT_BUILT}):")
-            lines.append(f"  weights in DDR: {len(c.ddr_weights)} layer(s), largest first: {', '.join(c.ddr_weights)}")
-            lines.append(f"  output-channel tiles of {c.tile} lane group(s) = {c.tile * self.lanes} channels; "
-                         f"{'double' if c.buffers == 2 else 'single'} weight buffer "
-                         f"({'loads overlap compute: stall = max(0, memory - compute) per layer' if c.buffers == 2 else 'loads do not overlap compute: stall = memory time'})")
+            lines.append(f"  weights in DDR: all {len(self.ddr.layers)} conv / fc layers (as both cores build it), "
+                         f"through a buffer of {c.wbuf_rows:,} rows of {self.lanes} weights; output-channel tiles "
+                         f"as syna_hw.lowering.ddr_weights cuts them (per layer below)")
+            lines.append(f"  {BUFFER_SCHEMES[c.buffers]}")
+            if c.tiled_state:
+                lines.append(f"  {TILED_NOT_BUILT}")
             if c.spilled:
                 lines.append(f"  spike maps in DDR: {', '.join(c.spilled)}")
             if c.membranes_ddr:
@@ -219,8 +245,8 @@ class Placement:
             lines.append(f"Speed at {self.clock_mhz:g} MHz, P = {self.lanes}, {rate}; cycles: the HLS core's cycle "
                          f"model (syna_hw/cycles.py)" + (f"; DDR {bw / 1e6:,.0f} MB/s modelled ({b.hp_bits}-bit HP "
                                                           f"port, efficiency {b.ddr_efficiency:g})"
-                                                          if self.choice.tile else ""))
-            if self.choice.tile:
+                                                          if self.choice.wbuf_rows else ""))
+            if self.choice.wbuf_rows:
                 lines.append(f"{'layer':<12}{'tiles':>6}{'compute':>12}{'re-scan':>10}{'DDR bytes':>12}"
                              f"{'memory':>12}{'stall':>10}")
                 for c in self.costs:
@@ -287,25 +313,24 @@ def _spike_depth(hw: HwModel, spilled: set[str]) -> int:
     return depth
 
 
-def _memories(hw: HwModel, base: list[RtlMemory], c: Choice) -> list[RtlMemory]:
-    """The RTL memories of ``base`` as placement ``c`` changes them (see the module doc)."""
-    rows = {n: (r, g) for n, r, g in weight_layers(hw)}
-    ddr = set(c.ddr_weights)
+def _memories(hw: HwModel, arch: dict, c: Choice, ddr: DdrWeights | None) -> list[RtlMemory]:
+    """The RTL memories of placement ``c`` (see the module doc): ``rtl_memories`` of the on-chip build
+    (``arch``) or of the DDR build with ``ddr``'s buffer (``rtl_config.ddr_arch``), then what the
+    modelled-not-built steps change (one tile's accumulators / membranes, spilled maps / membranes)."""
+    if ddr is not None:
+        arch = dict(arch, **ddr_arch(ddr))
+    tiles = {l.name: l.tile_groups for l in ddr.layers} if ddr else {}
     out = []
-    for m in base:
-        if m.name == "weights":
-            resident = sum(r * g for n, (r, g) in rows.items() if n not in ddr)
-            if resident:
-                out.append(dataclasses.replace(m, depth=resident))
-            if ddr:
-                depth = max(r * min(g, c.tile) for n, (r, g) in rows.items() if n in ddr)
-                out.append(RtlMemory("weight buffer", m.width, depth, count=c.buffers))
-        elif m.name in ("accumulators", "membranes"):
+    for m in rtl_memories(arch):
+        if m.name == "weights" and ddr is not None:
+            out.append(RtlMemory("weight buffer", m.width, m.depth, count=c.buffers))
+        elif m.name in ("accumulators", "membranes") and (c.tiled_state or c.membranes_ddr):
             if m.name == "membranes" and c.membranes_ddr:
                 continue
-            depth = max([l.hout * l.wout * min(l.g, c.tile) for l in hw.convs] + [min(hw.fc.g, c.tile), 1])
-            out.append(dataclasses.replace(m, depth=depth))
-        elif m.name == "spike maps":
+            depth = max([l.hout * l.wout * tiles.get(l.name, l.g) for l in hw.convs]
+                        + [tiles.get(hw.fc.name, hw.fc.g), 1])
+            out.append(dataclasses.replace(m, depth=min(depth, m.depth)))
+        elif m.name == "spike maps" and c.spilled:
             depth = _spike_depth(hw, set(c.spilled))
             if depth:
                 out.append(dataclasses.replace(m, depth=depth))
@@ -333,45 +358,71 @@ def modelled_spikes(hw: HwModel, rate: float, seed: int = 0) -> tuple[np.ndarray
     return x, spikes
 
 
-def _costs(hw: HwModel, cyc: CycleReport, c: Choice, b: Board, clock_mhz: float) -> tuple[list[LayerCost], int]:
-    """Per-layer cost of placement ``c`` and the DDR bytes it stores."""
+def _costs(hw: HwModel, cyc: CycleReport, c: Choice, b: Board, clock_mhz: float,
+           ddr: DdrWeights | None = None) -> tuple[list[LayerCost], int]:
+    """Per-layer cost of placement ``c`` (cycles ``cyc``: the cycle model of the core with ``ddr``'s tiling)
+    and the DDR bytes it stores; see the module doc."""
     per_cycle = b.ddr_bytes_per_cycle(clock_mhz)
-    wbytes = ddr_weight_bytes(hw)
     mbytes = map_bytes(hw)
     spilled = set(c.spilled)
-    ddr = set(c.ddr_weights)
+    tiles = {l.name: l for l in ddr.layers} if ddr else {}
     out = []
     for l in hw.layers + [hw.fc]:
-        g = l.g
-        tiles = -(-g // c.tile) if c.tile and (l is hw.fc or l.kind == "conv_lif") else 1
-        compute = cyc.layers[l.name]
+        d = tiles.get(l.name)
+        k = d.tiles if d else 1
+        total = cyc.layers[l.name]
         if l is hw.fc:
             scan = hw.steps * hw.fc.h * hw.fc.w * hw.fc.cw
         else:
             scan = cyc.scans.get(l.name, 0)
-        rescan = (tiles - 1) * scan
-        nbytes = wbytes[l.name] if l.name in ddr else 0
+        rescan = (k - 1) * scan
+        rows = d.loads * d.groups * d.w_block_bytes // ddr.row_bytes if d else 0    # one image row per cycle
+        compute = total - rows - rescan
+        wbytes = d.bytes_per_inference if d else 0
+        load = max(rows, wbytes / per_cycle)                       # the read port or the board, the slower
+        if not d:
+            wstall = 0
+        elif c.buffers == SINGLE:
+            wstall = math.ceil(load)
+        else:                                                       # DOUBLE: later loads hide behind compute
+            n = d.loads * k
+            per_load, per_tile = load / n, (compute + rescan) / n
+            wstall = math.ceil(per_load + (n - 1) * max(0.0, per_load - per_tile))
+        sbytes = 0                                                  # spill traffic (modelled, not built)
         if l is not hw.fc and l.name in spilled:
-            nbytes += mbytes[l.name]                                   # write the output map once
-        nbytes += sum(mbytes[src] * tiles for src in l.layer.inputs if src in spilled)
+            sbytes += mbytes[l.name]                                # write the output map once
+        sbytes += sum(mbytes[src] * k for src in l.layer.inputs if src in spilled)
         if c.membranes_ddr and l is not hw.fc and l.kind == "conv_lif":
-            nbytes += 2 * hw.steps * (-(-l.hout * l.wout * g * hw.lanes * hw.mem_bits // 8))
-        memory = nbytes / per_cycle if nbytes else 0.0
-        busy = compute + rescan
-        stall = math.ceil(max(0.0, memory - busy)) if c.buffers == 2 else math.ceil(memory)
-        out.append(LayerCost(l.name, tiles, compute, rescan, nbytes, memory, stall))
-    stored = sum(wbytes[n] for n in ddr) + sum(mbytes[n] for n in spilled)
+            sbytes += 2 * hw.steps * (-(-l.hout * l.wout * l.g * hw.lanes * hw.mem_bits // 8))
+        smem = sbytes / per_cycle
+        out.append(LayerCost(l.name, k, compute, rescan, wbytes + sbytes, load * bool(d) + smem,
+                             wstall + math.ceil(smem), d.tile_groups if d else 0, d.loads * k if d else 0))
+    stored = sum(l.groups * l.w_block_bytes for l in ddr.layers) if ddr else 0
+    stored += sum(mbytes[n] for n in spilled)
     if c.membranes_ddr:
         stored += max(-(-l.hout * l.wout * l.g * hw.lanes * hw.mem_bits // 8) for l in hw.convs)
     return out, stored
 
 
 # ================================================================================ the search
-def _tiles(hw: HwModel) -> list[int]:
-    """Tile sizes (lane groups) worth trying, largest first: every layer's G and the powers of two below."""
-    gmax = max(g for _, _, g in weight_layers(hw))
-    cand = {g for _, _, g in weight_layers(hw)} | {1 << i for i in range(gmax.bit_length())}
-    return sorted((t for t in cand if t <= gmax), reverse=True)
+def ddr_plans(hw: HwModel) -> dict[int, DdrWeights]:
+    """The weight tilings worth trying, by buffer rows (largest first): for every layer a buffer of
+    1, 2, 4, ... or all of its lane groups, from the smallest the cores accept (one lane group of the
+    largest layer, the whole encoder) to the largest layer (one tile each)."""
+    d = ddr_weights(hw)
+    enc = next(l for l in hw.convs if l.encoder)
+    lo = max([l.rows for l in d.layers] + [l.rows * l.groups for l in d.layers if l.name == enc.name])
+    whole = max(l.rows * l.groups for l in d.layers)
+    sizes = {lo, whole, d.wbuf_rows}
+    for l in d.layers:
+        sizes |= {l.rows * t for t in {l.groups} | {1 << i for i in range(l.groups.bit_length())}}
+    out = {}
+    for n in sorted((n for n in sizes if lo <= n <= whole), reverse=True):
+        try:
+            out[n] = d if n == d.wbuf_rows else ddr_weights(hw, n)
+        except RtlUnsupported:
+            continue
+    return out
 
 
 def _spill_order(hw: HwModel) -> list[str]:
@@ -379,35 +430,35 @@ def _spill_order(hw: HwModel) -> list[str]:
     return sorted(mb, key=lambda n: (-mb[n], n))
 
 
-def search(hw: HwModel, b: Board, cost=None) -> tuple[Choice | None, list[Memory], list[str]]:
+def search(hw: HwModel, b: Board, cost=None, buffers: int = SINGLE,
+           plans: dict[int, DdrWeights] | None = None) -> tuple[Choice | None, list[Memory], list[str]]:
     """The placement of the module doc: (choice, its memories, reasons). ``cost(choice)`` ranks the
-    tilings that fit (lower is better); without it the largest tile (then a double buffer) wins."""
-    base = rtl_memories(rtl_arch(hw))
-    wb = ddr_weight_bytes(hw)
-    order = sorted(wb, key=lambda n: (-wb[n], n))
-    mapped = lambda c: map_memories(_memories(hw, base, c), b)
-    spill_levels = [((), False)]
+    buffer sizes that fit (lower is better; ties: the smaller buffer); without it the largest wins.
+    ``plans``: :func:`ddr_plans` of ``hw`` (computed when not given)."""
+    if buffers not in BUFFER_SCHEMES:
+        raise ValueError(f"weight buffers {buffers!r}; expected {SINGLE} (single, as built) or {DOUBLE} (double)")
+    plans = ddr_plans(hw) if plans is None else plans
+    arch = rtl_arch(hw)
+    sizes = list(plans)
+    mapped = lambda c: map_memories(_memories(hw, arch, c, plans[c.wbuf_rows]), b)
     spill = _spill_order(hw)
-    for i in range(1, len(spill) + 1):
-        spill_levels.append((tuple(spill[:i]), False))
-    spill_levels.append((tuple(spill), True))
-    for spilled, membranes in spill_levels:
-        if not _fits(mapped(Choice(tuple(order), 1, 1, spilled, membranes)), b):
+    levels = [(False, (), False), (True, (), False)]
+    levels += [(True, tuple(spill[:i]), False) for i in range(1, len(spill) + 1)] + [(True, tuple(spill), True)]
+    for tiled, spilled, membranes in levels:
+        if not _fits(mapped(Choice(sizes[-1], buffers, tiled, spilled, membranes)), b):
             continue
-        kmin = next(k for k in range(1, len(order) + 1) if _fits(mapped(Choice(tuple(order[:k]), 1, 1, spilled,
-                                                                                     membranes)), b))
-        fitting = [Choice(tuple(order[:k]), t, n, spilled, membranes)
-                   for k in range(kmin, len(order) + 1) for t in _tiles(hw) for n in (2, 1)]
-        fitting = [c for c in fitting if _fits(mapped(c), b)]
-        best = min(fitting, key=cost) if cost else fitting[0]
+        fitting = [c for c in (Choice(n, buffers, tiled, spilled, membranes) for n in sizes) if _fits(mapped(c), b)]
+        best = min(fitting, key=lambda c: (cost(c), c.wbuf_rows)) if cost else fitting[0]
         return best, mapped(best), []
-    worst = mapped(Choice(tuple(order), 1, 1, tuple(spill), True))
+    worst_choice = Choice(sizes[-1], buffers, True, tuple(spill), True)
+    worst = mapped(worst_choice)
     used = ", ".join(f"{m.what} {m.bram36:,.1f} BRAM36" + (f" + {m.uram} URAM" if m.uram else "")
                      for m in worst if m.bram36 or m.uram)
-    widest = max(hw.convs, key=lambda l: l.hout * l.wout, default=None)
+    widest = max(hw.convs, key=lambda l: l.hout * l.wout * plans[sizes[-1]].layer(l.name).tile_groups, default=None)
     biggest = max(worst, key=lambda m: m.bram36 + 8 * m.uram)
-    reasons = [f"even with every weight, spike map and membrane in DDR and output-channel tiles of one lane group "
-               f"({hw.lanes} channels) the on-chip part needs {sum(m.bram36 for m in worst):,.1f} BRAM36"
+    reasons = [f"even with every weight, spike map and membrane in DDR and the smallest weight buffer "
+               f"({sizes[-1]:,} rows: one lane group of the largest layer, the whole encoder) the on-chip part needs "
+               f"{sum(m.bram36 for m in worst):,.1f} BRAM36"
                + (f" + {sum(m.uram for m in worst)} URAM" if b.uram else "")
                + f" (budget {b.budget('bram36'):,.1f}" + (f" + {b.budget('uram'):,.1f} URAM" if b.uram else "")
                + f"): {used}"]
@@ -438,67 +489,94 @@ def golden_spikes(bundle) -> list[tuple[np.ndarray, dict[str, np.ndarray]]]:
 
 
 def place(hw: HwModel, board: str | Board, clock_mhz: float | None = None, rate: float = DEFAULT_RATE,
-          spikes: list[tuple[np.ndarray, dict]] | None = None) -> Placement:
+          spikes: list[tuple[np.ndarray, dict]] | None = None, buffers: int = SINGLE,
+          wbuf_rows: int | None = None) -> Placement:
     """Place the tensors of ``hw`` (lowered for the RTL at P lanes) on ``board`` and model the speed at
     ``clock_mhz`` (default the board's PL clock); see the module doc. ``spikes``: ``(x, maps)`` of
-    recorded samples (the cycles are their mean) instead of random maps at ``rate``."""
+    recorded samples (the cycles are their mean) instead of random maps at ``rate``. ``buffers``: the
+    weight-buffer scheme, :data:`SINGLE` (as both cores build it) or :data:`DOUBLE` (modelled).
+    ``wbuf_rows``: plan the DDR build with this weight buffer (``RtlCore(weights="ddr", wbuf_rows=...)``),
+    also when the model would fit on chip; None: on chip if it fits, else the best buffer."""
     b = board if isinstance(board, Board) else get_board(board)
     clock = b.clock_mhz if clock_mhz is None else float(clock_mhz)
     if clock <= 0:
         raise ValueError(f"clock {clock} MHz; expected a positive frequency")
+    if buffers not in BUFFER_SCHEMES:
+        raise ValueError(f"weight buffers {buffers!r}; expected {SINGLE} (single, as built) or {DOUBLE} (double)")
     chip = plan_model(hw, b)
-    if spikes:
-        cyc = mean_cycles([model_cycles(hw, x, maps) for x, maps in spikes])
-    else:
-        cyc = model_cycles(hw, *modelled_spikes(hw, rate))
+    samples = spikes or [modelled_spikes(hw, rate)]
     shown_rate = None if spikes else rate
-    if chip.fits:
-        costs, _ = _costs(hw, cyc, Choice(), b, clock)
+    nrec = len(spikes or [])
+    cache: dict[int, CycleReport] = {}
+
+    def cycles(ddr: DdrWeights | None) -> CycleReport:
+        key = ddr.wbuf_rows if ddr else 0
+        if key not in cache:
+            cache[key] = mean_cycles([model_cycles(hw, x, maps, ddr) for x, maps in samples])
+        return cache[key]
+
+    if chip.fits and wbuf_rows is None:
+        costs, _ = _costs(hw, cycles(None), Choice(), b, clock)
         return Placement(chip, ON_CHIP, [f"every tensor on chip: {r}" for r in chip.reasons], Choice(),
-                         chip.memories, clock, shown_rate, costs, cyc.layers["io"], samples=len(spikes or []))
-    total = lambda c: sum(x.compute + x.rescan + x.stall for x in _costs(hw, cyc, c, b, clock)[0])
-    choice, mems, reasons = search(hw, b, cost=total)
+                         chip.memories, clock, shown_rate, costs, cycles(None).layers["io"], samples=nrec)
+    plans = ddr_plans(hw) if wbuf_rows is None else {wbuf_rows: ddr_weights(hw, wbuf_rows)}
+    total = lambda c: sum(x.compute + x.rescan + x.stall
+                          for x in _costs(hw, cycles(plans[c.wbuf_rows]), c, b, clock, plans[c.wbuf_rows])[0])
+    choice, mems, reasons = search(hw, b, cost=total, buffers=buffers, plans=plans)
     if choice is None:
         return Placement(chip, CANNOT, reasons, Choice(), mems, clock, shown_rate)
-    costs, stored = _costs(hw, cyc, choice, b, clock)
-    p = Placement(chip, WITH_DDR, [], choice, mems, clock, shown_rate, costs, cyc.layers["io"], stored,
-                  len(spikes or []))
+    ddr = plans[choice.wbuf_rows]
+    cyc = cycles(ddr)
+    costs, stored = _costs(hw, cyc, choice, b, clock, ddr)
+    p = Placement(chip, WITH_DDR, [], choice, mems, clock, shown_rate, costs, cyc.layers["io"], stored, nrec, ddr)
     if stored > DDR_SHARE * b.ddr_bytes:
         p.verdict = CANNOT
         p.reasons = [f"the tensors in DDR need {stored / 2**20:,.1f} MiB but the planner allows "
                      f"{100 * DDR_SHARE:.0f}% of {b.name}'s {b.ddr_bytes / 2**20:,.0f} MiB DDR "
                      f"({DDR_SHARE * b.ddr_bytes / 2**20:,.0f} MiB; the rest is the OS's)"]
         return p
-    what = [f"{len(choice.ddr_weights)} of {len(weight_layers(hw))} layers' weights"]
+    what = [f"all {len(ddr.layers)} conv / fc layers' weights (a {choice.wbuf_rows:,}-row buffer)"]
     if choice.spilled:
         what.append(f"{len(choice.spilled)} spike map(s)")
     if choice.membranes_ddr:
         what.append("the membranes")
-    p.reasons = [f"on chip alone it does not fit ({'; '.join(chip.reasons[:1])})",
+    p.reasons = [f"on chip alone it does not fit ({'; '.join(chip.reasons[:1])})" if not chip.fits else
+                 f"it fits on chip; planned with weights in DDR as asked (a {choice.wbuf_rows:,}-row buffer)",
                  f"with {', '.join(what)} in DDR it fits: {p.bram36:,.1f} BRAM36"
                  + (f", {p.uram} URAM" if b.uram else "") + f" (budget {b.budget('bram36'):,.1f}"
-                 + (f" + {b.budget('uram'):,.1f} URAM" if b.uram else "") + ")",
-                 DDR_NOT_BUILT]
+                 + (f" + {b.budget('uram'):,.1f} URAM" if b.uram else "") + ")"]
+    if choice.built:
+        p.reasons.append("this placement is what both cores build (`--weights ddr`, lowering.ddr_weights' tiles); "
+                         "the speed is modelled")
+    else:
+        not_built = [x for x, on in ((BUFFER_SCHEMES[DOUBLE].split(" (")[0], choice.buffers == DOUBLE),
+                                     (TILED_NOT_BUILT.split(" (")[0], choice.tiled_state),
+                                     ("spilled spike maps", bool(choice.spilled)),
+                                     ("membranes in DDR", choice.membranes_ddr)) if on]
+        p.reasons.append(f"modelled, not built: {', '.join(not_built)}")
+    p.reasons.append(DDR_NOT_BUILT)
     return p
 
 
 def place_layers(layers, input_spec: dict, numerics: dict, board: str | Board, lanes: int = DEFAULT_LANES,
-                 clock_mhz: float | None = None, rate: float = DEFAULT_RATE, spikes=None) -> Placement:
+                 clock_mhz: float | None = None, rate: float = DEFAULT_RATE, spikes=None,
+                 buffers: int = SINGLE, wbuf_rows: int | None = None) -> Placement:
     """:func:`place` for a layer graph (manifest dicts or descriptors; a bare graph without weights works)."""
     b = board if isinstance(board, Board) else get_board(board)
     hw = lower_graph(as_layers(layers), input_spec, numerics, lanes, board=b.name, target=RTL)
-    return place(hw, b, clock_mhz, rate, spikes)
+    return place(hw, b, clock_mhz, rate, spikes, buffers, wbuf_rows)
 
 
 def place_bundle(bundle, board: str | Board, lanes: int = DEFAULT_LANES, clock_mhz: float | None = None,
-                 rate: float | None = None, check_attention: bool = True) -> Placement:
+                 rate: float | None = None, check_attention: bool = True, buffers: int = SINGLE,
+                 wbuf_rows: int | None = None) -> Placement:
     """:func:`place_layers` for a loaded bundle, with the attention checks of ``plan_bundle``. The cycles
     are the mean over its golden samples when it has them and ``rate`` is None; random maps at ``rate``
     (default :data:`DEFAULT_RATE`) otherwise."""
     from syna_contract.checks import check_bundle
     spikes = golden_spikes(bundle) if rate is None else None
     p = place_layers(bundle.descriptors, bundle.input_spec, bundle.numerics, board, lanes, clock_mhz,
-                     DEFAULT_RATE if rate is None else rate, spikes)
+                     DEFAULT_RATE if rate is None else rate, spikes, buffers, wbuf_rows)
     if check_attention:
         p.chip.attention = check_bundle(bundle)
     return p

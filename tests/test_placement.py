@@ -97,9 +97,11 @@ def test_chip_plan_is_the_existing_plan(nmnist_bundle):
     assert p.bram36 == old.bram36 and p.uram == old.uram and p.ddr_bytes_per_inference == 0
 
 
-# ---------------------------------------------------------------------------- DDR bytes = the image
+# ---------------------------------------------------------------------------- DDR bytes = the image = the cores'
 @pytest.mark.parametrize("lanes", [8, 16])
 def test_ddr_bytes_are_the_image_weight_sections(nmnist_bundle, lanes):
+    """Weights in DDR as both cores build it: every conv / fc layer's section of the image, read once per
+    inference (no attention here), whatever the buffer; lowering.ddr_weights' count is the planner's."""
     b = nmnist_bundle
     img = parse_image(build_image(b.manifest, b.params, lanes))
     names = [l["name"] for l in b.manifest["layers"]]
@@ -107,22 +109,67 @@ def test_ddr_bytes_are_the_image_weight_sections(nmnist_bundle, lanes):
     hw = lowered(setting_of_bundle(b), lanes)
     assert pl.ddr_weight_bytes(hw) == image
     p = pl.place_bundle(b, "pynq-z2", lanes=lanes)
-    assert p.verdict == pl.WITH_DDR and not p.choice.spilled and not p.choice.membranes_ddr
-    assert p.ddr_bytes_per_inference == sum(image[n] for n in p.choice.ddr_weights)
-    # every layer's weights in DDR (one lane group per tile): the image's whole weight sections, once per inference
-    costs, stored = pl._costs(hw, pl.model_cycles(hw, *pl.modelled_spikes(hw, 0.1)),
-                              pl.Choice(tuple(image), 1, 2), get_board("pynq-z2"), 100.0)
-    assert sum(c.ddr_bytes for c in costs) == stored == sum(image.values())
+    assert p.verdict == pl.WITH_DDR and p.choice.built and p.choice.wbuf_rows == p.ddr.wbuf_rows
+    assert set(p.to_dict()["ddr_weights"]) == set(image)
+    assert p.ddr_bytes_per_inference == p.ddr.bytes_per_inference == sum(image.values()) == p.ddr_stored_bytes
+    for n, d in pl.ddr_plans(hw).items():          # every buffer the search tries reads the same bytes
+        costs, stored = pl._costs(hw, pl.model_cycles(hw, *pl.modelled_spikes(hw, 0.1), d), pl.Choice(n), get_board(
+            "pynq-z2"), 100.0, d)
+        assert sum(c.ddr_bytes for c in costs) == stored == sum(image.values())
 
 
-def test_tiling_rescans_the_input_per_tile(nmnist_bundle):
-    hw = lowered(setting_of_bundle(nmnist_bundle), 4)
-    cyc = pl.model_cycles(hw, *pl.modelled_spikes(hw, 0.1))
-    costs = {c.name: c for c in pl._costs(hw, cyc, pl.Choice(("b2.main1",), 1, 2), get_board("pynq-z2"), 100.0)[0]}
-    main1 = next(l for l in hw.layers if l.name == "b2.main1")
-    assert main1.g == 32 and costs["b2.main1"].tiles == 32
-    assert costs["b2.main1"].rescan == 31 * cyc.scans["b2.main1"] > 0
+def _unlimited(board):
+    """The board with a DDR that answers one beat per cycle, as the cores' simulation harnesses do."""
+    return dataclasses.replace(get_board(board), hp_bits=4096, hp_max_mhz=1e6, ddr_efficiency=1.0)
+
+
+def test_single_buffer_cycles_are_the_cores_cycle_model(nmnist_bundle):
+    """Single buffer, a DDR as fast as the read port: the planner's cycles are the HLS core's cycle model with
+    the DDR tiling (the C-sim's count, tests/test_hls_ddr.py) exactly, per layer; each extra tile re-scans the
+    input; at the board's bandwidth the loads take longer and are all stall."""
+    b = nmnist_bundle
+    hw = lowered(setting_of_bundle(b), 16)                  # 8-byte image rows: more than PYNQ-Z2's DDR per cycle
+    plans = pl.ddr_plans(hw)
+    small = min(plans)
+    x, maps = pl.modelled_spikes(hw, 0.1)
+    cyc = pl.model_cycles(hw, x, maps, plans[small])
+    p = pl.place(hw, _unlimited("pynq-z2"), 100.0, rate=0.1, wbuf_rows=small)
+    assert p.choice == pl.Choice(small) and p.cycles == cyc.cycles
+    costs = {c.name: c for c in p.costs}
+    for name, c in costs.items():
+        assert c.compute + c.rescan + c.stall == cyc.layers[name]
+    main1 = plans[small].layer("b2.main1")
+    assert main1.tiles == costs["b2.main1"].tiles > 1
+    assert costs["b2.main1"].rescan == (main1.tiles - 1) * cyc.scans["b2.main1"] > 0
     assert costs["b2.merge"].tiles == 1 and costs["b2.merge"].rescan == 0
+    assert costs["b2.main1"].stall == main1.groups * main1.w_block_bytes // plans[small].row_bytes
+    slow = pl.place(hw, "pynq-z2", 100.0, rate=0.1, wbuf_rows=small)      # 5.6 bytes a cycle < a row
+    assert slow.compute_cycles == p.compute_cycles and slow.stall_cycles > p.stall_cycles
+    assert slow.costs[0].memory == pytest.approx(max(plans[small].layers[0].groups * plans[small].layers[0].w_block_bytes
+                                                     / get_board("pynq-z2").ddr_bytes_per_cycle(100.0),
+                                                     plans[small].layers[0].groups * plans[small].layers[0].w_block_bytes
+                                                     // plans[small].row_bytes))
+
+
+def test_double_buffer_hides_later_loads(nmnist_bundle):
+    """buffers=2 (modelled, not built): the buffer memory doubles, the compute is the same, a layer's first
+    load still stalls and later loads hide behind the previous tile's compute, so the stall shrinks; the
+    plan says it is not built."""
+    hw = lowered(setting_of_bundle(nmnist_bundle), 4)
+    small = min(pl.ddr_plans(hw))
+    one = pl.place(hw, "pynq-z2", rate=0.1, wbuf_rows=small)
+    two = pl.place(hw, "pynq-z2", rate=0.1, wbuf_rows=small, buffers=pl.DOUBLE)
+    assert two.compute_cycles == one.compute_cycles and 0 < two.stall_cycles < one.stall_cycles
+    buf = lambda p: next(m for m in p.memories if m.what == "weight buffer")
+    assert buf(one).count == 1 and buf(two).count == 2 and buf(two).depth == buf(one).depth == small
+    for c1, c2 in zip(one.costs, two.costs):
+        assert c2.stall <= c1.stall
+        if c1.loads == 1:
+            assert c2.stall == c1.stall                        # one load: nothing to overlap
+    assert one.choice.built and not two.choice.built
+    assert any("modelled, not built: double weight buffer" in r for r in two.reasons)
+    with pytest.raises(ValueError, match="weight buffers 3"):
+        pl.place(hw, "pynq-z2", buffers=3)
 
 
 # ---------------------------------------------------------------------------- bandwidth from the board table
