@@ -41,7 +41,9 @@ one image row per cycle (the core's read port) and the board's modelled bandwidt
   per tile))``.
 
 Spill traffic (not built) stalls its whole memory time. Latency is ``(compute + stall) / clock``;
-inferences/s its inverse (one inference at a time).
+inferences/s its inverse (one inference at a time). The RTL twin receives the input one value per
+cycle before its encoder runs: :attr:`Placement.rtl_cycles` adds that (:func:`rtl_receive_cycles`);
+``tests/test_plan_vs_rtl.py`` bounds the RTL's measured cycles against it.
 """
 from __future__ import annotations
 
@@ -51,6 +53,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from syna_contract import protocol as proto
 from syna_contract.boards import Board, UTILISATION_BUDGET, get_board
 from syna_contract.ddr_image import BLOCK_ALIGN, row_bytes
 from syna_contract.graph import INPUT
@@ -85,14 +88,15 @@ class Choice:
     """One placement: the weight buffer (0: every weight on chip) and what else is in DDR."""
     wbuf_rows: int = 0                       # weights in DDR through a buffer of this many rows (lowering.ddr_weights)
     buffers: int = SINGLE                    # weight tile buffers (DOUBLE: loads overlap compute, modelled)
-    tiled_state: bool = False                # accumulators / membranes of one tile only (modelled, not built)
+    acc_tile: int = 0                        # lane groups per tile the accumulators / membranes hold (modelled,
+    #                                          not built; 0: a whole layer's, as both cores build them)
     spilled: tuple[str, ...] = ()            # spike maps in DDR ('input': the input frames)
     membranes_ddr: bool = False
 
     @property
     def built(self) -> bool:
         """Whether both cores build this placement today (on chip, or weights in DDR through one buffer)."""
-        return self.buffers == SINGLE and not (self.tiled_state or self.spilled or self.membranes_ddr)
+        return self.buffers == SINGLE and not (self.acc_tile or self.spilled or self.membranes_ddr)
 
 
 @dataclass
@@ -122,6 +126,7 @@ class Placement:
     ddr_stored_bytes: int = 0            # what lives in DDR (weights, spilled maps, membranes)
     samples: int = 0                     # recorded samples the cycles are the mean of (0: random maps at rate)
     ddr: DdrWeights | None = None        # the weight tiling (lowering.ddr_weights) when weights are in DDR
+    rtl_receive: int = 0                 # the RTL twin's extra cycles: its receive phase (rtl_receive_cycles)
 
     @property
     def board(self) -> Board:
@@ -169,6 +174,12 @@ class Placement:
         return self.compute_cycles + self.stall_cycles
 
     @property
+    def rtl_cycles(self) -> int:
+        """The same inference on the RTL twin: :attr:`cycles` plus its receive phase (one input value per
+        cycle, before the encoder; the HLS core's encoder reads packed words as it goes)."""
+        return self.cycles + self.rtl_receive
+
+    @property
     def stall_fraction(self) -> float:
         return self.stall_cycles / self.cycles if self.cycles else 0.0
 
@@ -193,12 +204,13 @@ class Placement:
                     double_buffer=self.choice.buffers == DOUBLE, weight_buffers=self.choice.buffers,
                     wbuf_rows=self.choice.wbuf_rows or None, built=self.choice.built,
                     tile_groups=max((c.tile_groups for c in self.costs), default=0),
-                    tiled_state=self.choice.tiled_state,
+                    acc_tile_groups=self.choice.acc_tile or None,
                     ddr_weights=[l.name for l in self.ddr.layers] if self.ddr else [],
                     spilled_maps=list(self.choice.spilled),
                     membranes_ddr=self.choice.membranes_ddr, ddr_stored_bytes=self.ddr_stored_bytes,
                     bram36=self.bram36, uram=self.uram, lutram_luts=self.lutram_luts,
                     cycles=self.cycles if self.runs else None,
+                    rtl_cycles=self.rtl_cycles if self.runs else None,
                     compute_cycles=self.compute_cycles if self.runs else None,
                     rescan_cycles=self.rescan_cycles if self.runs else None,
                     stall_cycles=self.stall_cycles if self.runs else None,
@@ -226,8 +238,9 @@ class Placement:
                          f"through a buffer of {c.wbuf_rows:,} rows of {self.lanes} weights; output-channel tiles "
                          f"as syna_hw.lowering.ddr_weights cuts them (per layer below)")
             lines.append(f"  {BUFFER_SCHEMES[c.buffers]}")
-            if c.tiled_state:
-                lines.append(f"  {TILED_NOT_BUILT}")
+            if c.acc_tile:
+                lines.append(f"  {TILED_NOT_BUILT}: tiles of at most {c.acc_tile} lane group(s) in every layer"
+                             + (" (the encoder too, re-reading its input per tile)" if encoder_tiled(self.ddr) else ""))
             if c.spilled:
                 lines.append(f"  spike maps in DDR: {', '.join(c.spilled)}")
             if c.membranes_ddr:
@@ -255,6 +268,8 @@ class Placement:
             lines.append(f"cycles per inference {self.cycles:,} = compute {self.compute_cycles:,}"
                          + (f" (of which re-scans {self.rescan_cycles:,})" if self.rescan_cycles else "")
                          + f" + memory stall {self.stall_cycles:,} ({100 * self.stall_fraction:.1f}%)")
+            lines.append(f"  on the RTL twin {self.rtl_cycles:,} cycles (+ its receive phase, one input value per "
+                         f"cycle: {self.rtl_receive:+,})")
             lines.append(f"DDR bytes per inference {self.ddr_bytes_per_inference:,}; latency "
                          f"{1e3 * self.latency_s:,.3f} ms; {self.inferences_per_s:,.1f} inferences/s")
         lines.append(f"verdict: {self.verdict} (exit code {self.exit_code})")
@@ -324,7 +339,7 @@ def _memories(hw: HwModel, arch: dict, c: Choice, ddr: DdrWeights | None) -> lis
     for m in rtl_memories(arch):
         if m.name == "weights" and ddr is not None:
             out.append(RtlMemory("weight buffer", m.width, m.depth, count=c.buffers))
-        elif m.name in ("accumulators", "membranes") and (c.tiled_state or c.membranes_ddr):
+        elif m.name in ("accumulators", "membranes") and (c.acc_tile or c.membranes_ddr):
             if m.name == "membranes" and c.membranes_ddr:
                 continue
             depth = max([l.hout * l.wout * tiles.get(l.name, l.g) for l in hw.convs]
@@ -406,9 +421,9 @@ def _costs(hw: HwModel, cyc: CycleReport, c: Choice, b: Board, clock_mhz: float,
 
 # ================================================================================ the search
 def ddr_plans(hw: HwModel) -> dict[int, DdrWeights]:
-    """The weight tilings worth trying, by buffer rows (largest first): for every layer a buffer of
-    1, 2, 4, ... or all of its lane groups, from the smallest the cores accept (one lane group of the
-    largest layer, the whole encoder) to the largest layer (one tile each)."""
+    """The weight tilings of the cores as built worth trying, by buffer rows (largest first): for every
+    layer a buffer of 1, 2, 4, ... or all of its lane groups, from the smallest the cores accept (one lane
+    group of the largest layer, the whole encoder: they read the input stream once) to the largest layer."""
     d = ddr_weights(hw)
     enc = next(l for l in hw.convs if l.encoder)
     lo = max([l.rows for l in d.layers] + [l.rows * l.groups for l in d.layers if l.name == enc.name])
@@ -416,13 +431,23 @@ def ddr_plans(hw: HwModel) -> dict[int, DdrWeights]:
     sizes = {lo, whole, d.wbuf_rows}
     for l in d.layers:
         sizes |= {l.rows * t for t in {l.groups} | {1 << i for i in range(l.groups.bit_length())}}
-    out = {}
-    for n in sorted((n for n in sizes if lo <= n <= whole), reverse=True):
-        try:
-            out[n] = d if n == d.wbuf_rows else ddr_weights(hw, n)
-        except RtlUnsupported:
-            continue
-    return out
+    return {n: d if n == d.wbuf_rows else ddr_weights(hw, n)
+            for n in sorted((n for n in sizes if lo <= n <= whole), reverse=True)}
+
+
+def capped_plan(hw: HwModel, acc_tile: int) -> DdrWeights:
+    """Modelled, not built: every layer tiled in at most ``acc_tile`` lane groups (so the accumulators and
+    membranes hold one such tile), the encoder too; the buffer holds the largest such tile."""
+    d = ddr_weights(hw, max(l.rows * l.groups for l in ddr_weights(hw).layers))
+    n = max(l.rows * min(l.groups, acc_tile) for l in d.layers)
+    return dataclasses.replace(d, wbuf_rows=n, layers=[dataclasses.replace(l, tile_groups=min(l.groups, acc_tile))
+                                                       for l in d.layers])
+
+
+def encoder_tiled(ddr: DdrWeights | None) -> bool:
+    """Whether ``ddr`` tiles the encoder (its first layer; modelled, not built: it would re-read its input
+    per tile)."""
+    return bool(ddr) and ddr.layers[0].tiles > 1
 
 
 def _spill_order(hw: HwModel) -> list[str]:
@@ -430,34 +455,46 @@ def _spill_order(hw: HwModel) -> list[str]:
     return sorted(mb, key=lambda n: (-mb[n], n))
 
 
+def plan_of(hw: HwModel, c: Choice, plans: dict[int, DdrWeights]) -> DdrWeights:
+    """The weight tiling of placement ``c``: the cores' (``plans[c.wbuf_rows]``), or with ``c.acc_tile``
+    the capped one (:func:`capped_plan`)."""
+    return capped_plan(hw, c.acc_tile) if c.acc_tile else plans[c.wbuf_rows]
+
+
 def search(hw: HwModel, b: Board, cost=None, buffers: int = SINGLE,
            plans: dict[int, DdrWeights] | None = None) -> tuple[Choice | None, list[Memory], list[str]]:
     """The placement of the module doc: (choice, its memories, reasons). ``cost(choice)`` ranks the
-    buffer sizes that fit (lower is better; ties: the smaller buffer); without it the largest wins.
-    ``plans``: :func:`ddr_plans` of ``hw`` (computed when not given)."""
+    placements that fit at the first level that has any (lower is better; ties: the smaller buffer);
+    without it the largest buffer wins. ``plans``: :func:`ddr_plans` of ``hw`` (computed when not given);
+    :func:`plan_of` gives a choice's tiling."""
     if buffers not in BUFFER_SCHEMES:
         raise ValueError(f"weight buffers {buffers!r}; expected {SINGLE} (single, as built) or {DOUBLE} (double)")
     plans = ddr_plans(hw) if plans is None else plans
     arch = rtl_arch(hw)
-    sizes = list(plans)
-    mapped = lambda c: map_memories(_memories(hw, arch, c, plans[c.wbuf_rows]), b)
+    mapped = lambda c: map_memories(_memories(hw, arch, c, plan_of(hw, c, plans)), b)
+    gmax = max(l.groups for l in next(iter(plans.values())).layers)
+    caps = sorted({1 << i for i in range(gmax.bit_length())} | {gmax}, reverse=True)
     spill = _spill_order(hw)
-    levels = [(False, (), False), (True, (), False)]
-    levels += [(True, tuple(spill[:i]), False) for i in range(1, len(spill) + 1)] + [(True, tuple(spill), True)]
-    for tiled, spilled, membranes in levels:
-        if not _fits(mapped(Choice(sizes[-1], buffers, tiled, spilled, membranes)), b):
+    levels = [(0, (), False), (gmax, (), False)]          # as built; then tiles of any cap (not built), then spills
+    levels += [(gmax, tuple(spill[:i]), False) for i in range(1, len(spill) + 1)] + [(gmax, tuple(spill), True)]
+    for cap, spilled, membranes in levels:
+        if cap:        # not built: tiles of at most cap groups; the buffer follows (plan_of)
+            cand = [Choice(capped_plan(hw, t).wbuf_rows, buffers, t, spilled, membranes) for t in caps if t <= cap]
+        else:
+            cand = [Choice(n, buffers) for n in plans]
+        if not _fits(mapped(cand[-1]), b):
             continue
-        fitting = [c for c in (Choice(n, buffers, tiled, spilled, membranes) for n in sizes) if _fits(mapped(c), b)]
+        fitting = [c for c in cand if _fits(mapped(c), b)]
         best = min(fitting, key=lambda c: (cost(c), c.wbuf_rows)) if cost else fitting[0]
         return best, mapped(best), []
-    worst_choice = Choice(sizes[-1], buffers, True, tuple(spill), True)
+    worst_choice = Choice(capped_plan(hw, 1).wbuf_rows, buffers, 1, tuple(spill), True)
     worst = mapped(worst_choice)
     used = ", ".join(f"{m.what} {m.bram36:,.1f} BRAM36" + (f" + {m.uram} URAM" if m.uram else "")
                      for m in worst if m.bram36 or m.uram)
-    widest = max(hw.convs, key=lambda l: l.hout * l.wout * plans[sizes[-1]].layer(l.name).tile_groups, default=None)
+    widest = max(hw.convs, key=lambda l: l.hout * l.wout, default=None)
     biggest = max(worst, key=lambda m: m.bram36 + 8 * m.uram)
-    reasons = [f"even with every weight, spike map and membrane in DDR and the smallest weight buffer "
-               f"({sizes[-1]:,} rows: one lane group of the largest layer, the whole encoder) the on-chip part needs "
+    reasons = [f"even with every weight, spike map and membrane in DDR and output-channel tiles of one lane group "
+               f"({hw.lanes} channels; modelled, not built) the on-chip part needs "
                f"{sum(m.bram36 for m in worst):,.1f} BRAM36"
                + (f" + {sum(m.uram for m in worst)} URAM" if b.uram else "")
                + f" (budget {b.budget('bram36'):,.1f}" + (f" + {b.budget('uram'):,.1f} URAM" if b.uram else "")
@@ -470,6 +507,15 @@ def search(hw: HwModel, b: Board, cost=None, buffers: int = SINGLE,
         reasons.append(f"the largest part left on chip is the {biggest.what} ({biggest.width} x {biggest.depth}"
                        + (f" x{biggest.count}" if biggest.count > 1 else "") + " bits), which the placement does not move")
     return None, worst, reasons
+
+
+def rtl_receive_cycles(hw: HwModel) -> int:
+    """The RTL twin's cycles beyond the HLS core's cycle model: it receives the input one value per cycle
+    (``T*C*H*W``, docs/rtl.md) before the encoder runs, where the HLS core's encoder scans packed words
+    (``T * words_per_frame``, counted in the model)."""
+    s = hw.input_spec
+    T, C, H, W = hw.steps, s["channels"], s["height"], s["width"]
+    return T * C * H * W - T * proto.words_per_frame(C, H, W, s["bits"])
 
 
 def mean_cycles(reps: list[CycleReport]) -> CycleReport:
@@ -507,10 +553,10 @@ def place(hw: HwModel, board: str | Board, clock_mhz: float | None = None, rate:
     samples = spikes or [modelled_spikes(hw, rate)]
     shown_rate = None if spikes else rate
     nrec = len(spikes or [])
-    cache: dict[int, CycleReport] = {}
+    cache: dict = {}
 
     def cycles(ddr: DdrWeights | None) -> CycleReport:
-        key = ddr.wbuf_rows if ddr else 0
+        key = (ddr.wbuf_rows, tuple(l.tile_groups for l in ddr.layers)) if ddr else 0
         if key not in cache:
             cache[key] = mean_cycles([model_cycles(hw, x, maps, ddr) for x, maps in samples])
         return cache[key]
@@ -518,17 +564,19 @@ def place(hw: HwModel, board: str | Board, clock_mhz: float | None = None, rate:
     if chip.fits and wbuf_rows is None:
         costs, _ = _costs(hw, cycles(None), Choice(), b, clock)
         return Placement(chip, ON_CHIP, [f"every tensor on chip: {r}" for r in chip.reasons], Choice(),
-                         chip.memories, clock, shown_rate, costs, cycles(None).layers["io"], samples=nrec)
+                         chip.memories, clock, shown_rate, costs, cycles(None).layers["io"], samples=nrec,
+                         rtl_receive=rtl_receive_cycles(hw))
     plans = ddr_plans(hw) if wbuf_rows is None else {wbuf_rows: ddr_weights(hw, wbuf_rows)}
     total = lambda c: sum(x.compute + x.rescan + x.stall
-                          for x in _costs(hw, cycles(plans[c.wbuf_rows]), c, b, clock, plans[c.wbuf_rows])[0])
+                          for x in _costs(hw, cycles(plan_of(hw, c, plans)), c, b, clock, plan_of(hw, c, plans))[0])
     choice, mems, reasons = search(hw, b, cost=total, buffers=buffers, plans=plans)
     if choice is None:
         return Placement(chip, CANNOT, reasons, Choice(), mems, clock, shown_rate)
-    ddr = plans[choice.wbuf_rows]
+    ddr = plan_of(hw, choice, plans)
     cyc = cycles(ddr)
     costs, stored = _costs(hw, cyc, choice, b, clock, ddr)
-    p = Placement(chip, WITH_DDR, [], choice, mems, clock, shown_rate, costs, cyc.layers["io"], stored, nrec, ddr)
+    p = Placement(chip, WITH_DDR, [], choice, mems, clock, shown_rate, costs, cyc.layers["io"], stored, nrec, ddr,
+                  rtl_receive_cycles(hw))
     if stored > DDR_SHARE * b.ddr_bytes:
         p.verdict = CANNOT
         p.reasons = [f"the tensors in DDR need {stored / 2**20:,.1f} MiB but the planner allows "
@@ -550,7 +598,9 @@ def place(hw: HwModel, board: str | Board, clock_mhz: float | None = None, rate:
                          "the speed is modelled")
     else:
         not_built = [x for x, on in ((BUFFER_SCHEMES[DOUBLE].split(" (")[0], choice.buffers == DOUBLE),
-                                     (TILED_NOT_BUILT.split(" (")[0], choice.tiled_state),
+                                     (TILED_NOT_BUILT.split(" (")[0], bool(choice.acc_tile)),
+                                     (f"the encoder over {ddr.layers[0].tiles} tiles (re-reading its input "
+                                      f"per tile)", encoder_tiled(ddr)),
                                      ("spilled spike maps", bool(choice.spilled)),
                                      ("membranes in DDR", choice.membranes_ddr)) if on]
         p.reasons.append(f"modelled, not built: {', '.join(not_built)}")

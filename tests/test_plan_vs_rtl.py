@@ -1,13 +1,15 @@
 """The placement planner (syna_hw/placement.py) against the RTL twin it plans for: on small models, on chip
 and with the weights in DDR (the RTL's DDR mode, its harness playing a DDR that answers one beat per cycle),
-the planner's DDR bytes per inference are exactly what the RTL read, and its cycles are within a stated
-band of the RTL's measured count (the planner uses the HLS core's cycle model; the RTL differs by its
-receive phase, one input value per cycle, by pipeline fill and by its scan hiding behind the work).
+the planner's DDR bytes per inference are exactly what the RTL read, and its RTL cycles
+(``Placement.rtl_cycles``: the HLS core's cycle model plus the RTL's receive phase) are within a stated
+band of the RTL's measured count (what is left: pipeline fill, the RTL's scan hiding behind the work,
+~7 cycles of AXI latency per load).
 
-Measured at this file's commit (RTL / planner, per golden sample; docs/benchmarks.md):
-or-p4 on chip 0.984, DDR smallest buffer (up to 16 tiles) 1.009; maT-iaT-and-w4-m8-p4 DDR smallest buffer
-(MA-T pass-2 reloads) 1.016; dvs-like-p8 on chip 1.11 (its receive phase, T*C*H*W cycles, is a tenth of
-this small network's work; the HLS core reads packed words). The band [0.97, 1.13] holds them all."""
+Measured at this file's commit (RTL measured / planner's rtl_cycles, per golden sample): or-p4 on chip
+0.982, DDR smallest buffer (up to 16 tiles) 1.008; maT-iaT-and-w4-m8-p4 DDR smallest buffer (MA-T
+pass-2 reloads) 1.015; dvs-like-p8 on chip 1.019 (1.11 against the HLS model alone: its receive phase);
+also, not in this test: or-p16 0.975, and-p16 0.971, iand-m8-p1 0.984, maT-iaT-or-m8-p8 0.990, the
+32x32 DVS Gesture network of bench/bench_targets.py 0.976. The band [0.96, 1.03] holds them all."""
 from __future__ import annotations
 
 import dataclasses
@@ -23,7 +25,7 @@ from syna_contract.bundle import load_bundle
 from syna_hw import placement as pl
 from syna_hw.rtl_binding import RtlCore
 
-RATIO_BAND = (0.97, 1.13)            # RTL cycles / planner cycles, every sample (see the module doc)
+RATIO_BAND = (0.96, 1.03)            # RTL cycles / planner's rtl_cycles, every sample (see the module doc)
 
 OR_P4 = HwCase("or-p4", "OR", lanes=4, samples=2, seed=4)                       # as tests/test_rtl_ddr.py
 ATT_P4 = HwCase("maT-iaT-and-w4-m8-p4", "AND", ("T", "b"), weight_bits=4, mem_bits=8, lanes=4, samples=2, seed=4)
@@ -87,7 +89,7 @@ def test_planner_cycles_and_bytes_match_the_rtl(bundles, case, build):
     wbuf = min(pl.ddr_plans(hw)) if build == "smallest" else None
     plans = _plan_per_sample(b, case.lanes, wbuf)
     cycles, nbytes = _rtl(b, case.lanes, wbuf)
-    ratios = [c / p.cycles for c, p in zip(cycles, plans)]
+    ratios = [c / p.rtl_cycles for c, p in zip(cycles, plans)]
     assert all(RATIO_BAND[0] <= r <= RATIO_BAND[1] for r in ratios), [round(r, 4) for r in ratios]
     if wbuf:
         p = plans[0]
