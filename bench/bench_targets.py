@@ -29,11 +29,15 @@ sys.path.insert(0, str(REPO))
 
 from benchenv import cpu_model, git_commit  # noqa: E402
 
-# The on-chip DVS Gesture network for PYNQ-Z2 (docs/benchmarks.md says why this one): the widest paper-net
-# setting at 32x32 that fits PYNQ-Z2 on chip (`syna plan --recipes`); width 0.25 does not fit on chip at
-# 32x32 with 4- to 8-bit weights (it runs with its weights in DDR, the row after it).
-SMALL = dict(width=0.125, input_size=32, steps=16)
-SMALL_BITS, SMALL_LANES = 8, 32
+# The PYNQ-Z2-sized DVS Gesture networks (docs/benchmarks.md says why these): the widest paper-net setting at
+# 32x32 that fits PYNQ-Z2 on chip (`syna plan --recipes`: width 0.125, 8-bit), at P = 8 (no lane padding:
+# its narrowest layer has 8 channels) and P = 32 (the fastest); width 0.25 does not fit on chip at 32x32
+# with 4- to 8-bit weights, so it runs with its weights in DDR (the RTL's DDR mode, P = 16, 4-bit).
+SMALL = [  # label, knobs, weight bits, P, weights
+    ("on chip", dict(width=0.125, input_size=32, steps=16), 8, 8, "rom"),
+    ("on chip", dict(width=0.125, input_size=32, steps=16), 8, 32, "rom"),
+    ("weights in DDR", dict(width=0.25, input_size=32, steps=16), 4, 16, "ddr"),
+]
 RATE = 0.10                    # the planner's firing rate and the calibration target
 
 # Measured elsewhere, not re-run here (label 'RTL (reported)'): name -> (cycles, lanes, what/where)
@@ -46,25 +50,27 @@ def _met(ok) -> str:
     return "-" if ok is None else ("yes" if ok else "NO")
 
 
-def small_network(out: Path, samples: int):
-    """Export (once) the on-chip network and measure it on the RTL: cycles, dense cycles, SOPs, rates."""
+def small_network(out: Path, knobs: dict, bits: int, lanes: int, weights: str, samples: int):
+    """Export (once) a small DVS Gesture network and measure it on the RTL: per sample cycles, dense cycles,
+    SOPs, the planner's RTL cycles on the same spike maps, firing rate; and the DDR bytes per inference."""
     from model_export.paper_bundles import paper_bundle
     from syna_contract import protocol as P
     from syna_contract.bundle import load_bundle
+    from syna_hw import placement as pl
     from syna_hw.cycles import model_cycles
     from syna_hw.limits import RTL
     from syna_hw.lowering import lower
     from syna_hw.rtl_binding import RtlCore
-    path = out / "dvs32-w0.125"
+    path = out / f"dvs{knobs['input_size']}-w{knobs['width']:g}-b{bits}" / (f"p{lanes}" if weights == "ddr" else "")
     if not (path / "manifest.json").is_file():
-        paper_bundle("dvs_gesture", path, samples=samples, rate=RATE, weight_bits=SMALL_BITS, **SMALL)
+        paper_bundle("dvs_gesture", path, samples=samples, rate=RATE, weight_bits=bits,
+                     ddr_lanes=lanes if weights == "ddr" else None, **knobs)
     b = load_bundle(path)
     g, spec = b.golden(), b.input_spec
-    hw = lower(b, SMALL_LANES, target=RTL)
-    core = RtlCore(b, lanes=SMALL_LANES)
+    hw = lower(b, lanes, target=RTL)
+    core = RtlCore(b, lanes=lanes, weights=weights)
     rows = []
-    t0 = time.time()
-    for i in range(len(g["input"])):
+    for i in range(min(samples, len(g["input"]))):
         words = P.pack_frames(g["input"][i], spec["bits"])
         o = P.unpack_output(core.run(words, spec["steps"]).out, core.classes, core.layers)
         assert np.array_equal(o.scores, g["scores"][i]), f"sample {i}: RTL scores differ from the golden ones"
@@ -73,12 +79,19 @@ def small_network(out: Path, samples: int):
         core.set_dense(False)
         maps = {n: g[f"spikes/{n}"][i] for n in core.layers}
         rep = model_cycles(hw, g["input"][i], maps)
-        neurons = sum(m.size for m in maps.values())
-        rows.append(dict(cycles=o.cycles, dense=od.cycles, sops=rep.total_sops, model=rep.cycles,
-                         rate=sum(int(m.sum()) for m in maps.values()) / neurons))
-    wall = (time.time() - t0) / len(rows)
+        plan = pl.place(hw, "pynq-z2", spikes=[(g["input"][i], maps)],
+                        wbuf_rows=core.ddr.wbuf_rows if core.ddr else None)
+        rows.append(dict(cycles=o.cycles, dense=od.cycles, sops=rep.total_sops, plan=plan,
+                         rate=sum(int(m.sum()) for m in maps.values()) / sum(m.size for m in maps.values())))
+    nbytes = core.ddr_bytes_read // len(rows) if core.ddr else 0
     core.close()
-    return b, rows, wall
+    return b, rows, nbytes
+
+
+def pz_verdict(bundle, lanes: int) -> str:
+    from syna_hw.placement import place_bundle
+    p = place_bundle(bundle, "pynq-z2", lanes=lanes)
+    return f"{p.verdict}, {p.bram36:,.1f} BRAM36, {p.inferences_per_s:,.0f} inf/s"
 
 
 def main(argv=None) -> int:
@@ -129,32 +142,34 @@ def main(argv=None) -> int:
     rows.append(("the same, planned", f"{p.cycles / 1e6:.1f} M = {p.inferences_per_s:.1f} inf/s "
                  f"({100 * p.stall_fraction:.1f} % stall)", "planner", lanes, p.clock_mhz, RATE, None))
 
-    # 3-5. the PYNQ-Z2-sized on-chip network, measured on the RTL
-    from syna_hw.placement import place_bundle
-    bundle, meas, wall = small_network(out, a.samples)
+    # 3-5. the PYNQ-Z2-sized networks, measured on the RTL (scores checked against the golden ones)
     z2 = get_board("pynq-z2")
-    pz = place_bundle(bundle, z2, lanes=SMALL_LANES)
-    cyc = float(np.mean([r["cycles"] for r in meas]))
-    rate = float(np.mean([r["rate"] for r in meas]))
-    knobs = f"width {SMALL['width']}, {SMALL['input_size']}x{SMALL['input_size']}, T={SMALL['steps']}, {SMALL_BITS}-bit"
-    rows.append((f"PYNQ-Z2 DVS Gesture on chip ({knobs}) >= 100 inf/s", f"{z2.clock_mhz * 1e6 / cyc:,.0f} inf/s "
-                 f"({cyc:,.0f} cycles; planner says {pz.verdict}, {pz.bram36:,.1f} BRAM36, "
-                 f"{pz.inferences_per_s:,.0f} inf/s)", "RTL", SMALL_LANES, z2.clock_mhz, f"{rate:.3f}",
-                 pz.verdict == "fits on chip" and z2.clock_mhz * 1e6 / cyc >= 100))
-    ratio = [r["cycles"] / (r["sops"] / SMALL_LANES) for r in meas]
-    rows.append(("the same: cycles <= 1.25 x SOPs/P", f"{np.mean(ratio):.2f} (samples {min(ratio):.2f}..{max(ratio):.2f})",
-                 "RTL", SMALL_LANES, z2.clock_mhz, f"{rate:.3f}", max(ratio) <= 1.25))
-    gain = [r["dense"] / r["cycles"] for r in meas]
-    rows.append(("the same: >= 5x fewer cycles than dense", f"{np.mean(gain):.1f}x ({min(gain):.1f}..{max(gain):.1f})",
-                 "RTL", SMALL_LANES, z2.clock_mhz, f"{rate:.3f}", min(gain) >= 5))
-    pr = [r["cycles"] / r["model"] for r in meas]
-    rows.append(("the same: RTL / planner cycles (golden maps)", f"{np.mean(pr):.3f}", "RTL vs planner",
-                 SMALL_LANES, z2.clock_mhz, f"{rate:.3f}", None))
-    w25 = make_setting(net="dvs_gesture", width=0.25, input_size=32, weight_bits=4)
-    p25 = plan_setting(w25, "pynq-z2", 16, rate=RATE)
-    rows.append(("PYNQ-Z2 DVS Gesture width 0.25, 32x32, T=16, 4-bit", f"{p25.verdict}; "
-                 f"{p25.inferences_per_s:,.0f} inf/s" if p25.runs else p25.verdict, "planner", 16, p25.clock_mhz,
-                 RATE, None))
+    mhz = z2.clock_mhz
+    notes = []
+    for label, knobs, bits, lanes, weights in SMALL:
+        bundle, meas, nbytes = small_network(out, knobs, bits, lanes, weights, a.samples)
+        notes.append(f"{bundle.root} (model {bundle.model_hash[:16]})")
+        what = f"width {knobs['width']:g}, {knobs['input_size']}x{knobs['input_size']}, T={knobs['steps']}, {bits}-bit"
+        cyc = float(np.mean([r["cycles"] for r in meas]))
+        rate = f"{np.mean([r['rate'] for r in meas]):.3f}"
+        plan = meas[0]["plan"]
+        stall = float(np.mean([r["plan"].stall_cycles for r in meas])) if weights == "ddr" else 0.0
+        ips = mhz * 1e6 / (cyc + stall)
+        src = "RTL" + (" + planner's stall at PYNQ-Z2's DDR bandwidth" if weights == "ddr" else "")
+        extra = (f"; {nbytes:,} DDR bytes/inference (planner {plan.ddr_bytes_per_inference:,})" if weights == "ddr"
+                 else f"; planner: {pz_verdict(bundle, lanes)}")
+        rows.append((f"PYNQ-Z2 DVS Gesture {label} ({what}) >= 100 inf/s",
+                     f"{ips:,.0f} inf/s ({cyc:,.0f} cycles" + (f" + {stall:,.0f} stall" if stall else "") + f"{extra})",
+                     src, lanes, mhz, rate, ips >= 100 if weights == "rom" else None))
+        ratio = [r["cycles"] / (r["sops"] / lanes) for r in meas]
+        rows.append(("  the same: cycles <= 1.25 x SOPs/P", f"{np.mean(ratio):.2f} (samples {min(ratio):.2f}.."
+                     f"{max(ratio):.2f})", "RTL", lanes, mhz, rate, max(ratio) <= 1.25))
+        gain = [r["dense"] / r["cycles"] for r in meas]
+        rows.append(("  the same: >= 5x fewer cycles than dense", f"{np.mean(gain):.1f}x ({min(gain):.1f}.."
+                     f"{max(gain):.1f})", "RTL", lanes, mhz, rate, min(gain) >= 5))
+        pr = [r["cycles"] / r["plan"].rtl_cycles for r in meas]
+        rows.append(("  the same: RTL / planner (rtl_cycles, same spike maps)", f"{np.mean(pr):.3f}", "RTL vs planner",
+                     lanes, mhz, rate, None))
     rows.append(("HLS C-sim < 1 s, RTL < 60 s per paper-size inference", "not measured here (bench_paper_rtl, "
                  "tests/test_paper_ddr.py)", "-", "-", "-", "-", None))
 
@@ -162,8 +177,7 @@ def main(argv=None) -> int:
     print("Issue 16 targets (bench/bench_targets.py)")
     print(f"machine  {cpu_model()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}")
     print(f"commit   {git_commit()}    date {time.strftime('%Y-%m-%d %H:%M')}")
-    print(f"small network: {bundle.root} (model {bundle.model_hash[:16]}), {len(meas)} samples, "
-          f"RTL {wall:.1f} s wall per sample (sparse + dense)")
+    print("small networks: " + "; ".join(notes) + f"; {a.samples} samples each")
     print()
     if a.markdown:
         print("| " + " | ".join(head) + " |")

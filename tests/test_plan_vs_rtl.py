@@ -100,3 +100,19 @@ def test_planner_cycles_and_bytes_match_the_rtl(bundles, case, build):
             assert any(c.loads > c.tiles for c in p.costs)          # an attention layer reloads in pass 2
     else:
         assert plans[0].verdict == pl.ON_CHIP and nbytes == 0 == plans[0].ddr_bytes_per_inference
+
+
+def test_planner_is_the_hls_csim_count(bundles, tmp_path):
+    """The HLS core (g++ C-sim) with its weights in DDR at the smallest buffer (MA-T layers over 2+ tiles):
+    per golden sample, the planner's cycles at a DDR as fast as the C-sim's (one row per cycle) are the
+    C-sim's cycle counter exactly, and its DDR bytes per inference the bytes the C-sim read."""
+    from syna_hw import hls_core as hc
+    b = bundles[ATT_P4.name]
+    wbuf = min(pl.ddr_plans(_hw(b, ATT_P4.lanes)))
+    core = hc.HlsCore(b, ATT_P4.lanes, build_root=tmp_path / "build", weights="ddr", wbuf_rows=wbuf).compile()
+    x = b.golden()["input"]
+    res = core.run(x)
+    plans = _plan_per_sample(b, ATT_P4.lanes, wbuf)
+    assert [p.cycles for p in plans] == [int(c) for c in res.cycles]
+    assert core.ddr_bytes_read == len(x) * plans[0].ddr_bytes_per_inference
+    assert any(c.loads > c.tiles for c in plans[0].costs)          # pass-2 reloads counted by both
