@@ -50,6 +50,13 @@ def _met(ok) -> str:
     return "-" if ok is None else ("yes" if ok else "NO")
 
 
+def _port_speed(board: str):
+    """The board with a DDR as fast as the core's read port, as the RTL harness plays it (one beat a cycle)."""
+    import dataclasses
+    from syna_contract.boards import get_board
+    return dataclasses.replace(get_board(board), hp_bits=4096, hp_max_mhz=1e6, ddr_efficiency=1.0)
+
+
 def small_network(out: Path, knobs: dict, bits: int, lanes: int, weights: str, samples: int):
     """Export (once) a small DVS Gesture network and measure it on the RTL: per sample cycles, dense cycles,
     SOPs, the planner's RTL cycles on the same spike maps, firing rate; and the DDR bytes per inference."""
@@ -79,11 +86,12 @@ def small_network(out: Path, knobs: dict, bits: int, lanes: int, weights: str, s
         core.set_dense(False)
         maps = {n: g[f"spikes/{n}"][i] for n in core.layers}
         rep = model_cycles(hw, g["input"][i], maps)
-        plan = pl.place(hw, "pynq-z2", spikes=[(g["input"][i], maps)],
-                        wbuf_rows=core.ddr.wbuf_rows if core.ddr else None)
-        rows.append(dict(cycles=o.cycles, dense=od.cycles, sops=rep.total_sops, plan=plan,
+        wbuf = core.ddr.wbuf_rows if core.ddr else None
+        plan = pl.place(hw, "pynq-z2", spikes=[(g["input"][i], maps)], wbuf_rows=wbuf)
+        fast = pl.place(hw, _port_speed("pynq-z2"), spikes=[(g["input"][i], maps)], wbuf_rows=wbuf)
+        rows.append(dict(cycles=o.cycles, dense=od.cycles, sops=rep.total_sops, plan=plan, fast=fast,
                          rate=sum(int(m.sum()) for m in maps.values()) / sum(m.size for m in maps.values())))
-    nbytes = core.ddr_bytes_read // len(rows) if core.ddr else 0
+    nbytes = core.ddr_bytes_read // (2 * len(rows)) if core.ddr else 0       # two runs a sample: sparse, dense
     core.close()
     return b, rows, nbytes
 
@@ -113,12 +121,12 @@ def main(argv=None) -> int:
         return p, b
 
     # 1-2. paper DVS Gesture ResNet21 on ZCU104 and PYNQ-Z2 (planner; no RTL paper-size run here)
-    for board, need, lanes_list in (("zcu104", 10.0, (16, 32)), ("pynq-z2", 1.0, (16,))):
+    for board, need, lanes_list in (("zcu104", 10.0, (16, 32, 64)), ("pynq-z2", 1.0, (16,))):
         for lanes in lanes_list:
             for buffers in (1, 2):
                 p, b = plan_rows("dvs_gesture", board, lanes, buffers)
                 scheme = "single buffer (built)" if buffers == 1 else "double buffer (modelled, not built)"
-                built = "" if p.choice.built or not p.runs else "; needs parts not built: " + p.reasons[-2]
+                built = "" if p.choice.built or not p.runs else "; " + p.reasons[-2]
                 if not p.runs:
                     rows.append((f"{b.title}: paper DVS Gesture ResNet21 >= {need:g} inf/s", "cannot run",
                                  "planner", lanes, p.clock_mhz, RATE, False))
@@ -148,26 +156,28 @@ def main(argv=None) -> int:
     notes = []
     for label, knobs, bits, lanes, weights in SMALL:
         bundle, meas, nbytes = small_network(out, knobs, bits, lanes, weights, a.samples)
-        notes.append(f"{bundle.root} (model {bundle.model_hash[:16]})")
+        note = f"{bundle.root} (model {bundle.model_hash[:16]})"
+        notes += [note] if note not in notes else []
         what = f"width {knobs['width']:g}, {knobs['input_size']}x{knobs['input_size']}, T={knobs['steps']}, {bits}-bit"
         cyc = float(np.mean([r["cycles"] for r in meas]))
         rate = f"{np.mean([r['rate'] for r in meas]):.3f}"
         plan = meas[0]["plan"]
-        stall = float(np.mean([r["plan"].stall_cycles for r in meas])) if weights == "ddr" else 0.0
+        # the RTL's loads ran at one row per cycle; at PYNQ-Z2's modelled bandwidth they take this much longer
+        stall = float(np.mean([r["plan"].stall_cycles - r["fast"].stall_cycles for r in meas]))
         ips = mhz * 1e6 / (cyc + stall)
         src = "RTL" + (" + planner's stall at PYNQ-Z2's DDR bandwidth" if weights == "ddr" else "")
         extra = (f"; {nbytes:,} DDR bytes/inference (planner {plan.ddr_bytes_per_inference:,})" if weights == "ddr"
                  else f"; planner: {pz_verdict(bundle, lanes)}")
         rows.append((f"PYNQ-Z2 DVS Gesture {label} ({what}) >= 100 inf/s",
-                     f"{ips:,.0f} inf/s ({cyc:,.0f} cycles" + (f" + {stall:,.0f} stall" if stall else "") + f"{extra})",
-                     src, lanes, mhz, rate, ips >= 100 if weights == "rom" else None))
+                     f"{ips:,.0f} inf/s ({cyc:,.0f} cycles" + (f" + {stall:,.0f} slower loads" if stall else "") + f"{extra})",
+                     src, lanes, mhz, rate, ips >= 100))
         ratio = [r["cycles"] / (r["sops"] / lanes) for r in meas]
         rows.append(("  the same: cycles <= 1.25 x SOPs/P", f"{np.mean(ratio):.2f} (samples {min(ratio):.2f}.."
                      f"{max(ratio):.2f})", "RTL", lanes, mhz, rate, max(ratio) <= 1.25))
         gain = [r["dense"] / r["cycles"] for r in meas]
         rows.append(("  the same: >= 5x fewer cycles than dense", f"{np.mean(gain):.1f}x ({min(gain):.1f}.."
                      f"{max(gain):.1f})", "RTL", lanes, mhz, rate, min(gain) >= 5))
-        pr = [r["cycles"] / r["plan"].rtl_cycles for r in meas]
+        pr = [r["cycles"] / r["fast"].rtl_cycles for r in meas]
         rows.append(("  the same: RTL / planner (rtl_cycles, same spike maps)", f"{np.mean(pr):.3f}", "RTL vs planner",
                      lanes, mhz, rate, None))
     rows.append(("HLS C-sim < 1 s, RTL < 60 s per paper-size inference", "not measured here (bench_paper_rtl, "

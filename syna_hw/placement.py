@@ -61,7 +61,6 @@ from syna_contract.layers import as_layers
 
 from .cycles import CycleReport, model_cycles
 from .limits import DEFAULT_LANES, RTL
-from .limits import RtlUnsupported
 from .lowering import DdrWeights, HwModel, ddr_weights, lower_graph
 from .plan import Memory, PlanReport, map_memories, memory_table, plan_model
 from .rtl_config import RtlMemory, ddr_arch, rtl_arch, rtl_memories
