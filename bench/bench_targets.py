@@ -125,7 +125,7 @@ def main(argv=None) -> int:
         for lanes in lanes_list:
             for buffers in (1, 2):
                 p, b = plan_rows("dvs_gesture", board, lanes, buffers)
-                scheme = "single buffer (built)" if buffers == 1 else "double buffer (modelled, not built)"
+                scheme = "single weight buffer" if buffers == 1 else "double weight buffer"
                 built = "" if p.choice.built or not p.runs else "; " + p.reasons[-2]
                 if not p.runs:
                     rows.append((f"{b.title}: paper DVS Gesture ResNet21 >= {need:g} inf/s", "cannot run",
