@@ -11,7 +11,7 @@ DEMO_STAMP := $(VENV)/.installed-demo
 STAMP  := $(VENV)/.installed
 PYTEST_WORKERS ?= auto
 
-.PHONY: help venv demo demo-paper test bench bench-reference bench-hls bench-events results-digits results-gestures clean
+.PHONY: help venv demo demo-paper test bench bench-reference bench-hls bench-events bench-targets results-digits results-gestures clean
 
 help:
 	@sed -n '2,5p' Makefile | sed 's/^#//'
@@ -71,6 +71,10 @@ bench-hls: $(STAMP)
 
 bench-events: $(STAMP)
 	$(VPY) bench/bench_events.py
+
+# issue 16's targets (docs/benchmarks.md): planner figures at paper size, RTL-measured small DVS networks
+bench-targets: $(STAMP)
+	$(VPY) bench/bench_targets.py $(BENCH_ARGS)
 
 # docs/results.md: OR vs OR+SynA-T vs OR+SynA-C (and ADD on the gestures), same budget, two seeds, then
 # one Table III-style table per seed. Digits at T = 16 (the paper's MNIST setting). A checkpoint that
