@@ -340,10 +340,11 @@ def recipes_markdown(boards: list[str], rate: float = DEFAULT_RATE) -> str:
                             f"{p.bram36:,.1f} of {b.bram36} | {p.uram if b.uram else '-'} | "
                             f"{p.inferences_per_s:,.0f} at {p.clock_mhz:g} MHz |")
     rows += ["", "The paper-size DVS Gesture ResNet21 (`syna plan --net dvs_gesture`, width 1, 128x128, T = 16, "
-             "8-bit weights) with weights, and where needed spike maps and membranes, in DDR (modelled; the "
-             "cores' DDR path is not built yet, issue 16):", "",
-             "| board | P | verdict | BRAM36 | URAM | DDR MB / inference | stall | inferences/s |",
-             "|---|---|---|---|---|---|---|---|"]
+             "8-bit weights) with weights in DDR (both cores read them from DDR in simulation; the speed is "
+             "modelled) and, where that does not fit, parts that are modelled but not built (tiles of a few lane "
+             "groups for the accumulators, spilled spike maps and membranes; the last column says which):", "",
+             "| board | P | verdict | BRAM36 | URAM | DDR MB / inference | stall | inferences/s | not built |",
+             "|---|---|---|---|---|---|---|---|---|"]
     paper = make_setting(net="dvs_gesture")
     for board in boards:
         b = get_board(board)
@@ -352,8 +353,9 @@ def recipes_markdown(boards: list[str], rate: float = DEFAULT_RATE) -> str:
             if x.runs:
                 rows.append(f"| {b.title} | {p} | {x.verdict} | {x.bram36:,.1f} | {x.uram if b.uram else '-'} | "
                             f"{x.ddr_bytes_per_inference / 1e6:,.1f} | {100 * x.stall_fraction:.1f}% | "
-                            f"{x.inferences_per_s:,.1f} at {x.clock_mhz:g} MHz |")
+                            f"{x.inferences_per_s:,.1f} at {x.clock_mhz:g} MHz | "
+                            f"{'-' if x.choice.built else x.reasons[-2].removeprefix('modelled, not built: ')} |")
             else:
                 rows.append(f"| {b.title} | {p} | {x.verdict} (`syna plan --net dvs_gesture --board {b.name} "
-                            f"--lanes {p}` says why) | | | | | |")
+                            f"--lanes {p}` says why) | | | | | | |")
     return "\n".join(rows)
