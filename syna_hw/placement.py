@@ -13,11 +13,12 @@ further. Given a lowered :class:`~syna_hw.lowering.HwModel` (P lanes), a board a
    included). The on-chip memories are the RTL's for that build (``rtl_config.ddr_arch``: the weight
    ROM becomes the buffer; every other memory as on chip). Among the buffer sizes that fit, the one
    with the fewest modelled cycles (then the smallest) is kept.
-3. **Modelled, not built**: if no buffer size fits, the accumulators and membranes shrink to one
-   output-channel tile of the widest layer (the cores keep a whole layer's today), then spike maps
-   (the input frames count as one) move to DDR, largest first, then the membranes. A spilled map is
-   written once and read once per reader tile; spilled membranes are read and written once per time
-   step.
+3. **Modelled, not built**: if no buffer size fits, every layer is tiled in at most ``t`` lane groups
+   (:func:`capped_plan`; the encoder too, re-reading its input per tile) so that the accumulators and
+   membranes hold one tile (the cores keep a whole layer's today); ``t`` is searched like the buffer.
+   Then spike maps (the input frames count as one) move to DDR, largest first, then the membranes. A
+   spilled map is written once and read once per reader tile; spilled membranes are read and written
+   once per time step.
 4. Otherwise: *cannot run*, with the reason. Also *cannot run*: DDR tensors larger than the share of
    the board's DDR the model may use (:data:`DDR_SHARE`: the rest is the operating system's).
 
