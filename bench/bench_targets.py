@@ -40,6 +40,15 @@ SMALL = [  # label, knobs, weight bits, P, weights
 ]
 RATE = 0.10                    # the planner's firing rate and the calibration target
 
+
+def target_boards(large: str | None, small: str | None):
+    """The issue's two boards, by role (board names live in syna_contract/boards.py only): the small one is
+    the project's default board (PYNQ-Z2), the large one the board of the table with the most UltraRAM
+    (ZCU104); ``--large-board`` / ``--small-board`` name others."""
+    from syna_contract.boards import BOARDS, DEFAULT_BOARD, get_board
+    big = get_board(large) if large else max(BOARDS.values(), key=lambda b: (b.uram, b.bram36))
+    return big, get_board(small or DEFAULT_BOARD)
+
 # Measured elsewhere, not re-run here (label 'RTL (reported)'): name -> (cycles, lanes, what/where)
 REPORTED = {
     "mnist": (44.0e6, 16, "paper MNIST ResNet21, RTL twin DDR mode, harness without DDR limits (lead, at e376891)"),
@@ -50,14 +59,13 @@ def _met(ok) -> str:
     return "-" if ok is None else ("yes" if ok else "NO")
 
 
-def _port_speed(board: str):
+def _port_speed(board):
     """The board with a DDR as fast as the core's read port, as the RTL harness plays it (one beat a cycle)."""
     import dataclasses
-    from syna_contract.boards import get_board
-    return dataclasses.replace(get_board(board), hp_bits=4096, hp_max_mhz=1e6, ddr_efficiency=1.0)
+    return dataclasses.replace(board, hp_bits=4096, hp_max_mhz=1e6, ddr_efficiency=1.0)
 
 
-def small_network(out: Path, knobs: dict, bits: int, lanes: int, weights: str, samples: int):
+def small_network(out: Path, knobs: dict, bits: int, lanes: int, weights: str, samples: int, board):
     """Export (once) a small DVS Gesture network and measure it on the RTL: per sample cycles, dense cycles,
     SOPs, the planner's RTL cycles on the same spike maps, firing rate; and the DDR bytes per inference."""
     from model_export.paper_bundles import paper_bundle
@@ -87,8 +95,8 @@ def small_network(out: Path, knobs: dict, bits: int, lanes: int, weights: str, s
         maps = {n: g[f"spikes/{n}"][i] for n in core.layers}
         rep = model_cycles(hw, g["input"][i], maps)
         wbuf = core.ddr.wbuf_rows if core.ddr else None
-        plan = pl.place(hw, "pynq-z2", spikes=[(g["input"][i], maps)], wbuf_rows=wbuf)
-        fast = pl.place(hw, _port_speed("pynq-z2"), spikes=[(g["input"][i], maps)], wbuf_rows=wbuf)
+        plan = pl.place(hw, board, spikes=[(g["input"][i], maps)], wbuf_rows=wbuf)
+        fast = pl.place(hw, _port_speed(board), spikes=[(g["input"][i], maps)], wbuf_rows=wbuf)
         rows.append(dict(cycles=o.cycles, dense=od.cycles, sops=rep.total_sops, plan=plan, fast=fast,
                          rate=sum(int(m.sum()) for m in maps.values()) / sum(m.size for m in maps.values())))
     nbytes = core.ddr_bytes_read // (2 * len(rows)) if core.ddr else 0       # two runs a sample: sparse, dense
@@ -96,9 +104,9 @@ def small_network(out: Path, knobs: dict, bits: int, lanes: int, weights: str, s
     return b, rows, nbytes
 
 
-def pz_verdict(bundle, lanes: int) -> str:
+def pz_verdict(bundle, lanes: int, board) -> str:
     from syna_hw.placement import place_bundle
-    p = place_bundle(bundle, "pynq-z2", lanes=lanes)
+    p = place_bundle(bundle, board, lanes=lanes)
     return f"{p.verdict}, {p.bram36:,.1f} BRAM36, {p.inferences_per_s:,.0f} inf/s"
 
 
@@ -107,6 +115,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(REPO / "build" / "bench-targets"), help="where the small bundle goes")
     ap.add_argument("--samples", type=int, default=2, help="samples of the small network (default 2)")
     ap.add_argument("--markdown", action="store_true", help="print the table as Markdown (docs/benchmarks.md)")
+    ap.add_argument("--large-board", help="the issue's large board (default: the board table's with the most URAM)")
+    ap.add_argument("--small-board", help="the issue's small board (default: the project's default board)")
     a = ap.parse_args(argv)
     from model_export.plan_config import make_setting, plan_setting
     from syna_contract.boards import get_board
@@ -121,7 +131,8 @@ def main(argv=None) -> int:
         return p, b
 
     # 1-2. paper DVS Gesture ResNet21 on ZCU104 and PYNQ-Z2 (planner; no RTL paper-size run here)
-    for board, need, lanes_list in (("zcu104", 10.0, (16, 32, 64)), ("pynq-z2", 1.0, (16,))):
+    big, z2 = target_boards(a.large_board, a.small_board)
+    for board, need, lanes_list in ((big.name, 10.0, (16, 32, 64)), (z2.name, 1.0, (16,))):
         for lanes in lanes_list:
             for buffers in (1, 2):
                 p, b = plan_rows("dvs_gesture", board, lanes, buffers)
@@ -134,7 +145,7 @@ def main(argv=None) -> int:
                 rows.append((f"{b.title}: paper DVS Gesture ResNet21 >= {need:g} inf/s ({scheme})",
                              f"{p.inferences_per_s:,.1f} inf/s{built}", "planner", lanes, p.clock_mhz, RATE,
                              p.inferences_per_s >= need))
-                if board == "zcu104":
+                if board == big.name:
                     rows.append((f"{b.title}: memory stall <= 10 % ({scheme})", f"{100 * p.stall_fraction:.1f} %",
                                  "planner", lanes, p.clock_mhz, RATE, p.stall_fraction <= 0.10))
                 mem = (p.bram36 + 8 * p.uram) / (b.bram36 + 8 * b.uram)       # a URAM holds 8 BRAM36' bits
@@ -144,31 +155,31 @@ def main(argv=None) -> int:
                              p.clock_mhz, RATE, mem <= 0.80))
     # paper MNIST: the reported RTL cycles next to the planner's
     cyc, lanes, what = REPORTED["mnist"]
-    p, b = plan_rows("mnist", "zcu104", lanes)
-    rows.append(("paper MNIST ResNet21 cycles/inference (ZCU104 clock)", f"{cyc / 1e6:.1f} M = "
-                 f"{200e6 / cyc:.1f} inf/s", f"RTL (reported): {what}", lanes, 200, "the bundle's", None))
+    p, b = plan_rows("mnist", big.name, lanes)
+    rows.append((f"paper MNIST ResNet21 cycles/inference ({big.title} clock)", f"{cyc / 1e6:.1f} M = "
+                 f"{big.clock_mhz * 1e6 / cyc:.1f} inf/s", f"RTL (reported): {what}", lanes, big.clock_mhz,
+                 "the bundle's", None))
     rows.append(("the same, planned", f"{p.cycles / 1e6:.1f} M = {p.inferences_per_s:.1f} inf/s "
                  f"({100 * p.stall_fraction:.1f} % stall)", "planner", lanes, p.clock_mhz, RATE, None))
 
     # 3-5. the PYNQ-Z2-sized networks, measured on the RTL (scores checked against the golden ones)
-    z2 = get_board("pynq-z2")
     mhz = z2.clock_mhz
     notes = []
     for label, knobs, bits, lanes, weights in SMALL:
-        bundle, meas, nbytes = small_network(out, knobs, bits, lanes, weights, a.samples)
+        bundle, meas, nbytes = small_network(out, knobs, bits, lanes, weights, a.samples, z2)
         note = f"{bundle.root} (model {bundle.model_hash[:16]})"
         notes += [note] if note not in notes else []
         what = f"width {knobs['width']:g}, {knobs['input_size']}x{knobs['input_size']}, T={knobs['steps']}, {bits}-bit"
         cyc = float(np.mean([r["cycles"] for r in meas]))
         rate = f"{np.mean([r['rate'] for r in meas]):.3f}"
         plan = meas[0]["plan"]
-        # the RTL's loads ran at one row per cycle; at PYNQ-Z2's modelled bandwidth they take this much longer
+        # the RTL's loads ran at one row per cycle; at the board's modelled bandwidth they take this much longer
         stall = float(np.mean([r["plan"].stall_cycles - r["fast"].stall_cycles for r in meas]))
         ips = mhz * 1e6 / (cyc + stall)
-        src = "RTL" + (" + planner's stall at PYNQ-Z2's DDR bandwidth" if weights == "ddr" else "")
+        src = "RTL" + (f" + planner's stall at {z2.title}'s DDR bandwidth" if weights == "ddr" else "")
         extra = (f"; {nbytes:,} DDR bytes/inference (planner {plan.ddr_bytes_per_inference:,})" if weights == "ddr"
-                 else f"; planner: {pz_verdict(bundle, lanes)}")
-        rows.append((f"PYNQ-Z2 DVS Gesture {label} ({what}) >= 100 inf/s",
+                 else f"; planner: {pz_verdict(bundle, lanes, z2)}")
+        rows.append((f"{z2.title} DVS Gesture {label} ({what}) >= 100 inf/s",
                      f"{ips:,.0f} inf/s ({cyc:,.0f} cycles" + (f" + {stall:,.0f} slower loads" if stall else "") + f"{extra})",
                      src, lanes, mhz, rate, ips >= 100))
         ratio = [r["cycles"] / (r["sops"] / lanes) for r in meas]
