@@ -172,6 +172,17 @@ def test_double_buffer_hides_later_loads(nmnist_bundle):
         pl.place(hw, "pynq-z2", buffers=3)
 
 
+def test_cli_weight_buffers(capsys, tmp_path):
+    """`syna plan --weight-buffers 2` plans the double buffer and says so; the default is the built single one."""
+    rc1, text1, d1 = _plan(NMNIST17 + ["--board", "pynq-z2", "--no-suggest"], capsys, tmp_path)
+    rc2, text2, d2 = _plan(NMNIST17 + ["--board", "pynq-z2", "--no-suggest", "--weight-buffers", "2"], capsys, tmp_path)
+    assert rc1 == rc2 == 3 and d1["weight_buffers"] == 1 and d2["weight_buffers"] == 2 and d2["double_buffer"]
+    assert d1["built"] and not d2["built"] and d2["stall_cycles"] <= d1["stall_cycles"]
+    assert pl.BUFFER_SCHEMES[pl.SINGLE] in text1 and pl.BUFFER_SCHEMES[pl.DOUBLE] in text2
+    with pytest.raises(SystemExit):
+        main(["plan", *NMNIST17, "--weight-buffers", "3"])
+
+
 # ---------------------------------------------------------------------------- bandwidth from the board table
 def test_bandwidth_comes_from_the_board_table(nmnist_bundle):
     for b in BOARDS.values():
