@@ -168,6 +168,24 @@ def layout(manifest: dict, lanes: int) -> tuple[dict, list[dict]]:
     return head, entries
 
 
+def _pack_header(head: dict, manifest: dict) -> bytes:
+    h = bytearray(HEADER_FIXED)
+    head = dict(head, magic=MAGIC, model_hash=bytes.fromhex(manifest["model_hash"]))
+    for name, (off, fmt) in HEADER_FIELDS.items():
+        struct.pack_into(fmt, h, off, head[name])
+    return bytes(h)
+
+
+def fixed_header(manifest: dict, lanes: int) -> bytes:
+    """The first ``HEADER_FIXED`` (128) bytes of the bundle's image for P = ``lanes``: magic, layout version,
+    lanes, weight bits, row bytes, entries, total bytes, model hash (the rest 0). A DDR-mode core is
+    generated with them and compares them, byte for byte, with what it reads at WEIGHTS_BASE before
+    every inference (docs/core-interface.md, STATUS ``weights``): another model's image, an image for
+    another P, or memory that holds no image differ here."""
+    head, _ = layout(manifest, lanes)
+    return _pack_header(head, manifest)
+
+
 def build_image(manifest: dict, params: dict[str, dict[str, np.ndarray]], lanes: int) -> bytes:
     """The image of a bundle (its manifest, with ``model_hash``, and its ROM values) for P = ``lanes``."""
     head, entries = layout(manifest, lanes)
@@ -200,9 +218,7 @@ def build_image(manifest: dict, params: dict[str, dict[str, np.ndarray]], lanes:
                 raise ValueError(f"layer {l['name']!r}: {att.size} attention weights; its spec says "
                                  f"{e['att_bytes'] // 2}")
             img[e["att_offset"]:e["att_offset"] + e["att_bytes"]] = att.astype("<i2").tobytes()
-    head.update(magic=MAGIC, model_hash=bytes.fromhex(manifest["model_hash"]))
-    for name, (off, fmt) in HEADER_FIELDS.items():
-        struct.pack_into(fmt, img, off, head[name])
+    img[:HEADER_FIXED] = _pack_header(head, manifest)
     for i, e in enumerate(entries):
         struct.pack_into(f"<{len(ENTRY_FIELDS)}I", img, HEADER_FIXED + i * ENTRY_BYTES, *(e[f] for f in ENTRY_FIELDS))
     return bytes(img)

@@ -38,20 +38,24 @@ REG_SATURATIONS = 0x28   # RO: saturations counted in the last inference (satura
 REG_MODEL_HASH = 0x30    # RO: first 32 bits of the bundle's model hash (MODEL_HASH32)
 REG_VERSION = 0x38       # RO: interface version (INTERFACE_VERSION)
 REG_IDLE_TIMEOUT = 0x40  # RW: cycles without an input word before the core ends the inference; 0: the default
+REG_WEIGHTS_BASE = 0x48  # RW, 64-bit, DDR cores only: weight image base address (bits 31..0; 63..32 at 0x4C)
+# Registers of a core built with its weights in DDR (HLS / RTL `weights="ddr"`; docs/core-interface.md): the
+# byte address of the DDR weight image (syna_contract/ddr_image.py), 64 bits (low word at 0x48, high word at
+# 0x4C), aligned to WEIGHTS_BASE_ALIGN. An on-chip core has no register there: it reads 0, ignores writes.
+DDR_REGISTERS = {"WEIGHTS_BASE": REG_WEIGHTS_BASE, "WEIGHTS_BASE_HI": REG_WEIGHTS_BASE + 4}
 REGISTERS = {
     "CTRL": REG_CTRL, "GIE": REG_GIE, "IER": REG_IER, "ISR": REG_ISR, "STEPS": REG_STEPS,
     "STATUS": REG_STATUS, "CYCLES": REG_CYCLES, "SATURATIONS": REG_SATURATIONS,
     "MODEL_HASH": REG_MODEL_HASH, "VERSION": REG_VERSION, "IDLE_TIMEOUT": REG_IDLE_TIMEOUT,
+    **DDR_REGISTERS,
 }
-# Registers of a core built with its weights in DDR (HLS `weights="ddr"`; docs/core-interface.md): the
-# byte address of the DDR weight image (syna_contract/ddr_image.py), 64 bits (Vitis's m_axi pointer
-# with offset=slave: low word at 0x48, high word at 0x4C), aligned to 4096. Not in REGISTERS yet: the
-# RTL twin and the host driver do not implement it (issue 16); they add it there, with the version bump.
-REG_WEIGHTS_BASE = 0x48  # RW, 64-bit: weight image base address (low 32 bits; high 32 bits at 0x4C)
-DDR_REGISTERS = {"WEIGHTS_BASE": REG_WEIGHTS_BASE, "WEIGHTS_BASE_HI": REG_WEIGHTS_BASE + 4}
 WEIGHTS_BASE_ALIGN = 4096
+# The byte addresses a DDR core's m_axi_gmem can reach: 49 bits (Zynq UltraScale+ S_AXI_HP*_FPD; a
+# Zynq-7000 HP port decodes 32 of them). WEIGHTS_BASE + the image's total_bytes above 2^49 is a weights error.
+DDR_ADDR_BITS = 49
 DDR_MAX_BURST_BEATS = 256  # the cores' longest AXI read burst (AXI4; an AXI3 HP port gets 16-beat pieces)
-INTERFACE_VERSION = 2    # 2: IDLE_TIMEOUT register, STATUS input_range, framing checked whatever STEPS
+INTERFACE_VERSION = 3    # 3: STATUS weights (DDR cores), WEIGHTS_BASE in REGISTERS; 2: IDLE_TIMEOUT register,
+                         # STATUS input_range, framing checked whatever STEPS
 
 # Idle timeout (REG_IDLE_TIMEOUT): while the core expects input words of an inference (from accepting
 # ap_start to the last word, or while draining up to TLAST), a gap of this many clock cycles without a
@@ -67,19 +71,23 @@ def idle_timeout_cycles(register: int) -> int:
 
 CTRL_START, CTRL_DONE, CTRL_IDLE, CTRL_READY = 1 << 0, 1 << 1, 1 << 2, 1 << 3
 
-# STATUS bits. The input errors (all but SATURATED) are checked on every inference, whatever STEPS,
-# and add up: an inference can report several. After any of them, scores, counts and saturations are 0.
+# STATUS bits. The errors (all but SATURATED) are checked on every inference, whatever STEPS, and add
+# up: an inference can report several. After any of them, scores, counts and saturations are 0.
 STATUS_FRAME_SHORT = 1 << 0     # the input ended before the last word of the last frame: TLAST early,
                                 # or no word for IDLE_TIMEOUT cycles (the sender stopped)
 STATUS_FRAME_LONG = 1 << 1      # no TLAST on the last word: words were drained up to TLAST (or idle)
 STATUS_STEPS_MISMATCH = 1 << 2  # REG_STEPS != the model's T: nothing computed, scores are 0
 STATUS_SATURATED = 1 << 3       # at least one saturation (REG_SATURATIONS > 0)
 STATUS_INPUT_RANGE = 1 << 4     # a value lane held more than input.bits bits, or an unused lane was not 0
+STATUS_WEIGHTS = 1 << 5         # DDR cores: the weight image could not be used -- WEIGHTS_BASE misaligned, or
+                                # base + image beyond DDR_ADDR_BITS, or its header is not the core's, or a
+                                # weight read answered SLVERR / DECERR (RTL): nothing (more) computed
 STATUS_BITS = {
     "frame_short": STATUS_FRAME_SHORT, "frame_long": STATUS_FRAME_LONG,
     "steps_mismatch": STATUS_STEPS_MISMATCH, "saturated": STATUS_SATURATED, "input_range": STATUS_INPUT_RANGE,
+    "weights": STATUS_WEIGHTS,
 }
-STATUS_ERRORS = STATUS_FRAME_SHORT | STATUS_FRAME_LONG | STATUS_STEPS_MISMATCH | STATUS_INPUT_RANGE
+STATUS_ERRORS = STATUS_FRAME_SHORT | STATUS_FRAME_LONG | STATUS_STEPS_MISMATCH | STATUS_INPUT_RANGE | STATUS_WEIGHTS
 
 
 def decode_status(status: int) -> list[str]:

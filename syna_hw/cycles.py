@@ -122,6 +122,8 @@ def model_cycles(hw: HwModel, x: np.ndarray, spikes: dict[str, np.ndarray], ddr:
     dense["fc"] = T * fc.h * fc.w * fc.c * fc.classes
     inv += 1 + k * (T * fc.h * fc.w + (1 if d else 0))
     cyc["io"] = proto.output_words(fc.classes, len(hw.layers))
+    if ddr:
+        cyc["io"] += ddr.check_bytes // rb                               # the weights check: header rows
     return CycleReport(cyc, sops, dense, inv, scans)
 
 

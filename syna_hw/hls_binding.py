@@ -22,7 +22,7 @@ from syna_contract.bundle import Bundle, load_bundle
 from .hls_header import BUILD_DIR, SRC_DIR, gen_dir, generate
 from .hls_toolchain import CAPI_SOURCE, CORE_SOURCES, HlsToolError, _run, _source_hash, compile_cmd
 from .limits import DEFAULT_LANES, HLS
-from .lowering import WEIGHTS_MODES, checked_ddr_image, ddr_weights, lower
+from .lowering import SIM_WEIGHTS_BASE, WEIGHTS_MODES, checked_ddr_image, ddr_weights, lower
 
 
 @dataclass
@@ -47,10 +47,12 @@ class HlsCore:
     """The HLS core's C++ (C-simulation) as a Python object, like hls4ml's compile()/predict()."""
 
     def __init__(self, bundle_dir: str | Path | Bundle, lanes: int = DEFAULT_LANES, build_root: Path | None = None,
-                 weights: str = "rom", wbuf_rows: int | None = None):
+                 weights: str = "rom", wbuf_rows: int | None = None, weights_base: int = SIM_WEIGHTS_BASE):
         """``weights="ddr"``: the core built with its conv / fc weights in DDR (docs/hls-core.md), run on
         the bundle's DDR image (``weights.ddr.bin``, written for P = ``lanes``) as its memory, through an
-        on-chip weight buffer of ``wbuf_rows`` rows (default: ``syna_hw.lowering.ddr_weights``)."""
+        on-chip weight buffer of ``wbuf_rows`` rows (default: ``syna_hw.lowering.ddr_weights``). The
+        C-sim memory holds the image at byte address ``weights_base`` and nothing else, and the
+        WEIGHTS_BASE register holds that address (:meth:`load_ddr` and :attr:`weights_base` change them)."""
         if weights not in WEIGHTS_MODES:
             raise ValueError(f"weights={weights!r}; expected one of {WEIGHTS_MODES}")
         self.bundle = bundle_dir if isinstance(bundle_dir, Bundle) else load_bundle(bundle_dir)
@@ -60,6 +62,8 @@ class HlsCore:
         self.ddr = ddr_weights(self.hw, wbuf_rows) if weights == "ddr" else None
         self.image = self._ddr_image() if weights == "ddr" else None
         self.ddr_bytes_read = 0                                  # C-sim DDR bytes read by the last run()
+        self.weights_base = int(weights_base)                    # the WEIGHTS_BASE register (DDR mode)
+        self.ddr_at = int(weights_base)                          # where the C-sim memory holds the image
         self.build_root = Path(build_root) if build_root is not None else BUILD_DIR
         self.layer_names = [l.name for l in self.hw.layers]
         self.classes = self.hw.fc.classes
@@ -107,8 +111,10 @@ class HlsCore:
             raise HlsToolError(f"{lib}: built with weights={'ddr' if is_ddr else 'rom'}, expected {self.weights}")
         if is_ddr:
             L.syna_ddr_info.argtypes = [ctypes.POINTER(ctypes.c_int64), ctypes.c_int]
-            L.syna_set_ddr.argtypes = [ctypes.c_void_p, ctypes.c_int64]
+            L.syna_set_ddr.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_uint64]
             L.syna_set_ddr.restype = ctypes.c_int64
+            L.syna_set_weights_base.argtypes = [ctypes.c_uint64]
+            L.syna_set_weights_base.restype = None
             L.syna_ddr_stats.argtypes = [ctypes.POINTER(ctypes.c_int64)]
             info = (ctypes.c_int64 * 6)()
             L.syna_ddr_info(info, 6)
@@ -117,9 +123,9 @@ class HlsCore:
             if tuple(info) != expect:
                 raise HlsToolError(f"{lib}: DDR constants {tuple(info)}, expected {expect} (stale build?)")
             # the C-sim's DDR: the image's bytes (a numpy buffer), copied into the port's rows by the C API
-            if L.syna_set_ddr(self.image.ctypes.data, self.image.size) != self.image.size // d.row_bytes:
+            if L.syna_set_ddr(self.image.ctypes.data, self.image.size, self.ddr_at) != self.image.size // d.row_bytes:
                 raise HlsToolError(f"{lib}: the DDR image of {self.image.size} bytes is not whole rows of "
-                                   f"{d.row_bytes} bytes")
+                                   f"{d.row_bytes} bytes, or address 0x{self.ddr_at:x} not a row's")
         return L
 
     def _load(self, lib: Path) -> None:
@@ -174,6 +180,7 @@ class HlsCore:
         cap = self.info["out_words"] + 64
         out = np.zeros(cap, dtype=np.uint32)
         regs = (ctypes.c_int64 * 8)()
+        self._set_base(L)
         got = L.syna_transfer(w if n else np.zeros(1, np.uint32), n, tl, ctypes.c_uint32(steps & 0xFFFFFFFF),
                               ctypes.c_uint32(idle_timeout & 0xFFFFFFFF), out, cap, regs)
         self.last_regs = dict(zip(("status", "cycles", "saturations", "model_hash", "version", "tlast_ok",
@@ -185,18 +192,25 @@ class HlsCore:
         from syna_contract.reference import check_input
         return check_input(x, self.spec)
 
-    def load_ddr(self, data) -> None:
-        """Replace the C-sim DDR of a DDR-mode core (copy 0, what :meth:`transfer` uses) with ``data``: the
-        bytes a board's memory holds at WEIGHTS_BASE (the host's buffer), not necessarily the bundle's
-        image. ``load_ddr(self.image)`` restores the checked image. Resets the byte counters."""
+    def load_ddr(self, data, at: int | None = None) -> None:
+        """Replace the C-sim DDR of a DDR-mode core (copy 0, what :meth:`transfer` uses) with ``data`` at byte
+        address ``at`` (None: where the image was): the bytes a board's memory holds (the host's buffer),
+        not necessarily the bundle's image, nor its size. ``load_ddr(self.image)`` restores the checked
+        image. Resets the byte counters. The WEIGHTS_BASE register is :attr:`weights_base`, unchanged."""
         if self.ddr is None:
             raise ValueError("load_ddr: this core keeps its weights on chip (weights='rom')")
         buf = np.ascontiguousarray(np.frombuffer(data, dtype=np.uint8) if isinstance(data, (bytes, bytearray))
                                    else np.asarray(data, dtype=np.uint8).reshape(-1))
-        if buf.size != self.ddr.image_bytes:
-            raise ValueError(f"load_ddr: {buf.size} bytes; the core's DDR image is {self.ddr.image_bytes} bytes")
-        if self._need().syna_set_ddr(buf.ctypes.data, buf.size) != buf.size // self.ddr.row_bytes:
-            raise HlsToolError(f"{self.lib_path}: {buf.size} bytes are not whole rows of {self.ddr.row_bytes} bytes")
+        at = self.ddr_at if at is None else int(at)
+        if self._need().syna_set_ddr(buf.ctypes.data, buf.size, at) != buf.size // self.ddr.row_bytes:
+            raise ValueError(f"load_ddr: {buf.size} bytes at 0x{at:x}; the C-sim memory takes whole rows of "
+                             f"{self.ddr.row_bytes} bytes at a multiple of {self.ddr.row_bytes}")
+        self.ddr_at = at
+
+    def _set_base(self, lib) -> None:
+        """WEIGHTS_BASE (:attr:`weights_base`) into a loaded copy's register, before it runs (DDR mode)."""
+        if self.ddr is not None:
+            lib.syna_set_weights_base(ctypes.c_uint64(self.weights_base & (2**64 - 1)))
 
     def ddr_stats(self, j: int = 0) -> tuple[int, int]:
         """(bytes read, reads outside the image) by copy j of a DDR-mode core since the last call."""
@@ -225,6 +239,7 @@ class HlsCore:
 
         def part(j: int) -> int:                     # samples [lo, hi) on copy j of the core
             lo, hi = n * j // threads, n * (j + 1) // threads
+            self._set_base(self._instance(j))
             rc = self._instance(j).syna_run_batch(
                 words[lo:hi], hi - lo, out[lo:hi], spikes[lo:hi].ctypes.data if keep_spikes else None,
                 sats[lo:hi].ctypes.data if debug else None, lcyc[lo:hi].ctypes.data if debug else None)

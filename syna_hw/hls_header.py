@@ -102,7 +102,15 @@ def _ddr_header(hw: HwModel, d: DdrWeights, rows: list[dict]) -> list[str]:
             "struct DdrW { int off, blk, rows, tile_g; };",
             "static const DdrW DDR_W[N_LAYERS] = {"
             + ", ".join(entry(by_name.get(r["name"])) for r in rows) + "};",
-            f"static const DdrW DDR_FC = {entry(fc)};"]
+            f"static const DdrW DDR_FC = {entry(fc)};",
+            "// the weights check before every inference (docs/core-interface.md, STATUS weights): WEIGHTS_BASE",
+            "// a multiple of WEIGHTS_BASE_ALIGN, base + image within DDR_ADDR_BITS, and the first DDR_HEADER_BYTES",
+            "// at WEIGHTS_BASE equal to DDR_HEADER (ddr_image.fixed_header), read as DDR_CHECK_ROWS rows",
+            f"const unsigned long long WEIGHTS_BASE_ALIGN = {proto.WEIGHTS_BASE_ALIGN}ULL;",
+            f"const int DDR_ADDR_BITS = {proto.DDR_ADDR_BITS};",
+            f"const int DDR_HEADER_BYTES = {len(d.header)};",
+            f"const int DDR_CHECK_ROWS = {d.check_bytes // rb};",
+            "static const uint8_t DDR_HEADER[DDR_HEADER_BYTES] = {" + ", ".join(str(b) for b in d.header) + "};"]
 
 
 def model_header(hw: HwModel, ddr: DdrWeights | None = None) -> str:

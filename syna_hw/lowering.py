@@ -492,6 +492,11 @@ class DdrLayer:
         return self.loads * self.groups * self.w_block_bytes
 
 
+# Where the simulations (HLS C-sim, RTL harness) put the DDR image and program WEIGHTS_BASE by default: an
+# aligned address that is not 0, so a WEIGHTS_BASE left at 0 finds no image there.
+SIM_WEIGHTS_BASE = 0x1000_0000
+
+
 @dataclass(frozen=True)
 class DdrWeights:
     """Where a DDR-mode core finds its conv / fc weights and how it tiles them (issue 16)."""
@@ -501,10 +506,18 @@ class DdrWeights:
     image_bytes: int            # the whole image (header and every section)
     wbuf_rows: int              # the on-chip weight buffer, rows of P lanes
     layers: list[DdrLayer]      # conv layers in schedule order, then the fc
+    header: bytes = b""         # the image's fixed header (ddr_image.fixed_header), what the core checks
+
+    @property
+    def check_bytes(self) -> int:
+        """Bytes of the weights check at every inference's start (docs/core-interface.md, STATUS weights):
+        the image's fixed header, read as whole rows: max(128, row_bytes)."""
+        return max(len(self.header), self.row_bytes)
 
     @property
     def bytes_per_inference(self) -> int:
-        return sum(l.bytes_per_inference for l in self.layers)
+        """DDR bytes one inference reads: the header check, then every tile's weights."""
+        return self.check_bytes + sum(l.bytes_per_inference for l in self.layers)
 
     def layer(self, name: str) -> DdrLayer:
         return next(l for l in self.layers if l.name == name)
@@ -541,7 +554,9 @@ def ddr_weights(hw: HwModel, wbuf_rows: int | None = None) -> DdrWeights:
                      f"buffer in one tile (it reads the input stream once); wbuf_rows {wbuf_rows} is too small")
         out.append(DdrLayer(name, idx, e["rows"], e["groups"], int(tg), e["w_offset"], e["w_block_bytes"],
                             bool(getattr(l.layer, "attention", None))))
-    return DdrWeights(hw.lanes, head["weight_bits"], head["row_bytes"], head["total_bytes"], int(wbuf_rows), out)
+    header = ddr_image.fixed_header(dict(manifest, model_hash=hw.model_hash), hw.lanes)
+    return DdrWeights(hw.lanes, head["weight_bits"], head["row_bytes"], head["total_bytes"], int(wbuf_rows), out,
+                      header)
 
 
 def checked_ddr_image(bundle, ddr: DdrWeights) -> np.ndarray:

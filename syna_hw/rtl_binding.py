@@ -17,7 +17,7 @@ from syna_contract import protocol as proto
 from syna_contract.bundle import Bundle, load_bundle
 
 from .limits import DEFAULT_LANES, RTL
-from .lowering import WEIGHTS_MODES, checked_ddr_image, ddr_weights, lower
+from .lowering import SIM_WEIGHTS_BASE, WEIGHTS_MODES, checked_ddr_image, ddr_weights, lower
 from .rtl_config import generate
 from .rtl_toolchain import _Lock, build_harness, cache_root
 
@@ -45,7 +45,7 @@ class RtlCore:
     ``.ddr_bytes_read`` the bytes the core has read since open."""
 
     def __init__(self, bundle_dir: str | Path | Bundle, lanes: int = DEFAULT_LANES, max_cycles: int = 50_000_000,
-                 weights: str = "rom", wbuf_rows: int | None = None, weights_base: int = 0x1000_0000):
+                 weights: str = "rom", wbuf_rows: int | None = None, weights_base: int = SIM_WEIGHTS_BASE):
         if weights not in WEIGHTS_MODES:
             raise ValueError(f"weights {weights!r}; expected one of {', '.join(WEIGHTS_MODES)}")
         self.bundle = bundle_dir if isinstance(bundle_dir, Bundle) else load_bundle(bundle_dir)

@@ -38,9 +38,10 @@ def bundles(tmp_path_factory):
 
 
 def _expected_bytes(d) -> int:
-    """docs/hls-core.md: sum over conv / fc layers of loads x G x w_block_bytes, loads = 2 for an attention
-    layer of 2+ tiles (pass 2 reloads), else 1; every tile one range of n x w_block_bytes bytes."""
-    total = 0
+    """docs/hls-core.md: the weights check (the image's 128-byte header, whole rows), then the sum over
+    conv / fc layers of loads x G x w_block_bytes, loads = 2 for an attention layer of 2+ tiles (pass 2
+    reloads), else 1; every tile one range of n x w_block_bytes bytes."""
+    total = max(di.HEADER_FIXED, d.row_bytes)
     for l in d.layers:
         tiles = -(-l.groups // l.tile_groups)
         total += (2 if l.attention and tiles > 1 else 1) * l.groups * l.w_block_bytes

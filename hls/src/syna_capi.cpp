@@ -33,10 +33,15 @@ int syna_ddr_info(int64_t* out, int n) {
     return 6;
 }
 
-// Load the DDR image (its bytes, little-endian rows of ROW_BYTES) as the memory behind the m_axi port.
-// Returns the rows loaded, or -1 when the size is not a whole number of rows.
-int64_t syna_set_ddr(const uint8_t* bytes, int64_t n) {
-    if (n < 0 || n % ROW_BYTES) return -1;
+// The WEIGHTS_BASE register (what the host writes at 0x48 / 0x4C), read by the next inference.
+static uint64_t csim_weights_base = 0;
+void syna_set_weights_base(uint64_t base) { csim_weights_base = base; }
+
+// Load `n` bytes (a DDR image, or whatever the host's buffer holds; little-endian rows of ROW_BYTES) as
+// the memory behind the m_axi port, at byte address `at`; nothing else exists in the C-sim memory.
+// Returns the rows loaded, or -1 when the size is not a whole number of rows or `at` not a row address.
+int64_t syna_set_ddr(const uint8_t* bytes, int64_t n, uint64_t at) {
+    if (n < 0 || n % ROW_BYTES || at % ROW_BYTES) return -1;
     const int64_t rows = n / ROW_BYTES;
     csim_ddr.assign((size_t)(rows > 0 ? rows : 1), ddr_row_t(0));
     for (int64_t r = 0; r < rows; ++r) {
@@ -48,6 +53,7 @@ int64_t syna_set_ddr(const uint8_t* bytes, int64_t n) {
         csim_ddr[(size_t)r] = w;
     }
     syna_ddr_model.rows = rows;
+    syna_ddr_model.at_row = (int64_t)(at / ROW_BYTES);
     syna_ddr_model.bytes_read = 0;
     syna_ddr_model.out_of_range = 0;
     return rows;
@@ -60,7 +66,7 @@ void syna_ddr_stats(int64_t* out) {
     syna_ddr_model.bytes_read = 0;
     syna_ddr_model.out_of_range = 0;
 }
-#define CSIM_DDR_ARG , csim_ddr.data()
+#define CSIM_DDR_ARG , csim_weights_base, csim_ddr.data()
 #else
 #define CSIM_DDR_ARG
 #endif

@@ -39,20 +39,58 @@ static const int ROW_BITS_ = SYNA_ROW_BITS;
 static const int ROW_WORDS64 = (SYNA_ROW_BITS + 63) / 64;
 #define W_CONV WBUF
 #define W_FC WBUF
-#define SYNA_DDR_ARG , const ddr_row_t* ddr
-#define SYNA_DDR_PASS , ddr
+#define SYNA_DDR_ARG , const ddr_row_t* ddr, uint64_t wrow
+#define SYNA_DDR_PASS , ddr, wrow
 #ifndef __SYNTHESIS__
-SynaDdrModel syna_ddr_model = {0, 0, 0};
+SynaDdrModel syna_ddr_model = {0, 0, 0, 0};
+// The C-sim's memory: syna_ddr_model.rows rows (the host's buffer) at row address at_row; a row outside
+// them reads as 0 (a weights check then fails; a tile load outside them is refused in load_tile).
+static inline ddr_row_t ddr_read(const ddr_row_t* ddr, uint64_t row) {
+    const uint64_t at = (uint64_t)syna_ddr_model.at_row;
+    return (row >= at && row - at < (uint64_t)syna_ddr_model.rows) ? ddr[row - at] : ddr_row_t(0);
+}
+#else
+#define ddr_read(ddr, row) ((ddr)[row])
 #endif
+
+// The weights check, at every inference's start before the input is received (docs/core-interface.md,
+// STATUS weights): WEIGHTS_BASE aligned to WEIGHTS_BASE_ALIGN (no read), the image inside the port's
+// DDR_ADDR_BITS (no read), then the image's fixed header at WEIGHTS_BASE, DDR_CHECK_ROWS rows (one per
+// cycle), byte for byte the header this core was generated for (model hash, lanes, total bytes...).
+// The m_axi port gives no read response code: an SLVERR / DECERR read returns whatever data the
+// interconnect drives, which the header comparison catches only at the header.
+static bool weights_usable(const ddr_row_t* ddr, uint64_t base, count_t& cyc) {
+    if (base % WEIGHTS_BASE_ALIGN != 0) return false;
+    if (base > (1ULL << DDR_ADDR_BITS) - (uint64_t)DDR_IMAGE_BYTES) return false;
+    const uint64_t row0 = base / ROW_BYTES;
+    bool same = true;
+#ifndef __SYNTHESIS__
+    syna_ddr_model.bytes_read += (int64_t)DDR_CHECK_ROWS * ROW_BYTES;
+#endif
+WEIGHTS_CHECK:
+    for (int r = 0; r < DDR_CHECK_ROWS; ++r) {
+#pragma HLS PIPELINE II = 1
+        const ddr_row_t w = ddr_read(ddr, row0 + r);
+        for (int b = 0; b < ROW_BYTES; ++b) {
+#pragma HLS UNROLL
+            const int i = r * ROW_BYTES + b;
+            if (i < DDR_HEADER_BYTES && (unsigned)w.range(8 * b + 7, 8 * b) != DDR_HEADER[i]) same = false;
+        }
+    }
+    cyc += DDR_CHECK_ROWS;
+    return same;
+}
 
 // Lane groups g0 .. g0+n-1 of one layer: blocks of d.blk image rows each, one contiguous range (one INCR
 // transfer, split by the m_axi adapter into bursts of at most SYNA_DDR_MAX_BURST beats / 4 KiB), read
 // in order; row r of group g0+j goes to WBUF[r * n + j]; the block's padding rows are read and dropped.
-// One image row per cycle (the port is one row wide; cycles counted: n * blk).
-static void load_tile(const ddr_row_t* ddr, const DdrW d, int g0, int n, count_t& cyc) {
-    const int total = n * d.blk, base = d.off + g0 * d.blk;
+// One image row per cycle (the port is one row wide; cycles counted: n * blk). `wrow`: WEIGHTS_BASE in rows.
+static void load_tile(const ddr_row_t* ddr, uint64_t wrow, const DdrW d, int g0, int n, count_t& cyc) {
+    const int total = n * d.blk;
+    const uint64_t base = wrow + (uint64_t)(d.off + g0 * d.blk);
 #ifndef __SYNTHESIS__
-    if ((int64_t)base + total > syna_ddr_model.rows) {   // the C-sim memory holds no such rows
+    if (base < (uint64_t)syna_ddr_model.at_row ||
+        base + total > (uint64_t)(syna_ddr_model.at_row + syna_ddr_model.rows)) {   // no such rows in the C-sim memory
         ++syna_ddr_model.out_of_range;
         return;
     }
@@ -63,7 +101,7 @@ LOAD_TILE:
     for (int i = 0; i < total; ++i) {
 #pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 65536
-        const ddr_row_t w = ddr[base + i];
+        const ddr_row_t w = ddr_read(ddr, base + i);
         // the row as 64-bit words (wires), then each lane: W_LANE_BITS bits at q * W_LANE_BITS, sign-extended
         uint64_t part[ROW_WORDS64 + 1];
 #pragma HLS ARRAY_PARTITION variable = part type = complete
@@ -89,11 +127,13 @@ LOAD_TILE:
     }
     cyc += total;
 }
-#define LOAD_TILE(d, g0, n) load_tile(ddr, d, g0, n, cyc)
+#define LOAD_TILE(d, g0, n) load_tile(ddr, wrow, d, g0, n, cyc)
 #define DDR_W_OF(l) DDR_W[l]
 #define TILE_G(d, G) ((d).tile_g)
 #define W_ROW_OF(L) 0
+#define DDR_CHECK_CYCLES DDR_CHECK_ROWS
 #else
+#define DDR_CHECK_CYCLES 0
 #define SYNA_DDR_ARG
 #define SYNA_DDR_PASS
 #define LOAD_TILE(d, g0, n) ((void)0)
@@ -840,9 +880,10 @@ void syna_core(hls::stream<axis_word>& s_axis_in, hls::stream<axis_word>& m_axis
 #pragma HLS INTERFACE mode = s_axilite port = return bundle = control
 #pragma HLS INTERFACE mode = ap_ctrl_hs port = return
 #ifdef SYNA_WEIGHTS_DDR
-    // the weight image: an AXI4 read master, its base address in s_axilite (WEIGHTS_BASE, 64 bits)
-    SYNA_PRAGMA(HLS INTERFACE mode = m_axi port = ddr offset = slave bundle = gmem depth = SYNA_DDR_DEPTH max_read_burst_length = SYNA_DDR_MAX_BURST max_write_burst_length = 2 num_write_outstanding = 1 latency = 64)
-    SYNA_PRAGMA(HLS INTERFACE mode = s_axilite port = ddr offset = SYNA_REG_WEIGHTS_BASE bundle = control)
+    // the weight image: an AXI4 read master addressing the whole memory (offset = off: element i at byte
+    // i * ROW_BYTES), and its base address WEIGHTS_BASE, a 64-bit s_axilite scalar the core checks and adds
+    SYNA_PRAGMA(HLS INTERFACE mode = m_axi port = ddr offset = off bundle = gmem depth = SYNA_DDR_DEPTH max_read_burst_length = SYNA_DDR_MAX_BURST max_write_burst_length = 2 num_write_outstanding = 1 latency = 64)
+    SYNA_PRAGMA(HLS INTERFACE mode = s_axilite port = weights_base offset = SYNA_REG_WEIGHTS_BASE bundle = control)
 #endif
 
     // on-chip state: spike maps (liveness-shared buffers), one layer's currents and membranes
@@ -875,8 +916,12 @@ void syna_core(hls::stream<axis_word>& s_axis_in, hls::stream<axis_word>& m_axis
 COUNTS_RESET:
     for (int l = 0; l < N_LAYERS; ++l) counts[l] = 0;
 
-    if (steps != (ap_uint<32>)T) {
-        st |= STATUS_STEPS_MISMATCH;                    // nothing computed; the words are received and checked
+#ifdef SYNA_WEIGHTS_DDR
+    const uint64_t wbase = (uint64_t)weights_base, wrow = wbase / ROW_BYTES;
+    if (!weights_usable(ddr, wbase, cyc)) st |= STATUS_WEIGHTS;   // then nothing computed, as for STEPS
+#endif
+    if (steps != (ap_uint<32>)T || (st & STATUS_WEIGHTS)) {
+        if (steps != (ap_uint<32>)T) st |= STATUS_STEPS_MISMATCH;   // nothing computed; the words are received and checked
         st |= receive_only(s_axis_in, limit, cyc);
     } else {
     LAYERS_LOOP:
@@ -924,7 +969,8 @@ COUNTS_RESET:
     if (sat_total > 0) st |= STATUS_SATURATED;
     cyc += OUT_WORDS;                                   // the output packet, one word per cycle
 #ifndef __SYNTHESIS__
-    if (syna_debug && syna_debug->layer_cycles) syna_debug->layer_cycles[N_LAYERS + 1] = OUT_WORDS;
+    if (syna_debug && syna_debug->layer_cycles)         // the output packet (DDR: and the weights check)
+        syna_debug->layer_cycles[N_LAYERS + 1] = OUT_WORDS + DDR_CHECK_CYCLES;
 #endif
     const uint32_t cyc32 = clamp32(cyc), sat32v = clamp32(sat_total);
 

@@ -28,9 +28,10 @@ typedef uint64_t count_t;                 // cycle / saturation counters before 
 
 #ifdef SYNA_WEIGHTS_DDR
 // A core generated with weights="ddr": the conv / fc weights come from the DDR weight image through
-// the m_axi port `ddr` (one image row of P lanes per element; its address is the WEIGHTS_BASE register).
+// the m_axi port `ddr` (one image row of P lanes per element, addressing the whole memory from 0) at the
+// byte address in weights_base (the WEIGHTS_BASE register, 64 bits).
 typedef ap_uint<SYNA_ROW_BITS> ddr_row_t;
-#define SYNA_DDR_PORT , const ddr_row_t* ddr
+#define SYNA_DDR_PORT , ap_uint<64> weights_base, const ddr_row_t* ddr
 #else
 #define SYNA_DDR_PORT
 #endif
@@ -51,10 +52,12 @@ struct SynaDebug {
 };
 extern SynaDebug* syna_debug;
 #ifdef SYNA_WEIGHTS_DDR
-// C-simulation model of the DDR the m_axi port reads: how many image rows exist (set by the caller),
-// the bytes the core read, and reads that would have left the image (counted, not performed).
+// C-simulation model of the DDR the m_axi port reads: how many rows exist (the host's buffer, set by the
+// caller) and at which row address (its byte address / ROW_BYTES), the bytes the core read, and tile
+// loads that would have left those rows (counted, not performed).
 struct SynaDdrModel {
     int64_t rows;
+    int64_t at_row;
     int64_t bytes_read;
     int64_t out_of_range;
 };

@@ -51,11 +51,12 @@ static const char* load_ddr(const char* path, std::vector<ddr_row_t>& mem) {
         mem[r] = w;
     }
     syna_ddr_model.rows = (int64_t)mem.size();
+    syna_ddr_model.at_row = 0;                  // the image at byte address 0: WEIGHTS_BASE = 0 below
     syna_ddr_model.bytes_read = 0;
     syna_ddr_model.out_of_range = 0;
     return 0;
 }
-#define TB_DDR , ddr.data()
+#define TB_DDR , (ap_uint<64>)0, ddr.data()
 #else
 #define TB_DDR
 #endif
