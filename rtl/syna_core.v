@@ -109,7 +109,13 @@ module syna_core #(
 `endif
     localparam integer RPB = (GMEM_DW / 8 >= ROWB) ? GMEM_DW / 8 / ROWB : 1;   // image rows per beat
     localparam integer RPBW = (RPB > 1) ? $clog2(RPB) : 1;
-    localparam integer GAW = 49;                          // DDR byte address bits (ZynqMP HP ports)
+`ifdef SYNA_WEIGHTS_DDR
+    localparam integer GAW = SYNA_DDR_ADDR_BITS;          // DDR byte address bits (protocol.DDR_ADDR_BITS)
+    localparam integer HCB = SYNA_DDR_CHECK_BEATS;        // beats of the weights check (syna_ddrhead.mem)
+    localparam integer PGS = SYNA_DDR_PAGES;              // the image's 4 KiB pages
+`else
+    localparam integer GAW = 49, HCB = 1, PGS = 1;
+`endif
 
     wire clk = ap_clk;
     wire rst = !ap_rst_n;
@@ -122,6 +128,7 @@ module syna_core #(
     reg  [LAW-1:0] layer;
     reg  [31:0]    t;
     reg            steps_ok, rx_short, rx_long, rx_range, sending;
+    reg            rx_fin;                // DDR: the receive ended while the weights check still runs
     reg  [AAW:0]   clr_n;                 // accumulator clear pointer (runs during receive)
     wire           clr_busy = clr_n != SYNA_AD;
     reg  [31:0]    out_ptr;               // index of the next spike word of this layer (t*HoWo + pos)
@@ -460,13 +467,17 @@ module syna_core #(
                            | ((rx_long ? 32'd1 : 32'd0) << SYNA_STATUS_FRAME_LONG)
                            | ((steps_ok ? 32'd0 : 32'd1) << SYNA_STATUS_STEPS_MISMATCH)
                            | ((rx_range ? 32'd1 : 32'd0) << SYNA_STATUS_INPUT_RANGE)
-                           | ((sat_count != 0 ? 32'd1 : 32'd0) << SYNA_STATUS_SATURATED);
+                           | ((ddr_err ? 32'd1 : 32'd0) << SYNA_STATUS_WEIGHTS)
+                           | ((sat_count != 0 && !ddr_err ? 32'd1 : 32'd0) << SYNA_STATUS_SATURATED);
     localparam integer OIW = $clog2(NOUT + 1);
     wire [OIW-1:0] tx_idx;
     reg  [31:0]    tx_data;
     reg            tx_start;
+    // a weights error ends the inference where it is: what was computed is not sent (the contract's packet)
+    wire tx_wipe = last_status[SYNA_STATUS_WEIGHTS];
     always @* begin
-        if (tx_idx < NCLS) tx_data = scores[tx_idx];
+        if (tx_idx < NCLS + NS && tx_wipe) tx_data = 32'd0;
+        else if (tx_idx < NCLS) tx_data = scores[tx_idx];
         else if (tx_idx < NCLS + NS) tx_data = counts[tx_idx - NCLS];
         else if (tx_idx == NCLS + NS) tx_data = last_cycles;
         else if (tx_idx == NCLS + NS + 1) tx_data = last_sats;
@@ -490,7 +501,7 @@ module syna_core #(
     // S_TLD: one command (WEIGHTS_BASE + w_offset + g0 * w_block_bytes, tg * w_block_bytes bytes) to
     // syna_axi_rd; its beats hold RPB image rows each; row r of lane group j of the tile goes to
     // buffer row r * tg + j (the engine's [r][j] order), the block's padding rows are dropped.
-    reg            cmd_sent, ddr_err;
+    reg            cmd_sent, ddr_err;     // ddr_err: STATUS weights (the check failed, or a read did)
     wire           rd_cmd_ready, rd_busy, rd_done, rd_err_resp, rd_err_cmd;
     wire           rd_valid, rd_last;
     wire [GMEM_DW-1:0] rd_data;
@@ -501,8 +512,20 @@ module syna_core #(
     reg  [WAW:0]   ld_addr;               // buffer row of (ld_row, ld_j)
     wire [31:0]    blk_rows = dd_wblk >> $clog2(ROWB);
     wire           rd_take = rd_valid && (ld_sub == RPB - 1);
-    wire [GAW-1:0] cmd_addr = weights_base[GAW-1:0] + {{(GAW - 32){1'b0}}, dd_woff} + g0_r * dd_wblk;
-    wire [31:0]    cmd_len = tg_r * dd_wblk;
+    // The weights check (docs/core-interface.md, STATUS weights), at accept: WEIGHTS_BASE 4 KiB-aligned
+    // and base + the image's pages inside the port's GAW address bits, else no read at all; then, while the
+    // input is received (S_RX), one command reads the image's first HCB beats and compares them with
+    // syna_ddrhead.mem (the bytes this core was generated for); an SLVERR / DECERR fails it too.
+    reg            hc_sent, hc_done;
+    reg  [5:0]     hc_beat;
+    wire           hc_cmd = state == S_RX && !hc_done;
+    wire           hc_take = hc_cmd && rd_valid;
+    wire [GMEM_DW-1:0] hc_want;
+    wire           wb_misaligned = |weights_base[11:0];
+    wire           wb_outside = ({1'b0, weights_base[63:12]} + PGS) > (53'd1 << (GAW - 12));
+    wire [GAW-1:0] cmd_addr = hc_cmd ? weights_base[GAW-1:0]
+                            : weights_base[GAW-1:0] + {{(GAW - 32){1'b0}}, dd_woff} + g0_r * dd_wblk;
+    wire [31:0]    cmd_len = hc_cmd ? HCB * (GMEM_DW / 8) : tg_r * dd_wblk;
     wire           wb_too_high = |weights_base[63:GAW];
     generate
         if (WDDR != 0) begin : g_axi
@@ -510,9 +533,10 @@ module syna_core #(
             wire           arlock;
             syna_axi_rd #(.DATA_WIDTH(GMEM_DW), .ADDR_WIDTH(GAW), .ID_WIDTH(1), .LEN_WIDTH(32), .MAX_BURST(256),
                           .MAX_OUTSTANDING(4), .FIFO_DEPTH(512)) u_rd (
-                .clk(clk), .rst(rst), .cmd_valid(state == S_TLD && !cmd_sent), .cmd_ready(rd_cmd_ready),
+                .clk(clk), .rst(rst), .cmd_valid((state == S_TLD && !cmd_sent) || (hc_cmd && !hc_sent)),
+                .cmd_ready(rd_cmd_ready),
                 .cmd_addr(cmd_addr), .cmd_len(cmd_len), .busy(rd_busy), .done(rd_done), .err_resp(rd_err_resp),
-                .err_cmd(rd_err_cmd), .out_valid(rd_valid), .out_ready(rd_take), .out_data(rd_data),
+                .err_cmd(rd_err_cmd), .out_valid(rd_valid), .out_ready(rd_take || hc_take), .out_data(rd_data),
                 .out_keep(rd_keep), .out_last(rd_last),
                 .m_axi_arid(m_axi_gmem_ARID), .m_axi_araddr(araddr), .m_axi_arlen(m_axi_gmem_ARLEN),
                 .m_axi_arsize(m_axi_gmem_ARSIZE), .m_axi_arburst(m_axi_gmem_ARBURST), .m_axi_arlock(arlock),
@@ -522,6 +546,10 @@ module syna_core #(
                 .m_axi_rvalid(m_axi_gmem_RVALID), .m_axi_rready(m_axi_gmem_RREADY));
             assign m_axi_gmem_ARADDR = {{(64 - GAW){1'b0}}, araddr};
             assign m_axi_gmem_ARLOCK = {1'b0, arlock};
+            // the expected beat for hc_beat (synchronous read: addressed with the next beat's index)
+            syna_mem #(.W(GMEM_DW), .D(HCB), .AW(6), .HAS_INIT(1), .INIT_FILE("syna_ddrhead.mem")) u_head (
+                .clk(clk), .we(1'b0), .waddr(6'd0), .wdata({GMEM_DW{1'b0}}), .re(1'b1),
+                .raddr(hc_take ? hc_beat + 6'd1 : hc_beat), .rdata(hc_want));
         end else begin : g_no_axi
             assign {rd_cmd_ready, rd_busy, rd_done, rd_err_resp, rd_err_cmd, rd_valid, rd_last} = 7'd0;
             assign rd_data = {GMEM_DW{1'b0}};
@@ -537,6 +565,7 @@ module syna_core #(
             assign m_axi_gmem_ARQOS = 4'd0;
             assign m_axi_gmem_ARVALID = 1'b0;
             assign m_axi_gmem_RREADY = 1'b1;
+            assign hc_want = {GMEM_DW{1'b0}};
         end
     endgenerate
     assign m_axi_gmem_ARREGION = 4'd0;
@@ -594,6 +623,10 @@ module syna_core #(
             last_sats <= 32'd0;
             cmd_sent <= 1'b0;
             ddr_err <= 1'b0;
+            hc_sent <= 1'b0;
+            hc_done <= 1'b1;
+            hc_beat <= 6'd0;
+            rx_fin <= 1'b0;
             new_mask <= {CMAX{1'b1}};
         end else begin
             eng_start <= 1'b0;
@@ -604,7 +637,12 @@ module syna_core #(
             case (state)
                 S_IDLE: if (accept) begin
                     state <= S_RX;
-                    ddr_err <= 1'b0;
+                    // DDR: the weights check; misaligned or outside the address space: failed, nothing read
+                    ddr_err <= WDDR != 0 && (wb_misaligned || wb_outside);
+                    hc_done <= WDDR == 0 || wb_misaligned || wb_outside;
+                    hc_sent <= 1'b0;
+                    hc_beat <= 6'd0;
+                    rx_fin <= 1'b0;
                     steps_ok <= steps == T;
                     rx_short <= 1'b0;
                     rx_long <= 1'b0;
@@ -613,14 +651,33 @@ module syna_core #(
                     for (i = 0; i < NS; i = i + 1) counts[i] <= 32'd0;
                     for (i = 0; i < NCLS; i = i + 1) scores[i] <= 32'd0;
                 end
-                S_RX: if (rx_done) begin
-                    rx_short <= rx_err_short;
-                    rx_long <= rx_err_long;
-                    rx_range <= rx_err_range;
-                    if (rx_err_short || rx_err_long || rx_err_range || !steps_ok) begin
-                        state <= S_SEND;
-                    end else begin
-                        state <= S_WAIT;
+                S_RX: begin
+                    if (rx_done) begin
+                        rx_short <= rx_err_short;
+                        rx_long <= rx_err_long;
+                        rx_range <= rx_err_range;
+                    end
+                    // the weights check (DDR), alongside the receive
+                    if (hc_cmd && !hc_sent && rd_cmd_ready) hc_sent <= 1'b1;
+                    if (hc_take) begin
+                        hc_beat <= hc_beat + 6'd1;
+                        if (rd_data != hc_want) ddr_err <= 1'b1;
+                    end
+                    if (hc_cmd && rd_done) begin
+                        hc_done <= 1'b1;
+                        if (rd_err_resp || rd_err_cmd) ddr_err <= 1'b1;
+                    end
+                    // both done (the on-chip core: the receive alone, as before)
+                    if ((rx_done || rx_fin) && hc_done) begin
+                        rx_fin <= 1'b0;
+                        if ((rx_done ? (rx_err_short || rx_err_long || rx_err_range) : (rx_short || rx_long || rx_range))
+                            || !steps_ok || ddr_err) begin
+                            state <= S_SEND;
+                        end else begin
+                            state <= S_WAIT;
+                        end
+                    end else if (rx_done) begin
+                        rx_fin <= 1'b1;
                     end
                 end
                 S_WAIT: if (!clr_busy) begin
@@ -797,7 +854,7 @@ module syna_core #(
                         sending <= 1'b1;
                         tx_start <= 1'b1;
                         last_cycles <= cyc + NOUT;
-                        last_sats <= sat_count;
+                        last_sats <= ddr_err ? 32'd0 : sat_count;
                         last_status <= status_now;
                     end
                     if (core_done) begin
@@ -833,7 +890,7 @@ module syna_core #(
                     if (!cmd_sent && rd_cmd_ready) cmd_sent <= 1'b1;
                     if (rd_done) begin
                         if (rd_err_resp || rd_err_cmd) begin
-                            ddr_err <= 1'b1;            // TODO(issue 16): a STATUS bit in the contract
+                            ddr_err <= 1'b1;            // STATUS weights: the rest is not computed
                             state <= S_SEND;
                         end else begin
                             state <= is_fc ? S_FC : S_CONV;

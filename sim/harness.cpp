@@ -5,7 +5,8 @@
 // the spike-map tap (every spike word a layer writes) for bit-exact checks.
 // Weights in DDR: it also plays the DDR behind m_axi_gmem (syna_set_ddr: the image's bytes at a base
 // address): AR always ready (up to 16 bursts queued), R beats in order, one per cycle, SLVERR for a
-// beat outside the image; it counts the bytes read (syna_ddr_bytes) and the refused beats.
+// beat outside the image (or any RRESP for an address range: syna_ddr_fault); it counts the bytes read
+// (syna_ddr_bytes) and the refused beats.
 #include <cstdint>
 #include <cstring>
 #include <deque>
@@ -32,7 +33,9 @@ struct Sim {
     uint64_t ddr_base = 0;       // its byte address
     int beat_bytes = 0;          // m_axi_gmem data width / 8 (0: no DDR model)
     uint64_t ddr_bytes = 0;      // bytes of beats delivered
-    uint64_t ddr_bad = 0;        // beats refused (outside the image)
+    uint64_t ddr_bad = 0;        // beats refused (outside the image, or in the fault range)
+    uint64_t fault_lo = 0, fault_hi = 0;   // beats in [lo, hi) answer fault_resp (syna_ddr_fault)
+    int fault_resp = 0;
     std::deque<Burst> bursts;
 };
 
@@ -66,7 +69,8 @@ inline void ddr_drive(Sim* s) {
     static uint8_t zero[128] = {0};
     bool ok = a >= s->ddr_base && a + s->beat_bytes <= s->ddr_base + s->ddr.size();
     put_beat(t->m_axi_gmem_RDATA, ok ? &s->ddr[a - s->ddr_base] : zero, s->beat_bytes);
-    t->m_axi_gmem_RRESP = ok ? 0 : 2;
+    const bool fault = a >= s->fault_lo && a < s->fault_hi;
+    t->m_axi_gmem_RRESP = !ok ? 2 : fault ? s->fault_resp : 0;
     t->m_axi_gmem_RVALID = 1;
     t->m_axi_gmem_RLAST = b.done + 1 == b.beats;
 }
@@ -171,6 +175,16 @@ int syna_set_ddr(void* h, const uint8_t* img, uint64_t n, uint64_t base, int bea
     s->ddr_base = base;
     s->beat_bytes = beat_bytes;
     s->bursts.clear();
+    return 0;
+}
+// Fault injection: a beat whose address is in [lo, hi) is answered with RRESP = resp (2 SLVERR, 3 DECERR;
+// 0 clears) and its data as usual.
+int syna_ddr_fault(void* h, uint64_t lo, uint64_t hi, int resp) {
+    Sim* s = static_cast<Sim*>(h);
+    if (resp < 0 || resp > 3) return -1;
+    s->fault_lo = lo;
+    s->fault_hi = hi;
+    s->fault_resp = resp;
     return 0;
 }
 uint64_t syna_ddr_bytes(void* h) { return static_cast<Sim*>(h)->ddr_bytes; }

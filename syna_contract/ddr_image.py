@@ -176,14 +176,26 @@ def _pack_header(head: dict, manifest: dict) -> bytes:
     return bytes(h)
 
 
-def fixed_header(manifest: dict, lanes: int) -> bytes:
-    """The first ``HEADER_FIXED`` (128) bytes of the bundle's image for P = ``lanes``: magic, layout version,
-    lanes, weight bits, row bytes, entries, total bytes, model hash (the rest 0). A DDR-mode core is
-    generated with them and compares them, byte for byte, with what it reads at WEIGHTS_BASE before
-    every inference (docs/core-interface.md, STATUS ``weights``): another model's image, an image for
-    another P, or memory that holds no image differ here."""
-    head, _ = layout(manifest, lanes)
-    return _pack_header(head, manifest)
+def check_bytes(row_bytes: int) -> int:
+    """How much of the image a DDR-mode core compares before every inference: the fixed header, read as
+    whole rows of the core's port (max(HEADER_FIXED, row_bytes); a row of more than 128 bytes brings the
+    start of the layer table with it)."""
+    return max(HEADER_FIXED, row_bytes)
+
+
+def image_head(manifest: dict, lanes: int) -> bytes:
+    """The first :func:`check_bytes` bytes of the bundle's image for P = ``lanes``, from the manifest alone:
+    the fixed header (magic, layout version, lanes, weight bits, row bytes, entries, total bytes, model
+    hash) and, past 128 bytes, the start of the layer table. A DDR-mode core is generated with them and
+    compares them, byte for byte, with what it reads at WEIGHTS_BASE before every inference
+    (docs/core-interface.md, STATUS ``weights``): another model's image, an image for another P, or
+    memory that holds no image differ here."""
+    head, entries = layout(manifest, lanes)
+    h = bytearray(head["header_bytes"])
+    h[:HEADER_FIXED] = _pack_header(head, manifest)
+    for i, e in enumerate(entries):
+        struct.pack_into(f"<{len(ENTRY_FIELDS)}I", h, HEADER_FIXED + i * ENTRY_BYTES, *(e[f] for f in ENTRY_FIELDS))
+    return bytes(h[:check_bytes(head["row_bytes"])])
 
 
 def build_image(manifest: dict, params: dict[str, dict[str, np.ndarray]], lanes: int) -> bytes:

@@ -105,7 +105,7 @@ def _ddr_header(hw: HwModel, d: DdrWeights, rows: list[dict]) -> list[str]:
             f"static const DdrW DDR_FC = {entry(fc)};",
             "// the weights check before every inference (docs/core-interface.md, STATUS weights): WEIGHTS_BASE",
             "// a multiple of WEIGHTS_BASE_ALIGN, base + image within DDR_ADDR_BITS, and the first DDR_HEADER_BYTES",
-            "// at WEIGHTS_BASE equal to DDR_HEADER (ddr_image.fixed_header), read as DDR_CHECK_ROWS rows",
+            "// at WEIGHTS_BASE (DDR_CHECK_ROWS rows) equal to DDR_HEADER (ddr_image.image_head)",
             f"const unsigned long long WEIGHTS_BASE_ALIGN = {proto.WEIGHTS_BASE_ALIGN}ULL;",
             f"const int DDR_ADDR_BITS = {proto.DDR_ADDR_BITS};",
             f"const int DDR_HEADER_BYTES = {len(d.header)};",

@@ -506,13 +506,13 @@ class DdrWeights:
     image_bytes: int            # the whole image (header and every section)
     wbuf_rows: int              # the on-chip weight buffer, rows of P lanes
     layers: list[DdrLayer]      # conv layers in schedule order, then the fc
-    header: bytes = b""         # the image's fixed header (ddr_image.fixed_header), what the core checks
+    header: bytes = b""         # the image's first check_bytes (ddr_image.image_head): what the core checks
 
     @property
     def check_bytes(self) -> int:
         """Bytes of the weights check at every inference's start (docs/core-interface.md, STATUS weights):
         the image's fixed header, read as whole rows: max(128, row_bytes)."""
-        return max(len(self.header), self.row_bytes)
+        return len(self.header)
 
     @property
     def bytes_per_inference(self) -> int:
@@ -554,7 +554,7 @@ def ddr_weights(hw: HwModel, wbuf_rows: int | None = None) -> DdrWeights:
                      f"buffer in one tile (it reads the input stream once); wbuf_rows {wbuf_rows} is too small")
         out.append(DdrLayer(name, idx, e["rows"], e["groups"], int(tg), e["w_offset"], e["w_block_bytes"],
                             bool(getattr(l.layer, "attention", None))))
-    header = ddr_image.fixed_header(dict(manifest, model_hash=hw.model_hash), hw.lanes)
+    header = ddr_image.image_head(dict(manifest, model_hash=hw.model_hash or "00" * 32), hw.lanes)
     return DdrWeights(hw.lanes, head["weight_bits"], head["row_bytes"], head["total_bytes"], int(wbuf_rows), out,
                       header)
 

@@ -83,13 +83,14 @@ class RtlCore:
         L.syna_ddr_bytes.argtypes = [ctypes.c_void_p]
         L.syna_ddr_bad.restype = ctypes.c_uint64
         L.syna_ddr_bad.argtypes = [ctypes.c_void_p]
+        L.syna_ddr_fault.restype = ctypes.c_int
+        L.syna_ddr_fault.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_int]
         self._h = L.syna_open(str(self.rom_dir).encode())
         if not self._h:
             raise RuntimeError(f"RTL model could not open its ROM directory {self.rom_dir}")
+        self.ddr_at = self.weights_base                          # where the harness's memory holds the image
         if self.ddr is not None:
-            if L.syna_set_ddr(self._h, self.image.ctypes.data, self.image.size, self.weights_base,
-                              self.cfg.arch["GMEM_DW"] // 8) != 0:
-                raise RuntimeError(f"the harness refused a DDR port of {self.cfg.arch['GMEM_DW']} bits")
+            self.load_ddr(self.image)
             self._program_base()
         self.model_hash32 = self.cfg.model_hash32
         self.layers = self.cfg.spiking
@@ -135,6 +136,24 @@ class RtlCore:
     def _program_base(self) -> None:
         self.reg_write(proto.REG_WEIGHTS_BASE, self.weights_base & 0xFFFFFFFF)
         self.reg_write(proto.REG_WEIGHTS_BASE + 4, self.weights_base >> 32)
+
+    def load_ddr(self, data, at: int | None = None) -> None:
+        """The harness's DDR: ``data`` (the bundle's image, or whatever a host's buffer holds, any size) at
+        byte address ``at`` (None: where it was), nothing else; WEIGHTS_BASE is left as it is."""
+        if self.ddr is None:
+            raise ValueError("load_ddr: this core keeps its weights on chip (weights='rom')")
+        buf = np.ascontiguousarray(np.frombuffer(data, dtype=np.uint8) if isinstance(data, (bytes, bytearray))
+                                   else np.asarray(data, dtype=np.uint8).reshape(-1))
+        at = self.ddr_at if at is None else int(at)
+        if self.lib.syna_set_ddr(self._h, buf.ctypes.data, buf.size, at, self.cfg.arch["GMEM_DW"] // 8) != 0:
+            raise RuntimeError(f"the harness refused a DDR port of {self.cfg.arch['GMEM_DW']} bits")
+        self._keep_ddr, self.ddr_at = buf, at
+
+    def ddr_fault(self, lo: int, hi: int, resp: int = 2) -> None:
+        """Fault injection: the harness answers every beat at a byte address in [lo, hi) with RRESP = ``resp``
+        (2 SLVERR, 3 DECERR; 0 clears), as an interconnect or memory controller would."""
+        if self.lib.syna_ddr_fault(self._h, lo, hi, resp) != 0:
+            raise ValueError(f"RRESP {resp}; expected 0..3")
 
     @property
     def ddr_bytes_read(self) -> int:

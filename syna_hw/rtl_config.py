@@ -64,6 +64,7 @@ ATTW_MEM = "syna_attw.mem"
 SIGMOID_MEM = "syna_sigmoid.mem"
 LAYOUT_JSON = "rtl_layout.json"
 DDR_MEM = "syna_ddr.mem"
+DDR_HEAD_MEM = "syna_ddrhead.mem"   # weights="ddr": the image's first bytes the core checks, GMEM_DW-bit beats
 # One syna_ddr.mem word (weights="ddr"): these fields, 32 bits each, field 0 in the low bits.
 DDR_FIELDS = ("woff", "wblk", "rows", "tg")
 ROM_FILES = (SCHEDULE_MEM, WEIGHTS_MEM, BT_MEM, HASH_MEM, ATT_MEM, ATTW_MEM, SIGMOID_MEM)
@@ -256,9 +257,13 @@ def rtl_memories(arch: dict) -> list[RtlMemory]:
 def ddr_arch(dw: DdrWeights) -> dict:
     """The parameters a weights="ddr" build adds to (or changes in) :func:`rtl_arch`: the weight
     memory is the tile buffer (``WD`` = its rows), ``GMEM_DW`` the AXI read port's data width (one
-    image row, at least 32 bits: narrower rows come several per beat), ``ROWB`` the image row bytes."""
+    image row, at least 32 bits: narrower rows come several per beat), ``ROWB`` the image row bytes;
+    for the weights check: ``DDR_PAGES`` the image's 4 KiB pages, ``DDR_CHECK_BEATS`` the beats of its
+    first bytes (syna_ddrhead.mem), ``DDR_ADDR_BITS`` the port's address bits (protocol.DDR_ADDR_BITS)."""
     return dict(WDDR=1, WD=dw.wbuf_rows, WAW=_bits_for(dw.wbuf_rows - 1), ROWB=dw.row_bytes,
-                GMEM_DW=max(32, 8 * dw.row_bytes), DDR_BYTES=dw.bytes_per_inference)
+                GMEM_DW=max(32, 8 * dw.row_bytes), DDR_BYTES=dw.bytes_per_inference,
+                DDR_PAGES=-(-dw.image_bytes // proto.WEIGHTS_BASE_ALIGN), DDR_CHECK_BEATS=len(dw.header) // max(4, dw.row_bytes),
+                DDR_ADDR_BITS=proto.DDR_ADDR_BITS)
 
 
 def generate(bundle_dir: str | Path | Bundle, out_dir: str | Path, lanes: int = DEFAULT_LANES,
@@ -297,7 +302,8 @@ def generate(bundle_dir: str | Path | Bundle, out_dir: str | Path, lanes: int = 
     vh += ["// Interface numbers, from syna_contract/protocol.py (docs/core-interface.md):",
            f"localparam integer SYNA_VERSION = {proto.INTERFACE_VERSION};",
            f"localparam [31:0] SYNA_DEFAULT_IDLE_TIMEOUT = 32'd{proto.DEFAULT_IDLE_TIMEOUT};"]
-    vh += [f"localparam [6:0] SYNA_REG_{n} = 7'h{off:02x};" for n, off in proto.REGISTERS.items()]
+    vh += [f"localparam [6:0] SYNA_REG_{n} = 7'h{off:02x};" for n, off in proto.REGISTERS.items()
+           if n not in proto.DDR_REGISTERS]                           # those: DDR builds only, below
     if dw is not None:
         vh += ["// Weights in DDR (weights=\"ddr\"): the weight memory is a tile buffer filled through m_axi_gmem:",
                "`define SYNA_WEIGHTS_DDR 1"]
@@ -332,6 +338,12 @@ def generate(bundle_dir: str | Path | Bundle, out_dir: str | Path, lanes: int = 
                     f"{dw.bytes_per_inference} bytes read per inference"]
                    + [f"layer {l.name}: woff={r.w_offset} wblk={r.w_block_bytes} rows={r.rows} groups={r.groups} "
                       f"tg={r.tile_groups} tiles={r.tiles}" for l, r in zip(hw.layers + [hw.fc], rows) if r])
+        beat = arch["GMEM_DW"] // 8
+        head = dw.header + bytes(-len(dw.header) % beat)
+        _write_mem(out / DDR_HEAD_MEM,
+                   [int.from_bytes(head[i:i + beat], "little").to_bytes(beat, "big").hex() for i in range(0, len(head), beat)],
+                   [f"syna DDR weights check: the image's first {len(dw.header)} bytes (ddr_image.image_head) in "
+                    f"{len(head) // beat} beats of {8 * beat} bits, byte 0 lowest; WEIGHTS_BASE must hold them"])
     _write_mem(out / BT_MEM, _pack_hex([(bias_a, 32), (thr_a, mem_bits)]),
                [f"syna bias/threshold: {len(bias_a)} words: {P} x int32 bias (low), {P} x int{mem_bits} threshold"])
     _write_mem(out / HASH_MEM, [f"{model_hash32:08x}"], [f"MODEL_HASH32 of model {bundle.model_hash}"])
