@@ -107,13 +107,16 @@ async def weights_base_register(dut):
 # the parameter names of syna_axil_regs for protocol.REGISTERS (syna_core.v passes the same)
 OFFSET_PARAMS = {"CTRL": "A_CTRL", "GIE": "A_GIE", "IER": "A_IER", "ISR": "A_ISR", "STEPS": "A_STEPS",
                  "STATUS": "A_STATUS", "CYCLES": "A_CYCLES", "SATURATIONS": "A_SATS", "MODEL_HASH": "A_HASH",
-                 "VERSION": "A_VERSION", "IDLE_TIMEOUT": "A_IDLE"}
+                 "VERSION": "A_VERSION", "IDLE_TIMEOUT": "A_IDLE", "WEIGHTS_BASE": "A_WBASE"}
+# WEIGHTS_BASE_HI has no parameter: it is A_WBASE + 4; the register exists with HAS_WBASE = 1 (DDR builds)
 
 
 def test_axil_regs(tmp_path):
     from cocotb_runner import run_unit
-    assert set(OFFSET_PARAMS) == set(proto.REGISTERS), "a register of protocol.py has no syna_axil_regs parameter"
-    parameters = {OFFSET_PARAMS[n]: off for n, off in proto.REGISTERS.items()}
+    assert set(OFFSET_PARAMS) | {"WEIGHTS_BASE_HI"} == set(proto.REGISTERS), \
+        "a register of protocol.py has no syna_axil_regs parameter"
+    assert proto.REGISTERS["WEIGHTS_BASE_HI"] == proto.REGISTERS["WEIGHTS_BASE"] + 4
+    parameters = {OFFSET_PARAMS[n]: off for n, off in proto.REGISTERS.items() if n in OFFSET_PARAMS}
     parameters["VERSION"] = proto.INTERFACE_VERSION
     run_unit("syna_axil_regs", "test_axil_regs", parameters, tmp_path, build_tag="protocol")
 
@@ -121,6 +124,6 @@ def test_axil_regs(tmp_path):
 def test_axil_regs_weights_base(tmp_path):
     """The DDR build's register (syna_core.v passes HAS_WBASE = 1 and SYNA_REG_WEIGHTS_BASE)."""
     from cocotb_runner import run_unit
-    parameters = {OFFSET_PARAMS[n]: off for n, off in proto.REGISTERS.items()}
-    parameters.update(VERSION=proto.INTERFACE_VERSION, A_WBASE=proto.REG_WEIGHTS_BASE, HAS_WBASE=1)
+    parameters = {OFFSET_PARAMS[n]: off for n, off in proto.REGISTERS.items() if n in OFFSET_PARAMS}
+    parameters.update(VERSION=proto.INTERFACE_VERSION, HAS_WBASE=1)
     run_unit("syna_axil_regs", "test_axil_regs", parameters, tmp_path, build_tag="protocol-wbase")

@@ -142,12 +142,17 @@ def test_rom_header_unchanged_and_ddr_header(tmp_path):
     ddr = hc.header_text(b, 16, weights="ddr", wbuf_rows=600)
     assert "#define SYNA_WEIGHTS_DDR 1" in ddr and "static const int8_t W_CONV" not in ddr and "W_FC" not in ddr
     assert f"#define SYNA_REG_WEIGHTS_BASE 0x{pr.REG_WEIGHTS_BASE:02X}" in ddr and "const int WBUF_ROWS = 600;" in ddr
-    # the m_axi port and its base-address register in the core (offset from protocol.py through the header)
+    # the m_axi port (whole memory, offset = off) and the WEIGHTS_BASE scalar the core checks and adds
+    # (offset from protocol.py through the header); the weights check's constants (interface version 3)
     src = (hc.SRC_DIR / "syna_core.cpp").read_text()
-    assert ("HLS INTERFACE mode = m_axi port = ddr offset = slave bundle = gmem" in src
+    assert ("HLS INTERFACE mode = m_axi port = ddr offset = off bundle = gmem" in src
             and "max_read_burst_length = SYNA_DDR_MAX_BURST" in src)
-    assert "HLS INTERFACE mode = s_axilite port = ddr offset = SYNA_REG_WEIGHTS_BASE bundle = control" in src
-    assert pr.REG_WEIGHTS_BASE not in pr.REGISTERS.values()     # not in the shared map until the RTL/host have it
+    assert "HLS INTERFACE mode = s_axilite port = weights_base offset = SYNA_REG_WEIGHTS_BASE bundle = control" in src
+    assert pr.REGISTERS["WEIGHTS_BASE"] == pr.REG_WEIGHTS_BASE and pr.REGISTERS["WEIGHTS_BASE_HI"] == pr.REG_WEIGHTS_BASE + 4
+    head = di.image_head(b.manifest, 16)
+    assert head == (b.root / di.IMAGE_FILE).read_bytes()[:len(head)] and len(head) == di.HEADER_FIXED
+    assert "static const uint8_t DDR_HEADER[DDR_HEADER_BYTES] = {" + ", ".join(map(str, head)) + "};" in ddr
+    assert f"const int DDR_ADDR_BITS = {pr.DDR_ADDR_BITS};" in ddr and "DDR_HEADER" not in rom
     with pytest.raises(ValueError, match="weights='flash'"):
         hc.header_text(b, 16, weights="flash")
 

@@ -152,9 +152,9 @@ def test_refuses_bundle_without_image(tmp_path):
 
 def test_failed_reads_end_the_inference_then_good(bundles):
     """WEIGHTS_BASE outside the image (the harness answers SLVERR) or past the port's 49 address bits
-    (refused before any burst): the core does not hang, it ends the inference and sends its packet; with
-    WEIGHTS_BASE set right again the next inference is bit-exact. (No STATUS bit says so yet: the
-    contract has none, see docs/rtl.md "Not yet".)"""
+    (refused before any burst): the core does not hang, it ends the inference and sends the error packet
+    with STATUS weights (interface version 3; every fault on both cores: test_ddr_faults.py); with
+    WEIGHTS_BASE set right again the next inference is bit-exact."""
     from syna_contract import protocol as P
     b = bundles[OR_P4.name]
     whole = max(l.rows * l.groups for l in ddr_weights(lower(b, 4, target=RTL)).layers)
@@ -164,12 +164,13 @@ def test_failed_reads_end_the_inference_then_good(bundles):
         words = P.pack_frames(g["input"][0], spec["bits"])
         core.reg_write(P.REG_WEIGHTS_BASE, (core.weights_base + (1 << 24)) & 0xFFFFFFFF)
         r = core.run(words, spec["steps"], max_cycles=2_000_000)
-        assert not r.timed_out and core.ddr_beats_refused > 0
+        assert not r.timed_out and core.ddr_beats_refused > 0 and r.out[-1] == P.STATUS_WEIGHTS
         refused, read = core.ddr_beats_refused, core.ddr_bytes_read
         core.reg_write(P.REG_WEIGHTS_BASE + 4, 1 << 20)            # bit 52 of the address
         assert core.reg_read(P.REG_WEIGHTS_BASE + 4) == 1 << 20
         r = core.run(words, spec["steps"], max_cycles=2_000_000)
         assert not r.timed_out and core.ddr_beats_refused == refused and core.ddr_bytes_read == read
+        assert r.out[-1] == P.STATUS_WEIGHTS and not r.out[:-3].any()
         core.reset()                                                 # programs WEIGHTS_BASE again
         assert core.reg_read(P.REG_WEIGHTS_BASE) == core.weights_base & 0xFFFFFFFF
         rtl_check_bitexact(core, samples=1)
