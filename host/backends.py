@@ -255,8 +255,10 @@ HWH_NAMES = {"CTRL": ("CTRL",), "GIE": ("GIER", "GIE"), "IER": ("IP_IER", "IER")
              "SATURATIONS": ("saturations",), "MODEL_HASH": ("model_hash",), "VERSION": ("version",),
              "IDLE_TIMEOUT": ("idle_timeout",)}
 # A DDR-mode core's WEIGHTS_BASE: Vitis HLS names the two s_axilite words of the 64-bit m_axi pointer
-# argument `ddr` (offset=slave) ddr_1 (bits 31..0) and ddr_2 (bits 63..32) in the .hwh.
-HWH_DDR_NAMES = {"WEIGHTS_BASE": ("ddr_1", "ddr", "weights_base"), "WEIGHTS_BASE_HI": ("ddr_2", "weights_base_hi")}
+# scalar argument `weights_base` (interface version 3) weights_base_1 (bits 31..0) and weights_base_2
+# (bits 63..32) in the .hwh (version 2's m_axi pointer `ddr`: ddr_1 / ddr_2).
+HWH_DDR_NAMES = {"WEIGHTS_BASE": ("weights_base_1", "weights_base", "ddr_1", "ddr"),
+                 "WEIGHTS_BASE_HI": ("weights_base_2", "weights_base_hi", "ddr_2")}
 GMEM_DATA_WIDTH = "C_M_AXI_GMEM_DATA_WIDTH"   # the m_axi_gmem port's data width in the core IP's parameters
 
 DMA_TYPE = "xilinx.com:ip:axi_dma"
@@ -304,7 +306,7 @@ def check_register_map(registers: dict | None, ddr_core: bool = False) -> dict:
 
 def core_weights_mode(ip: dict) -> str | None:
     """What the overlay's metadata (.hwh, through ``ip_dict``) says of the core: ``"ddr"`` when its
-    register map has WEIGHTS_BASE (``ddr_1``) or its parameters an ``m_axi_gmem`` port, ``"rom"`` when it
+    register map has WEIGHTS_BASE (``weights_base_1``) or its parameters an ``m_axi_gmem`` port, ``"rom"`` when it
     has a register map without them, None when there is no metadata to tell."""
     regs = {k.lower() for k in (ip.get("registers") or {})}
     params = {str(k).upper() for k in (ip.get("parameters") or {})}
@@ -447,7 +449,7 @@ class PynqBackend(Backend):
         buf = self._allocate_fn(shape=(len(img.data),), dtype=np.uint8)
         address = int(buf.physical_address)
         try:
-            ddr.check_base(address)
+            ddr.check_base(address, int(buf.nbytes), len(img.data))
         except DdrWeightsError:
             buf.freebuffer()
             raise

@@ -249,9 +249,12 @@ class SpikingCore:
         errors = out.status & P.STATUS_ERRORS
         if self.check_status and errors.any():
             i = int(np.flatnonzero(errors)[0])
+            hint = ("; weights: the core could not use the DDR weight image at WEIGHTS_BASE (misaligned, not this "
+                    "model's image or not for its P, or a read failed; docs/core-interface.md)"
+                    if out.status[i] & P.STATUS_WEIGHTS else "")
             raise CoreStatusError(f"sample {i}: the core reports {P.decode_status(int(out.status[i]))} "
                                   f"(status 0x{int(out.status[i]):x}); {int((errors != 0).sum())} of {n} samples "
-                                  "had input errors and scores 0")
+                                  f"had errors and scores 0{hint}")
         if record:
             self._counters.add(out)
         return out, {"pack": t_pack, "execute": t_exec, "unpack": t_unpack}

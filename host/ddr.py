@@ -46,8 +46,20 @@ def row_bits(img: ddr_image.DdrImage) -> int:
     return 8 * img.header["row_bytes"]
 
 
-def check_base(address: int) -> None:
-    """WEIGHTS_BASE must be a multiple of 4096 (the image's sections are page-aligned relative to it)."""
+def check_base(address: int, nbytes: int | None = None, image_bytes: int | None = None) -> None:
+    """The image's buffer before the first start: WEIGHTS_BASE set (not 0), a multiple of 4096 (the image's
+    sections are page-aligned relative to it), the image inside the core's DDR_ADDR_BITS, and the buffer
+    (``nbytes``) holding the whole image (``image_bytes``). The core checks the same and more (its STATUS
+    ``weights`` bit); the host says it first, in words."""
+    if address == 0:
+        raise DdrWeightsError("the DDR image's buffer is at physical address 0: WEIGHTS_BASE would look unset, "
+                              "and the core finds no image there; allocate it with pynq.allocate")
+    if nbytes is not None and image_bytes is not None and nbytes < image_bytes:
+        raise DdrWeightsError(f"the DDR image's buffer holds {nbytes} bytes; the image has {image_bytes}: the core "
+                              "would read past the buffer (allocate the image's size)")
+    if image_bytes is not None and address + image_bytes > 1 << P.DDR_ADDR_BITS:
+        raise DdrWeightsError(f"the DDR image at 0x{address:x} ({image_bytes} bytes) ends beyond the core's "
+                              f"{P.DDR_ADDR_BITS}-bit DDR address space")
     if address % P.WEIGHTS_BASE_ALIGN:
         raise DdrWeightsError(f"the DDR image's buffer is at physical address 0x{address:x}, not a multiple of "
                               f"{P.WEIGHTS_BASE_ALIGN}; WEIGHTS_BASE must be 4096-aligned (docs/core-interface.md). "

@@ -27,7 +27,7 @@ class DmaError(HostError):
 
 
 class CoreStatusError(HostError):
-    """The core's status word reports an input error (frame short / long, steps mismatch)."""
+    """The core's status word reports an error (frame short / long, steps mismatch, input range, weights)."""
 
 
 class StageNotBuiltError(HostError, ImportError):

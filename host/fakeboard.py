@@ -13,7 +13,7 @@
   receives one output packet;
 - the core itself at stream level: any object with ``.transfer(words, steps)``,
   by default :class:`host.emulator.CoreEmulator` (the numpy reference);
-- a DDR-mode core (``weights="ddr"``): WEIGHTS_BASE at 0x48/0x4C (``ddr_1``/``ddr_2`` in the .hwh, an
+- a DDR-mode core (``weights="ddr"``): WEIGHTS_BASE at 0x48/0x4C (``weights_base_1``/``_2`` in the .hwh, an
   ``m_axi_gmem`` data width in the IP's parameters), and at every ap_start the memory at WEIGHTS_BASE
   read as the core's DDR: the core is then, by default, the HLS core's DDR-mode C-simulation
   (``syna_hw.hls_core.HlsCore(weights="ddr")``) fed with those bytes (``load_ddr``), so what the host
@@ -112,11 +112,13 @@ class FakeBoard:
         elif weights != "rom":
             raise ValueError(f"weights={weights!r}; expected 'rom' or 'ddr'")
         self.model = model if model is not None else CoreEmulator(self.bundle)
+        self.model_base = getattr(self.model, "weights_base", None)   # a DDR C-sim's own image address
         self.hash32 = int(self.model.model_hash32 if model_hash32 is None else model_hash32)
         self.version = version
         self.hang = hang
         self.dma_length_bits = dma_length_bits
-        ddr_regs = {"ddr_1": P.REG_WEIGHTS_BASE, "ddr_2": P.REG_WEIGHTS_BASE + 4} if weights == "ddr" else None
+        ddr_regs = ({"weights_base_1": P.REG_WEIGHTS_BASE, "weights_base_2": P.REG_WEIGHTS_BASE + 4}
+                    if weights == "ddr" else None)
         self.hwh = hwh_registers(ddr_regs) if registers == "hwh" else registers
         self.use_pynq = pynq_available() if use_pynq is None else use_pynq
         self.cycles_per_word = cycles_per_word
@@ -301,7 +303,8 @@ class FakeBoard:
             if self.weights == "ddr" and hasattr(self.model, "load_ddr"):
                 got, outside = self.model.ddr_stats()
                 self.ddr_bytes_read += got
-                self.model.load_ddr(self.model.image)              # leave the shared C-sim DDR as it was
+                self.model.load_ddr(self.model.image, at=self.model_base)   # leave the shared C-sim DDR as it was
+                self.model.weights_base = self.model_base
             self.inferences += 1
             if self.cycles_per_word and out.size >= 3:
                 out[-3] = self.cycles_per_word * words.size
@@ -325,17 +328,24 @@ class FakeBoard:
         return self.regs[P.REG_WEIGHTS_BASE] | self.regs[P.REG_WEIGHTS_BASE + 4] << 32
 
     def _weights_from_memory(self) -> None:
-        """ap_start of a DDR-mode core: the image's bytes at WEIGHTS_BASE become the core's DDR."""
+        """ap_start of a DDR-mode core: the C-sim's memory is the allocated buffer that holds WEIGHTS_BASE (at
+        its physical address, whatever it holds), or none, and its WEIGHTS_BASE register the board's: the
+        core's own weights check (STATUS weights) judges what the host did."""
         base = self.weights_base()
+        self.ddr_starts[base] = self.ddr_starts.get(base, 0) + 1
+        if hasattr(self.model, "load_ddr"):
+            at, buf = next(((a, b) for a, b in self._memory
+                            if a <= base < a + b.nbytes and a % self.model.ddr.row_bytes == 0), (0, None))
+            mem = np.zeros(0, np.uint8) if buf is None else np.asarray(buf).reshape(-1).view(np.uint8)
+            self.model.load_ddr(mem, at=at)                        # the C-sim reads what the host wrote
+            self.model.weights_base = base
+            return
         mem = self._region(base, len(self.image))
         if mem is None:
             raise FakeBoardError(f"fake board: ap_start of a DDR-mode core with WEIGHTS_BASE 0x{base:x}, where no "
                                  f"allocated buffer holds the {len(self.image)} bytes of its weight image (the host "
                                  "must allocate the image, copy it and write its address before ap_start)")
-        self.ddr_starts[base] = self.ddr_starts.get(base, 0) + 1
-        if hasattr(self.model, "load_ddr"):
-            self.model.load_ddr(mem)                               # the C-sim reads what the host wrote
-        elif mem.tobytes() != self.image:
+        if mem.tobytes() != self.image:
             raise FakeBoardError(f"fake board: the memory at WEIGHTS_BASE 0x{base:x} differs from the bundle's DDR "
                                  "image (the host wrote something else there)")
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from helpers import export_digits
-from host import DdrWeightsError, DmaTimeoutError, SpikingCore
+from host import CoreStatusError, DdrWeightsError, DmaTimeoutError, SpikingCore
 from host.fakeboard import FakeBoard, FakeBoardError
 from syna_contract import ddr_image as di
 from syna_contract import protocol as P
@@ -96,9 +96,19 @@ def test_the_fake_board_computes_from_the_buffer_the_host_wrote(bundles, impl):
                               ref.spike_counts[b["p16"].descriptors[0].name])
     buf[lo:lo + n] = np.frombuffer(img.data, np.uint8)[lo:lo + n]
     assert_reference(b["p16"], x, core.classify_batch(x))
-    board.regs[P.REG_WEIGHTS_BASE] = 0                           # as if the register were never written
-    with pytest.raises(FakeBoardError, match=r"WEIGHTS_BASE 0x0, where no allocated buffer holds"):
+    # the core's own weights check (STATUS weights, interface version 3) catches what the host got wrong
+    base = core.backend.weights_base
+    for wrong in (0, base + 64, base + 4096):                  # never written, misaligned, not the image's start
+        board.regs[P.REG_WEIGHTS_BASE] = wrong & 0xFFFFFFFF
+        with pytest.raises(CoreStatusError, match=r"the core reports \['weights'\].*could not use the DDR weight"):
+            core.classify(x[0])
+        assert board.regs[P.REG_STATUS] == P.STATUS_WEIGHTS
+    board.regs[P.REG_WEIGHTS_BASE] = base
+    buf[:128] = 0                                              # the image's header gone: not this model's image
+    with pytest.raises(CoreStatusError, match=r"\['weights'\]"):
         core.classify(x[0])
+    buf[:128] = np.frombuffer(img.data, np.uint8)[:128]
+    assert_reference(b["p16"], x[:2], core.classify_batch(x[:2]))
 
 
 def test_weights_base_written_again_after_a_reset(bundles, impl):
@@ -135,6 +145,13 @@ def test_refusals_on_the_board(bundles, impl):
     with pytest.raises(DdrWeightsError, match=r"physical address 0x[0-9a-f]+40, not a multiple of 4096"):
         open_core(b["p16"], board)
     assert board.freed and board.freed[-1] % 4096 == 64
+    board.alloc_offset = 0
+    # a buffer smaller than the image (an allocator that returned less), or at address 0: refused, given back
+    for alloc, want in ((lambda shape, dtype: board.allocate(shape=(shape[0] // 2,), dtype=dtype),
+                         r"buffer holds \d+ bytes; the image has \d+"),):
+        ov = board.overlay()
+        with pytest.raises(DdrWeightsError, match=want):
+            SpikingCore(b["p16"], backend="pynq", overlay=ov, allocate=alloc, timeout_s=0.5)
     # the weights option against the overlay's kind
     with pytest.raises(DdrWeightsError, match=r"weights='rom', but the overlay's core .* is a DDR-mode build"):
         open_core(b["p16"], board, weights="rom")
