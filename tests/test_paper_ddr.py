@@ -18,9 +18,9 @@ LANES = 16
 
 
 def _expected_bytes(d) -> int:
-    """docs/hls-core.md: sum over conv / fc layers of loads x G x w_block_bytes (loads = 2 for an attention
-    layer of 2+ tiles, else 1)."""
-    return sum((2 if l.attention and -(-l.groups // l.tile_groups) > 1 else 1) * l.groups * l.w_block_bytes
+    """docs/hls-core.md: the weights check's max(128, row_bytes) bytes (interface version 3), then the sum
+    over conv / fc layers of loads x G x w_block_bytes (loads = 2 for an attention layer of 2+ tiles, else 1)."""
+    return max(128, d.row_bytes) + sum((2 if l.attention and -(-l.groups // l.tile_groups) > 1 else 1) * l.groups * l.w_block_bytes
                for l in d.layers)
 
 
