@@ -20,9 +20,10 @@ if {![file exists $board_tcl]} {
     error "$board_tcl is missing: generate it with `python -m syna_hw.hls_core gen --board $board`"
 }
 source $board_tcl
-# weights="ddr" (syna_weights ddr): the core has an m_axi port `ddr` (bundle gmem, its base address in
-# s_axi_control at WEIGHTS_BASE) declared by the pragmas in syna_core.cpp; csim and cosim read the
-# bundle's DDR image (syna_ddr_image) as that memory, passed to the testbench as its second argument.
+# weights="ddr" (syna_weights ddr): the core has an m_axi port `ddr` (bundle gmem, offset=off) and the
+# 64-bit scalar `weights_base` in s_axi_control at WEIGHTS_BASE, declared by the pragmas in syna_core.cpp;
+# csim and cosim read the bundle's DDR image (syna_ddr_image) as that memory, at address 0 (the testbench
+# sets weights_base = 0), passed to the testbench as its second argument.
 set tb_argv [file join $syna_gen_dir golden.bin]
 if {$syna_weights eq "ddr"} {
     if {![file exists $syna_ddr_image]} {
