@@ -185,7 +185,9 @@ class Placement:
 
     @property
     def ddr_bytes_per_inference(self) -> int:
-        return sum(c.ddr_bytes for c in self.costs)
+        """Every layer's DDR traffic, plus the cores' weights check (the image's first bytes, read at every
+        inference's start: ``DdrWeights.check_bytes``, docs/core-interface.md) when weights are in DDR."""
+        return sum(c.ddr_bytes for c in self.costs) + (self.ddr.check_bytes if self.ddr else 0)
 
     @property
     def latency_s(self) -> float | None:

@@ -31,8 +31,8 @@ from .limits import DEFAULT_LANES, RTL, RtlUnsupported  # noqa: F401
 from .lowering import allocate_spike_maps  # noqa: F401
 from .rtl_binding import RtlCore, Transfer, rtl_stage  # noqa: F401
 from .lowering import WEIGHTS_MODES, DdrWeights, checked_ddr_image
-from .rtl_config import (ATT_DIMS, ATT_FIELDS, ATT_KINDS, ATT_MEM, ATTW_MEM, BT_MEM, CFG_VH, DDR_MEM, FIELDS,  # noqa: F401
-                         GATE_CONSTANTS, HASH_MEM, LAYOUT_JSON, MERGE_CODES, REPO, ROM_FILES, RTL_DIR, RTL_FILELIST,
+from .rtl_config import (ATT_DIMS, ATT_FIELDS, ATT_KINDS, ATT_MEM, ATTW_MEM, BT_MEM, CFG_VH, DDR_HEAD_MEM,  # noqa: F401
+                         DDR_MEM, FIELDS, GATE_CONSTANTS, HASH_MEM, LAYOUT_JSON, MERGE_CODES, REPO, ROM_FILES, RTL_DIR, RTL_FILELIST,
                          SCHEDULE_MEM, SIGMOID_MEM, TOP_DDR_MODULE, TOP_MODULE, WEIGHTS_MEM, RtlConfig, ddr_arch,
                          generate, rtl_arch, rtl_memories)
 from .rtl_toolchain import (DEFAULT_CACHE, SIM_DIR, VERILATOR_MAKEFLAGS, RtlToolMissing, _Lock,  # noqa: F401
@@ -55,7 +55,7 @@ def vivado_tcl(bundle_dir, board: str, lanes: int, out_dir, ddr: DdrWeights | No
     if built_ddr is not None and built_ddr != (ddr is not None):
         raise ValueError(f"the RTL configuration in {out} was generated with weights="
                          f"{'ddr' if built_ddr else 'rom'}; generate it again with the weights mode of the bitstream")
-    rom_files = [f for f in ROM_FILES if f != WEIGHTS_MEM] + [DDR_MEM] if ddr else list(ROM_FILES)
+    rom_files = [f for f in ROM_FILES if f != WEIGHTS_MEM] + [DDR_MEM, DDR_HEAD_MEM] if ddr else list(ROM_FILES)
     generated = [out / CFG_VH] + [out / f for f in rom_files]
     missing = [str(p) for p in generated if not p.is_file()]
     if missing:
@@ -65,7 +65,9 @@ def vivado_tcl(bundle_dir, board: str, lanes: int, out_dir, ddr: DdrWeights | No
         checked_ddr_image(bundle, ddr)
         image = bundle.root / bundle.manifest["ddr_image"]["file"]
     path = board_tcl(bundle, get_board(board).name, lanes, out, ddr_image=image, impl="rtl")
-    registers = {**proto.REGISTERS, **(proto.DDR_REGISTERS if ddr else {})}
+    # WEIGHTS_BASE (protocol.DDR_REGISTERS, in REGISTERS since interface version 3) is listed for the DDR top
+    # only: an on-chip IP has no register there, and a .hwh naming it would say "DDR core" to the host
+    registers = {n: off for n, off in proto.REGISTERS.items() if ddr or n not in proto.DDR_REGISTERS}
     regs = " ".join(f"{{{name} 0x{off:02X}}}" for name, off in registers.items())
     path.write_text(path.read_text() + "\n".join([
         "# The RTL twin (syna_hw/rtl_core.py vivado_tcl):",

@@ -129,7 +129,7 @@ def test_generated_files(bundles, tmp_path):
     b = bundles[OR_P4.name]
     cfg = rtl_config.generate(b, tmp_path / "ddr", lanes=4, weights="ddr", wbuf_rows=576)
     names = {p.name for p in (tmp_path / "ddr").iterdir()}
-    assert rtl_config.WEIGHTS_MEM not in names and rtl_config.DDR_MEM in names
+    assert rtl_config.WEIGHTS_MEM not in names and rtl_config.DDR_MEM in names and rtl_config.DDR_HEAD_MEM in names
     vh = (tmp_path / "ddr" / rtl_config.CFG_VH).read_text()
     assert "`define SYNA_WEIGHTS_DDR 1" in vh and "localparam integer SYNA_WD = 576;" in vh
     assert "SYNA_REG_WEIGHTS_BASE = 7'h48" in vh and cfg.arch["GMEM_DW"] == 32
