@@ -101,7 +101,8 @@ def test_chip_plan_is_the_existing_plan(nmnist_bundle):
 @pytest.mark.parametrize("lanes", [8, 16])
 def test_ddr_bytes_are_the_image_weight_sections(nmnist_bundle, lanes):
     """Weights in DDR as both cores build it: every conv / fc layer's section of the image, read once per
-    inference (no attention here), whatever the buffer; lowering.ddr_weights' count is the planner's."""
+    inference (no attention here), whatever the buffer, plus the weights check's first bytes of the image
+    (interface version 3); lowering.ddr_weights' count is the planner's."""
     b = nmnist_bundle
     img = parse_image(build_image(b.manifest, b.params, lanes))
     names = [l["name"] for l in b.manifest["layers"]]
@@ -111,7 +112,9 @@ def test_ddr_bytes_are_the_image_weight_sections(nmnist_bundle, lanes):
     p = pl.place_bundle(b, "pynq-z2", lanes=lanes)
     assert p.verdict == pl.WITH_DDR and p.choice.built and p.choice.wbuf_rows == p.ddr.wbuf_rows
     assert set(p.to_dict()["ddr_weights"]) == set(image)
-    assert p.ddr_bytes_per_inference == p.ddr.bytes_per_inference == sum(image.values()) == p.ddr_stored_bytes
+    check = max(128, img.header["row_bytes"])                  # the weights check (docs/core-interface.md)
+    assert p.ddr_bytes_per_inference == p.ddr.bytes_per_inference == sum(image.values()) + check
+    assert p.ddr_stored_bytes == sum(image.values())
     for n, d in pl.ddr_plans(hw).items():          # every buffer the search tries reads the same bytes
         costs, stored = pl._costs(hw, pl.model_cycles(hw, *pl.modelled_spikes(hw, 0.1), d), pl.Choice(n), get_board(
             "pynq-z2"), 100.0, d)
