@@ -3,6 +3,7 @@ build cache, and the Verilator build of rtl/syna_core.v + sim/harness.cpp as a s
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import shutil
 import subprocess
@@ -72,11 +73,29 @@ def cache_root() -> Path:
     return Path(os.environ.get("SYNA_RTL_CACHE", DEFAULT_CACHE))
 
 
+# Verilator and C++ options of the harness build (part of its cache key). Speed, measured on one paper-size
+# MNIST inference in DDR mode (docs/rtl.md "Paper-size runs"): -O3 for Verilator's own optimisations; the
+# generated C++ at -O3 -march=native.
+VERILATOR_OPTS = ("--no-timing", "-Wno-fatal", "-Wno-WIDTH", "-Wno-UNUSED", "-O3", "--x-assign", "fast",
+                  "--x-initial", "fast")
+HARNESS_CFLAGS = "-fPIC -O2"
+
+
+def harness_key(cfg: RtlConfig) -> str:
+    """The harness build's cache key: the architecture and RTL sources (``cfg.arch_key``), sim/harness.cpp and
+    the build options, so that editing the harness or the flags rebuilds."""
+    h = hashlib.sha256(cfg.arch_key.encode())
+    h.update((SIM_DIR / "harness.cpp").read_bytes())
+    h.update(repr((VERILATOR_OPTS, HARNESS_CFLAGS, VERILATOR_MAKEFLAGS)).encode())
+    return h.hexdigest()[:16]
+
+
 def build_harness(cfg: RtlConfig, jobs: int = 1) -> Path:
     """Verilate rtl/syna_core.v + sim/harness.cpp for ``cfg``'s architecture into a shared library (cached)."""
-    root = cache_root() / f"harness-{cfg.arch_key}"
+    key = harness_key(cfg)
+    root = cache_root() / f"harness-{key}"
     lib = root / "obj" / "libsyna.so"
-    with _Lock(root.parent / f"harness-{cfg.arch_key}.lock"):
+    with _Lock(root.parent / f"harness-{key}.lock"):
         if lib.is_file():
             return lib
         if root.exists():
@@ -85,11 +104,10 @@ def build_harness(cfg: RtlConfig, jobs: int = 1) -> Path:
         shutil.copy(cfg.out_dir / CFG_VH, root / "cfg" / CFG_VH)
         if not shutil.which("g++") or not shutil.which("make"):
             raise RtlToolMissing("g++ and make are needed to build the Verilator model: apt-get install g++ make")
-        cmd = [verilator_bin(), "--cc", "--exe", "--build", "-j", str(jobs), "--no-timing", "-Wno-fatal",
-               "-Wno-WIDTH", "-Wno-UNUSED", "-O3", "--x-assign", "fast", "--x-initial", "fast",
+        cmd = [verilator_bin(), "--cc", "--exe", "--build", "-j", str(jobs), *VERILATOR_OPTS,
                "--top-module", "syna_core", "-Mdir", str(root / "obj"), f"-I{root / 'cfg'}",
                *([f"-GGMEM_DW={cfg.arch['GMEM_DW']}"] if cfg.arch.get("WDDR") else []),
-               "-CFLAGS", "-fPIC -O2", "-LDFLAGS", "-shared", "-o", "libsyna.so", "-MAKEFLAGS", VERILATOR_MAKEFLAGS,
+               "-CFLAGS", HARNESS_CFLAGS, "-LDFLAGS", "-shared", "-o", "libsyna.so", "-MAKEFLAGS", VERILATOR_MAKEFLAGS,
                *map(str, rtl_sources()), str(SIM_DIR / "harness.cpp")]
         res = subprocess.run(cmd, capture_output=True, text=True, env=verilator_env())
         if res.returncode != 0 or not lib.is_file():
