@@ -1,6 +1,6 @@
 # syna-fpga — every target installs what it needs into .venv/ (Python 3.11, Debian).
 #   make demo        the whole flow on scikit-learn digits (TRAIN=1 retrains the checkpoint first)
-#   make demo-paper  the paper's ResNet21s at full size, weights in DDR: plan on every board + HLS C-sim (about 2 min)
+#   make demo-paper  the paper's ResNet21s at full size, weights in DDR: plan, HLS C-sim, RTL twin (about 10 min)
 #   make test        the whole test suite
 #   make bench       benchmarks (bench/), printed as tables
 
@@ -41,20 +41,15 @@ demo: $(DEMO_STAMP)
 	$(VPY) -m model_export.demo --out build/demo $(if $(TRAIN),--train)
 
 # Issue 16: the Table IX ResNet21s (11.2 M weights, calibrated random weights) with their weights in DDR:
-# the planner on every board of syna_contract/boards.py (exit 3: runs with DDR, modelled), then the HLS core's C-simulation reading
-# the DDR image, bit-exact with the integer reference on every spike. (The RTL twin's DDR mode is tested on
-# small models: tests/test_rtl_ddr.py.)
-PAPER_NETS  ?= mnist dvs_gesture
+# per network the planner on PYNQ-Z2 and ZCU104, the HLS core's C-simulation and the RTL twin (Verilator) reading
+# the DDR image, bit-exact on every spike -> build/demo-paper/summary.json (model_export/demo_paper.py).
+# PAPER_NETS: the networks (default: dvs_gesture mnist; the first one's figures head summary.json);
 # PAPER_LANES: P (default: syna_hw/limits.py's lane default)
+PAPER_NETS  ?=
 PAPER_LANES ?=
 demo-paper: $(DEMO_STAMP)
-	@set -e; lanes=$(or $(PAPER_LANES),$$($(VPY) -c 'from syna_hw.limits import DEFAULT_LANES; print(DEFAULT_LANES)')); \
-	for net in $(PAPER_NETS); do out=build/demo-paper/$$net; \
-	  $(VPY) -m model_export paper-bundle --net $$net --out $$out --samples 1 --ddr-image --lanes $$lanes; \
-	  for board in $$($(VPY) -c 'from syna_contract.boards import BOARDS; print(*BOARDS)'); do rc=0; \
-	    $(VPY) -m model_export plan $$out --board $$board --lanes $$lanes --no-suggest || rc=$$?; \
-	    [ $$rc -eq 0 ] || [ $$rc -eq 3 ] || { echo "plan $$net on $$board: exit $$rc (cannot run)"; exit $$rc; }; done; \
-	  $(VPY) -m syna_hw.hls_core check --bundle $$out --lanes $$lanes --weights ddr; done
+	$(VPY) -m model_export.demo_paper --out build/demo-paper $(if $(PAPER_NETS),--nets $(PAPER_NETS)) \
+	  $(if $(PAPER_LANES),--lanes $(PAPER_LANES))
 
 test: $(STAMP)
 	$(VENV)/bin/lint-imports    # the layering of docs/architecture.md (contracts in pyproject.toml)

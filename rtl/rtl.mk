@@ -29,10 +29,11 @@ $(RTL_STAMP): $(DEMO_STAMP) rtl/rtl.mk
 
 rtl-deps: $(RTL_STAMP)
 
-# `make test` runs tests/test_rtl*.py and the HLS Tcl-script check (tclsh) too, and `make demo` has HLS C-sim
-# and RTL stages: both need these tools.
+# `make test` runs tests/test_rtl*.py and the HLS Tcl-script check (tclsh) too, and `make demo` / `make demo-paper`
+# have HLS C-sim and RTL stages: all need these tools.
 test: $(RTL_STAMP)
 demo: $(RTL_STAMP)
+demo-paper: $(RTL_STAMP)
 
 # the demo bundle, made by `make demo` when missing (host/host.mk has the same rule for build/demo)
 RTL_NEED_BUNDLE = @test -f $(RTL_BUNDLE)/manifest.json || $(MAKE) demo

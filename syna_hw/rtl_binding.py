@@ -228,13 +228,16 @@ class RtlCore:
         return maps
 
 
-def rtl_stage(bundle_dir: str | Path, samples: int = 4, lanes: int = DEFAULT_LANES) -> dict:
-    """For the demo: run the first ``samples`` golden inputs through the RTL twin.
+def rtl_stage(bundle_dir: str | Path, samples: int = 4, lanes: int = DEFAULT_LANES, weights: str = "rom",
+              max_cycles: int = 50_000_000) -> dict:
+    """For the demos: run the first ``samples`` golden inputs through the RTL twin (``weights="ddr"``: the
+    weights-in-DDR build reading the bundle's DDR image, ``make demo-paper``).
 
     Returns ``bitexact`` (scores, spike counts and every layer's spike map at every
-    step equal golden.npz), ``cycles_per_inference`` (mean, from ap_start to the last
-    output word) and per-sample details."""
-    core = RtlCore(bundle_dir, lanes=lanes)
+    step equal golden.npz, no error status, no DDR beat refused), ``cycles_per_inference``
+    (mean, from ap_start to the last output word), ``ddr_bytes_per_inference`` (0 on chip)
+    and per-sample details."""
+    core = RtlCore(bundle_dir, lanes=lanes, weights=weights, max_cycles=max_cycles)
     g = core.bundle.golden()
     spec = core.bundle.input_spec
     n = min(samples, len(g["input"]))
@@ -252,7 +255,10 @@ def rtl_stage(bundle_dir: str | Path, samples: int = 4, lanes: int = DEFAULT_LAN
                 mism.append((i, name))
         ok &= good
         cycles.append(o.cycles)
+    ddr_bytes = core.ddr_bytes_read if core.ddr is not None else 0
+    ok &= core.ddr_beats_refused == 0 if core.ddr is not None else True
     core.close()
     return dict(bitexact=bool(ok), samples=n, cycles_per_inference=float(np.mean(cycles)) if cycles else 0.0,
-                cycles=cycles, mismatches=mism[:20], lanes=lanes)
+                cycles=cycles, mismatches=mism[:20], lanes=lanes, weights=weights,
+                ddr_bytes_per_inference=ddr_bytes // n if n else 0)
 
