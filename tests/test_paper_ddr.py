@@ -12,8 +12,10 @@ weights in DDR:
 - the planner says none fits on chip but each runs with DDR (exit 3) on both boards.
 
 Each net's bundle is built once per test session (shared by the pytest-xdist workers under a file lock).
-Measured here (2 shared cores, commands in docs/rtl.md "Paper-size runs"): DVS Gesture bundle ~40 s, HLS
-~10 s a sample, RTL ~100 s."""
+Cost in CPU seconds (docs/paper-networks.md "Times", docs/rtl.md "Paper-size runs"): the bundles 10-28 s
+each, the HLS C-sim about 1 s a sample after its g++ build, the RTL inference 42 s after its Verilator
+build. On the shared 2-core machine at load ~10 the file took 25 min wall with -n 2 (not yet timed on quiet
+cores)."""
 from __future__ import annotations
 
 import json
