@@ -29,14 +29,15 @@ LUT_NOTE = ("lut: LUTs used as distributed RAM by the planner's memory estimate 
 
 
 def board_figures(p, rtl_cycles: float | None) -> dict:
-    """The issue's per-board keys from a :class:`syna_hw.placement.Placement` (modelled), and the RTL
-    cycles at the board's clock."""
+    """The issue's per-board keys from a :class:`syna_hw.placement.Placement` (modelled; ``planner_rtl_cycles``
+    its model of the RTL twin's cycles), and the RTL-measured cycles at the board's clock."""
     d = dict(runs=p.runs, verdict=p.verdict, exit_code=p.exit_code, lanes=p.lanes, clock_mhz=p.clock_mhz,
              cycles_per_inference=p.cycles if p.runs else None,
              stall_fraction=p.stall_fraction if p.runs else None,
              inferences_per_s=p.inferences_per_s, ddr_bytes_per_inference=p.ddr_bytes_per_inference if p.runs else None,
              lut=p.lutram_luts, bram36=p.bram36, uram=p.uram,
-             double_buffer=p.choice.buffers == 2, tile_groups=p.choice.tile)
+             built=p.choice.built, weight_buffers=p.choice.buffers, wbuf_rows=p.choice.wbuf_rows or None,
+             planner_rtl_cycles=p.rtl_cycles if p.runs else None)
     if rtl_cycles:
         d["rtl_cycles_per_inference"] = rtl_cycles
         d["rtl_inferences_per_s"] = p.clock_mhz * 1e6 / rtl_cycles
