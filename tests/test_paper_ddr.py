@@ -14,8 +14,8 @@ weights in DDR:
 Each net's bundle is built once per test session (shared by the pytest-xdist workers under a file lock).
 Cost in CPU seconds (docs/paper-networks.md "Times", docs/rtl.md "Paper-size runs"): the bundles 10-28 s
 each, the HLS C-sim about 1 s a sample after its g++ build, the RTL inference 42 s after its Verilator
-build. On the shared 2-core machine at load ~10 the file took 25 min wall with -n 2 (not yet timed on quiet
-cores)."""
+build. With -n 2 on the shared 2-core machine: 3 min 55 s wall at load 2-5 (with tests/test_demo_paper.py;
+the DVS Gesture RTL test 61 s of it, the Verilator build included), 25 min at load ~10."""
 from __future__ import annotations
 
 import os
