@@ -1,6 +1,6 @@
 # syna-fpga — every target installs what it needs into .venv/ (Python 3.11, Debian).
 #   make demo        the whole flow on scikit-learn digits (TRAIN=1 retrains the checkpoint first)
-#   make demo-paper  the paper's ResNet21s at full size, weights in DDR: plan, HLS C-sim, RTL twin (about 3 CPU minutes)
+#   make demo-paper  the paper's ResNet21s at full size, weights in DDR: plan, HLS C-sim, RTL twin (about 2-3 min)
 #   make test        the whole test suite
 #   make bench       benchmarks (bench/), printed as tables
 
