@@ -12,7 +12,11 @@
 // memory is a tile buffer of SYNA_WD rows filled through the AXI4 read port m_axi_gmem (syna_axi_rd)
 // from the DDR image at WEIGHTS_BASE, one output-channel tile (syna_ddr.mem: tile_groups lane groups)
 // before the tile's event phase; a layer of several tiles runs all T steps per tile, re-scanning its
-// input. In an on-chip build the port is tied off (ARVALID 0, RREADY 1) and GMEM_DW is unused.
+// input. The loads follow the static list syna_tiles.mem (every tile load of an inference, in order)
+// and run ahead of the compute: with SYNA_NBUF = 2 (double buffer) load k fills half k mod 2 while
+// tile k-1 computes from the other half; with SYNA_NBUF = 1 load k waits until tile k-1 is done.
+// The first loads start once the weights check (during the receive) has passed: they overlap the input stream.
+// In an on-chip build the port is tied off (ARVALID 0, RREADY 1) and GMEM_DW is unused.
 `default_nettype none
 // The interface names the interrupt port `interrupt` (docs/core-interface.md):
 /* verilator lint_off SYMRSVDWORD */
@@ -77,7 +81,8 @@ module syna_core #(
     output wire [7:0]  tap_layer,
     output wire [31:0] tap_index,
     output wire [1023:0] tap_word,
-    output wire        dbg_busy
+    output wire        dbg_busy,
+    output wire        dbg_stall              // DDR: the compute waits for a weight tile's load (in S_TLD)
 );
 `include "syna_cfg.vh"
     localparam integer P = SYNA_P, WB = SYNA_WB, MB = SYNA_MB, T = SYNA_T, FW = SYNA_FW;
@@ -95,11 +100,16 @@ module syna_core #(
     localparam integer NATT = SYNA_NATT;                  // layers with attention (0: none is built)
 `ifdef SYNA_WEIGHTS_DDR
     localparam integer WDDR = 1, ROWB = SYNA_ROWB;        // weights from DDR, image row bytes
+    localparam integer NBUF = SYNA_NBUF, NLD = SYNA_NLD, LDAW = SYNA_LDAW;   // tile buffers, tile loads
     localparam [6:0] A_WBASE = SYNA_REG_WEIGHTS_BASE;
 `else
     localparam integer WDDR = 0, ROWB = 4;
+    localparam integer NBUF = 1, NLD = 1, LDAW = 1;
     localparam [6:0] A_WBASE = 7'h48;
 `endif
+    localparam integer WBAW = WAW + (NBUF > 1 ? 1 : 0);  // weight memory address: NBUF buffers of WD rows
+    localparam integer WD_INT = SYNA_WD;
+    localparam [WBAW-1:0] WD_OFF = WD_INT[WBAW-1:0];     // the second buffer's first row
 `ifdef SYNA_WEIGHTS_DDR
     generate                              // the port must be the configuration's width
         if (GMEM_DW != SYNA_GMEM_DW) begin : bad_gmem_dw
@@ -244,12 +254,16 @@ module syna_core #(
     wire [WAW-1:0] w_raddr;
     wire [P*WB-1:0] w_rdata;
     reg            ld_we;                 // DDR: the tile loader's writes
-    reg  [WAW-1:0] ld_waddr;
+    reg  [WBAW-1:0] ld_waddr;
     reg  [P*WB-1:0] ld_wdata;
+    reg            cbank;                 // DDR, double buffer: the half the compute reads
     generate
         if (WDDR != 0) begin : g_wbuf
-            syna_mem #(.W(P * WB), .D(SYNA_WD), .AW(WAW)) u_w (
-                .clk(clk), .we(ld_we), .waddr(ld_waddr), .wdata(ld_wdata), .re(w_re), .raddr(w_raddr),
+            // NBUF halves of WD rows: half b holds rows b*WD .. b*WD+WD-1
+            wire [WBAW-1:0] w_raddr_b = {{(WBAW - WAW){1'b0}}, w_raddr}
+                                      + ((NBUF > 1 && cbank) ? WD_OFF : {WBAW{1'b0}});
+            syna_mem #(.W(P * WB), .D(NBUF * SYNA_WD), .AW(WBAW)) u_w (
+                .clk(clk), .we(ld_we), .waddr(ld_waddr), .wdata(ld_wdata), .re(w_re), .raddr(w_raddr_b),
                 .rdata(w_rdata));
         end else begin : g_wrom
             syna_mem #(.W(P * WB), .D(SYNA_WD), .AW(WAW), .HAS_INIT(1), .INIT_FILE("syna_weights.mem")) u_w (
@@ -498,42 +512,71 @@ module syna_core #(
     assign dbg_busy = state != S_IDLE;
 
     // ------------------------------------------------------------------ weights in DDR: the tile loader
-    // S_TLD: one command (WEIGHTS_BASE + w_offset + g0 * w_block_bytes, tg * w_block_bytes bytes) to
-    // syna_axi_rd; its beats hold RPB image rows each; row r of lane group j of the tile goes to
-    // buffer row r * tg + j (the engine's [r][j] order), the block's padding rows are dropped.
-    reg            cmd_sent, ddr_err;     // ddr_err: STATUS weights (the check failed, or a read did)
+    // It walks syna_tiles.mem (load k: image byte offset w_offset + g0 * w_block_bytes, tg * w_block_bytes
+    // bytes, rows and block rows of a lane group, tg; docs/rtl.md "Weights in DDR") once the weights check
+    // passed, one command to syna_axi_rd per load; the beats hold RPB image rows each; row r of lane group
+    // j of the tile goes to row r * tg + j of buffer k mod NBUF (the engine's [r][j] order), the block's
+    // padding rows are dropped. Load k may start when its buffer is free: k < cp_k + NBUF - cp_hold (cp_k:
+    // tiles the compute has taken; cp_hold: it is computing the last one taken). The compute takes tile
+    // cp_k in S_TLD once ld_k (loads completed) > cp_k. A failed load (SLVERR/DECERR, or WEIGHTS_BASE past
+    // the port's address bits) stops the loads; the compute ends the inference when it reaches that tile.
+    // The loads start after the weights check passed (its read comes first on the same port).
+    // S_SEND returns to S_IDLE only when no load is in flight (a load never outlives its inference).
+    localparam [1:0] L_IDLE = 2'd0, L_ARM = 2'd1, L_CMD = 2'd2, L_DATA = 2'd3;
+    reg  [1:0]     lst;                   // loader state
+    reg  [31:0]    ld_k;                  // loads completed this inference (= the load in progress)
+    reg  [31:0]    cp_k;                  // tiles the compute has taken this inference
+    reg            hc_sent, hc_done;      // the weights check (below): its command sent, it is over
+    reg            ld_err, ddr_err, tx_fin;   // ddr_err: STATUS weights (the check failed, or a read did)
+    wire           cp_hold = state == S_CONV || state == S_LIF || state == S_FC || state == S_FCOUT
+                          || state == S_MLP;
+    wire           ld_run = state != S_IDLE && state != S_SEND;
+    wire [31:0]    ld_limit = cp_k + NBUF - (cp_hold ? 32'd1 : 32'd0);
+    // the loads start once the weights check (below) has passed
+    wire           ld_go = WDDR != 0 && ld_run && hc_done && !ddr_err && !ld_err && ld_k != NLD && ld_k < ld_limit;
+    wire           ld_bank = NBUF > 1 && ld_k[0];
+    wire [159:0]   tdesc;                 // syna_tiles.mem word ld_k: off, len, rows, blk_rows, tg
+    generate
+        if (WDDR != 0) begin : g_tiles_rom
+            syna_mem #(.W(160), .D(NLD), .AW(LDAW), .HAS_INIT(1), .INIT_FILE("syna_tiles.mem")) u_tiles (
+                .clk(clk), .we(1'b0), .waddr({LDAW{1'b0}}), .wdata(160'd0), .re(1'b1), .raddr(ld_k[LDAW-1:0]),
+                .rdata(tdesc));
+        end else begin : g_no_tiles_rom
+            assign tdesc = 160'd0;
+        end
+    endgenerate
+    wire [31:0]    tl_off = tdesc[31:0], tl_len = tdesc[63:32], tl_rows = tdesc[95:64];
+    wire [31:0]    tl_blk = tdesc[127:96], tl_tg = tdesc[159:128];
     wire           rd_cmd_ready, rd_busy, rd_done, rd_err_resp, rd_err_cmd;
     wire           rd_valid, rd_last;
     wire [GMEM_DW-1:0] rd_data;
     wire [GMEM_DW/8-1:0] rd_keep;
     reg  [RPBW-1:0] ld_sub;               // row within the beat
     reg  [31:0]    ld_row;                // row within the lane group's block
-    reg  [FW-1:0]  ld_j;                  // lane group within the tile
-    reg  [WAW:0]   ld_addr;               // buffer row of (ld_row, ld_j)
-    wire [31:0]    blk_rows = dd_wblk >> $clog2(ROWB);
+    reg  [31:0]    ld_j;                  // lane group within the tile
+    reg  [31:0]    ld_addr;               // buffer row of (ld_row, ld_j)
     wire           rd_take = rd_valid && (ld_sub == RPB - 1);
     // The weights check (docs/core-interface.md, STATUS weights), at accept: WEIGHTS_BASE 4 KiB-aligned
     // and base + the image's pages inside the port's GAW address bits, else no read at all; then, while the
     // input is received (S_RX), one command reads the image's first HCB beats and compares them with
     // syna_ddrhead.mem (the bytes this core was generated for); an SLVERR / DECERR fails it too.
-    reg            hc_sent, hc_done;
     reg  [5:0]     hc_beat;
     wire           hc_cmd = state == S_RX && !hc_done;
     wire           hc_take = hc_cmd && rd_valid;
     wire [GMEM_DW-1:0] hc_want;
     wire           wb_misaligned = |weights_base[11:0];
     wire           wb_outside = ({1'b0, weights_base[63:12]} + PGS) > (53'd1 << (GAW - 12));
-    wire [GAW-1:0] cmd_addr = hc_cmd ? weights_base[GAW-1:0]
-                            : weights_base[GAW-1:0] + {{(GAW - 32){1'b0}}, dd_woff} + g0_r * dd_wblk;
-    wire [31:0]    cmd_len = hc_cmd ? HCB * (GMEM_DW / 8) : tg_r * dd_wblk;
+    wire [GAW-1:0] cmd_addr = hc_cmd ? weights_base[GAW-1:0] : weights_base[GAW-1:0] + {{(GAW - 32){1'b0}}, tl_off};
+    wire [31:0]    cmd_len = hc_cmd ? HCB * (GMEM_DW / 8) : tl_len;
     wire           wb_too_high = |weights_base[63:GAW];
+    assign dbg_stall = state == S_TLD && ld_k <= cp_k;   // waiting for the tile's load (not the hand-over cycle)
     generate
         if (WDDR != 0) begin : g_axi
             wire [GAW-1:0] araddr;
             wire           arlock;
             syna_axi_rd #(.DATA_WIDTH(GMEM_DW), .ADDR_WIDTH(GAW), .ID_WIDTH(1), .LEN_WIDTH(32), .MAX_BURST(256),
                           .MAX_OUTSTANDING(4), .FIFO_DEPTH(512)) u_rd (
-                .clk(clk), .rst(rst), .cmd_valid((state == S_TLD && !cmd_sent) || (hc_cmd && !hc_sent)),
+                .clk(clk), .rst(rst), .cmd_valid(lst == L_CMD || (hc_cmd && !hc_sent)),
                 .cmd_ready(rd_cmd_ready),
                 .cmd_addr(cmd_addr), .cmd_len(cmd_len), .busy(rd_busy), .done(rd_done), .err_resp(rd_err_resp),
                 .err_cmd(rd_err_cmd), .out_valid(rd_valid), .out_ready(rd_take || hc_take), .out_data(rd_data),
@@ -574,28 +617,57 @@ module syna_core #(
         if (WDDR != 0) begin : g_loader
     always @(posedge clk) begin
         ld_we <= 1'b0;
-        if (rst || state != S_TLD) begin
-            ld_sub <= {RPBW{1'b0}};
-            ld_row <= 32'd0;
-            ld_j <= {FW{1'b0}};
-            ld_addr <= {(WAW + 1){1'b0}};
-        end else if (rd_valid) begin
-            ld_we <= ld_row < dd_rows;
-            ld_waddr <= ld_addr[WAW-1:0];
-            ld_wdata <= ld_row_data;
-            ld_sub <= (ld_sub == RPB - 1) ? {RPBW{1'b0}} : ld_sub + 1'b1;
-            if (ld_row + 1 == blk_rows) begin
-                ld_row <= 32'd0;
-                ld_j <= ld_j + 1'b1;
-                ld_addr <= ld_j + 1'b1;
-            end else begin
-                ld_row <= ld_row + 1;
-                ld_addr <= ld_addr + tg_r;
+        if (rst) begin
+            lst <= L_IDLE;
+            ld_k <= 32'd0;
+            ld_err <= 1'b0;
+        end else begin
+            if (accept) begin                     // a new inference: its loads start from the first
+                ld_k <= 32'd0;
+                ld_err <= 1'b0;
             end
+            case (lst)
+                L_IDLE: if (ld_go) lst <= L_ARM;  // the tile ROM reads word ld_k meanwhile
+                L_ARM: begin
+                    ld_sub <= {RPBW{1'b0}};
+                    ld_row <= 32'd0;
+                    ld_j <= 32'd0;
+                    ld_addr <= 32'd0;
+                    if (!ld_run) lst <= L_IDLE;
+                    else if (wb_too_high) begin   // WEIGHTS_BASE beyond the port's address space
+                        ld_err <= 1'b1;
+                        lst <= L_IDLE;
+                    end else lst <= L_CMD;
+                end
+                L_CMD: if (rd_cmd_ready) lst <= L_DATA;
+                default: begin                    // L_DATA
+                    if (rd_valid) begin
+                        ld_we <= ld_row < tl_rows;
+                        ld_waddr <= ld_addr[WBAW-1:0] + (ld_bank ? WD_OFF : {WBAW{1'b0}});
+                        ld_wdata <= ld_row_data;
+                        ld_sub <= (ld_sub == RPB - 1) ? {RPBW{1'b0}} : ld_sub + 1'b1;
+                        if (ld_row + 1 == tl_blk) begin
+                            ld_row <= 32'd0;
+                            ld_j <= ld_j + 1;
+                            ld_addr <= ld_j + 1;
+                        end else begin
+                            ld_row <= ld_row + 1;
+                            ld_addr <= ld_addr + tl_tg;
+                        end
+                    end
+                    if (rd_done) begin
+                        if (rd_err_resp || rd_err_cmd) ld_err <= 1'b1;
+                        else ld_k <= ld_k + 1;
+                        lst <= L_IDLE;
+                    end
+                end
+            endcase
         end
     end
         end else begin : g_no_loader
-            always @(posedge clk) begin ld_we <= 1'b0; ld_sub <= {RPBW{1'b0}}; end
+            always @(posedge clk) begin
+                ld_we <= 1'b0; ld_sub <= {RPBW{1'b0}}; lst <= L_IDLE; ld_k <= 32'd0; ld_err <= 1'b0;
+            end
         end
     endgenerate
 
@@ -621,12 +693,14 @@ module syna_core #(
             last_status <= 32'd0;
             last_cycles <= 32'd0;
             last_sats <= 32'd0;
-            cmd_sent <= 1'b0;
             ddr_err <= 1'b0;
             hc_sent <= 1'b0;
             hc_done <= 1'b1;
             hc_beat <= 6'd0;
             rx_fin <= 1'b0;
+            cp_k <= 32'd0;
+            cbank <= 1'b0;
+            tx_fin <= 1'b0;
             new_mask <= {CMAX{1'b1}};
         end else begin
             eng_start <= 1'b0;
@@ -643,6 +717,7 @@ module syna_core #(
                     hc_sent <= 1'b0;
                     hc_beat <= 6'd0;
                     rx_fin <= 1'b0;
+                    cp_k <= 32'd0;
                     steps_ok <= steps == T;
                     rx_short <= 1'b0;
                     rx_long <= 1'b0;
@@ -857,9 +932,11 @@ module syna_core #(
                         last_sats <= ddr_err ? 32'd0 : sat_count;
                         last_status <= status_now;
                     end
-                    if (core_done) begin
+                    if (core_done) tx_fin <= 1'b1;
+                    if ((core_done || tx_fin) && lst == L_IDLE) begin   // DDR: no load in flight
                         state <= S_IDLE;
                         sending <= 1'b0;
+                        tx_fin <= 1'b0;
                     end
                 end
                 S_TILE: begin                           // DDR: set up the tile at g0, then load it
@@ -878,24 +955,17 @@ module syna_core #(
                     ipos <= 32'd0;
                     scan_ptr <= d_enc[0] ? 32'd0 : d_ina;
                     l1_valid <= 1'b0;
-                    cmd_sent <= 1'b0;
-                    if (wb_too_high) begin              // WEIGHTS_BASE beyond the port's address space
-                        ddr_err <= 1'b1;
-                        state <= S_SEND;
-                    end else begin
-                        state <= S_TLD;
-                    end
+                    state <= S_TLD;
                 end
-                S_TLD: begin
-                    if (!cmd_sent && rd_cmd_ready) cmd_sent <= 1'b1;
-                    if (rd_done) begin
-                        if (rd_err_resp || rd_err_cmd) begin
-                            ddr_err <= 1'b1;            // STATUS weights: the rest is not computed
-                            state <= S_SEND;
-                        end else begin
-                            state <= is_fc ? S_FC : S_CONV;
-                            eng_start <= 1'b1;
-                        end
+                S_TLD: begin                            // DDR: wait for the tile's load (tile cp_k)
+                    if (ld_k > cp_k) begin
+                        cp_k <= cp_k + 1;
+                        cbank <= NBUF > 1 && cp_k[0];
+                        state <= is_fc ? S_FC : S_CONV;
+                        eng_start <= 1'b1;
+                    end else if (ld_err) begin
+                        ddr_err <= 1'b1;                // STATUS weights: the rest is not computed
+                        state <= S_SEND;
                     end
                 end
                 default: state <= S_IDLE;

@@ -37,7 +37,7 @@ module syna_core_top (
     output wire        m_axis_out_TLAST,
     output wire        interrupt
 );
-    wire        tap_valid, dbg_busy;
+    wire        tap_valid, dbg_busy, dbg_stall;
     wire [7:0]  tap_layer;
     wire [31:0] tap_index;
     wire [1023:0] tap_word;
@@ -70,6 +70,6 @@ module syna_core_top (
         .m_axi_gmem_ARVALID(ar_valid), .m_axi_gmem_ARREADY(1'b0), .m_axi_gmem_RID(1'b0), .m_axi_gmem_RDATA(64'd0),
         .m_axi_gmem_RRESP(2'd0), .m_axi_gmem_RLAST(1'b0), .m_axi_gmem_RVALID(1'b0), .m_axi_gmem_RREADY(r_ready),
         .dbg_dense(1'b0), .tap_valid(tap_valid), .tap_layer(tap_layer), .tap_index(tap_index),
-        .tap_word(tap_word), .dbg_busy(dbg_busy));
+        .tap_word(tap_word), .dbg_busy(dbg_busy), .dbg_stall(dbg_stall));
 endmodule
 `default_nettype wire

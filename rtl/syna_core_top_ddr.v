@@ -97,7 +97,7 @@ module syna_core_top_ddr #(
     assign m_axi_gmem_WLAST = 1'b0;
     assign m_axi_gmem_WVALID = 1'b0;
     assign m_axi_gmem_BREADY = 1'b1;
-    wire        tap_valid, dbg_busy;
+    wire        tap_valid, dbg_busy, dbg_stall;
     wire [7:0]  tap_layer;
     wire [31:0] tap_index;
     wire [1023:0] tap_word;
@@ -127,6 +127,6 @@ module syna_core_top_ddr #(
         .m_axi_gmem_RLAST(m_axi_gmem_RLAST), .m_axi_gmem_RVALID(m_axi_gmem_RVALID),
         .m_axi_gmem_RREADY(m_axi_gmem_RREADY),
         .dbg_dense(1'b0), .tap_valid(tap_valid), .tap_layer(tap_layer), .tap_index(tap_index),
-        .tap_word(tap_word), .dbg_busy(dbg_busy));
+        .tap_word(tap_word), .dbg_busy(dbg_busy), .dbg_stall(dbg_stall));
 endmodule
 `default_nettype wire

@@ -4,9 +4,14 @@
 // (TLAST on the last word, or none), the output stream (always ready), and records
 // the spike-map tap (every spike word a layer writes) for bit-exact checks.
 // Weights in DDR: it also plays the DDR behind m_axi_gmem (syna_set_ddr: the image's bytes at a base
-// address): AR always ready (up to 16 bursts queued), R beats in order, one per cycle, SLVERR for a
-// beat outside the image (or any RRESP for an address range: syna_ddr_fault); it counts the bytes read
-// (syna_ddr_bytes) and the refused beats.
+// address): AR always ready (up to 16 bursts queued), R beats in order, SLVERR for a beat outside the
+// image (or any RRESP for an address range: syna_ddr_fault); it counts the bytes read (syna_ddr_bytes)
+// and the refused beats. Its timing (syna_set_ddr_timing):
+// a burst's first beat comes `latency` cycles after its AR handshake (default 1: the next cycle), and
+// beats leave through a token bucket filled with `bytes per cycle` (a Q16 fixed-point number; 0: no
+// limit, one beat per cycle) and holding at most one beat's bytes plus one cycle's fill, so the long-run
+// rate is min(bytes per cycle, one beat per cycle). The defaults are the ideal DDR of the tests.
+// The core's dbg_stall output (cycles its compute waits for a weight tile) is counted (syna_stall_cycles).
 #include <cstdint>
 #include <cstring>
 #include <deque>
@@ -22,6 +27,7 @@ namespace {
 struct Burst {
     uint64_t addr;
     uint32_t beats, done;
+    uint64_t ready_at;           // the cycle (Sim::cycles) from which its beats may come
 };
 
 struct Sim {
@@ -37,6 +43,10 @@ struct Sim {
     uint64_t fault_lo = 0, fault_hi = 0;   // beats in [lo, hi) answer fault_resp (syna_ddr_fault)
     int fault_resp = 0;
     std::deque<Burst> bursts;
+    uint64_t bw_q16 = 0;         // bytes per cycle x 65536 (0: no limit)
+    uint64_t credit_q16 = 0;     // the token bucket (at most one beat)
+    uint32_t latency = 1;        // cycles from the AR handshake to the first R beat (>= 1)
+    uint64_t stall = 0;          // cycles with dbg_stall high
 };
 
 // m_axi_gmem_RDATA of any width: Verilator's CData/SData/IData/QData or VlWide<N>
@@ -63,8 +73,15 @@ inline void ddr_drive(Sim* s) {
     t->m_axi_gmem_RLAST = 0;
     t->m_axi_gmem_RRESP = 0;
     t->m_axi_gmem_RID = 0;
-    if (s->beat_bytes == 0 || s->bursts.empty()) return;
+    if (s->beat_bytes == 0) return;
+    uint64_t beat_q16 = (uint64_t)s->beat_bytes << 16;
+    if (s->bw_q16) {                      // the bucket fills every cycle, up to one beat + one cycle's fill
+        s->credit_q16 += s->bw_q16;       // (a smaller cap would drop the fraction left after a beat)
+        if (s->credit_q16 > beat_q16 + s->bw_q16) s->credit_q16 = beat_q16 + s->bw_q16;
+    }
+    if (s->bursts.empty()) return;
     const Burst& b = s->bursts.front();
+    if (s->cycles < b.ready_at || (s->bw_q16 && s->credit_q16 < beat_q16)) return;
     uint64_t a = b.addr + (uint64_t)b.done * s->beat_bytes;
     static uint8_t zero[128] = {0};
     bool ok = a >= s->ddr_base && a + s->beat_bytes <= s->ddr_base + s->ddr.size();
@@ -80,12 +97,15 @@ inline void ddr_sample(Sim* s) {
     if (s->beat_bytes == 0) return;
     if (t->m_axi_gmem_RVALID && t->m_axi_gmem_RREADY) {
         Burst& b = s->bursts.front();
+        if (s->bw_q16) s->credit_q16 -= (uint64_t)s->beat_bytes << 16;
         if (t->m_axi_gmem_RRESP == 0) s->ddr_bytes += s->beat_bytes;
         else s->ddr_bad++;
         if (++b.done == b.beats) s->bursts.pop_front();
     }
     if (t->m_axi_gmem_ARVALID && t->m_axi_gmem_ARREADY)
-        s->bursts.push_back(Burst{(uint64_t)t->m_axi_gmem_ARADDR, (uint32_t)t->m_axi_gmem_ARLEN + 1u, 0u});
+        s->bursts.push_back(Burst{(uint64_t)t->m_axi_gmem_ARADDR, (uint32_t)t->m_axi_gmem_ARLEN + 1u, 0u,
+                                  s->cycles + s->latency});
+    if (t->dbg_stall) s->stall++;
 }
 
 // One clock cycle: inputs were set by the caller; settle with clk low, let the
@@ -157,12 +177,15 @@ void syna_close(void* h) {
     delete s;
 }
 
-// Hold ap_rst_n low for n cycles (the stream sources stop too).
+// Hold ap_rst_n low for n cycles (the stream sources stop too; the DDR model drops the bursts in flight,
+// as an interconnect reset with the core would).
 void syna_reset(void* h, int n) {
     Sim* s = static_cast<Sim*>(h);
     idle_inputs(s);
     s->top->ap_rst_n = 0;
     for (int i = 0; i < n; i++) cycle(s);
+    s->bursts.clear();                    // the DDR side is reset with the core: no beats of old bursts
+    s->credit_q16 = 0;
     s->top->ap_rst_n = 1;
     cycle(s);
 }
@@ -187,6 +210,16 @@ int syna_ddr_fault(void* h, uint64_t lo, uint64_t hi, int resp) {
     s->fault_resp = resp;
     return 0;
 }
+// The DDR's timing: latency >= 1 cycles from AR to the first beat; bw_q16 bytes per cycle x 65536 (0: no limit).
+int syna_set_ddr_timing(void* h, uint32_t latency, uint64_t bw_q16) {
+    Sim* s = static_cast<Sim*>(h);
+    if (latency < 1 || latency > 1000000) return -1;
+    s->latency = latency;
+    s->bw_q16 = bw_q16;
+    s->credit_q16 = 0;
+    return 0;
+}
+uint64_t syna_stall_cycles(void* h) { return static_cast<Sim*>(h)->stall; }
 uint64_t syna_ddr_bytes(void* h) { return static_cast<Sim*>(h)->ddr_bytes; }
 uint64_t syna_ddr_bad(void* h) { return static_cast<Sim*>(h)->ddr_bad; }
 

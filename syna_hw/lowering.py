@@ -460,6 +460,10 @@ def _check_values(hw: HwModel) -> None:
 
 # ================================================================================ weights in DDR
 WEIGHTS_MODES = ("rom", "ddr")
+# DDR mode's tile buffers (the RTL twin): "single" loads a tile only after the previous one is computed;
+# "double" (two buffers of wbuf_rows rows) loads the next tile while the current one computes.
+WBUF_MODES = ("single", "double")
+WBUF_DEFAULT = "single"        # as the planner's default (buffers=1) and the HLS core: the smaller on-chip cost
 WBUF_DEFAULT_ROWS = 4096       # on-chip weight buffer, rows of P lanes, unless the model needs less or more
 
 
@@ -521,6 +525,30 @@ class DdrWeights:
 
     def layer(self, name: str) -> DdrLayer:
         return next(l for l in self.layers if l.name == name)
+
+    def tile_loads(self) -> list[TileLoad]:
+        """Every tile load of one inference, in the order the cores make them: layer by layer (schedule
+        order), tile by tile (g0 = 0, tg, 2 tg, ...); an attention layer of 2+ tiles loads its tiles again
+        for pass 2 (:attr:`DdrLayer.loads`). Their bytes and :attr:`check_bytes` add up to
+        :attr:`bytes_per_inference`."""
+        out = []
+        for l in self.layers:
+            tiles = [TileLoad(l.name, g0, min(l.tile_groups, l.groups - g0), l.w_offset + g0 * l.w_block_bytes,
+                              min(l.tile_groups, l.groups - g0) * l.w_block_bytes)
+                     for g0 in range(0, l.groups, l.tile_groups)]
+            out += tiles * l.loads
+        return out
+
+
+@dataclass(frozen=True)
+class TileLoad:
+    """One load of an output-channel tile into a weight buffer: lane groups g0 .. g0 + groups - 1 of a
+    layer, one range of the DDR image."""
+    layer: str
+    g0: int
+    groups: int
+    offset: int                 # bytes from the image base
+    nbytes: int
 
 
 def ddr_weights(hw: HwModel, wbuf_rows: int | None = None) -> DdrWeights:

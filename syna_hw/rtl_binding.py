@@ -17,7 +17,7 @@ from syna_contract import protocol as proto
 from syna_contract.bundle import Bundle, load_bundle
 
 from .limits import DEFAULT_LANES, RTL
-from .lowering import SIM_WEIGHTS_BASE, WEIGHTS_MODES, checked_ddr_image, ddr_weights, lower
+from .lowering import SIM_WEIGHTS_BASE, WBUF_DEFAULT, WBUF_MODES, WEIGHTS_MODES, checked_ddr_image, ddr_weights, lower
 from .rtl_config import generate
 from .rtl_toolchain import _Lock, build_harness, cache_root
 
@@ -42,23 +42,39 @@ class RtlCore:
     ``weights="ddr"`` (docs/rtl.md "Weights in DDR"): the core built with its conv / fc weights in
     DDR, the harness playing the DDR with the bundle's checked DDR image at ``weights_base``
     (programmed into WEIGHTS_BASE at open and after :meth:`reset`); ``.ddr`` the tile plan,
-    ``.ddr_bytes_read`` the bytes the core has read since open."""
+    ``.ddr_bytes_read`` the bytes the core has read since open. ``wbuf``: "single" (the default, one
+    tile buffer: a tile loads after the previous one is computed) or "double" (two: the next tile loads
+    while the current one computes). The harness's DDR answers at once,
+    one beat per cycle, unless ``ddr_latency`` (cycles from an AR handshake to the burst's first beat,
+    default 1) or ``ddr_bytes_per_cycle`` (a token bucket; None: no limit) say otherwise:
+    :func:`board_ddr_timing` gives a board's. ``.stall_cycles``: cycles the compute waited for a tile."""
 
     def __init__(self, bundle_dir: str | Path | Bundle, lanes: int = DEFAULT_LANES, max_cycles: int = 50_000_000,
-                 weights: str = "rom", wbuf_rows: int | None = None, weights_base: int = SIM_WEIGHTS_BASE):
+                 weights: str = "rom", wbuf_rows: int | None = None, weights_base: int = SIM_WEIGHTS_BASE,
+                 wbuf: str = WBUF_DEFAULT, ddr_latency: int = 1, ddr_bytes_per_cycle: float | None = None):
         if weights not in WEIGHTS_MODES:
             raise ValueError(f"weights {weights!r}; expected one of {', '.join(WEIGHTS_MODES)}")
+        if wbuf not in WBUF_MODES:
+            raise ValueError(f"wbuf {wbuf!r}; expected one of {', '.join(WBUF_MODES)}")
+        if isinstance(ddr_latency, bool) or not isinstance(ddr_latency, int) or not 1 <= ddr_latency <= 1_000_000:
+            raise ValueError(f"ddr_latency {ddr_latency!r}; expected cycles from 1 to 1,000,000")
+        if ddr_bytes_per_cycle is not None and not ddr_bytes_per_cycle > 0:
+            raise ValueError(f"ddr_bytes_per_cycle {ddr_bytes_per_cycle!r}; expected a positive number "
+                             "(None: no limit)")
+        if weights != "ddr" and (ddr_latency != 1 or ddr_bytes_per_cycle is not None):
+            raise ValueError("ddr_latency / ddr_bytes_per_cycle model the DDR of weights='ddr'; this core has none")
         self.bundle = bundle_dir if isinstance(bundle_dir, Bundle) else load_bundle(bundle_dir)
         self.weights = weights
         self.ddr = ddr_weights(lower(self.bundle, lanes, target=RTL), wbuf_rows) if weights == "ddr" else None
         self.image = checked_ddr_image(self.bundle, self.ddr) if self.ddr else None
         self.weights_base = int(weights_base)
-        tag = f"-ddr{self.ddr.wbuf_rows}" if self.ddr else ""
+        self.wbuf = wbuf
+        tag = f"-ddr{self.ddr.wbuf_rows}-{wbuf}" if self.ddr else ""
         key = hashlib.sha256(f"{self.bundle.model_hash}-{lanes}{tag}".encode()).hexdigest()[:16]
         self.rom_dir = cache_root() / "roms" / key
         with _Lock(cache_root() / "roms" / f"{key}.lock"):
             self.cfg = generate(self.bundle, self.rom_dir, lanes=lanes, weights=weights,
-                                wbuf_rows=self.ddr.wbuf_rows if self.ddr else None)
+                                wbuf_rows=self.ddr.wbuf_rows if self.ddr else None, wbuf=wbuf)
         self.lib_path = build_harness(self.cfg)
         self.lib = ctypes.CDLL(str(self.lib_path))
         L = self.lib
@@ -85,12 +101,20 @@ class RtlCore:
         L.syna_ddr_bad.argtypes = [ctypes.c_void_p]
         L.syna_ddr_fault.restype = ctypes.c_int
         L.syna_ddr_fault.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_int]
+        L.syna_set_ddr_timing.restype = ctypes.c_int
+        L.syna_set_ddr_timing.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint64]
+        L.syna_stall_cycles.restype = ctypes.c_uint64
+        L.syna_stall_cycles.argtypes = [ctypes.c_void_p]
         self._h = L.syna_open(str(self.rom_dir).encode())
         if not self._h:
             raise RuntimeError(f"RTL model could not open its ROM directory {self.rom_dir}")
         self.ddr_at = self.weights_base                          # where the harness's memory holds the image
         if self.ddr is not None:
             self.load_ddr(self.image)
+            bw = 0 if ddr_bytes_per_cycle is None else max(1, round(ddr_bytes_per_cycle * 65536))
+            if L.syna_set_ddr_timing(self._h, ddr_latency, bw) != 0:
+                raise RuntimeError(f"the harness refused the DDR timing (latency {ddr_latency})")
+            self.ddr_latency, self.ddr_bytes_per_cycle = ddr_latency, ddr_bytes_per_cycle
             self._program_base()
         self.model_hash32 = self.cfg.model_hash32
         self.layers = self.cfg.spiking
@@ -168,6 +192,11 @@ class RtlCore:
         return got - prev[0], bad - prev[1]
 
     @property
+    def stall_cycles(self) -> int:
+        """Cycles since open the compute waited for a weight tile's load (the core's dbg_stall, S_TLD)."""
+        return int(self.lib.syna_stall_cycles(self._h))
+
+    @property
     def ddr_beats_refused(self) -> int:
         """Beats the harness answered with SLVERR (outside the image)."""
         return int(self.lib.syna_ddr_bad(self._h))
@@ -226,6 +255,14 @@ class RtlCore:
                 m[idx[ok]] = bits[:, :c]
             maps[l.name] = m.reshape(T, h, w, c).transpose(0, 3, 1, 2)
         return maps
+
+
+def board_ddr_timing(board: str, clock_mhz: float | None = None) -> dict:
+    """RtlCore's DDR timing kwargs for ``board`` (syna_contract/boards.py) with the core at ``clock_mhz``
+    (default the board's clock): ``ddr_bytes_per_cycle`` = ``Board.ddr_bytes_per_cycle`` (HP port width,
+    port clock cap, assumed efficiency); the latency is left at the harness default (no board figure)."""
+    from syna_contract.boards import get_board
+    return dict(ddr_bytes_per_cycle=get_board(board).ddr_bytes_per_cycle(clock_mhz))
 
 
 def rtl_stage(bundle_dir: str | Path, samples: int = 4, lanes: int = DEFAULT_LANES, weights: str = "rom",

@@ -27,8 +27,11 @@
 image through the core's AXI4 read port into an on-chip weight buffer of ``wbuf_rows`` rows, tile
 by tile (``syna_hw.lowering.ddr_weights``: the HLS core's tiles, the same bytes read).
 ``syna_weights.mem`` is not written; ``syna_ddr.mem`` (one word per layer: w_offset, w_block_bytes,
-rows, tile_groups, 32 bits each, field 0 lowest) is, and ``syna_cfg.vh`` gains the buffer depth,
-the port width, the WEIGHTS_BASE registers and ```define SYNA_WEIGHTS_DDR``. The default
+rows, tile_groups, 32 bits each, field 0 lowest) is, and ``syna_tiles.mem`` (every tile load of an
+inference in order, ``DdrWeights.tile_loads``: byte offset, bytes, rows, block rows, lane groups, 32 bits
+each, field 0 lowest); ``syna_cfg.vh`` gains the buffer depth, the number of buffers (``wbuf``: "single"
+or "double", ``SYNA_NBUF``), the number of loads, the port width, the WEIGHTS_BASE registers and
+```define SYNA_WEIGHTS_DDR``. The default
 ``weights="rom"`` writes exactly the files it wrote before.
 
 :func:`rtl_arch` gives the architecture parameters without writing anything (no ROM contents
@@ -49,7 +52,7 @@ from syna_contract import protocol as proto
 from syna_contract.bundle import Bundle, load_bundle
 
 from .limits import DEFAULT_LANES, RTL
-from .lowering import WEIGHTS_MODES, DdrWeights, HwModel, ddr_weights, lower
+from .lowering import WBUF_DEFAULT, WBUF_MODES, WEIGHTS_MODES, DdrWeights, HwModel, ddr_weights, lower
 
 REPO = Path(__file__).resolve().parent.parent
 RTL_DIR = REPO / "rtl"
@@ -67,6 +70,9 @@ DDR_MEM = "syna_ddr.mem"
 DDR_HEAD_MEM = "syna_ddrhead.mem"   # weights="ddr": the image's first bytes the core checks, GMEM_DW-bit beats
 # One syna_ddr.mem word (weights="ddr"): these fields, 32 bits each, field 0 in the low bits.
 DDR_FIELDS = ("woff", "wblk", "rows", "tg")
+TILES_MEM = "syna_tiles.mem"
+# One syna_tiles.mem word (weights="ddr"): one tile load, these fields, 32 bits each, field 0 in the low bits.
+TILE_FIELDS = ("offset", "nbytes", "rows", "block_rows", "groups")
 ROM_FILES = (SCHEDULE_MEM, WEIGHTS_MEM, BT_MEM, HASH_MEM, ATT_MEM, ATTW_MEM, SIGMOID_MEM)
 ATT_KINDS = {"MA": 0, "IA": 1}
 ATT_DIMS = {"T": 0, "C": 1}
@@ -141,10 +147,11 @@ class RtlConfig:
 
     @property
     def arch_key(self) -> str:
-        """Hash of the architecture parameters, the contract constants and the RTL sources: one build per key."""
+        """Hash of the architecture parameters, the contract constants, the RTL sources and the Verilator
+        harness (sim/harness.cpp): one build per key."""
         h = hashlib.sha256(json.dumps(self.arch, sort_keys=True).encode())
         h.update(json.dumps(GATE_CONSTANTS, sort_keys=True).encode())
-        for path in rtl_sources(top=True):
+        for path in rtl_sources(top=True) + [REPO / "sim" / "harness.cpp"]:   # the harness is built in
             h.update(path.read_bytes())
         return h.hexdigest()[:16]
 
@@ -232,7 +239,8 @@ def rtl_memories(arch: dict) -> list[RtlMemory]:
     mems = [
         RtlMemory("input banks", arch["IB"], arch["ID"], count=arch["CIN"]),
         RtlMemory("spike maps", arch["CMAX"], arch["SD"]),
-        RtlMemory("weights", P * arch["WB"], arch["WD"], init=not arch.get("WDDR")),   # DDR: the tile buffer
+        # DDR: NBUF tile buffers of WD rows (one memory), a ROM of the tile loads
+        RtlMemory("weights", P * arch["WB"], arch["WD"] * arch.get("NBUF", 1), init=not arch.get("WDDR")),
         RtlMemory("bias+threshold", P * (32 + MB), arch["BTD"], init=True),
         RtlMemory("accumulators", P * 32, arch["AD"]),
         RtlMemory("membranes", P * MB, arch["AD"]),
@@ -240,6 +248,8 @@ def rtl_memories(arch: dict) -> list[RtlMemory]:
         RtlMemory("model hash", 32, 1, init=True),
         RtlMemory("conv FIFO", dw + mw + 8 + arch["WAW"] + arch["AAW"], 4, sync_read=False),
     ]
+    if arch.get("WDDR"):
+        mems.append(RtlMemory("tile loads", 32 * len(TILE_FIELDS), arch["NLD"], init=True))
     if NATT:                                                    # syna_attention.v, only built with attention
         gd = arch["ACSZ"] // P
         mems += [
@@ -254,23 +264,30 @@ def rtl_memories(arch: dict) -> list[RtlMemory]:
 
 
 # ================================================================================ files
-def ddr_arch(dw: DdrWeights) -> dict:
+def ddr_arch(dw: DdrWeights, wbuf: str = WBUF_DEFAULT) -> dict:
     """The parameters a weights="ddr" build adds to (or changes in) :func:`rtl_arch`: the weight
-    memory is the tile buffer (``WD`` = its rows), ``GMEM_DW`` the AXI read port's data width (one
-    image row, at least 32 bits: narrower rows come several per beat), ``ROWB`` the image row bytes;
-    for the weights check: ``DDR_PAGES`` the image's 4 KiB pages, ``DDR_CHECK_BEATS`` the beats of its
-    first bytes (syna_ddrhead.mem), ``DDR_ADDR_BITS`` the port's address bits (protocol.DDR_ADDR_BITS)."""
+    memory is ``NBUF`` tile buffers (``WD`` = the rows of one; ``wbuf`` "single", the default: 1;
+    "double": 2, the next tile loads while the current one computes), ``NLD`` the tile loads per
+    inference, ``GMEM_DW`` the AXI read port's data width (one image row, at least 32 bits: narrower rows
+    come several per beat), ``ROWB`` the image row bytes; for the weights check: ``DDR_PAGES`` the image's
+    4 KiB pages, ``DDR_CHECK_BEATS`` the beats of its first bytes (syna_ddrhead.mem), ``DDR_ADDR_BITS``
+    the port's address bits (protocol.DDR_ADDR_BITS)."""
+    if wbuf not in WBUF_MODES:
+        raise ValueError(f"wbuf {wbuf!r}; expected one of {', '.join(WBUF_MODES)}")
+    nld = len(dw.tile_loads())
     return dict(WDDR=1, WD=dw.wbuf_rows, WAW=_bits_for(dw.wbuf_rows - 1), ROWB=dw.row_bytes,
                 GMEM_DW=max(32, 8 * dw.row_bytes), DDR_BYTES=dw.bytes_per_inference,
                 DDR_PAGES=-(-dw.image_bytes // proto.WEIGHTS_BASE_ALIGN), DDR_CHECK_BEATS=len(dw.header) // max(4, dw.row_bytes),
-                DDR_ADDR_BITS=proto.DDR_ADDR_BITS)
+                DDR_ADDR_BITS=proto.DDR_ADDR_BITS, NBUF=WBUF_MODES.index(wbuf) + 1, NLD=nld, LDAW=_bits_for(nld - 1))
 
 
 def generate(bundle_dir: str | Path | Bundle, out_dir: str | Path, lanes: int = DEFAULT_LANES,
-             weights: str = "rom", wbuf_rows: int | None = None) -> RtlConfig:
+             weights: str = "rom", wbuf_rows: int | None = None, wbuf: str = WBUF_DEFAULT) -> RtlConfig:
     """Write the RTL configuration for a bundle into ``out_dir`` (see the module doc)."""
     if weights not in WEIGHTS_MODES:
         raise ValueError(f"weights {weights!r}; expected one of {', '.join(WEIGHTS_MODES)}")
+    if wbuf not in WBUF_MODES:
+        raise ValueError(f"wbuf {wbuf!r}; expected one of {', '.join(WBUF_MODES)}")
     bundle = bundle_dir if isinstance(bundle_dir, Bundle) else load_bundle(bundle_dir)
     hw = lower(bundle, lanes, target=RTL)
     dw = ddr_weights(hw, wbuf_rows) if weights == "ddr" else None
@@ -280,7 +297,7 @@ def generate(bundle_dir: str | Path | Bundle, out_dir: str | Path, lanes: int = 
     sched = schedule(hw)
     arch = rtl_arch(hw, sched)
     if dw is not None:
-        arch.update(ddr_arch(dw))
+        arch.update(ddr_arch(dw, wbuf))
     fw = arch["FW"]
     layers = hw.descriptors
     spiking = [l.name for l in hw.layers]
@@ -344,6 +361,13 @@ def generate(bundle_dir: str | Path | Bundle, out_dir: str | Path, lanes: int = 
                    [int.from_bytes(head[i:i + beat], "little").to_bytes(beat, "big").hex() for i in range(0, len(head), beat)],
                    [f"syna DDR weights check: the image's first {len(dw.header)} bytes (ddr_image.image_head) in "
                     f"{len(head) // beat} beats of {8 * beat} bits, byte 0 lowest; WEIGHTS_BASE must hold them"])
+        loads = dw.tile_loads()
+        rows_of = {l.name: (l.rows, l.w_block_bytes // dw.row_bytes) for l in dw.layers}
+        ttable = np.array([[t.offset, t.nbytes, *rows_of[t.layer], t.groups] for t in loads], dtype=np.int64)
+        _write_mem(out / TILES_MEM, _pack_hex([(ttable, 32)]),
+                   [f"syna DDR tile loads: {len(loads)} loads x {len(TILE_FIELDS)} fields of 32 bits, field 0 "
+                    f"lowest: " + " ".join(TILE_FIELDS) + f"; {arch['NBUF']} buffer(s) of {dw.wbuf_rows} rows"]
+                   + [f"load {k}: {t.layer} g0={t.g0} groups={t.groups}" for k, t in enumerate(loads)])
     _write_mem(out / BT_MEM, _pack_hex([(bias_a, 32), (thr_a, mem_bits)]),
                [f"syna bias/threshold: {len(bias_a)} words: {P} x int32 bias (low), {P} x int{mem_bits} threshold"])
     _write_mem(out / HASH_MEM, [f"{model_hash32:08x}"], [f"MODEL_HASH32 of model {bundle.model_hash}"])

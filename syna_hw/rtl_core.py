@@ -30,11 +30,11 @@ from .hls_header import board_tcl
 from .limits import DEFAULT_LANES, RTL, RtlUnsupported  # noqa: F401
 from .lowering import allocate_spike_maps  # noqa: F401
 from .rtl_binding import RtlCore, Transfer, rtl_stage  # noqa: F401
-from .lowering import WEIGHTS_MODES, DdrWeights, checked_ddr_image
+from .lowering import WBUF_DEFAULT, WBUF_MODES, WEIGHTS_MODES, DdrWeights, checked_ddr_image
 from .rtl_config import (ATT_DIMS, ATT_FIELDS, ATT_KINDS, ATT_MEM, ATTW_MEM, BT_MEM, CFG_VH, DDR_HEAD_MEM,  # noqa: F401
                          DDR_MEM, FIELDS, GATE_CONSTANTS, HASH_MEM, LAYOUT_JSON, MERGE_CODES, REPO, ROM_FILES,
                          RTL_DIR, RTL_FILELIST,
-                         SCHEDULE_MEM, SIGMOID_MEM, TOP_DDR_MODULE, TOP_MODULE, WEIGHTS_MEM, RtlConfig, ddr_arch,
+                         SCHEDULE_MEM, SIGMOID_MEM, TILES_MEM, TOP_DDR_MODULE, TOP_MODULE, WEIGHTS_MEM, RtlConfig, ddr_arch,
                          generate, rtl_arch, rtl_memories)
 from .rtl_toolchain import (DEFAULT_CACHE, SIM_DIR, VERILATOR_MAKEFLAGS, RtlToolMissing, _Lock,  # noqa: F401
                             build_harness, cache_root, rtl_sources, verilator_bin, verilator_env)
@@ -56,7 +56,7 @@ def vivado_tcl(bundle_dir, board: str, lanes: int, out_dir, ddr: DdrWeights | No
     if built_ddr is not None and built_ddr != (ddr is not None):
         raise ValueError(f"the RTL configuration in {out} was generated with weights="
                          f"{'ddr' if built_ddr else 'rom'}; generate it again with the weights mode of the bitstream")
-    rom_files = [f for f in ROM_FILES if f != WEIGHTS_MEM] + [DDR_MEM, DDR_HEAD_MEM] if ddr else list(ROM_FILES)
+    rom_files = [f for f in ROM_FILES if f != WEIGHTS_MEM] + [DDR_MEM, DDR_HEAD_MEM, TILES_MEM] if ddr else list(ROM_FILES)
     generated = [out / CFG_VH] + [out / f for f in rom_files]
     missing = [str(p) for p in generated if not p.is_file()]
     if missing:
@@ -97,6 +97,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m syna_hw.rtl_core"
                         "exported with --ddr-image --lanes P) through the AXI4 master m_axi_gmem (top syna_core_top_ddr)")
     g.add_argument("--wbuf-rows", type=int, default=None,
                    help="DDR mode: on-chip weight buffer rows of P lanes (default: syna_hw.lowering.ddr_weights)")
+    g.add_argument("--wbuf", choices=WBUF_MODES, default=None,
+                   help=f"DDR mode: the weight buffers (default {WBUF_DEFAULT}): single = one, a tile loads after the "
+                        "previous one computed; double = two, the next tile loads while the current one computes "
+                        "(twice the buffer's memory)")
     r = sub.add_parser("run", help="golden samples through the Verilator model: bit-exact? cycles?")
     r.add_argument("bundle")
     r.add_argument("--samples", type=int, default=4, help="golden samples to run")
@@ -121,9 +125,10 @@ def _main(a) -> int:
     if a.cmd == "generate":
         if a.board:
             get_board(a.board)                       # an unknown board fails before anything is written
-        if a.weights == "rom" and a.wbuf_rows is not None:
-            raise ValueError("--wbuf-rows sizes the DDR mode's weight buffer; add --weights ddr")
-        cfg = generate(a.bundle, a.out, lanes=a.lanes, weights=a.weights, wbuf_rows=a.wbuf_rows)
+        if a.weights == "rom" and (a.wbuf_rows is not None or a.wbuf is not None):
+            raise ValueError("--wbuf-rows / --wbuf size the DDR mode's weight buffer; add --weights ddr")
+        cfg = generate(a.bundle, a.out, lanes=a.lanes, weights=a.weights, wbuf_rows=a.wbuf_rows,
+                       wbuf=a.wbuf or WBUF_DEFAULT)
         if a.board:
             vivado_tcl(a.bundle, a.board, a.lanes, a.out, ddr=cfg.ddr)
         print(json.dumps(cfg.arch))

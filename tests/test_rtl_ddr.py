@@ -3,7 +3,9 @@ reads the bundle's DDR image (syna_contract/ddr_image.py) through its AXI4 read 
 INCR bursts) into its weight buffer, one output-channel tile at a time (the HLS core's tiles:
 ``syna_hw.lowering.ddr_weights``), the Verilator harness playing the DDR. Every spike of every layer,
 the scores and counts equal the golden (reference) ones; the bytes the core reads are the HLS core's
-formula; the on-chip build's generated files are unchanged (tests/test_lowering.py pins them)."""
+formula; the on-chip build's generated files are unchanged (tests/test_lowering.py pins them). Both
+buffer schemes (``wbuf`` "double": the next tile loads while the current one computes; "single") run
+the tiled cases; the harness's DDR timing (latency, bandwidth) changes cycles, never spikes."""
 from __future__ import annotations
 
 import pytest
@@ -48,8 +50,8 @@ def _expected_bytes(d) -> int:
     return total
 
 
-def _run(b, lanes, wbuf_rows):
-    core = RtlCore(b, lanes=lanes, weights="ddr", wbuf_rows=wbuf_rows)
+def _run(b, lanes, wbuf_rows, wbuf="single"):
+    core = RtlCore(b, lanes=lanes, weights="ddr", wbuf_rows=wbuf_rows, wbuf=wbuf)
     try:
         outs = rtl_check_bitexact(core)
         assert core.ddr_beats_refused == 0
@@ -68,13 +70,14 @@ def test_one_tile_per_layer(bundles):
     assert all(l.tiles == 1 for l in d.layers)
 
 
-def test_many_tiles_rescan(bundles):
+@pytest.mark.parametrize("wbuf", ["double", "single"])
+def test_many_tiles_rescan(bundles, wbuf):
     """The smallest buffer (one lane group of the largest layer): layers of 2 to 16 tiles re-scan their
     input per tile, a later tile keeping the earlier tiles' lanes of each spike word; bit-exact, and the
     bytes are the same as with one tile (tiling re-reads nothing)."""
     b = bundles[OR_P4.name]
     need = max(l.rows for l in ddr_weights(lower(b, 4, target=RTL)).layers)
-    d, _ = _run(b, 4, need)
+    d, _ = _run(b, 4, need, wbuf)
     assert max(l.tiles for l in d.layers) == 16 and any(l.tiles == 2 for l in d.layers)
 
 
@@ -95,13 +98,14 @@ def test_attention_in_one_tile(bundles):
     _run(b, 4, whole)
 
 
-def test_attention_over_tiles(bundles):
+@pytest.mark.parametrize("wbuf", ["double", "single"])
+def test_attention_over_tiles(bundles, wbuf):
     """The smallest buffer on the MA-T/IA-T model: pass 1 pools tile by tile, the MLP runs once over
     every channel, pass 2 reloads each tile; bit-exact, and the attention layers of 2+ tiles (MA-T, up
     to 16 tiles; this model's IA-T layers fit one tile) have their weights read twice (the HLS formula)."""
     b = bundles[ATT_P4.name]
     need = max(l.rows for l in ddr_weights(lower(b, 4, target=RTL)).layers)
-    d, _ = _run(b, 4, need)
+    d, _ = _run(b, 4, need, wbuf)
     assert any(l.attention and l.tiles > 1 for l in d.layers)
 
 
@@ -127,7 +131,7 @@ def test_ia_t_gate_neuron_restarts_per_tile(tmp_path):
 def test_generated_files(bundles, tmp_path):
     """DDR build: no weight ROM, the tile plan in syna_ddr.mem, the buffer depth and port in syna_cfg.vh."""
     b = bundles[OR_P4.name]
-    cfg = rtl_config.generate(b, tmp_path / "ddr", lanes=4, weights="ddr", wbuf_rows=576)
+    cfg = rtl_config.generate(b, tmp_path / "ddr", lanes=4, weights="ddr", wbuf_rows=576, wbuf="double")
     names = {p.name for p in (tmp_path / "ddr").iterdir()}
     assert rtl_config.WEIGHTS_MEM not in names and rtl_config.DDR_MEM in names and rtl_config.DDR_HEAD_MEM in names
     vh = (tmp_path / "ddr" / rtl_config.CFG_VH).read_text()
@@ -138,6 +142,20 @@ def test_generated_files(bundles, tmp_path):
     fc = int(words[-1], 16)
     l = cfg.ddr.layer("fc")
     assert [(fc >> (32 * i)) & 0xFFFFFFFF for i in range(4)] == [l.w_offset, l.w_block_bytes, l.rows, l.tile_groups]
+    loads = cfg.ddr.tile_loads()                     # the tile-load list, in order, and two buffers
+    assert "localparam integer SYNA_NBUF = 2;" in vh and f"localparam integer SYNA_NLD = {len(loads)};" in vh
+    words = [w for w in (tmp_path / "ddr" / rtl_config.TILES_MEM).read_text().split("\n")
+             if w and not w.startswith("//")]
+    assert len(words) == len(loads)
+    last, t = int(words[-1], 16), loads[-1]
+    assert ([(last >> (32 * i)) & 0xFFFFFFFF for i in range(5)]
+            == [t.offset, t.nbytes, l.rows, l.w_block_bytes // cfg.ddr.row_bytes, t.groups])
+    mem = {m.name: m for m in rtl_config.rtl_memories(cfg.arch)}
+    assert mem["weights"].depth == 2 * 576 and mem["tile loads"].depth == len(loads)
+    one = rtl_config.generate(b, tmp_path / "single", lanes=4, weights="ddr", wbuf_rows=576)   # the default
+    assert one.arch["NBUF"] == 1 and {m.name: m for m in rtl_config.rtl_memories(one.arch)}["weights"].depth == 576
+    with pytest.raises(ValueError, match="wbuf 'triple'"):
+        rtl_config.generate(b, tmp_path / "x", lanes=4, weights="ddr", wbuf="triple")
     rom = rtl_config.generate(b, tmp_path / "rom", lanes=4)
     assert rom.ddr is None and "SYNA_WEIGHTS_DDR" not in (tmp_path / "rom" / rtl_config.CFG_VH).read_text()
     with pytest.raises(ValueError, match="weights 'flash'"):
@@ -176,3 +194,72 @@ def test_failed_reads_end_the_inference_then_good(bundles):
         rtl_check_bitexact(core, samples=1)
     finally:
         core.close()
+
+
+def test_ddr_timing_and_double_buffer(bundles):
+    """The harness's DDR model: a longer latency or a lower bandwidth gives more cycles (and more cycles
+    the compute waits for a tile) and the same spikes; at a bandwidth that makes loads slow, the double
+    buffer (loads overlap compute) takes fewer cycles than the single one. The tile loads follow
+    DdrWeights.tile_loads (their bytes and the weights check's are the inference's)."""
+    b = bundles[OR_P4.name]
+    need = max(l.rows for l in ddr_weights(lower(b, 4, target=RTL)).layers)
+    d = ddr_weights(lower(b, 4, target=RTL), need)
+    assert d.check_bytes + sum(t.nbytes for t in d.tile_loads()) == d.bytes_per_inference == _expected_bytes(d)
+    res = {}
+    for wbuf in ("double", "single"):
+        for timing in (dict(), dict(ddr_latency=40), dict(ddr_latency=40, ddr_bytes_per_cycle=0.5)):
+            core = RtlCore(b, lanes=4, weights="ddr", wbuf_rows=need, wbuf=wbuf, **timing)
+            try:
+                o = rtl_check_bitexact(core, samples=1)[0]
+                assert core.ddr_bytes_read == d.bytes_per_inference and core.ddr_beats_refused == 0
+                res[wbuf, len(res) % 3] = (o.cycles, core.stall_cycles)
+            finally:
+                core.close()
+    for wbuf in ("double", "single"):
+        (c0, s0), (c1, s1), (c2, s2) = (res[wbuf, i] for i in range(3))
+        assert c0 < c1 < c2 and s0 <= s1 < s2, (wbuf, res)
+        assert c2 - s2 <= c1 - s1 + 8                 # the extra cycles are the waits for tiles
+    assert res["double", 2][0] < res["single", 2][0] and res["double", 2][1] < res["single", 2][1], res
+    with pytest.raises(ValueError, match="ddr_latency 0"):
+        RtlCore(b, lanes=4, weights="ddr", wbuf_rows=need, ddr_latency=0)
+    with pytest.raises(ValueError, match="wbuf 'triple'"):
+        RtlCore(b, lanes=4, weights="ddr", wbuf_rows=need, wbuf="triple")
+    with pytest.raises(ValueError, match="this core has none"):
+        RtlCore(b, lanes=4, ddr_bytes_per_cycle=1.0)
+
+
+def test_reset_while_loading_then_bitexact(bundles):
+    """The first tiles load while the input is received: a reset then (loads in flight, the DDR side reset
+    with the core) leaves no stale beat behind; the next inference is bit-exact and reads the formula's bytes."""
+    from syna_contract import protocol as P
+    b = bundles[OR_P4.name]
+    need = max(l.rows for l in ddr_weights(lower(b, 4, target=RTL)).layers)
+    core = RtlCore(b, lanes=4, weights="ddr", wbuf_rows=need, ddr_latency=20, ddr_bytes_per_cycle=1.0)
+    try:
+        g, spec = b.golden(), b.input_spec
+        words = P.pack_frames(g["input"][0], spec["bits"])
+        core.run(words, spec["steps"], stop_after_in=len(words) // 2)
+        assert 0 < core.ddr_bytes_read < core.ddr.bytes_per_inference      # a load was under way
+        core.reset()
+        read = core.ddr_bytes_read
+        rtl_check_bitexact(core, samples=1)
+        assert core.ddr_bytes_read - read == core.ddr.bytes_per_inference and core.ddr_beats_refused == 0
+    finally:
+        core.close()
+
+
+def test_ddr_bandwidth_is_the_rate_asked(bundles):
+    """The token bucket delivers the bytes per cycle asked, not less (a fraction of a beat per cycle is kept):
+    at 3 bytes per cycle (4-byte beats, 3/4 beat per cycle) a load-bound single-buffer run stalls 4/3 x what
+    it stalls at one beat per cycle, within a few cycles per load."""
+    b = bundles[OR_P4.name]
+    need = max(l.rows for l in ddr_weights(lower(b, 4, target=RTL)).layers)
+    stall = {}
+    for bw in (None, 3.0):
+        core = RtlCore(b, lanes=4, weights="ddr", wbuf_rows=need, ddr_bytes_per_cycle=bw)
+        try:
+            rtl_check_bitexact(core, samples=1)
+            stall[bw], nld = core.stall_cycles, len(core.ddr.tile_loads())
+        finally:
+            core.close()
+    assert abs(stall[3.0] - stall[None] * 4 / 3) <= 4 * nld, stall

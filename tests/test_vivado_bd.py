@@ -289,7 +289,8 @@ def test_rtl_ddr_ip_has_the_master_its_address_space_and_the_ddr_registers(bundl
     assert f"set syna_gmem_dw {gmem_dw}" in tcl
     calls = _calls(_tcl_check("syna_rtl_ip.tcl", tmp_path, gen, "zcu104"))
     added = [[f.strip("{}") for f in c[2:]] for c in calls if c[:2] == ["add_files", "-norecurse"]]
-    assert added[1] == [str((gen / f).resolve()) for f in (rc.CFG_VH, *rc.ROM_FILES, rc.DDR_MEM, rc.DDR_HEAD_MEM)
+    assert added[1] == [str((gen / f).resolve()) for f in (rc.CFG_VH, *rc.ROM_FILES, rc.DDR_MEM, rc.DDR_HEAD_MEM,
+                                                       rc.TILES_MEM)
                         if f != rc.WEIGHTS_MEM]
     assert ["set_property", "top", "syna_core_top_ddr", "current_fileset"] in calls
     assert ["set_property", "generic", f"GMEM_DW={gmem_dw}", "current_fileset"] in calls
