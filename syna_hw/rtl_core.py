@@ -34,7 +34,8 @@ from .lowering import WBUF_DEFAULT, WBUF_MODES, WEIGHTS_MODES, DdrWeights, check
 from .rtl_config import (ATT_DIMS, ATT_FIELDS, ATT_KINDS, ATT_MEM, ATTW_MEM, BT_MEM, CFG_VH, DDR_HEAD_MEM,  # noqa: F401
                          DDR_MEM, FIELDS, GATE_CONSTANTS, HASH_MEM, LAYOUT_JSON, MERGE_CODES, REPO, ROM_FILES,
                          RTL_DIR, RTL_FILELIST,
-                         SCHEDULE_MEM, SIGMOID_MEM, TILES_MEM, TOP_DDR_MODULE, TOP_MODULE, WEIGHTS_MEM, RtlConfig, ddr_arch,
+                         SCHEDULE_MEM, SIGMOID_MEM, TILES_MEM, TOP_DDR_MODULE, TOP_MODULE, WEIGHTS_MEM, RtlConfig,
+                         ddr_arch,
                          generate, rtl_arch, rtl_memories)
 from .rtl_toolchain import (DEFAULT_CACHE, SIM_DIR, VERILATOR_MAKEFLAGS, RtlToolMissing, _Lock,  # noqa: F401
                             build_harness, cache_root, rtl_sources, verilator_bin, verilator_env)
@@ -56,7 +57,8 @@ def vivado_tcl(bundle_dir, board: str, lanes: int, out_dir, ddr: DdrWeights | No
     if built_ddr is not None and built_ddr != (ddr is not None):
         raise ValueError(f"the RTL configuration in {out} was generated with weights="
                          f"{'ddr' if built_ddr else 'rom'}; generate it again with the weights mode of the bitstream")
-    rom_files = [f for f in ROM_FILES if f != WEIGHTS_MEM] + [DDR_MEM, DDR_HEAD_MEM, TILES_MEM] if ddr else list(ROM_FILES)
+    ddr_files = [DDR_MEM, DDR_HEAD_MEM, TILES_MEM]
+    rom_files = [f for f in ROM_FILES if f != WEIGHTS_MEM] + ddr_files if ddr else list(ROM_FILES)
     generated = [out / CFG_VH] + [out / f for f in rom_files]
     missing = [str(p) for p in generated if not p.is_file()]
     if missing:
