@@ -147,11 +147,10 @@ class RtlConfig:
 
     @property
     def arch_key(self) -> str:
-        """Hash of the architecture parameters, the contract constants, the RTL sources and the Verilator
-        harness (sim/harness.cpp): one build per key."""
+        """Hash of the architecture parameters, the contract constants and the RTL sources: one build per key."""
         h = hashlib.sha256(json.dumps(self.arch, sort_keys=True).encode())
         h.update(json.dumps(GATE_CONSTANTS, sort_keys=True).encode())
-        for path in rtl_sources(top=True) + [REPO / "sim" / "harness.cpp"]:   # the harness is built in
+        for path in rtl_sources(top=True):
             h.update(path.read_bytes())
         return h.hexdigest()[:16]
 
