@@ -31,6 +31,7 @@ sys.path.insert(0, str(REPO))
 
 from syna_contract import protocol as P  # noqa: E402
 from syna_contract.bundle import load_bundle  # noqa: E402
+from syna_hw.limits import DEFAULT_LANES  # noqa: E402
 from benchenv import cpu_model, git_commit  # noqa: E402
 
 NETS = ("mnist", "cifar10_dvs", "dvs_gesture")
@@ -108,7 +109,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--nets", nargs="+", default=list(NETS), choices=NETS)
     ap.add_argument("--samples", type=int, default=1, help="golden samples per net through both cores (default 1)")
-    ap.add_argument("--lanes", type=int, default=16, help="P (default 16)")
+    ap.add_argument("--lanes", type=int, default=DEFAULT_LANES, help=f"P (default {DEFAULT_LANES})")
     ap.add_argument("--workdir", default=None, help="keep the bundles here (default: a temporary directory)")
     a = ap.parse_args(argv)
     tmp = None if a.workdir else tempfile.TemporaryDirectory(prefix="bench_paper_rtl_")

@@ -436,7 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                f"spike maps, else {DEFAULT_RATE:g})")
     pl.add_argument("--weight-buffers", type=int, choices=(1, 2), default=1,
                     help="weight-tile buffers of the DDR build: 1 = load, then compute (what both cores build; "
-                         "default), 2 = double buffer, loads overlap compute (modelled, not built)")
+                         "default), 2 = double buffer, loads overlap compute (the RTL twin's --wbuf double; not in the HLS core)")
     pl.add_argument("--json", help="also write the plan as JSON here")
     pl.add_argument("--no-suggest", dest="suggest", action="store_false",
                     help="do not search for nearby settings that fit (when it does not fit on chip)")

@@ -69,13 +69,14 @@ from .rtl_config import RtlMemory, ddr_arch, rtl_arch, rtl_memories
 DEFAULT_RATE = 0.10          # firing rate of the modelled spike maps (issue 16's networks fire at 5-20 %)
 DDR_SHARE = 0.5              # of the board's DDR, what the model may use (the OS and the PYNQ image keep the rest)
 DDR_NOT_BUILT = ("modelled; both cores read weights from DDR in simulation (HLS C-sim and RTL twin, `--weights ddr`: "
-                 "one buffer, loads not overlapped with compute); spilled maps/membranes are not built and nothing "
-                 "has run on a board (issue 16)")
-SINGLE, DOUBLE = 1, 2        # weight-tile buffers: 1 = load then compute (both cores today), 2 = loads overlap compute
+                 "one buffer; the RTL twin also builds two, `--wbuf double`); spilled maps/membranes are not built "
+                 "and nothing has run on a board (issue 16)")
+SINGLE, DOUBLE = 1, 2        # weight-tile buffers: 1 = load then compute (both cores), 2 = loads overlap compute (RTL)
 BUFFER_SCHEMES = {SINGLE: "single weight buffer (as both cores build it: a tile is loaded, then computed on; "
                           "stall = the whole load time)",
-                  DOUBLE: "double weight buffer (modelled, not built: a layer's later loads overlap the previous "
-                          "tile's compute; stall = first load + max(0, load - compute per tile))"}
+                  DOUBLE: "double weight buffer (as the RTL twin builds it with wbuf='double', the HLS core does "
+                          "not: a layer's later loads overlap the previous tile's compute; modelled stall = first "
+                          "load + max(0, load - compute per tile), an upper bound on the RTL's, docs/rtl.md)"}
 TILED_NOT_BUILT = ("accumulators and membranes of one output-channel tile (modelled, not built: the cores keep a "
                    "whole layer's)")
 
@@ -95,8 +96,9 @@ class Choice:
 
     @property
     def built(self) -> bool:
-        """Whether both cores build this placement today (on chip, or weights in DDR through one buffer)."""
-        return self.buffers == SINGLE and not (self.acc_tile or self.spilled or self.membranes_ddr)
+        """Whether the cores build this placement today (on chip, or weights in DDR through one buffer, or
+        through two: the RTL twin's wbuf='double', which the HLS core does not build)."""
+        return not (self.acc_tile or self.spilled or self.membranes_ddr)
 
 
 @dataclass
@@ -596,11 +598,12 @@ def place(hw: HwModel, board: str | Board, clock_mhz: float | None = None, rate:
                  + (f", {p.uram} URAM" if b.uram else "") + f" (budget {b.budget('bram36'):,.1f}"
                  + (f" + {b.budget('uram'):,.1f} URAM" if b.uram else "") + ")"]
     if choice.built:
-        p.reasons.append("this placement is what both cores build (`--weights ddr`, lowering.ddr_weights' tiles); "
-                         "the speed is modelled")
+        p.reasons.append("this placement is what both cores build (`--weights ddr`, lowering.ddr_weights' tiles)"
+                         if choice.buffers == SINGLE else "this placement is what the RTL twin builds (`--weights ddr "
+                         "--wbuf double`, lowering.ddr_weights' tiles); the HLS core has one buffer")
+        p.reasons[-1] += "; the speed is modelled"
     else:
-        not_built = [x for x, on in ((BUFFER_SCHEMES[DOUBLE].split(" (")[0], choice.buffers == DOUBLE),
-                                     (TILED_NOT_BUILT.split(" (")[0], bool(choice.acc_tile)),
+        not_built = [x for x, on in ((TILED_NOT_BUILT.split(" (")[0], bool(choice.acc_tile)),
                                      (f"the encoder over {ddr.layers[0].tiles} tiles (re-reading its input "
                                       f"per tile)", encoder_tiled(ddr)),
                                      ("spilled spike maps", bool(choice.spilled)),

@@ -169,8 +169,8 @@ def test_double_buffer_hides_later_loads(nmnist_bundle):
         assert c2.stall <= c1.stall
         if c1.loads == 1:
             assert c2.stall == c1.stall                        # one load: nothing to overlap
-    assert one.choice.built and not two.choice.built
-    assert any("modelled, not built: double weight buffer" in r for r in two.reasons)
+    assert one.choice.built and two.choice.built                 # the RTL twin builds both (wbuf single/double)
+    assert any("what the RTL twin builds" in r and "the HLS core has one buffer" in r for r in two.reasons)
     with pytest.raises(ValueError, match="weight buffers 3"):
         pl.place(hw, "pynq-z2", buffers=3)
 
@@ -180,7 +180,7 @@ def test_cli_weight_buffers(capsys, tmp_path):
     rc1, text1, d1 = _plan(NMNIST17 + ["--board", "pynq-z2", "--no-suggest"], capsys, tmp_path)
     rc2, text2, d2 = _plan(NMNIST17 + ["--board", "pynq-z2", "--no-suggest", "--weight-buffers", "2"], capsys, tmp_path)
     assert rc1 == rc2 == 3 and d1["weight_buffers"] == 1 and d2["weight_buffers"] == 2 and d2["double_buffer"]
-    assert d1["built"] and not d2["built"] and d2["stall_cycles"] <= d1["stall_cycles"]
+    assert d1["built"] and d2["built"] and d2["stall_cycles"] <= d1["stall_cycles"]
     assert pl.BUFFER_SCHEMES[pl.SINGLE] in text1 and pl.BUFFER_SCHEMES[pl.DOUBLE] in text2
     with pytest.raises(SystemExit):
         main(["plan", *NMNIST17, "--weight-buffers", "3"])
