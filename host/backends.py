@@ -260,6 +260,9 @@ HWH_NAMES = {"CTRL": ("CTRL",), "GIE": ("GIER", "GIE"), "IER": ("IP_IER", "IER")
 HWH_DDR_NAMES = {"WEIGHTS_BASE": ("weights_base_1", "weights_base", "ddr_1", "ddr"),
                  "WEIGHTS_BASE_HI": ("weights_base_2", "weights_base_hi", "ddr_2")}
 GMEM_DATA_WIDTH = "C_M_AXI_GMEM_DATA_WIDTH"   # the m_axi_gmem port's data width in the core IP's parameters
+# the port's data width for an image row of ``bits`` bits, by the .hwh parameter that names it: the Vitis HLS
+# IP's (one row) and the RTL twin's IP (GMEM_DW: one row, at least protocol.RTL_GMEM_MIN_BITS)
+GMEM_WIDTH_PARAMS = {GMEM_DATA_WIDTH: lambda bits: bits, "GMEM_DW": lambda bits: max(P.RTL_GMEM_MIN_BITS, bits)}
 
 DMA_TYPE = "xilinx.com:ip:axi_dma"
 DMACR_RESET = 1 << 2
@@ -434,13 +437,15 @@ class PynqBackend(Backend):
     def _load_weights(self, lanes: int | None, params: dict) -> None:
         """Once per bundle: the checked DDR image into contiguous memory, its address into WEIGHTS_BASE."""
         img = ddr.bundle_image(self.bundle, lanes)
-        width = {str(k).upper(): v for k, v in params.items()}.get(GMEM_DATA_WIDTH)
-        if width is not None and int(width) != ddr.row_bits(img):
+        upper = {str(k).upper(): v for k, v in params.items()}
+        name = next((n for n in GMEM_WIDTH_PARAMS if n in upper), None)
+        width = upper[name] if name else None
+        if width is not None and int(width) != GMEM_WIDTH_PARAMS[name](ddr.row_bits(img)):
             from syna_contract.bundle import BundleError
             raise BundleError(self.bundle.root / self.bundle.manifest["ddr_image"].get("file", "weights.ddr.bin"),
                               f"DDR image of P = {img.lanes} lanes, rows of {ddr.row_bits(img)} bits; the overlay's "
                               f"core {self.core_name} reads rows of {int(width)} bits (m_axi_gmem data width in the "
-                              ".hwh): it was built for another P (or weight width); re-export the image with "
+                              f".hwh, {name}): it was built for another P (or weight width); re-export the image with "
                               "--ddr-image --lanes <the bitstream's P>")
         self.ddr_lanes = img.lanes
         if self._allocate_fn is None:

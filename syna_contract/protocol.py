@@ -53,6 +53,7 @@ WEIGHTS_BASE_ALIGN = 4096
 # The byte addresses a DDR core's m_axi_gmem can reach: 49 bits (Zynq UltraScale+ S_AXI_HP*_FPD; a
 # Zynq-7000 HP port decodes 32 of them). WEIGHTS_BASE + the image's total_bytes above 2^49 is a weights error.
 DDR_ADDR_BITS = 49
+RTL_GMEM_MIN_BITS = 32   # the RTL twin's m_axi_gmem data width: one image row, at least this (IP parameter GMEM_DW)
 DDR_MAX_BURST_BEATS = 256  # the cores' longest AXI read burst (AXI4; an AXI3 HP port gets 16-beat pieces)
 INTERFACE_VERSION = 3    # 3: STATUS weights (DDR cores), WEIGHTS_BASE in REGISTERS; 2: IDLE_TIMEOUT register,
                          # STATUS input_range, framing checked whatever STEPS

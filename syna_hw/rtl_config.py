@@ -275,7 +275,7 @@ def ddr_arch(dw: DdrWeights, wbuf: str = WBUF_DEFAULT) -> dict:
         raise ValueError(f"wbuf {wbuf!r}; expected one of {', '.join(WBUF_MODES)}")
     nld = len(dw.tile_loads())
     return dict(WDDR=1, WD=dw.wbuf_rows, WAW=_bits_for(dw.wbuf_rows - 1), ROWB=dw.row_bytes,
-                GMEM_DW=max(32, 8 * dw.row_bytes), DDR_BYTES=dw.bytes_per_inference,
+                GMEM_DW=max(proto.RTL_GMEM_MIN_BITS, 8 * dw.row_bytes), DDR_BYTES=dw.bytes_per_inference,
                 DDR_PAGES=-(-dw.image_bytes // proto.WEIGHTS_BASE_ALIGN),
                 DDR_CHECK_BEATS=len(dw.header) // max(4, dw.row_bytes), DDR_ADDR_BITS=proto.DDR_ADDR_BITS,
                 NBUF=WBUF_MODES.index(wbuf) + 1, NLD=nld, LDAW=_bits_for(nld - 1))

@@ -134,6 +134,20 @@ def test_refusals_on_the_board(bundles, impl):
     with pytest.raises(BundleError, match=r"DDR image of P = 8 lanes, rows of 32 bits; the overlay's core .* "
                                           r"reads rows of 64 bits"):
         open_core(b["p8"], board)
+    # the same on an RTL-twin overlay, whose .hwh names the port's width GMEM_DW (one row, at least 32 bits)
+    rtl_ip = ddr_board(bundles, impl)
+    hls_desc = rtl_ip.descriptions
+
+    def rtl_descriptions(core_name, dma_name):
+        d = hls_desc(core_name, dma_name)
+        d[core_name]["parameters"] = {"GMEM_DW": str(max(P.RTL_GMEM_MIN_BITS, rtl_ip.gmem_data_width))}
+        return d
+    rtl_ip.descriptions = rtl_descriptions
+    with pytest.raises(BundleError, match=r"DDR image of P = 8 lanes, rows of 32 bits; the overlay's core .* "
+                                          r"reads rows of 64 bits \(m_axi_gmem data width in the \.hwh, GMEM_DW\)"):
+        open_core(b["p8"], rtl_ip)
+    core, _ = open_core(b["p16"], rtl_ip)
+    assert core.info()["weights_from"] != "weights option"
     # without a .hwh: weights='ddr' and the core's P given
     bare = ddr_board(bundles, impl, registers=None)
     with pytest.raises(BundleError, match=r"DDR image laid out for P = 8 lanes; the core has P = 16"):
