@@ -246,6 +246,20 @@ def reference_without_ia_t_restart(bundle, x: np.ndarray, ddr) -> "object":
 
 
 # =============================================================================== checks
+def ddr_bytes_by_doc(d) -> int:
+    """The bytes a DDR core reads per inference, by docs/hls-core.md's formula (not the implementation's
+    ``DdrWeights.bytes_per_inference``, which the tests compare with it): the weights check (the image's
+    128-byte header in whole rows, max(128, row_bytes)), then the sum over conv / fc layers of loads x G x
+    w_block_bytes, loads = 2 for an attention layer of 2+ tiles (pass 2 reloads), else 1; every tile is
+    one range of n x w_block_bytes bytes."""
+    from syna_contract import ddr_image as di
+    total = max(di.HEADER_FIXED, d.row_bytes)
+    for l in d.layers:
+        tiles = -(-l.groups // l.tile_groups)
+        total += (2 if l.attention and tiles > 1 else 1) * l.groups * l.w_block_bytes
+    return total
+
+
 def rtl_check_bitexact(core, samples=None) -> list:
     """Run a bundle's golden inputs through an RtlCore; assert scores, counts, status and every spike
     map (the simulation tap); return the unpacked output packets (protocol.CoreOutput: .cycles,

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from helpers import HW_CASES, export_ia_t_carry, reference_without_ia_t_restart
+from helpers import HW_CASES, ddr_bytes_by_doc, export_ia_t_carry, reference_without_ia_t_restart
 from model_export.model import AttentionSpec
 from syna_contract import ddr_image as di
 from syna_contract import protocol as pr
@@ -36,16 +36,6 @@ def _with_image(root, lanes):
     return load_bundle(root)
 
 
-def _expected_bytes(d) -> int:
-    """docs/hls-core.md: the weights check (the image's 128-byte header, whole rows), then the sum over
-    conv / fc layers of loads x G x w_block_bytes, loads = 2 for an attention layer of 2+ tiles, else 1
-    (every tile is one range of n x w_block_bytes)."""
-    total = max(di.HEADER_FIXED, d.row_bytes)
-    for l in d.layers:
-        tiles = -(-l.groups // l.tile_groups)
-        total += (2 if l.attention and tiles > 1 else 1) * l.groups * l.w_block_bytes
-    return total
-
 
 def _run_ddr(b, lanes, build_root, wbuf_rows=None):
     x = b.golden()["input"]
@@ -54,8 +44,8 @@ def _run_ddr(b, lanes, build_root, wbuf_rows=None):
     res = core.run(x)
     msg = hc.compare(res, ref)
     assert msg is None, msg
-    assert core.ddr_bytes_read == len(x) * _expected_bytes(core.ddr)
-    assert core.ddr.bytes_per_inference == _expected_bytes(core.ddr)
+    assert core.ddr_bytes_read == len(x) * ddr_bytes_by_doc(core.ddr)
+    assert core.ddr.bytes_per_inference == ddr_bytes_by_doc(core.ddr)
     for i in range(min(len(x), 2)):          # the cycle counter is the documented model, layer by layer
         rep = model_cycles(core.hw, x[i], {k: v[i] for k, v in ref.spikes.items()}, core.ddr)
         got = {name: int(c[i]) for name, c in res.layer_cycles.items()}

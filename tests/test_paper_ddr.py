@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import rtl_check_bitexact
+from helpers import ddr_bytes_by_doc, rtl_check_bitexact
 from model_export.cli import main
 from model_export.paper_bundles import paper_bundle
 from syna_contract.bundle import load_bundle
@@ -37,13 +37,6 @@ HLS_SAMPLES = 4
 RTL_NETS = ("dvs_gesture",)            # one paper-size RTL inference in CI; the rest: bench/bench_paper_rtl.py
 RATE_RANGE = (0.05, 0.20)              # issue 16: layers fire at 5-20 %
 
-
-def expected_ddr_bytes(d) -> int:
-    """docs/hls-core.md: the weights check's max(128, row_bytes) bytes (interface version 3), then the sum
-    over conv / fc layers of loads x G x w_block_bytes (loads = 2 for an attention layer of 2+ tiles, else 1)."""
-    return max(128, d.row_bytes) + sum((2 if l.attention and -(-l.groups // l.tile_groups) > 1 else 1)
-                                       * l.groups * l.w_block_bytes
-               for l in d.layers)
 
 
 @pytest.fixture(scope="session")
@@ -95,7 +88,7 @@ def test_paper_size_network_runs_bit_exact_from_ddr_hls(net, paper_dir, tmp_path
     core = hc.HlsCore(b, LANES, build_root=tmp_path / "build", weights="ddr").compile()
     res = core.run(x)
     assert hc.compare(res, ref) is None, hc.compare(res, ref)
-    assert core.ddr_bytes_read == len(x) * expected_ddr_bytes(core.ddr) > 10_000_000
+    assert core.ddr_bytes_read == len(x) * ddr_bytes_by_doc(core.ddr) > 10_000_000
     assert max(-(-l.groups // l.tile_groups) for l in core.ddr.layers) > 1      # some layer is tiled
     for board in ("pynq-z2", "zcu104"):                       # does not fit on chip; runs with weights in DDR
         assert main(["plan", str(root), "--board", board, "--lanes", str(LANES), "--no-suggest"]) == 3
@@ -110,7 +103,7 @@ def test_paper_size_network_runs_bit_exact_from_ddr_rtl(net, paper_dir):
     core = RtlCore(load_bundle(paper_dir(net)), lanes=LANES, weights="ddr", max_cycles=1_000_000_000)
     try:
         outs = rtl_check_bitexact(core, samples=1)
-        assert core.ddr_bytes_read == expected_ddr_bytes(core.ddr) > 10_000_000
+        assert core.ddr_bytes_read == ddr_bytes_by_doc(core.ddr) > 10_000_000
         assert core.ddr_beats_refused == 0
         assert max(l.tiles for l in core.ddr.layers) > 1                       # some layer is tiled
         assert outs[0].cycles > 1_000_000

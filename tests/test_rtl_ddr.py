@@ -12,7 +12,8 @@ import pytest
 
 import numpy as np
 
-from helpers import HwCase, export_ia_t_carry, reference_without_ia_t_restart, rtl_check_bitexact
+from helpers import (HwCase, ddr_bytes_by_doc, export_ia_t_carry, reference_without_ia_t_restart,
+                     rtl_check_bitexact)
 from syna_contract import ddr_image as di
 from syna_contract.bundle import BundleError, load_bundle
 from syna_contract.reference import Reference
@@ -39,24 +40,14 @@ def bundles(tmp_path_factory):
     return {c.name: _bundle(c, root) for c in (OR_P4, ATT_C_P1, ATT_P4)}
 
 
-def _expected_bytes(d) -> int:
-    """docs/hls-core.md: the weights check (the image's 128-byte header, whole rows), then the sum over
-    conv / fc layers of loads x G x w_block_bytes, loads = 2 for an attention layer of 2+ tiles (pass 2
-    reloads), else 1; every tile one range of n x w_block_bytes bytes."""
-    total = max(di.HEADER_FIXED, d.row_bytes)
-    for l in d.layers:
-        tiles = -(-l.groups // l.tile_groups)
-        total += (2 if l.attention and tiles > 1 else 1) * l.groups * l.w_block_bytes
-    return total
-
 
 def _run(b, lanes, wbuf_rows, wbuf="single"):
     core = RtlCore(b, lanes=lanes, weights="ddr", wbuf_rows=wbuf_rows, wbuf=wbuf)
     try:
         outs = rtl_check_bitexact(core)
         assert core.ddr_beats_refused == 0
-        assert core.ddr_bytes_read == len(outs) * _expected_bytes(core.ddr)
-        assert core.ddr.bytes_per_inference == _expected_bytes(core.ddr)
+        assert core.ddr_bytes_read == len(outs) * ddr_bytes_by_doc(core.ddr)
+        assert core.ddr.bytes_per_inference == ddr_bytes_by_doc(core.ddr)
         return core.ddr, outs
     finally:
         core.close()
@@ -204,7 +195,7 @@ def test_ddr_timing_and_double_buffer(bundles):
     b = bundles[OR_P4.name]
     need = max(l.rows for l in ddr_weights(lower(b, 4, target=RTL)).layers)
     d = ddr_weights(lower(b, 4, target=RTL), need)
-    assert d.check_bytes + sum(t.nbytes for t in d.tile_loads()) == d.bytes_per_inference == _expected_bytes(d)
+    assert d.check_bytes + sum(t.nbytes for t in d.tile_loads()) == d.bytes_per_inference == ddr_bytes_by_doc(d)
     res = {}
     for wbuf in ("double", "single"):
         for timing in (dict(), dict(ddr_latency=40), dict(ddr_latency=40, ddr_bytes_per_cycle=0.5)):
