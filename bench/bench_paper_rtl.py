@@ -29,7 +29,6 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from syna_contract import protocol as P  # noqa: E402
 from syna_contract.bundle import load_bundle  # noqa: E402
 from syna_hw.limits import DEFAULT_LANES  # noqa: E402
 from benchenv import cpu_model, git_commit  # noqa: E402
@@ -48,21 +47,10 @@ def _bundle(net: str, root: Path, samples: int, lanes: int) -> Path:
     return out
 
 
-def _rtl_sample(core, g, i: int, spec: dict) -> tuple[bool, int]:
-    """One golden sample through the RTL: (every spike, score, count and the status equal golden, cycles)."""
-    r = core.run(P.pack_frames(g["input"][i], spec["bits"]), spec["steps"])
-    o = P.unpack_output(r.out, core.classes, core.layers)
-    maps = core.spike_maps(r.taps)
-    ok = (not r.timed_out and np.array_equal(o.scores, g["scores"][i]) and o.errors == []
-          and all(o.spike_counts[n] == int(g[f"spikes/{n}"][i].sum()) and np.array_equal(maps[n], g[f"spikes/{n}"][i])
-                  for n in core.layers))
-    return ok, o.cycles
-
-
 def measure(net: str, root: Path, samples: int, lanes: int) -> dict:
     from syna_hw import hls_core as hc
     from syna_hw.cycles import synaptic_ops
-    from syna_hw.rtl_binding import RtlCore
+    from syna_hw.rtl_binding import RtlCore, check_golden_sample
     from syna_contract.reference import Reference
 
     t = time.perf_counter()
@@ -90,7 +78,7 @@ def measure(net: str, root: Path, samples: int, lanes: int) -> dict:
     oks, cycles = [], []
     t, c = time.perf_counter(), time.process_time()
     for i in range(n):
-        ok, cyc = _rtl_sample(core, g, i, spec)
+        ok, cyc, _ = check_golden_sample(core, g, i)
         oks.append(ok)
         cycles.append(cyc)
     rtl_wall, rtl_cpu = (time.perf_counter() - t) / n, (time.process_time() - c) / n

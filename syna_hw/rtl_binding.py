@@ -265,6 +265,21 @@ def board_ddr_timing(board: str, clock_mhz: float | None = None) -> dict:
     return dict(ddr_bytes_per_cycle=get_board(board).ddr_bytes_per_cycle(clock_mhz))
 
 
+def check_golden_sample(core: RtlCore, g, i: int) -> tuple[bool, int, list[str]]:
+    """Golden sample ``i`` (``g``: ``bundle.golden()``) through ``core``: (scores, spike counts and every layer's
+    spike map at every step equal golden.npz and no error status, the core's cycle count, the layers that
+    differ)."""
+    spec = core.bundle.input_spec
+    r = core.run(proto.pack_frames(g["input"][i], spec["bits"]), spec["steps"])
+    o = proto.unpack_output(r.out, core.classes, core.layers)
+    maps = core.spike_maps(r.taps)
+    gold = {name: g[f"spikes/{name}"][i] for name in core.layers}
+    bad = [name for name, gm in gold.items()
+           if o.spike_counts[name] != int(gm.sum()) or not np.array_equal(maps[name], gm)]
+    good = not r.timed_out and np.array_equal(o.scores, g["scores"][i]) and o.errors == [] and not bad
+    return good, o.cycles, bad
+
+
 def rtl_stage(bundle_dir: str | Path, samples: int = 4, lanes: int = DEFAULT_LANES, weights: str = "rom",
               max_cycles: int = 50_000_000) -> dict:
     """For the demos: run the first ``samples`` golden inputs through the RTL twin (``weights="ddr"``: the
@@ -276,22 +291,13 @@ def rtl_stage(bundle_dir: str | Path, samples: int = 4, lanes: int = DEFAULT_LAN
     and per-sample details."""
     core = RtlCore(bundle_dir, lanes=lanes, weights=weights, max_cycles=max_cycles)
     g = core.bundle.golden()
-    spec = core.bundle.input_spec
     n = min(samples, len(g["input"]))
     ok, cycles, mism = True, [], []
     for i in range(n):
-        words = proto.pack_frames(g["input"][i], spec["bits"])
-        r = core.run(words, spec["steps"])
-        o = proto.unpack_output(r.out, core.classes, core.layers)
-        maps = core.spike_maps(r.taps)
-        good = not r.timed_out and np.array_equal(o.scores, g["scores"][i]) and o.errors == []
-        for name in core.layers:
-            gm = g[f"spikes/{name}"][i]
-            if o.spike_counts[name] != int(gm.sum()) or not np.array_equal(maps[name], gm):
-                good = False
-                mism.append((i, name))
+        good, cyc, bad = check_golden_sample(core, g, i)
+        mism += [(i, name) for name in bad]
         ok &= good
-        cycles.append(o.cycles)
+        cycles.append(cyc)
     ddr_bytes = core.ddr_bytes_read if core.ddr is not None else 0
     ok &= core.ddr_beats_refused == 0 if core.ddr is not None else True
     core.close()
