@@ -168,11 +168,14 @@ def layout(manifest: dict, lanes: int) -> tuple[dict, list[dict]]:
     return head, entries
 
 
-def _pack_header(head: dict, manifest: dict) -> bytes:
-    h = bytearray(HEADER_FIXED)
-    head = dict(head, magic=MAGIC, model_hash=bytes.fromhex(manifest["model_hash"]))
+def _pack_header(head: dict, entries: list[dict], manifest: dict) -> bytes:
+    """The image's first ``header_bytes``: the fixed header, the layer table, zeros up to the first section."""
+    h = bytearray(head["header_bytes"])
+    fields = dict(head, magic=MAGIC, model_hash=bytes.fromhex(manifest["model_hash"]))
     for name, (off, fmt) in HEADER_FIELDS.items():
-        struct.pack_into(fmt, h, off, head[name])
+        struct.pack_into(fmt, h, off, fields[name])
+    for i, e in enumerate(entries):
+        struct.pack_into(f"<{len(ENTRY_FIELDS)}I", h, HEADER_FIXED + i * ENTRY_BYTES, *(e[f] for f in ENTRY_FIELDS))
     return bytes(h)
 
 
@@ -191,11 +194,7 @@ def image_head(manifest: dict, lanes: int) -> bytes:
     (docs/core-interface.md, STATUS ``weights``): another model's image, an image for another P, or
     memory that holds no image differ here."""
     head, entries = layout(manifest, lanes)
-    h = bytearray(head["header_bytes"])
-    h[:HEADER_FIXED] = _pack_header(head, manifest)
-    for i, e in enumerate(entries):
-        struct.pack_into(f"<{len(ENTRY_FIELDS)}I", h, HEADER_FIXED + i * ENTRY_BYTES, *(e[f] for f in ENTRY_FIELDS))
-    return bytes(h[:check_bytes(head["row_bytes"])])
+    return _pack_header(head, entries, manifest)[:check_bytes(head["row_bytes"])]
 
 
 def build_image(manifest: dict, params: dict[str, dict[str, np.ndarray]], lanes: int) -> bytes:
@@ -230,9 +229,7 @@ def build_image(manifest: dict, params: dict[str, dict[str, np.ndarray]], lanes:
                 raise ValueError(f"layer {l['name']!r}: {att.size} attention weights; its spec says "
                                  f"{e['att_bytes'] // 2}")
             img[e["att_offset"]:e["att_offset"] + e["att_bytes"]] = att.astype("<i2").tobytes()
-    img[:HEADER_FIXED] = _pack_header(head, manifest)
-    for i, e in enumerate(entries):
-        struct.pack_into(f"<{len(ENTRY_FIELDS)}I", img, HEADER_FIXED + i * ENTRY_BYTES, *(e[f] for f in ENTRY_FIELDS))
+    img[:head["header_bytes"]] = _pack_header(head, entries, manifest)
     return bytes(img)
 
 
