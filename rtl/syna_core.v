@@ -123,8 +123,10 @@ module syna_core #(
     localparam integer GAW = SYNA_DDR_ADDR_BITS;          // DDR byte address bits (protocol.DDR_ADDR_BITS)
     localparam integer HCB = SYNA_DDR_CHECK_BEATS;        // beats of the weights check (syna_ddrhead.mem)
     localparam integer PGS = SYNA_DDR_PAGES;              // the image's 4 KiB pages
+    // the longest read burst (the board's HP port: 16 on a Zynq-7000 AXI3 port, 256 AXI4) and the bursts in flight
+    localparam integer AXB = SYNA_AXI_MAX_BURST, AXO = SYNA_AXI_OUTSTANDING;
 `else
-    localparam integer GAW = 49, HCB = 1, PGS = 1;
+    localparam integer GAW = 49, HCB = 1, PGS = 1, AXB = 256, AXO = 4;
 `endif
 
     wire clk = ap_clk;
@@ -574,8 +576,8 @@ module syna_core #(
         if (WDDR != 0) begin : g_axi
             wire [GAW-1:0] araddr;
             wire           arlock;
-            syna_axi_rd #(.DATA_WIDTH(GMEM_DW), .ADDR_WIDTH(GAW), .ID_WIDTH(1), .LEN_WIDTH(32), .MAX_BURST(256),
-                          .MAX_OUTSTANDING(4), .FIFO_DEPTH(512)) u_rd (
+            syna_axi_rd #(.DATA_WIDTH(GMEM_DW), .ADDR_WIDTH(GAW), .ID_WIDTH(1), .LEN_WIDTH(32), .MAX_BURST(AXB),
+                          .MAX_OUTSTANDING(AXO), .FIFO_DEPTH(512)) u_rd (
                 .clk(clk), .rst(rst), .cmd_valid(lst == L_CMD || (hc_cmd && !hc_sent)),
                 .cmd_ready(rd_cmd_ready),
                 .cmd_addr(cmd_addr), .cmd_len(cmd_len), .busy(rd_busy), .done(rd_done), .err_resp(rd_err_resp),

@@ -12,7 +12,14 @@
 // limit, one beat per cycle) and holding at most one beat's bytes plus one cycle's fill, so the long-run
 // rate is min(bytes per cycle, one beat per cycle). The defaults are the ideal DDR of the tests.
 // The core's dbg_stall output (cycles its compute waits for a weight tile) is counted (syna_stall_cycles).
+// The DDR model is also an AXI port checker: every AR handshake must be an INCR burst (ARBURST 1) of
+// full-width beats (ARSIZE = log2 of the beat bytes) from a beat-aligned address, of at most the port's
+// longest burst (syna_set_ddr_port: the board's HP port, 16 beats on a Zynq-7000 AXI3 port; default
+// 256, AXI4), not crossing a 4 KiB boundary. The first violation is kept (syna_ddr_violation, a message;
+// it stays until the model is closed) and syna_transfer returns -3 at once: a violation is an error,
+// never a silent pass. syna_ddr_bursts / syna_ddr_max_beats count the bursts and the longest one seen.
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <vector>
@@ -47,6 +54,11 @@ struct Sim {
     uint64_t credit_q16 = 0;     // the token bucket (at most one beat)
     uint32_t latency = 1;        // cycles from the AR handshake to the first R beat (>= 1)
     uint64_t stall = 0;          // cycles with dbg_stall high
+    // AXI port checks (every AR handshake)
+    uint32_t port_max_burst = 256;   // the longest burst the port takes (beats)
+    uint64_t ar_count = 0;           // bursts requested
+    uint32_t ar_max_beats = 0;       // the longest seen
+    char violation[256] = {0};       // the first protocol violation ("" none)
 };
 
 // m_axi_gmem_RDATA of any width: Verilator's CData/SData/IData/QData or VlWide<N>
@@ -91,6 +103,36 @@ inline void ddr_drive(Sim* s) {
     t->m_axi_gmem_RVALID = 1;
     t->m_axi_gmem_RLAST = b.done + 1 == b.beats;
 }
+// One AR handshake against the port's rules (the first violation is kept, with its cycle).
+inline void check_ar(Sim* s, uint64_t addr, uint32_t beats, unsigned size, unsigned burst) {
+    s->ar_count++;
+    if (beats > s->ar_max_beats) s->ar_max_beats = beats;
+    if (s->violation[0]) return;
+    const uint64_t span = (uint64_t)beats * s->beat_bytes;
+    const char* what = nullptr;
+    char buf[160];
+    if (beats > s->port_max_burst) {
+        snprintf(buf, sizeof buf, "ARLEN %u: a burst of %u beats, the port takes at most %u", beats - 1, beats,
+                 s->port_max_burst);
+        what = buf;
+    } else if (burst != 1) {
+        snprintf(buf, sizeof buf, "ARBURST %u: expected INCR (1)", burst);
+        what = buf;
+    } else if ((1u << size) != (unsigned)s->beat_bytes) {
+        snprintf(buf, sizeof buf, "ARSIZE %u: expected full-width beats of %d bytes", size, s->beat_bytes);
+        what = buf;
+    } else if (addr % (uint64_t)s->beat_bytes) {
+        snprintf(buf, sizeof buf, "ARADDR not aligned to the %d-byte beat", s->beat_bytes);
+        what = buf;
+    } else if ((addr & 0xfffu) + span > 4096u) {
+        snprintf(buf, sizeof buf, "a burst of %u beats crosses a 4 KiB boundary", beats);
+        what = buf;
+    }
+    if (what)
+        snprintf(s->violation, sizeof s->violation, "AXI read port violation at cycle %llu, ARADDR 0x%llx: %s",
+                 (unsigned long long)s->cycles, (unsigned long long)addr, what);
+}
+
 // After settle (before the edge): the handshakes of this cycle.
 inline void ddr_sample(Sim* s) {
     Vsyna_core* t = s->top;
@@ -102,9 +144,12 @@ inline void ddr_sample(Sim* s) {
         else s->ddr_bad++;
         if (++b.done == b.beats) s->bursts.pop_front();
     }
-    if (t->m_axi_gmem_ARVALID && t->m_axi_gmem_ARREADY)
-        s->bursts.push_back(Burst{(uint64_t)t->m_axi_gmem_ARADDR, (uint32_t)t->m_axi_gmem_ARLEN + 1u, 0u,
-                                  s->cycles + s->latency});
+    if (t->m_axi_gmem_ARVALID && t->m_axi_gmem_ARREADY) {
+        const uint64_t addr = (uint64_t)t->m_axi_gmem_ARADDR;
+        const uint32_t beats = (uint32_t)t->m_axi_gmem_ARLEN + 1u;
+        check_ar(s, addr, beats, t->m_axi_gmem_ARSIZE, t->m_axi_gmem_ARBURST);
+        s->bursts.push_back(Burst{addr, beats, 0u, s->cycles + s->latency});
+    }
     if (t->dbg_stall) s->stall++;
 }
 
@@ -219,6 +264,16 @@ int syna_set_ddr_timing(void* h, uint32_t latency, uint64_t bw_q16) {
     s->credit_q16 = 0;
     return 0;
 }
+// The port's longest burst in beats (1..256); a longer one is a violation (syna_ddr_violation).
+int syna_set_ddr_port(void* h, uint32_t max_burst) {
+    Sim* s = static_cast<Sim*>(h);
+    if (max_burst < 1 || max_burst > 256) return -1;
+    s->port_max_burst = max_burst;
+    return 0;
+}
+const char* syna_ddr_violation(void* h) { return static_cast<Sim*>(h)->violation; }
+uint64_t syna_ddr_bursts(void* h) { return static_cast<Sim*>(h)->ar_count; }
+uint32_t syna_ddr_max_beats(void* h) { return static_cast<Sim*>(h)->ar_max_beats; }
 uint64_t syna_stall_cycles(void* h) { return static_cast<Sim*>(h)->stall; }
 uint64_t syna_ddr_bytes(void* h) { return static_cast<Sim*>(h)->ddr_bytes; }
 uint64_t syna_ddr_bad(void* h) { return static_cast<Sim*>(h)->ddr_bad; }
@@ -283,7 +338,7 @@ int64_t syna_reg_read(void* h, uint32_t addr) {
 // stop_after_in >= 0: return right after that many input words were accepted
 // (for reset-in-the-middle tests), leaving the core busy.
 // Returns the number of output words, -1 on timeout (max_cycles), -2 if the
-// start was not accepted. *n_tap receives the number of tap records;
+// start was not accepted, -3 on an AXI read port violation (syna_ddr_violation). *n_tap receives the number of tap records;
 // *run_cycles the cycles from ap_start written to the last output word.
 int syna_transfer(void* h, const uint32_t* in, int n_in, int tlast, uint32_t steps, uint32_t* out, int max_out,
                   uint32_t* tap, int tap_u32, int tap_cap, int* n_tap, uint64_t max_cycles, uint64_t* run_cycles,
@@ -323,6 +378,12 @@ int syna_transfer(void* h, const uint32_t* in, int n_in, int tlast, uint32_t ste
             taps++;
         }
         rise(s);
+        if (s->violation[0]) {                        // an AXI port violation: stop here (-3)
+            if (n_tap) *n_tap = taps;
+            if (run_cycles) *run_cycles = s->cycles - t0;
+            t->s_axis_in_TVALID = 0;
+            return -3;
+        }
         if (in_hs) i_in++;
         if (stop_after_in >= 0 && i_in >= stop_after_in) {
             if (n_tap) *n_tap = taps;

@@ -15,6 +15,17 @@ Sources, per column:
 - HP port: the PS's AXI high-performance slave the DMA masters write through: S_AXI_HP0 of
   processing_system7 (Zynq 7000, up to 64 bits, UG585 ch. 5), S_AXI_HP0_FPD of zynq_ultra_ps_e
   (UltraScale+, up to 128 bits, UG1085 ch. 35).
+- HP port protocol and longest burst (``hp_protocol``, ``hp_max_burst``, beats): what the PL side of the
+  port takes. Zynq 7000: S_AXI_HP0 is an **AXI3** slave (UG585 ch. 5, "High-Performance AXI Ports": the
+  AXI_HP signals are AXI3's, ARLEN 4 bits) in front of a DDR controller that takes "burst length 1 to 16
+  data beats" (UG585 ch. 10, "DDR Controller System Interface"): **16**. Zynq UltraScale+: the PL side of
+  S_AXI_HP*_FPD is **AXI4** (UG1085 ch. 35, "PL-PS Interface Specifics" and "AXI FIFO Interface": the AFI
+  converts to AXI3 inside the PS, restricting the PS-side transaction to 16 beats), so a PL master may
+  issue AXI4's **256**. A longer burst into an AXI3 port only works through an interconnect that splits
+  it (PG247 SmartConnect, "AXI4-to-AXI3 Conversion"; PG059 AXI Interconnect, "AXI4-to-AXI3 Converter",
+  which while splitting accepts one transaction at a time per direction), so the cores' DDR read masters
+  issue at most ``hp_max_burst`` beats (syna_hw: the RTL's AXI_MAX_BURST, the HLS pragma's
+  max_read_burst_length; docs/rtl.md "Weights in DDR").
 - PL clock: the clock the overlay is built for (hls/scripts): 100 MHz, the FCLK0 / pl_clk0 of the
   boards' PYNQ images; 200 MHz on ZCU102/ZCU104 (-2 speed grade). Not a timing-closure result.
 - synth_family: Yosys ``synth_xilinx -family`` of the part (xc7: 7 series; xcup: UltraScale+).
@@ -64,6 +75,8 @@ class Board:
     synth_family: str      # Yosys synth_xilinx -family
     hp_max_mhz: float      # the HP port's highest clock (UG585 / DS925); it runs on the core's clock up to this
     ddr_efficiency: float  # assumed fraction of the port's peak a long burst stream gets (module doc)
+    hp_protocol: str       # AXI protocol of the HP port's PL side: AXI3 (Zynq 7000) or AXI4 (UltraScale+)
+    hp_max_burst: int      # the longest burst (beats) the HP port's PL side takes: 16 (AXI3) or 256 (AXI4)
 
     def ddr_bytes_per_s(self, clock_mhz: float | None = None) -> float:
         """Modelled DDR read (or write) bandwidth of one HP port, bytes/s, with the core (and the port)
@@ -86,8 +99,8 @@ class Board:
 
 _Z7020 = dict(part="xc7z020clg400-1", lut=53_200, ff=106_400, bram36=140, uram=0, dsp=220,    # DS190 Table 1
               clock_mhz=100.0, hp_bits=64, ps_ip=ZYNQ7_PS, synth_family="xc7",
-              hp_max_mhz=150.0, ddr_efficiency=0.70)                                         # UG585 ch. 5
-_ZYNQMP_DDR = dict(hp_max_mhz=333.0, ddr_efficiency=0.80)                                    # UG1085 ch. 35; DS925
+              hp_max_mhz=150.0, ddr_efficiency=0.70, hp_protocol="AXI3", hp_max_burst=16)    # UG585 ch. 5, 10
+_ZYNQMP_DDR = dict(hp_max_mhz=333.0, ddr_efficiency=0.80, hp_protocol="AXI4", hp_max_burst=256)  # UG1085 ch. 35; DS925
 BOARDS: dict[str, Board] = {b.name: b for b in (
     Board("pynq-z1", "Pynq-Z1", ddr_bytes=512 * 2**20, **_Z7020),               # Digilent reference manual
     Board("pynq-z2", "PYNQ-Z2", ddr_bytes=512 * 2**20, **_Z7020),               # TUL PYNQ-Z2 user manual
@@ -140,12 +153,14 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(BOARDS))
         return 0
     print(f"{'board':<12}{'part':<24}{'LUT':>9}{'FF':>9}{'BRAM36':>8}{'URAM':>6}{'DSP':>7}{'MHz':>6}"
-          f"{'DDR MB':>8}{'HP':>5}{'HP MB/s':>9}  PS IP")
+          f"{'DDR MB':>8}{'HP':>5}{'HP MB/s':>9}{'burst':>10}  PS IP")
     for b in BOARDS.values():
         print(f"{b.name:<12}{b.part:<24}{b.lut:>9,}{b.ff:>9,}{b.bram36:>8}{b.uram:>6}{b.dsp:>7,}{b.clock_mhz:>6g}"
-              f"{b.ddr_bytes // 2**20:>8,}{b.hp_bits:>5}{b.ddr_bytes_per_s() / 1e6:>9,.0f}  {b.ps_ip}")
+              f"{b.ddr_bytes // 2**20:>8,}{b.hp_bits:>5}{b.ddr_bytes_per_s() / 1e6:>9,.0f}"
+              f"{b.hp_protocol + ' ' + str(b.hp_max_burst):>10}  {b.ps_ip}")
     print("HP MB/s: the modelled DDR bandwidth of one HP port at the board's clock (hp_bits / 8 x min(clock, "
-          "hp_max_mhz) x ddr_efficiency, an assumption: see the module doc)")
+          "hp_max_mhz) x ddr_efficiency, an assumption: see the module doc); burst: the HP port's protocol and "
+          "longest burst in beats (the cores' DDR reads stay within it)")
     return 0
 
 

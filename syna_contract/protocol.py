@@ -54,7 +54,11 @@ WEIGHTS_BASE_ALIGN = 4096
 # Zynq-7000 HP port decodes 32 of them). WEIGHTS_BASE + the image's total_bytes above 2^49 is a weights error.
 DDR_ADDR_BITS = 49
 RTL_GMEM_MIN_BITS = 32   # the RTL twin's m_axi_gmem data width: one image row, at least this (IP parameter GMEM_DW)
-DDR_MAX_BURST_BEATS = 256  # the cores' longest AXI read burst (AXI4; an AXI3 HP port gets 16-beat pieces)
+# The cores' DDR read bursts: at most DDR_MAX_BURST_BEATS (AXI4's 256), and no more than the board's HP port
+# takes (boards.Board.hp_max_burst: 16 on a Zynq-7000 AXI3 port), never across 4 KiB; up to
+# DDR_READ_OUTSTANDING bursts in flight (RTL syna_axi_rd MAX_OUTSTANDING, HLS num_read_outstanding).
+DDR_MAX_BURST_BEATS = 256
+DDR_READ_OUTSTANDING = 4
 INTERFACE_VERSION = 3    # 3: STATUS weights (DDR cores), WEIGHTS_BASE in REGISTERS; 2: IDLE_TIMEOUT register,
                          # STATUS input_range, framing checked whatever STEPS
 

@@ -168,7 +168,11 @@ def model_header(hw: HwModel, ddr: DdrWeights | None = None) -> str:
         out += ["// DDR mode: conv / fc weights through the m_axi port `ddr` (base address register below)",
                 "#define SYNA_WEIGHTS_DDR 1", f"#define SYNA_ROW_BITS {8 * ddr.row_bytes}",
                 f"#define SYNA_REG_WEIGHTS_BASE 0x{proto.REG_WEIGHTS_BASE:02X}",
-                f"#define SYNA_DDR_MAX_BURST {proto.DDR_MAX_BURST_BEATS}",
+                "// the m_axi port's longest read burst (beats) and bursts in flight: hls/scripts/syna_hls.tcl sets",
+                "// the board's HP port limit (board_<board>.tcl syna_hp_max_burst: 16 on a Zynq-7000 AXI3 port);",
+                "// else AXI4's", "#ifndef SYNA_DDR_MAX_BURST", f"#define SYNA_DDR_MAX_BURST {proto.DDR_MAX_BURST_BEATS}",
+                "#endif",
+                f"#define SYNA_DDR_READ_OUTSTANDING {proto.DDR_READ_OUTSTANDING}",
                 f"#define SYNA_DDR_DEPTH {ddr.image_bytes // ddr.row_bytes}   // image rows (cosim's memory size)"]
     out += ["", "namespace syna {", "",
             "// ---- interface (syna_contract/protocol.py)",
@@ -351,6 +355,7 @@ def board_tcl(bundle: Bundle, board: str, lanes: int, out_dir: Path, ddr_image: 
         f"set syna_gen_dir {{{out_dir.resolve()}}}", f"set syna_src_dir {{{SRC_DIR}}}",
         f"set syna_tb_dir {{{TB_DIR}}}", f"set syna_repo {{{REPO}}}",
         f"set syna_ps {{{bd.ps_ip}}}", f"set syna_hp_width {bd.hp_bits}",
+        f"set syna_hp_protocol {bd.hp_protocol}", f"set syna_hp_max_burst {bd.hp_max_burst}",
         f"set syna_ddr_bytes {bd.ddr_bytes}", f"set syna_ddr_map {{{ddr_map}}}",
         f"set syna_impl {impl}", f"set syna_weights {'ddr' if ddr_image else 'rom'}",
         f"set syna_ddr_image {{{Path(ddr_image).resolve() if ddr_image else ''}}}", ""]))

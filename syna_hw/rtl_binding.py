@@ -18,7 +18,7 @@ from syna_contract.bundle import Bundle, load_bundle
 
 from .limits import DEFAULT_LANES, RTL
 from .lowering import SIM_WEIGHTS_BASE, WBUF_DEFAULT, WBUF_MODES, WEIGHTS_MODES, checked_ddr_image, ddr_weights, lower
-from .rtl_config import generate
+from .rtl_config import check_axi_max_burst, generate
 from .rtl_toolchain import _Lock, build_harness, cache_root
 
 
@@ -47,11 +47,18 @@ class RtlCore:
     while the current one computes). The harness's DDR answers at once,
     one beat per cycle, unless ``ddr_latency`` (cycles from an AR handshake to the burst's first beat,
     default 1) or ``ddr_bytes_per_cycle`` (a token bucket; None: no limit) say otherwise:
-    :func:`board_ddr_timing` gives a board's. ``.stall_cycles``: cycles the compute waited for a tile."""
+    :func:`board_ddr_timing` gives a board's. ``.stall_cycles``: cycles the compute waited for a tile.
+
+    ``axi_max_burst``: the core's longest DDR read burst in beats (its syna_axi_rd MAX_BURST; the board's HP port,
+    ``Board.hp_max_burst``: 16 on a Zynq-7000 AXI3 port; None: AXI4's 256). The harness's DDR is also an AXI port
+    checker (sim/harness.cpp): a burst longer than ``port_max_burst`` beats (default ``axi_max_burst``), one that
+    crosses 4 KiB, is misaligned, narrow or not INCR raises RuntimeError naming it (and every later call does);
+    ``.ddr_bursts`` / ``.ddr_max_burst`` count the bursts and the longest one seen."""
 
     def __init__(self, bundle_dir: str | Path | Bundle, lanes: int = DEFAULT_LANES, max_cycles: int = 50_000_000,
                  weights: str = "rom", wbuf_rows: int | None = None, weights_base: int = SIM_WEIGHTS_BASE,
-                 wbuf: str = WBUF_DEFAULT, ddr_latency: int = 1, ddr_bytes_per_cycle: float | None = None):
+                 wbuf: str = WBUF_DEFAULT, ddr_latency: int = 1, ddr_bytes_per_cycle: float | None = None,
+                 axi_max_burst: int | None = None, port_max_burst: int | None = None):
         if weights not in WEIGHTS_MODES:
             raise ValueError(f"weights {weights!r}; expected one of {', '.join(WEIGHTS_MODES)}")
         if wbuf not in WBUF_MODES:
@@ -63,18 +70,23 @@ class RtlCore:
                              "(None: no limit)")
         if weights != "ddr" and (ddr_latency != 1 or ddr_bytes_per_cycle is not None):
             raise ValueError("ddr_latency / ddr_bytes_per_cycle model the DDR of weights='ddr'; this core has none")
+        if weights != "ddr" and (axi_max_burst is not None or port_max_burst is not None):
+            raise ValueError("axi_max_burst / port_max_burst limit the DDR bursts of weights='ddr'; this core has none")
+        burst = check_axi_max_burst(proto.DDR_MAX_BURST_BEATS if axi_max_burst is None else axi_max_burst)
+        port_burst = burst if port_max_burst is None else check_axi_max_burst(port_max_burst)
         self.bundle = bundle_dir if isinstance(bundle_dir, Bundle) else load_bundle(bundle_dir)
         self.weights = weights
         self.ddr = ddr_weights(lower(self.bundle, lanes, target=RTL), wbuf_rows) if weights == "ddr" else None
         self.image = checked_ddr_image(self.bundle, self.ddr) if self.ddr else None
         self.weights_base = int(weights_base)
         self.wbuf = wbuf
-        tag = f"-ddr{self.ddr.wbuf_rows}-{wbuf}" if self.ddr else ""
+        tag = f"-ddr{self.ddr.wbuf_rows}-{wbuf}-b{burst}" if self.ddr else ""
         key = hashlib.sha256(f"{self.bundle.model_hash}-{lanes}{tag}".encode()).hexdigest()[:16]
         self.rom_dir = cache_root() / "roms" / key
         with _Lock(cache_root() / "roms" / f"{key}.lock"):
             self.cfg = generate(self.bundle, self.rom_dir, lanes=lanes, weights=weights,
-                                wbuf_rows=self.ddr.wbuf_rows if self.ddr else None, wbuf=wbuf)
+                                wbuf_rows=self.ddr.wbuf_rows if self.ddr else None, wbuf=wbuf,
+                                axi_max_burst=burst if self.ddr else None)
         self.lib_path = build_harness(self.cfg)
         self.lib = ctypes.CDLL(str(self.lib_path))
         L = self.lib
@@ -105,6 +117,14 @@ class RtlCore:
         L.syna_set_ddr_timing.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint64]
         L.syna_stall_cycles.restype = ctypes.c_uint64
         L.syna_stall_cycles.argtypes = [ctypes.c_void_p]
+        L.syna_set_ddr_port.restype = ctypes.c_int
+        L.syna_set_ddr_port.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
+        L.syna_ddr_violation.restype = ctypes.c_char_p
+        L.syna_ddr_violation.argtypes = [ctypes.c_void_p]
+        L.syna_ddr_bursts.restype = ctypes.c_uint64
+        L.syna_ddr_bursts.argtypes = [ctypes.c_void_p]
+        L.syna_ddr_max_beats.restype = ctypes.c_uint32
+        L.syna_ddr_max_beats.argtypes = [ctypes.c_void_p]
         self._h = L.syna_open(str(self.rom_dir).encode())
         if not self._h:
             raise RuntimeError(f"RTL model could not open its ROM directory {self.rom_dir}")
@@ -115,6 +135,9 @@ class RtlCore:
             if L.syna_set_ddr_timing(self._h, ddr_latency, bw) != 0:
                 raise RuntimeError(f"the harness refused the DDR timing (latency {ddr_latency})")
             self.ddr_latency, self.ddr_bytes_per_cycle = ddr_latency, ddr_bytes_per_cycle
+            if L.syna_set_ddr_port(self._h, port_burst) != 0:
+                raise RuntimeError(f"the harness refused a port of {port_burst}-beat bursts")
+            self.axi_max_burst, self.port_max_burst = burst, port_burst
             self._program_base()
         self.model_hash32 = self.cfg.model_hash32
         self.layers = self.cfg.spiking
@@ -140,20 +163,30 @@ class RtlCore:
             pass
 
     # ------------------------------------------------------------------ registers
+    def _check_port(self) -> None:
+        """RuntimeError if the core has broken an AXI rule on its DDR read port (the harness's checks)."""
+        msg = self.lib.syna_ddr_violation(self._h)
+        if msg:
+            raise RuntimeError(msg.decode())
+
     def reg_read(self, offset: int) -> int:
         v = self.lib.syna_reg_read(self._h, offset)
+        self._check_port()
         if v < 0:
             raise RuntimeError(f"AXI4-Lite read of 0x{offset:02x} did not complete")
         return int(v)
 
     def reg_write(self, offset: int, value: int) -> None:
-        if self.lib.syna_reg_write(self._h, offset, value & 0xFFFFFFFF) != 0:
+        rc = self.lib.syna_reg_write(self._h, offset, value & 0xFFFFFFFF)
+        self._check_port()
+        if rc != 0:
             raise RuntimeError(f"AXI4-Lite write of 0x{offset:02x} did not complete")
 
     def reset(self, cycles: int = 4) -> None:
         """Pulse ap_rst_n (the core's state; memories keep their contents). A DDR core's WEIGHTS_BASE is
         programmed again, as a host would."""
         self.lib.syna_reset(self._h, cycles)
+        self._check_port()
         if self.ddr is not None:
             self._program_base()
 
@@ -192,6 +225,16 @@ class RtlCore:
         return got - prev[0], bad - prev[1]
 
     @property
+    def ddr_bursts(self) -> int:
+        """AXI read bursts (AR handshakes) the core has requested since open."""
+        return int(self.lib.syna_ddr_bursts(self._h))
+
+    @property
+    def ddr_max_burst(self) -> int:
+        """The longest AXI read burst (beats) the core has requested since open (0: none)."""
+        return int(self.lib.syna_ddr_max_beats(self._h))
+
+    @property
     def stall_cycles(self) -> int:
         """Cycles since open the compute waited for a weight tile's load (the core's dbg_stall, S_TLD)."""
         return int(self.lib.syna_stall_cycles(self._h))
@@ -222,6 +265,7 @@ class RtlCore:
                                    int(steps) & 0xFFFFFFFF, out.ctypes.data_as(u32p), int(out.size),
                                    tap.ctypes.data_as(u32p), self.tap_u32, self.tap_cap, ctypes.byref(ntap),
                                    int(max_cycles or self.max_cycles), ctypes.byref(cyc), int(stop_after_in))
+        self._check_port()
         if n == -2:
             raise RuntimeError("the core did not accept the AXI4-Lite writes (STEPS, CTRL)")
         timed_out = n < 0
@@ -258,11 +302,14 @@ class RtlCore:
 
 
 def board_ddr_timing(board: str, clock_mhz: float | None = None) -> dict:
-    """RtlCore's DDR timing kwargs for ``board`` (syna_contract/boards.py) with the core at ``clock_mhz``
+    """RtlCore's DDR kwargs for ``board`` (syna_contract/boards.py) with the core at ``clock_mhz``
     (default the board's clock): ``ddr_bytes_per_cycle`` = ``Board.ddr_bytes_per_cycle`` (HP port width,
-    port clock cap, assumed efficiency); the latency is left at the harness default (no board figure)."""
+    port clock cap, assumed efficiency) and ``axi_max_burst`` = ``Board.hp_max_burst`` (the longest burst the
+    HP port takes: the core is built for it and the harness checks it); the latency is left at the harness
+    default (no board figure)."""
     from syna_contract.boards import get_board
-    return dict(ddr_bytes_per_cycle=get_board(board).ddr_bytes_per_cycle(clock_mhz))
+    b = get_board(board)
+    return dict(ddr_bytes_per_cycle=b.ddr_bytes_per_cycle(clock_mhz), axi_max_burst=b.hp_max_burst)
 
 
 def check_golden_sample(core: RtlCore, g, i: int) -> tuple[bool, int, list[str]]:

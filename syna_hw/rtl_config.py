@@ -263,31 +263,51 @@ def rtl_memories(arch: dict) -> list[RtlMemory]:
 
 
 # ================================================================================ files
-def ddr_arch(dw: DdrWeights, wbuf: str = WBUF_DEFAULT) -> dict:
+def check_axi_max_burst(beats) -> int:
+    """``beats`` as the DDR read port's longest burst: an int from 1 to protocol.DDR_MAX_BURST_BEATS (AXI4's 256;
+    a board's is ``Board.hp_max_burst``), else ValueError."""
+    ok = not isinstance(beats, bool) and isinstance(beats, (int, np.integer))
+    if not ok or not 1 <= beats <= proto.DDR_MAX_BURST_BEATS:
+        raise ValueError(f"axi_max_burst {beats!r}; expected beats from 1 to {proto.DDR_MAX_BURST_BEATS} (the board's "
+                         "HP port: Board.hp_max_burst, 16 on a Zynq-7000 AXI3 port, 256 on AXI4)")
+    return int(beats)
+
+
+def ddr_arch(dw: DdrWeights, wbuf: str = WBUF_DEFAULT, axi_max_burst: int = proto.DDR_MAX_BURST_BEATS) -> dict:
     """The parameters a weights="ddr" build adds to (or changes in) :func:`rtl_arch`: the weight
     memory is ``NBUF`` tile buffers (``WD`` = the rows of one; ``wbuf`` "single", the default: 1;
     "double": 2, the next tile loads while the current one computes), ``NLD`` the tile loads per
     inference, ``GMEM_DW`` the AXI read port's data width (one image row, at least 32 bits: narrower rows
     come several per beat), ``ROWB`` the image row bytes; for the weights check: ``DDR_PAGES`` the image's
     4 KiB pages, ``DDR_CHECK_BEATS`` the beats of its first bytes (syna_ddrhead.mem), ``DDR_ADDR_BITS``
-    the port's address bits (protocol.DDR_ADDR_BITS)."""
+    the port's address bits (protocol.DDR_ADDR_BITS); ``AXI_MAX_BURST`` the longest read burst in beats
+    (``axi_max_burst``: the board's HP port, ``Board.hp_max_burst``; default AXI4's 256) and
+    ``AXI_OUTSTANDING`` the bursts in flight (protocol.DDR_READ_OUTSTANDING)."""
     if wbuf not in WBUF_MODES:
         raise ValueError(f"wbuf {wbuf!r}; expected one of {', '.join(WBUF_MODES)}")
+    axi_max_burst = check_axi_max_burst(axi_max_burst)
     nld = len(dw.tile_loads())
     return dict(WDDR=1, WD=dw.wbuf_rows, WAW=_bits_for(dw.wbuf_rows - 1), ROWB=dw.row_bytes,
                 GMEM_DW=max(proto.RTL_GMEM_MIN_BITS, 8 * dw.row_bytes), DDR_BYTES=dw.bytes_per_inference,
                 DDR_PAGES=-(-dw.image_bytes // proto.WEIGHTS_BASE_ALIGN),
                 DDR_CHECK_BEATS=len(dw.header) // max(4, dw.row_bytes), DDR_ADDR_BITS=proto.DDR_ADDR_BITS,
-                NBUF=WBUF_MODES.index(wbuf) + 1, NLD=nld, LDAW=_bits_for(nld - 1))
+                NBUF=WBUF_MODES.index(wbuf) + 1, NLD=nld, LDAW=_bits_for(nld - 1),
+                AXI_MAX_BURST=axi_max_burst, AXI_OUTSTANDING=proto.DDR_READ_OUTSTANDING)
 
 
 def generate(bundle_dir: str | Path | Bundle, out_dir: str | Path, lanes: int = DEFAULT_LANES,
-             weights: str = "rom", wbuf_rows: int | None = None, wbuf: str = WBUF_DEFAULT) -> RtlConfig:
-    """Write the RTL configuration for a bundle into ``out_dir`` (see the module doc)."""
+             weights: str = "rom", wbuf_rows: int | None = None, wbuf: str = WBUF_DEFAULT,
+             axi_max_burst: int | None = None) -> RtlConfig:
+    """Write the RTL configuration for a bundle into ``out_dir`` (see the module doc). ``axi_max_burst``
+    (weights="ddr" only): the DDR read port's longest burst in beats, the board's ``Board.hp_max_burst``
+    (None: AXI4's 256, protocol.DDR_MAX_BURST_BEATS)."""
     if weights not in WEIGHTS_MODES:
         raise ValueError(f"weights {weights!r}; expected one of {', '.join(WEIGHTS_MODES)}")
     if wbuf not in WBUF_MODES:
         raise ValueError(f"wbuf {wbuf!r}; expected one of {', '.join(WBUF_MODES)}")
+    if axi_max_burst is not None and weights != "ddr":
+        raise ValueError("axi_max_burst limits the DDR read bursts of weights='ddr'; this core has no DDR port")
+    axi_max_burst = check_axi_max_burst(proto.DDR_MAX_BURST_BEATS if axi_max_burst is None else axi_max_burst)
     bundle = bundle_dir if isinstance(bundle_dir, Bundle) else load_bundle(bundle_dir)
     hw = lower(bundle, lanes, target=RTL)
     dw = ddr_weights(hw, wbuf_rows) if weights == "ddr" else None
@@ -297,7 +317,7 @@ def generate(bundle_dir: str | Path | Bundle, out_dir: str | Path, lanes: int = 
     sched = schedule(hw)
     arch = rtl_arch(hw, sched)
     if dw is not None:
-        arch.update(ddr_arch(dw, wbuf))
+        arch.update(ddr_arch(dw, wbuf, axi_max_burst))
     fw = arch["FW"]
     layers = hw.descriptors
     spiking = [l.name for l in hw.layers]

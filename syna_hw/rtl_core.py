@@ -49,14 +49,26 @@ def vivado_tcl(bundle_dir, board: str, lanes: int, out_dir, ddr: DdrWeights | No
     syna_contract/protocol.py. ``ddr``: the tile plan the configuration was generated with (``cfg.ddr``,
     weights="ddr"): the top is then syna_core_top_ddr (its AXI4 master m_axi_gmem, data width
     ``syna_gmem_dw``), the registers include WEIGHTS_BASE(_HI), and the bundle's DDR image must be there and
-    match (``syna_weights ddr``, ``syna_ddr_image``), as for the HLS route."""
+    match (``syna_weights ddr``, ``syna_ddr_image``), as for the HLS route; ``syna_axi_max_burst`` /
+    ``syna_axi_outstanding`` are the configuration's longest read burst and bursts in flight (the packaged
+    IP's MAX_BURST_LENGTH / NUM_READ_OUTSTANDING), refused when the burst is longer than the board's HP port
+    takes (``Board.hp_max_burst``: generate with ``--board``)."""
     out = Path(out_dir)
     bundle = load_bundle(bundle_dir)
     layout = out / LAYOUT_JSON
-    built_ddr = bool(json.loads(layout.read_text())["arch"].get("WDDR")) if layout.is_file() else None
+    arch = json.loads(layout.read_text())["arch"] if layout.is_file() else None
+    built_ddr = bool(arch.get("WDDR")) if arch is not None else None
     if built_ddr is not None and built_ddr != (ddr is not None):
         raise ValueError(f"the RTL configuration in {out} was generated with weights="
                          f"{'ddr' if built_ddr else 'rom'}; generate it again with the weights mode of the bitstream")
+    bd = get_board(board)
+    if ddr is not None:
+        if arch is None:
+            raise FileNotFoundError(f"the RTL configuration is not in {out}: {LAYOUT_JSON} (run generate first)")
+        if arch["AXI_MAX_BURST"] > bd.hp_max_burst:
+            raise ValueError(f"the RTL configuration in {out} reads DDR in bursts of up to {arch['AXI_MAX_BURST']} "
+                             f"beats, but {bd.name}'s HP port ({bd.hp_protocol}) takes at most {bd.hp_max_burst}: "
+                             f"generate it with --board {bd.name}")
     ddr_files = [DDR_MEM, DDR_HEAD_MEM, TILES_MEM]
     rom_files = [f for f in ROM_FILES if f != WEIGHTS_MEM] + ddr_files if ddr else list(ROM_FILES)
     generated = [out / CFG_VH] + [out / f for f in rom_files]
@@ -78,7 +90,9 @@ def vivado_tcl(bundle_dir, board: str, lanes: int, out_dir, ddr: DdrWeights | No
         "set syna_rtl_sources {" + " ".join(f"{{{p}}}" for p in rtl_sources(top=True)) + "}",
         "set syna_rtl_generated {" + " ".join(f"{{{p.resolve()}}}" for p in generated) + "}",
         f"set syna_registers {{{regs}}}",
-        f"set syna_gmem_dw {ddr_arch(ddr)['GMEM_DW'] if ddr else 0}", ""]))
+        f"set syna_gmem_dw {arch['GMEM_DW'] if ddr else 0}",
+        f"set syna_axi_max_burst {arch['AXI_MAX_BURST'] if ddr else 0}",
+        f"set syna_axi_outstanding {arch['AXI_OUTSTANDING'] if ddr else 0}", ""]))
     return path
 
 
@@ -93,7 +107,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m syna_hw.rtl_core"
     g.add_argument("--out", required=True)
     g.add_argument("--lanes", type=int, default=DEFAULT_LANES, help=f"output-channel lanes P (default {DEFAULT_LANES}; {RTL.lanes[0]}..{RTL.lanes[-1]})")
     g.add_argument("--board", default=None,
-                   help=f"also write board_<board>.tcl for the Vivado flow (make bitstream IMPL=rtl): {boards_help()}")
+                   help=f"also write board_<board>.tcl for the Vivado flow (make bitstream IMPL=rtl); with --weights "
+                        f"ddr the DDR reads use bursts the board's HP port takes (16 beats on Zynq 7000): {boards_help()}")
     g.add_argument("--weights", choices=WEIGHTS_MODES, default="rom",
                    help="rom: weights in on-chip ROMs (default); ddr: read from the bundle's DDR image (weights.ddr.bin, "
                         "exported with --ddr-image --lanes P) through the AXI4 master m_axi_gmem (top syna_core_top_ddr)")
@@ -129,8 +144,10 @@ def _main(a) -> int:
             get_board(a.board)                       # an unknown board fails before anything is written
         if a.weights == "rom" and (a.wbuf_rows is not None or a.wbuf is not None):
             raise ValueError("--wbuf-rows / --wbuf size the DDR mode's weight buffer; add --weights ddr")
+        # a DDR build for a board reads in bursts its HP port takes (16 beats on a Zynq-7000 AXI3 port)
+        burst = get_board(a.board).hp_max_burst if a.board and a.weights == "ddr" else None
         cfg = generate(a.bundle, a.out, lanes=a.lanes, weights=a.weights, wbuf_rows=a.wbuf_rows,
-                       wbuf=a.wbuf or WBUF_DEFAULT)
+                       wbuf=a.wbuf or WBUF_DEFAULT, axi_max_burst=burst)
         if a.board:
             vivado_tcl(a.bundle, a.board, a.lanes, a.out, ddr=cfg.ddr)
         print(json.dumps(cfg.arch))

@@ -136,7 +136,10 @@ def test_rom_header_unchanged_and_ddr_header(tmp_path):
     # (offset from protocol.py through the header); the weights check's constants (interface version 3)
     src = (hc.SRC_DIR / "syna_core.cpp").read_text()
     assert ("HLS INTERFACE mode = m_axi port = ddr offset = off bundle = gmem" in src
-            and "max_read_burst_length = SYNA_DDR_MAX_BURST" in src)
+            and "max_read_burst_length = SYNA_DDR_MAX_BURST num_read_outstanding = SYNA_DDR_READ_OUTSTANDING" in src)
+    # the burst length: AXI4's 256 unless the vendor flow passes the board's (syna_hls.tcl -DSYNA_DDR_MAX_BURST)
+    assert (f"#ifndef SYNA_DDR_MAX_BURST\n#define SYNA_DDR_MAX_BURST {pr.DDR_MAX_BURST_BEATS}\n#endif" in ddr
+            and f"#define SYNA_DDR_READ_OUTSTANDING {pr.DDR_READ_OUTSTANDING}" in ddr)
     assert "HLS INTERFACE mode = s_axilite port = weights_base offset = SYNA_REG_WEIGHTS_BASE bundle = control" in src
     assert pr.REGISTERS["WEIGHTS_BASE"] == pr.REG_WEIGHTS_BASE and pr.REGISTERS["WEIGHTS_BASE_HI"] == pr.REG_WEIGHTS_BASE + 4
     head = di.image_head(b.manifest, 16)
@@ -219,6 +222,10 @@ def test_vendor_tcl_flows_carry_the_m_axi_port(tmp_path):
         assert any(c.startswith("csim_design -argv") and str(image.resolve()) in c for c in calls), calls
         assert any(c.startswith("cosim_design -argv") and str(image.resolve()) in c for c in calls), calls
         assert any(c.startswith("config_interface -m_axi_addr64=true") for c in calls), calls
+        # the m_axi pragma's max_read_burst_length is the board's HP port's (16 on a Zynq-7000 AXI3 port)
+        core_files = [c for c in calls if c.startswith("add_files") and "syna_core.cpp" in c]
+        assert core_files and all(f"-DSYNA_DDR_MAX_BURST={BOARDS[board].hp_max_burst}" in c for c in core_files), calls
+        assert BOARDS[board].hp_max_burst == (16 if BOARDS[board].ps_ip == "processing_system7" else 256)
         (gen / f"syna_{board}" / "sol" / "impl" / "ip").mkdir(parents=True, exist_ok=True)
         (tmp_path / "syna_wrapper.bit").write_text("bit")
         (tmp_path / "syna.hwh").write_text("hwh")
@@ -228,6 +235,8 @@ def test_vendor_tcl_flows_carry_the_m_axi_port(tmp_path):
         hc.board_tcl(b, board, 8, gen)
         log = _tcl_check("syna_bd.tcl", tmp_path, gen, board, tmp_path / "overlays" / board)
         assert "m_axi_gmem" not in log and "CONFIG.NUM_SI 2" in log
+        log = _tcl_check("syna_hls.tcl", tmp_path, gen, board)
+        assert "-DSYNA_DDR_MAX_BURST" not in log                    # an on-chip core has no m_axi port
     # a DDR-mode flow whose image is missing stops with the reason
     hc.board_tcl(b, "pynq-z2", 8, gen, ddr_image=tmp_path / "nope.bin")
     r = subprocess.run([shutil.which("tclsh"), str(hc.HLS_DIR / "scripts" / "tcl_check.tcl"),

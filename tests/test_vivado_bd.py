@@ -301,7 +301,10 @@ def test_rtl_ddr_ip_has_the_master_its_address_space_and_the_ddr_registers(bundl
     j = calls.index(["ipx::get_bus_interfaces", "m_axi_gmem", "-of_objects", "ipx::current_core"], i)
     assert calls[j + 1][:3] == ["set_property", "master_address_space_ref", "Data_m_axi_gmem"]
     k = next(k for k, c in enumerate(calls) if c[:2] == ["ipx::get_bus_parameters", "PROTOCOL"])
-    assert calls[k + 1][:3] == ["set_property", "value", "AXI4"] and k > j       # 256-beat bursts: AXI4
+    assert calls[k + 1][:3] == ["set_property", "value", "AXI4"] and k > j       # the HLS IP's m_axi protocol
+    assert _gmem_params(calls) == {"PROTOCOL": "AXI4", "MAX_BURST_LENGTH": "256",      # ZynqMP HP_FPD: AXI4 bursts
+                                   "NUM_READ_OUTSTANDING": str(pr.DDR_READ_OUTSTANDING), "SUPPORTS_NARROW_BURST": "0"}
+    assert "SYNA_AXI_MAX_BURST = 256;" in (gen / rc.CFG_VH).read_text()
     for kind in ("user", "hdl"):
         k = calls.index([f"ipx::get_{kind}_parameters", "GMEM_DW", "-of_objects", "ipx::current_core"])
         assert ["set_property", "value", str(gmem_dw)] in [c[:3] for c in calls[k:k + 3]], calls[k:k + 3]
@@ -312,6 +315,47 @@ def test_rtl_ddr_ip_has_the_master_its_address_space_and_the_ddr_registers(bundl
     (gen / "board_zcu104.tcl").write_text(tcl.replace(f"set syna_gmem_dw {gmem_dw}", "set syna_gmem_dw 256"))
     calls = _calls(_tcl_check("syna_rtl_ip.tcl", tmp_path, gen, "zcu104"))
     assert ["set_property", "width", "256", "ipx::current_core"] in calls
+
+
+def _gmem_params(calls) -> dict[str, str]:
+    """The bus parameters syna_rtl_ip.tcl sets on m_axi_gmem (get/add_bus_parameter, then set_property value)."""
+    out = {}
+    for i, c in enumerate(calls):
+        if c[0] in ("ipx::get_bus_parameters", "ipx::add_bus_parameter") and "m_axi_gmem" in c[2:]:
+            nxt = calls[i + 1]
+            if nxt[:2] == ["set_property", "value"]:
+                out[c[1]] = nxt[2]
+    return out
+
+
+def test_rtl_ddr_ip_bursts_are_the_boards(bundle, tmp_path):
+    """PYNQ-Z2 (Zynq 7000, an AXI3 HP port of 16-beat bursts, syna_contract/boards.py): `generate --board pynq-z2
+    --weights ddr` configures the read master for 16-beat bursts (syna_cfg.vh), the board Tcl carries the port's
+    limit and the configuration's, and the packaged m_axi_gmem declares MAX_BURST_LENGTH 16. A configuration
+    with longer bursts than the board's port takes is refused by vivado_tcl and by the IP script."""
+    gen = tmp_path / "gen"
+    _gen_rtl(bundle, "pynq-z2", gen, ddr=True)
+    assert "localparam integer SYNA_AXI_MAX_BURST = 16;" in (gen / rc.CFG_VH).read_text()
+    tcl = (gen / "board_pynq-z2.tcl").read_text()
+    for line in ("set syna_hp_protocol AXI3", "set syna_hp_max_burst 16", "set syna_axi_max_burst 16",
+                 f"set syna_axi_outstanding {pr.DDR_READ_OUTSTANDING}"):
+        assert line in tcl.splitlines(), line
+    calls = _calls(_tcl_check("syna_rtl_ip.tcl", tmp_path, gen, "pynq-z2"))
+    assert _gmem_params(calls) == {"PROTOCOL": "AXI4", "MAX_BURST_LENGTH": "16",
+                                   "NUM_READ_OUTSTANDING": str(pr.DDR_READ_OUTSTANDING), "SUPPORTS_NARROW_BURST": "0"}
+    # the IP script refuses a board Tcl whose configuration bursts longer than the port takes
+    (gen / "board_pynq-z2.tcl").write_text(tcl.replace("set syna_axi_max_burst 16", "set syna_axi_max_burst 256"))
+    out = _tcl_check("syna_rtl_ip.tcl", tmp_path, gen, "pynq-z2", ok=False)
+    assert "bursts of up to '256' beats" in out and "takes at most 16" in out, out[-2000:]
+    assert not any(c[0] == "create_project" for c in _calls(out))          # refused before anything is made
+    # a configuration generated without the board (AXI4's 256 beats) is not packaged for the PYNQ-Z2
+    plain = tmp_path / "plain"
+    assert rc.main(["generate", str(bundle.root), "--out", str(plain), "--lanes", "8", "--weights", "ddr"]) == 0
+    assert "SYNA_AXI_MAX_BURST = 256;" in (plain / rc.CFG_VH).read_text()
+    plan = ddr_weights(lower(bundle, 8, target=RTL))
+    with pytest.raises(ValueError, match="up to 256 beats, but pynq-z2's HP port \\(AXI3\\) takes at most 16"):
+        rc.vivado_tcl(bundle.root, "pynq-z2", 8, plain, ddr=plan)
+    rc.vivado_tcl(bundle.root, "zcu104", 8, plain, ddr=plan)                   # AXI4: 256 beats are fine
 
 
 def test_rtl_ddr_generate_needs_the_bundles_image(bundle, tmp_path, capsys):

@@ -34,6 +34,14 @@ if {$syna_weights eq "ddr"} {
 
 # Only the generated header and the core's sources: never hls/csim_include (the g++ C-sim shim).
 set cflags "-std=c++14 -I$syna_gen_dir -I$syna_src_dir"
+# the m_axi port's longest read burst is the board's HP port's (syna_contract/boards.py hp_max_burst: 16 on a
+# Zynq-7000 AXI3 port, 256 on Zynq UltraScale+), not the header's AXI4 default: the IP asks for what the port takes
+if {$syna_weights eq "ddr"} {
+    if {!([string is integer -strict $syna_hp_max_burst] && $syna_hp_max_burst >= 1 && $syna_hp_max_burst <= 256)} {
+        error "$board_tcl: syna_hp_max_burst '$syna_hp_max_burst' is not a burst length (1 to 256 beats)"
+    }
+    append cflags " -DSYNA_DDR_MAX_BURST=$syna_hp_max_burst"
+}
 cd $gen_dir
 open_project -reset syna_${board}
 set_top syna_core

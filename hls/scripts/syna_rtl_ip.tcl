@@ -7,7 +7,8 @@
 # `python -m syna_hw.rtl_core generate BUNDLE --out GEN_DIR --board BOARD`: the generated syna_cfg.vh and
 # ROM files, and board_<BOARD>.tcl with the board's variables (syna_contract/boards.py) and the RTL's:
 # syna_rtl_top, syna_rtl_sources (rtl/syna.f, in order), syna_rtl_generated, syna_registers
-# (syna_contract/protocol.py), syna_gmem_dw. Writes the IP (VLNV syna:rtl:syna_core:1.0) to GEN_DIR/rtl_ip.
+# (syna_contract/protocol.py), syna_gmem_dw, syna_axi_max_burst, syna_axi_outstanding. Writes the IP (VLNV
+# syna:rtl:syna_core:1.0) to GEN_DIR/rtl_ip.
 # The IP's interfaces are those of docs/core-interface.md, the names the HLS core's IP has:
 # s_axi_control (AXI4-Lite slave, address block Reg with the registers), s_axis_in / m_axis_out
 # (AXI4-Stream), ap_clk (clock of all of them), ap_rst_n (active-low reset), interrupt (level, high).
@@ -15,7 +16,10 @@
 # also has the HLS IP's AXI4 master m_axi_gmem, with its address space Data_m_axi_gmem (64-bit
 # addresses, 16E) so that syna_bd.tcl maps the PS's DDR segments into it exactly as for the HLS IP;
 # its data width GMEM_DW is fixed to the configuration's (syna_gmem_dw = syna_cfg.vh SYNA_GMEM_DW), and
-# the register map has WEIGHTS_BASE(_HI) at 0x48/0x4C.
+# the register map has WEIGHTS_BASE(_HI) at 0x48/0x4C. Its read bursts are at most the board's HP port takes
+# (syna_axi_max_burst, the configuration's SYNA_AXI_MAX_BURST, `generate --board` sets it to syna_hp_max_burst:
+# 16 beats on a Zynq-7000 AXI3 port, 256 on Zynq UltraScale+); a longer one is refused here, and m_axi_gmem
+# declares them (MAX_BURST_LENGTH, NUM_READ_OUTSTANDING, SUPPORTS_NARROW_BURST 0) for the SmartConnect.
 # Never run in this repository's CI (no Vivado there); tests/test_vivado_bd.py sources it with stubs.
 
 if {[llength $argv] < 2} {
@@ -38,6 +42,12 @@ if {$syna_rtl_top ne $want_top} {
 }
 if {$ddr_core && !($syna_gmem_dw >= 32 && ($syna_gmem_dw & ($syna_gmem_dw - 1)) == 0)} {
     error "$board_tcl: syna_gmem_dw '$syna_gmem_dw' is not the DDR read port's width (a power of two, 32 or more)"
+}
+# a DDR build's bursts must fit the board's HP port: an AXI3 port (Zynq 7000) takes 16 beats; a SmartConnect
+# would split longer ones, but nothing proves it here and an AXI Interconnect then accepts one at a time (PG059)
+if {$ddr_core && !([string is integer -strict $syna_axi_max_burst] && $syna_axi_max_burst >= 1 &&
+                   $syna_axi_max_burst <= $syna_hp_max_burst)} {
+    error "$board_tcl: the RTL configuration reads DDR in bursts of up to '$syna_axi_max_burst' beats, but $syna_board's HP port ($syna_hp_protocol) takes at most $syna_hp_max_burst: generate it with `python -m syna_hw.rtl_core generate ... --board $syna_board --weights ddr`"
 }
 foreach f [concat $syna_rtl_sources $syna_rtl_generated] {
     if {![file exists $f]} { error "RTL IP: $f is missing (rtl/syna.f or the generated configuration)" }
@@ -125,11 +135,15 @@ if {$ddr_core} {
     set_property width $syna_gmem_dw $space
     set gmem [ipx::get_bus_interfaces m_axi_gmem -of_objects $core]
     set_property master_address_space_ref Data_m_axi_gmem $gmem
-    # AXI4, not the AXI3 a 2-bit *LOCK could be taken for: the core issues bursts of up to 256 beats
-    # (syna_axi_rd MAX_BURST; the SmartConnect splits them for an AXI3 HP port)
-    set protocol [ipx::get_bus_parameters PROTOCOL -of_objects $gmem]
-    if {[llength $protocol] == 0} { set protocol [ipx::add_bus_parameter PROTOCOL $gmem] }
-    set_property value AXI4 $protocol
+    # AXI4, not the AXI3 a 2-bit *LOCK could be taken for (the HLS IP's m_axi is AXI4 too); its bursts are at
+    # most syna_axi_max_burst beats (syna_axi_rd MAX_BURST: 16 for an AXI3 HP port, so the SmartConnect
+    # converts the protocol without splitting), full-width (never narrow), syna_axi_outstanding in flight
+    foreach {name value} [list PROTOCOL AXI4 MAX_BURST_LENGTH $syna_axi_max_burst \
+                              NUM_READ_OUTSTANDING $syna_axi_outstanding SUPPORTS_NARROW_BURST 0] {
+        set param [ipx::get_bus_parameters $name -of_objects $gmem]
+        if {[llength $param] == 0} { set param [ipx::add_bus_parameter $name $gmem] }
+        set_property value $value $param
+    }
     # GMEM_DW (a parameter of syna_core_top_ddr, default 64) must be the configuration's: syna_core stops
     # elaboration otherwise. Fixed in the IP (not a user choice in the block design).
     foreach param [list [ipx::get_user_parameters GMEM_DW -of_objects $core] [ipx::get_hdl_parameters GMEM_DW -of_objects $core]] {

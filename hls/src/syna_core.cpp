@@ -881,8 +881,10 @@ void syna_core(hls::stream<axis_word>& s_axis_in, hls::stream<axis_word>& m_axis
 #pragma HLS INTERFACE mode = ap_ctrl_hs port = return
 #ifdef SYNA_WEIGHTS_DDR
     // the weight image: an AXI4 read master addressing the whole memory (offset = off: element i at byte
-    // i * ROW_BYTES), and its base address WEIGHTS_BASE, a 64-bit s_axilite scalar the core checks and adds
-    SYNA_PRAGMA(HLS INTERFACE mode = m_axi port = ddr offset = off bundle = gmem depth = SYNA_DDR_DEPTH max_read_burst_length = SYNA_DDR_MAX_BURST max_write_burst_length = 2 num_write_outstanding = 1 latency = 64)
+    // i * ROW_BYTES), and its base address WEIGHTS_BASE, a 64-bit s_axilite scalar the core checks and adds.
+    // Its read bursts: at most SYNA_DDR_MAX_BURST beats (the board's HP port: syna_hls.tcl passes 16 for a
+    // Zynq-7000 AXI3 port, 256 on Zynq UltraScale+), SYNA_DDR_READ_OUTSTANDING in flight (the RTL twin's too)
+    SYNA_PRAGMA(HLS INTERFACE mode = m_axi port = ddr offset = off bundle = gmem depth = SYNA_DDR_DEPTH max_read_burst_length = SYNA_DDR_MAX_BURST num_read_outstanding = SYNA_DDR_READ_OUTSTANDING max_write_burst_length = 2 num_write_outstanding = 1 latency = 64)
     SYNA_PRAGMA(HLS INTERFACE mode = s_axilite port = weights_base offset = SYNA_REG_WEIGHTS_BASE bundle = control)
 #endif
 
