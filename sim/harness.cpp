@@ -338,8 +338,9 @@ int64_t syna_reg_read(void* h, uint32_t addr) {
 // stop_after_in >= 0: return right after that many input words were accepted
 // (for reset-in-the-middle tests), leaving the core busy.
 // Returns the number of output words, -1 on timeout (max_cycles), -2 if the
-// start was not accepted, -3 on an AXI read port violation (syna_ddr_violation). *n_tap receives the number of tap records;
-// *run_cycles the cycles from ap_start written to the last output word.
+// start was not accepted, -3 on an AXI read port violation (syna_ddr_violation).
+// *n_tap receives the number of tap records; *run_cycles the cycles from ap_start
+// written to the last output word.
 int syna_transfer(void* h, const uint32_t* in, int n_in, int tlast, uint32_t steps, uint32_t* out, int max_out,
                   uint32_t* tap, int tap_u32, int tap_cap, int* n_tap, uint64_t max_cycles, uint64_t* run_cycles,
                   int stop_after_in) {
