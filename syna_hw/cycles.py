@@ -127,6 +127,14 @@ def model_cycles(hw: HwModel, x: np.ndarray, spikes: dict[str, np.ndarray], ddr:
     return CycleReport(cyc, sops, dense, inv, scans)
 
 
+def dense_cycles(hw: HwModel, x: np.ndarray, spikes: dict[str, np.ndarray], ddr: DdrWeights | None = None) -> CycleReport:
+    """:func:`model_cycles` of the same schedule without zero skipping (the RTL's ``dbg_dense``,
+    ``RtlCore.set_dense``): every input value of every layer is processed as an event, silent or not.
+    The spike maps only give the shapes; the ``sops`` of the report are the dense operations."""
+    ones = {k: np.ones_like(np.asarray(v)) for k, v in spikes.items()}
+    return model_cycles(hw, np.ones_like(np.asarray(x)), ones, ddr)
+
+
 def cycle_model(layers, input_spec: dict, x: np.ndarray, spikes: dict[str, np.ndarray], lanes: int,
                 numerics: dict | None = None, target: TargetLimits = HLS) -> CycleReport:
     """:func:`model_cycles` for a layer list (manifest dicts or descriptors) at ``lanes`` lanes."""
