@@ -11,7 +11,8 @@ step (scores, counts, status, every spike map through the tap). The harness's DD
 (one beat per cycle, no latency) or a board of syna_contract/boards.py (its modelled bandwidth at its
 clock, ``board_ddr_timing``, and ``--latency-ns``, an assumption); ``--wbuf`` single or double weight
 buffer. Columns: RTL cycles per inference (the core's count), the cycles the compute waited for a tile
-(stall), synaptic operations / P (the lane bound; ratio = cycles / (SOPs / P)), DDR bytes read per
+(stall), synaptic operations / P (the lane bound; ratio = (cycles - stall) / (SOPs / P): the issue reports
+memory stalls separately), DDR bytes read per
 inference, inferences/s at 100 and 200 MHz from the RTL cycles, the dense schedule (no zero skipping) over
 the event-driven one from the cycle model (``syna_hw.cycles.dense_cycles`` / ``model_cycles``, RTL
 receive phase added) and, with ``--dense``, from the RTL (``RtlCore.set_dense``, first sample; a dense
@@ -154,7 +155,7 @@ def measure(net: str, root: Path, samples: int, lanes: int, ddr: str, latency_ns
     cyc = float(np.mean(cycles))
     return dict(net=net, input="x".join(str(spec[k]) for k in ("channels", "height", "width")), samples=n,
                 lanes=lanes, ddr=label, wbuf=wbuf, rate_mean=rates.mean(), rate_min=rates.min(),
-                rate_max=rates.max(), sops=sops, cycles=cyc, stall=stall, ratio=cyc / (sops / lanes),
+                rate_max=rates.max(), sops=sops, cycles=cyc, stall=stall, ratio=(cyc - stall) / (sops / lanes),
                 ddr_bytes=ddr_bytes, refused=refused, rtl_ok=all(oks) and refused == 0, hls_ok=hls_ok,
                 hls_wall=hls_wall, hls_cpu=hls_cpu, rtl_wall=rtl_wall, rtl_cpu=rtl_cpu, build_s=build_s,
                 bundle_s=bundle_s, model_gain=(dense_rep.cycles + receive) / (reps[0].cycles + receive),
