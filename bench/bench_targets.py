@@ -52,7 +52,9 @@ def target_boards(large: str | None, small: str | None):
     big = get_board(large) if large else max(BOARDS.values(), key=lambda b: (b.uram, b.bram36))
     return big, get_board(small or DEFAULT_BOARD)
 
-PAPER_RTL = "bench_paper_rtl.py at 2c6d882"    # the paper DVS Gesture runs at P = 16, 32, 64 (docs/rtl.md)
+# the paper DVS Gesture runs at P = 16, 32, 64 (docs/rtl.md "Paper-size runs"): the bench at 5165f38 before its rebase
+# (2c6d882), the RTL and harness of 4e22b39; P = 64 re-run on main b562d19's RTL (16-beat-burst changes): the same cycles
+PAPER_RTL = "bench_paper_rtl.py, RTL at 4e22b39"
 
 # Measured elsewhere, not re-run here (label 'RTL (reported)'): name -> (cycles, lanes, what/where)
 REPORTED = {
