@@ -85,7 +85,7 @@ REPORTED = {
     "dense_gain": {
         f"RTL (reported, {PAPER_RTL}; DDR at ZCU104's bandwidth)": [("DVS Gesture", 16, 7.48), ("DVS Gesture", 32, 7.41),
                                                                      ("DVS Gesture", 64, 7.28), ("MNIST", 64, 8.59)],
-        f"cycle model (dense_cycles / model_cycles, {PAPER_RTL}'s bundles)": [
+        "cycle model (dense_cycles / model_cycles on the same bundles and samples)": [
             ("DVS Gesture", 16, 7.30), ("DVS Gesture", 32, 7.21), ("DVS Gesture", 64, 7.02), ("MNIST", 16, 8.33),
             ("MNIST", 64, 8.24)],
     },
