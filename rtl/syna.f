@@ -4,6 +4,7 @@
 // The one list every consumer reads: syna_hw.rtl_core.rtl_sources() (Verilator harness, cocotb
 // benches, Yosys, lint), or a tool directly from the root: `verilator -f rtl/syna.f`, `iverilog -c rtl/syna.f`.
 rtl/syna_mem.v
+rtl/syna_spkmem.v
 rtl/syna_lif.v
 rtl/syna_merge.v
 rtl/syna_pool_or.v

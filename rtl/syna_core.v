@@ -91,6 +91,7 @@ module syna_core #(
     localparam integer DW = (CMAX > CIN * IB) ? CMAX : CIN * IB;
     localparam integer SAW = SYNA_SAW, IAW = SYNA_IAW, WAW = SYNA_WAW, AAW = SYNA_AAW, BTAW = SYNA_BTAW;
     localparam integer RAW = (SAW > IAW) ? SAW : IAW;
+    localparam integer SKW = SYNA_SKW;                     // bits of a spike-memory class (kin, kout)
     localparam integer LAW = SYNA_LAW;
     localparam integer NCLS = SYNA_NCLS, NS = SYNA_NS, NL = SYNA_NL;
     localparam integer NOUT = NCLS + NS + 3;
@@ -195,6 +196,7 @@ module syna_core #(
     wire [FW-1:0] d_kg = desc[F_KG*FW +: FW], d_sg = desc[F_SG*FW +: FW], d_skg = desc[F_SKG*FW +: FW];
     wire [FW-1:0] d_wog = desc[F_WOG*FW +: FW], d_scan = desc[F_SCAN*FW +: FW], d_nlif = desc[F_NLIF*FW +: FW];
     wire [FW-1:0] d_thw = desc[F_THW*FW +: FW];
+    wire [FW-1:0] d_kin = desc[F_KIN*FW +: FW], d_kout = desc[F_KOUT*FW +: FW];   // spike-memory classes
     wire          is_fc = d_kind == SYNA_KIND_FC;
     // a conv layer's `op` field is 1 + the index of its attention in syna_att.mem (0: none)
     wire          att_layer = (NATT > 0) && d_kind == SYNA_KIND_CONV && d_op != {FW{1'b0}};
@@ -240,16 +242,18 @@ module syna_core #(
         end
     endgenerate
 
-    // spike maps (one word of CMAX channels per (layer, t, y, x))
+    // spike maps (one logical word of CMAX channels per (layer, t, y, x)) in SYNA_SB banks of CMAX/SB bits
+    // (syna_spkmem.v): a map of class k (schedule fields kin / kout) at logical address (base << k) + p
     reg            spk_we;
     reg  [SAW-1:0] spk_waddr;
     reg  [CMAX-1:0] spk_wdata;
     wire           spk_re;
     wire [SAW-1:0] spk_raddr;
     wire [CMAX-1:0] spk_rdata;
-    syna_mem #(.W(CMAX), .D(SYNA_SD), .AW(SAW)) u_spk (
-        .clk(clk), .we(spk_we), .waddr(spk_waddr), .wdata(spk_wdata), .re(spk_re), .raddr(spk_raddr),
-        .rdata(spk_rdata));
+    wire [SKW-1:0] spk_rk;                // the class of the map read: the output's (DDR tile read-modify-write), else the inputs'
+    syna_spkmem #(.W(CMAX), .B(SYNA_SB), .D(SYNA_SD), .AW(SAW), .PAW(SYNA_SPAW), .KW(SKW)) u_spk (
+        .clk(clk), .we(spk_we), .waddr(spk_waddr), .wk(d_kout[SKW-1:0]), .wdata(spk_wdata), .re(spk_re),
+        .raddr(spk_raddr), .rk(spk_rk), .rdata(spk_rdata));
 
     // weights, bias/threshold
     wire           w_re;
@@ -412,6 +416,7 @@ module syna_core #(
     reg  [SAW-1:0] ctl_spk_raddr;
     assign spk_re = (eng_map_re && !enc) || ctl_spk_re;
     assign spk_raddr = eng_busy ? eng_map_raddr[SAW-1:0] : ctl_spk_raddr;
+    assign spk_rk = (WDDR != 0 && state == S_LIF) ? d_kout[SKW-1:0] : d_kin[SKW-1:0];
 
     always @* begin
         ctl_spk_re = 1'b0;

@@ -11,7 +11,8 @@ configuration and the planner all need:
   bias/threshold in the stacked ROMs; the fc layer as :class:`HwFc`;
 - **spike-map liveness** (:func:`allocate_spike_maps`): a map lives from the layer that writes it
   to its last reader; one walk over the schedule gives both cores' placement of the live maps (the
-  HLS core's physical buffers, the RTL's base addresses in its one spike memory) and the peak;
+  HLS core's physical buffers; the RTL's banks, each map's class and base addresses in its one
+  banked spike memory) and the peak;
 - **ROM rows**: weights, bias, threshold and fc rows padded to ``G * P`` lanes
   (:meth:`HwModel.weight_rows` ...), and the attention parameters in layer order.
 
@@ -40,14 +41,20 @@ def ceil_div(a: int, b: int) -> int:
 
 
 # ================================================================================ spike-map liveness
+MAX_SPIKE_BANKS = 8      # the RTL's spike memory has at most 8 banks: an 8:1 read mux per bank slice covers the
+                         # paper nets (64..512 channels); more banks would pack maps narrower than CMAX/8
+
+
 @dataclass
 class MapPlacement:
-    """Where one spike map lives: HLS physical buffer, RTL base address (words of T*H*W)."""
+    """Where one spike map lives: HLS physical buffer; RTL bank class, physical and logical base."""
     buffer: int
-    base: int
-    rtl_words: int       # T*Ho*Wo words of CMAX bits in the RTL's spike memory
+    base: int            # RTL logical base address, phys << k (the schedule's ina / inb / out fields)
+    rtl_words: int       # RTL words of its bank group: ceil(T*Ho*Wo / 2^k) physical addresses
     hls_words: int       # T*Ho*Wo*ceil(C/32) 32-bit words in an HLS buffer
     bits: int            # T*C*Ho*Wo spike bits
+    k: int = 0           # RTL class: word p lives in bank group p mod 2^k (B / 2^k banks) at phys + (p >> k)
+    phys: int = 0        # RTL physical base address (first fit among the live maps)
 
 
 @dataclass
@@ -55,17 +62,55 @@ class SpikeMaps:
     """The one liveness allocation of the spike maps (layer-major schedule)."""
     place: dict[str, MapPlacement]
     buffer_words: list[int]        # HLS: 32-bit words of each physical buffer
-    depth: int                     # RTL: words of the spike memory
+    depth: int                     # RTL: words (physical addresses) of each bank of the spike memory
     peak_layer: str                # the layer at which the live maps hold the most bits
     peak_maps: list[str]           # and those maps
+    banks: int = 1                 # RTL: banks of width / banks bits
+    width: int = 0                 # RTL: bits of a logical word (CMAX, the widest map)
+    peak_bits: int = 0             # bits of the live maps at peak_layer
+
+    @property
+    def rtl_bits(self) -> int:
+        """Bits of the RTL's spike memory (its banks together)."""
+        return self.depth * self.width
+
+    @property
+    def logical_depth(self) -> int:
+        """One past the highest logical address of any map (the RTL's spike address range)."""
+        return max([(p.phys << p.k) + (p.rtl_words << p.k) for p in self.place.values()] + [1])
 
 
-def allocate_spike_maps(layers: list[Layer], steps: int) -> SpikeMaps:
+def spike_banks(channels: list[int]) -> int:
+    """Banks B of the RTL's spike memory for spike maps of these channel counts: the largest power of
+    two up to :data:`MAX_SPIKE_BANKS` that divides CMAX = max(channels) with CMAX / B >= the narrowest
+    map (B = 1 when every map is CMAX wide: one memory, as before banking)."""
+    cmax, cmin = max(channels), min(channels)
+    b = 1
+    while 2 * b <= MAX_SPIKE_BANKS and cmax % (2 * b) == 0 and cmax // (2 * b) >= cmin:
+        b *= 2
+    return b
+
+
+def spike_class(channels: int, cmax: int, banks: int) -> int:
+    """Class k of a map of ``channels`` (0 .. log2 banks): the largest k with channels <= cmax / 2^k."""
+    k = 0
+    while (2 << k) <= banks and channels <= cmax >> (k + 1):
+        k += 1
+    return k
+
+
+def allocate_spike_maps(layers: list[Layer], steps: int, skip: frozenset[str] | set[str] = frozenset()) -> SpikeMaps:
     """Give every spike map a place, reusing the space of maps that have no reader left.
 
     The HLS core keeps maps in a few physical buffers (the first buffer without a live map, grown
-    to its largest map); the RTL keeps them in one memory (first fit of ``T*Ho*Wo`` words among
-    the live maps' address ranges). One walk decides both, from one liveness analysis."""
+    to its largest map); the RTL keeps them in one memory of :func:`spike_banks` banks, a map of class
+    k (:func:`spike_class`) in ``ceil(T*Ho*Wo / 2^k)`` physical addresses of every bank (first fit
+    among the live maps' address ranges; word p in bank group p mod 2^k). One walk decides both, from
+    one liveness analysis. Maps in ``skip`` (the planner's maps spilled to DDR) get no place; the banks
+    stay those of the whole model."""
+    spiking = [l for l in layers if l.spiking]
+    cmax = max(l.out_shape[0] for l in spiking)
+    banks = spike_banks([l.out_shape[0] for l in spiking])
     last_use: dict[str, int] = {}
     for i, l in enumerate(layers):
         for src in l.inputs:
@@ -75,27 +120,30 @@ def allocate_spike_maps(layers: list[Layer], steps: int) -> SpikeMaps:
     buffer_words: list[int] = []
     depth, peak, peak_bits, peak_maps = 0, layers[0].name, -1, []
     for i, l in enumerate(layers):
-        if not l.spiking:
+        if not l.spiking or l.name in skip:
             continue
         for name in [n for n in live if last_use.get(n, -1) < i]:       # maps with no reader left
             del live[name]
         c, h, w = l.out_shape
-        m = MapPlacement(0, 0, steps * h * w, steps * h * w * ceil_div(c, SPIKE_WORD), steps * c * h * w)
+        k = spike_class(c, cmax, banks)
+        m = MapPlacement(0, 0, ceil_div(steps * h * w, 1 << k), steps * h * w * ceil_div(c, SPIKE_WORD),
+                         steps * c * h * w, k)
         used = {p.buffer for p in live.values()}
         m.buffer = next(b for b in range(len(buffer_words) + 1) if b not in used)
         if m.buffer == len(buffer_words):
             buffer_words.append(0)
         buffer_words[m.buffer] = max(buffer_words[m.buffer], m.hls_words)
-        for p in sorted(live.values(), key=lambda p: p.base):            # first fit in address order
-            if m.base + m.rtl_words <= p.base:
+        for p in sorted(live.values(), key=lambda p: p.phys):            # first fit in address order
+            if m.phys + m.rtl_words <= p.phys:
                 break
-            m.base = max(m.base, p.base + p.rtl_words)
-        depth = max(depth, m.base + m.rtl_words)
+            m.phys = max(m.phys, p.phys + p.rtl_words)
+        m.base = m.phys << k
+        depth = max(depth, m.phys + m.rtl_words)
         live[l.name] = place[l.name] = m
         bits = sum(p.bits for p in live.values())
         if bits > peak_bits:
             peak, peak_bits, peak_maps = l.name, bits, list(live)
-    return SpikeMaps(place, buffer_words, depth, peak, peak_maps)
+    return SpikeMaps(place, buffer_words, depth, peak, peak_maps, banks, cmax, max(peak_bits, 0))
 
 
 # ================================================================================ the model

@@ -62,7 +62,7 @@ from syna_contract.layers import as_layers
 
 from .cycles import CycleReport, model_cycles
 from .limits import DEFAULT_LANES, RTL
-from .lowering import DdrWeights, HwModel, ddr_weights, lower_graph
+from .lowering import DdrWeights, HwModel, allocate_spike_maps, ddr_weights, lower_graph
 from .plan import Memory, PlanReport, map_memories, memory_table, plan_model
 from .rtl_config import RtlMemory, ddr_arch, rtl_arch, rtl_memories
 
@@ -305,31 +305,9 @@ def map_bytes(hw: HwModel) -> dict[str, int]:
 
 
 def _spike_depth(hw: HwModel, spilled: set[str]) -> int:
-    """Words of the RTL's spike memory when the ``spilled`` maps live in DDR: the same first fit as
-    :func:`syna_hw.lowering.allocate_spike_maps`, over the maps that stay."""
-    layers, T = hw.descriptors, hw.steps
-    last_use: dict[str, int] = {}
-    for i, l in enumerate(layers):
-        for src in l.inputs:
-            last_use[src] = i
-    live: dict[str, tuple[int, int]] = {}
-    depth = 0
-    for i, l in enumerate(layers):
-        if not l.spiking:
-            continue
-        for name in [n for n in live if last_use.get(n, -1) < i]:
-            del live[name]
-        if l.name in spilled:
-            continue
-        _, h, w = l.out_shape
-        words, base = T * h * w, 0
-        for b, n in sorted(live.values()):
-            if base + words <= b:
-                break
-            base = max(base, b + n)
-        depth = max(depth, base + words)
-        live[l.name] = (base, words)
-    return depth
+    """Words of each bank of the RTL's spike memory when the ``spilled`` maps live in DDR: the one
+    allocation, :func:`syna_hw.lowering.allocate_spike_maps`, over the maps that stay."""
+    return allocate_spike_maps(hw.descriptors, hw.steps, skip=frozenset(spilled)).depth
 
 
 def _memories(hw: HwModel, arch: dict, c: Choice, ddr: DdrWeights | None) -> list[RtlMemory]:

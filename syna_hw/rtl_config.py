@@ -84,7 +84,7 @@ MERGE_CODES = {"OR": 0, "AND": 1, "IAND": 2}
 # One schedule word per layer: these fields, FIELD_W bits each, field 0 in the low bits.
 FIELDS = ("kind", "enc", "op", "cin", "h", "w", "cout", "ho", "wo", "k", "slog2", "pad", "g",
           "wbase", "btbase", "ina", "inb", "out", "hw", "howo", "kkg", "kg", "sg", "skg", "wog",
-          "scan", "nlif", "thw")
+          "scan", "nlif", "thw", "kin", "kout")
 # The integer contract's attention constants the RTL reads from syna_cfg.vh (as the HLS core from its header)
 GATE_CONSTANTS = {"GATE_FRAC_BITS": nx.GATE_FRAC_BITS, "SIG_HALF": 1 << (nx.SIGMOID_INDEX_BITS - 1),
                   "IA_THETA": 1 << nx.IA_UNIT_LOG2}
@@ -167,9 +167,9 @@ def schedule(hw: HwModel) -> list[dict]:
         f.update(cin=c, h=h, w=w, hw=h * w, thw=T * h * w)
         src = l.layer.inputs[0]
         if not is_fc:
-            f["out"] = place[l.name].base
+            f["out"], f["kout"] = place[l.name].base, place[l.name].k
         if src in place:
-            f["ina"] = place[src].base
+            f["ina"], f["kin"] = place[src].base, place[src].k
         if is_fc or l.kind == "conv_lif":
             cout, ho, wo, k, s, pad = (l.classes, 1, 1, 1, 1, 0) if is_fc else (l.cout, l.hout, l.wout, l.k, l.s, l.p)
             g = l.g
@@ -186,8 +186,10 @@ def schedule(hw: HwModel) -> list[dict]:
             f.update(kind=KIND_POOL, cout=l.cout, ho=l.hout, wo=l.wout, k=l.k, slog2=l.s.bit_length() - 1,
                      pad=l.p, howo=l.hout * l.wout)
         elif l.kind == "merge":
-            f.update(kind=KIND_MERGE, op=MERGE_CODES[l.layer.op], cout=c, ho=h, wo=w, howo=h * w,
-                     inb=place[l.layer.inputs[1]].base)
+            b = place[l.layer.inputs[1]]
+            if b.k != f["kin"]:      # the spike memory reads both inputs with one class (equal shapes: equal k)
+                raise ValueError(f"merge {l.name}: inputs of spike-memory classes {f['kin']} and {b.k}")
+            f.update(kind=KIND_MERGE, op=MERGE_CODES[l.layer.op], cout=c, ho=h, wo=w, howo=h * w, inb=b.base)
         sched.append(f)
     return sched
 
@@ -202,7 +204,7 @@ def rtl_arch(hw: HwModel, sched: list[dict] | None = None) -> dict:
                 WPF=proto.words_per_frame(spec["channels"], spec["height"], spec["width"], spec["bits"]),
                 CMAX=hw.cmax, NL=len(hw.layers) + 1, NS=len(hw.layers),
                 NCLS=hw.fc.classes, FW=fw, NF=len(FIELDS),
-                WD=hw.weight_depth, BTD=hw.bt_depth, SD=hw.maps.depth, AD=hw.acc_depth,
+                WD=hw.weight_depth, BTD=hw.bt_depth, SD=hw.maps.depth, SB=hw.maps.banks, AD=hw.acc_depth,
                 ID=T * spec["height"] * spec["width"])
     # attention: entries (max size, a multiple of P), hidden, MLP weight ROM (all 1 when there is none)
     att = hw.attention
@@ -214,8 +216,12 @@ def rtl_arch(hw: HwModel, sched: list[dict] | None = None) -> dict:
     arch.update(NATT=len(att), ACSZ=-(-csz // P) * P, APSW=psw, AHMAX=max([a.spec.hidden for a in att] + [1]),
                 AWB=hw.att_weight_bits, AWD=awd)
     arch.update(AWAW=_bits_for(arch["AWD"] - 1), NAW=_bits_for(max(arch["NATT"], 1) - 1))
-    arch.update(WAW=_bits_for(arch["WD"] - 1), BTAW=_bits_for(arch["BTD"] - 1), SAW=_bits_for(arch["SD"] - 1),
+    # spike memory: SB banks of CMAX/SB bits x SD words; the core's (logical) addresses need SAW bits, a
+    # bank's SPAW, a class (kin, kout: 0 .. log2 SB) SKW
+    arch.update(WAW=_bits_for(arch["WD"] - 1), BTAW=_bits_for(arch["BTD"] - 1),
+                SAW=max(_bits_for(hw.maps.logical_depth - 1), _bits_for(arch["SD"] - 1)),
                 AAW=_bits_for(arch["AD"] - 1), IAW=_bits_for(arch["ID"] - 1), LAW=_bits_for(arch["NL"] - 1))
+    arch.update(SPAW=_bits_for(arch["SD"] - 1), SKW=_bits_for(arch["SB"].bit_length() - 1))
     return arch
 
 
@@ -237,7 +243,7 @@ def rtl_memories(arch: dict) -> list[RtlMemory]:
     dw = max(arch["CMAX"], arch["CIN"] * arch["IB"])
     mems = [
         RtlMemory("input banks", arch["IB"], arch["ID"], count=arch["CIN"]),
-        RtlMemory("spike maps", arch["CMAX"], arch["SD"]),
+        RtlMemory("spike maps", arch["CMAX"] // arch["SB"], arch["SD"], count=arch["SB"]),   # syna_spkmem.v banks
         # DDR: NBUF tile buffers of WD rows (one memory), a ROM of the tile loads
         RtlMemory("weights", P * arch["WB"], arch["WD"] * arch.get("NBUF", 1), init=not arch.get("WDDR")),
         RtlMemory("bias+threshold", P * (32 + MB), arch["BTD"], init=True),

@@ -81,7 +81,7 @@ def test_layer_major_keeps_block_input_live(paper_layers):
     assert maps.peak_layer == "b0.main1" and maps.peak_maps == ["f3", "b0.main0", "b0.main1"]
     # f3 is still live when b0.main1 is written (b0.short reads it): they do not share space
     f3, m1 = maps.place["f3"], maps.place["b0.main1"]
-    assert f3.buffer != m1.buffer and (f3.base + f3.rtl_words <= m1.base or m1.base + m1.rtl_words <= f3.base)
+    assert f3.buffer != m1.buffer and (f3.phys + f3.rtl_words <= m1.phys or m1.phys + m1.rtl_words <= f3.phys)
 
 
 def test_memory_mapping_follows_yosys():

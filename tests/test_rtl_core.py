@@ -155,16 +155,27 @@ def test_generator_rejects_what_the_rtl_lacks(make_bundle, tmp_path):
 
 
 def test_spike_map_allocation_keeps_live_maps_apart(demo_bundle):
+    """The RTL's banked spike memory (docs/rtl.md "Spike memory"): every map in its class (the largest k
+    with C <= CMAX / 2^k, k <= log2 B) over ceil(T*H*W / 2^k) physical words, live maps never sharing a
+    physical word, the logical base phys << k; the demo's 16..128-channel maps use all four classes of
+    B = 8 banks."""
     b = load_bundle(demo_bundle)
     maps = rc.allocate_spike_maps(b.descriptors, b.input_spec["steps"])
-    base, depth = {n: p.base for n, p in maps.place.items()}, maps.depth
+    depth = maps.depth
     last = {}
     for i, l in enumerate(b.layers):
         for s in l["inputs"]:
             last[s] = i
     T = b.input_spec["steps"]
-    span = {n: (base[n], base[n] + T * l["out_shape"][1] * l["out_shape"][2])
-            for l in b.layers if (n := l["name"]) in base}
+    shapes = {l["name"]: l["out_shape"] for l in b.layers if l["name"] in maps.place}
+    cmax = max(c for c, _, _ in shapes.values())
+    assert maps.banks == 8 and maps.width == cmax
+    for n, (c, h, w) in shapes.items():
+        p = maps.place[n]
+        assert c <= cmax >> p.k and (p.k == 3 or c > cmax >> (p.k + 1)), (n, c, p.k)
+        assert p.rtl_words == -(-T * h * w // (1 << p.k)) and p.base == p.phys << p.k, n
+    assert {p.k for p in maps.place.values()} == {0, 1, 2, 3}
+    span = {n: (p.phys, p.phys + p.rtl_words) for n, p in maps.place.items()}
     order = {l["name"]: i for i, l in enumerate(b.layers)}
     for a in span:
         for c in span:
