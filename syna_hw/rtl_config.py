@@ -7,8 +7,10 @@
                          attention gate constants of ``syna_contract/numerics.py`` and the schedule's
                          field map;
 - ``syna_schedule.mem``  the layer schedule, one word per layer (a ROM, so one Verilator build
-                         serves every bundle with the same architecture); spike maps at the base
-                         addresses of the one liveness allocation;
+                         serves every bundle with the same architecture); spike maps at the logical
+                         base addresses (``phys << k``) and classes (``kin``: the inputs', ``kout``: the
+                         output's) of the one liveness allocation, in a spike memory of ``SB`` banks
+                         of ``CMAX/SB`` bits x ``SD`` words (rtl/syna_spkmem.v; docs/rtl.md "Spike memory");
 - ``syna_weights.mem``   every conv and FC weight, ``P`` lanes of ``weight_bits`` per word (the
                          HwModel's padded rows);
 - ``syna_bt.mem``        bias (32 bits) and threshold (``mem_bits``) of ``P`` channels per word;

@@ -98,7 +98,7 @@ def test_chip_plan_is_the_existing_plan(nmnist_bundle):
 
 
 # ---------------------------------------------------------------------------- DDR bytes = the image = the cores'
-@pytest.mark.parametrize("lanes", [8, 16])
+@pytest.mark.parametrize("lanes", [16, 64])         # (P = 8 fits on chip since the spike memory is banked)
 def test_ddr_bytes_are_the_image_weight_sections(nmnist_bundle, lanes):
     """Weights in DDR as both cores build it: every conv / fc layer's section of the image, read once per
     inference (no attention here), whatever the buffer, plus the weights check's first bytes of the image
@@ -205,7 +205,8 @@ def test_bandwidth_comes_from_the_board_table(nmnist_bundle):
 
 # ---------------------------------------------------------------------------- suggestions
 def test_suggestions_fit_when_replanned():
-    s = make_setting(preset="nmnist", width=0.25, input_size=17, weight_bits=4)
+    # 8-bit weights: with 4 (NMNIST17), since the spike memory is banked, only one nearby setting needs DDR
+    s = make_setting(preset="nmnist", width=0.25, input_size=17, weight_bits=8)
     sug = suggest(s, "pynq-z2", 16, n=2)
     assert len(sug[pl.ON_CHIP]) == 2 and len(sug[pl.WITH_DDR]) == 2
     for verdict, items in sug.items():

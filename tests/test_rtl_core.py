@@ -184,6 +184,22 @@ def test_spike_map_allocation_keeps_live_maps_apart(demo_bundle):
     assert depth == max(e for _, e in span.values())
 
 
+def test_banked_spike_memory_mixed_widths(make_bundle):
+    """A model whose maps have 8, 16, 32 and 64 channels at P = 8: the spike memory is 8 banks of 8 bits and
+    every class 0..3 is read and written (kin / kout), maps of different classes live side by side and take
+    the same physical words in turn; every spike of every layer bit-exact. A wrong bank decode (group, slice or
+    physical address) corrupts a map that a later layer reads."""
+    root, _, _ = make_bundle(merge="IAND", samples=2, seed=5)
+    core = rc.RtlCore(root, lanes=8)
+    arch = core.cfg.arch
+    assert (arch["SB"], arch["CMAX"]) == (8, 64) and arch["SAW"] > arch["SPAW"]   # logical > physical range
+    fields = [l["fields"] for l in core.cfg.layers]
+    assert {f["kin"] for f in fields} | {f["kout"] for f in fields} == {0, 1, 2, 3}
+    assert any(f["kin"] != f["kout"] for f in fields)                     # a layer reads one class, writes another
+    rtl_check_bitexact(core)
+    core.close()
+
+
 # --------------------------------------------------------------------------- attention
 def _reopen(core: rc.RtlCore, edit) -> None:
     """Edit the ROM files of an open core and load them again (the harness reads them at open)."""
