@@ -130,6 +130,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m syna_hw.rtl_core"
     s.add_argument("--check", action="store_true", help="exit 1 unless LUT <= 70%% and BRAM <= 80%% of the board")
     s.add_argument("--memories-only", action="store_true",
                    help="only Yosys' memory mapping: BRAM/URAM/LUT RAM in seconds, no logic (LUT/FF/DSP)")
+    s.add_argument("--weights", choices=WEIGHTS_MODES, default="rom",
+                   help="rom: the on-chip-weights build (default); ddr: the weights-in-DDR build (top syna_core_top_ddr)")
+    s.add_argument("--wbuf", choices=WBUF_MODES, default=None,
+                   help=f"with --weights ddr: one weight buffer or two (default {WBUF_DEFAULT})")
     a = p.parse_args(argv)
     try:
         return _main(a)
@@ -162,7 +166,10 @@ def _main(a) -> int:
         print(f"RTL (Verilator) vs golden: {'PASS' if res['bitexact'] else 'FAIL'} ({tail})"
               + ("" if res["bitexact"] else f": differs at {bad or 'the scores or status'}"))
         return 0 if res["bitexact"] else 1
-    rep = synth_estimate(a.bundle, a.board, lanes=a.lanes, memories_only=a.memories_only)
+    if a.weights == "rom" and a.wbuf is not None:
+        raise ValueError("--wbuf sizes the DDR mode's weight buffer; add --weights ddr")
+    rep = synth_estimate(a.bundle, a.board, lanes=a.lanes, memories_only=a.memories_only, weights=a.weights,
+                         wbuf=a.wbuf or WBUF_DEFAULT)
     print(rep.table())
     if a.check:
         ok = rep.fits()

@@ -16,8 +16,9 @@ from syna_contract.boards import DEFAULT_BOARD, UTILISATION_BUDGET, get_board
 from syna_contract.bundle import load_bundle
 
 from .limits import DEFAULT_LANES
+from .lowering import WBUF_DEFAULT, WBUF_MODES, WEIGHTS_MODES
 from .memmap import FAMILIES
-from .rtl_config import generate
+from .rtl_config import TOP_DDR_MODULE, TOP_MODULE, generate
 from .rtl_toolchain import RtlToolMissing, cache_root, rtl_sources
 
 # Xilinx primitives -> LUTs they occupy (distributed RAM and shift registers live in LUTs).
@@ -50,6 +51,8 @@ class SynthReport:
     cells: dict
     seconds: float
     memories_only: bool = False        # only Yosys' memory mapping ran: LUT counts LUT RAM only, FF and DSP 0
+    weights: str = "rom"               # the build: weights in on-chip ROMs, or "ddr" (top syna_core_top_ddr)
+    wbuf: str = WBUF_DEFAULT           # weights="ddr": one tile buffer or two
 
     def usage(self) -> dict[str, tuple[float, int, float]]:
         """resource -> (used, available, fraction)."""
@@ -64,8 +67,9 @@ class SynthReport:
     def table(self) -> str:
         from syna_contract.boards import UTILISATION_BUDGET
         what = "memory mapping (map_memory)" if self.memories_only else "synth_xilinx"
+        build = "weights in ROM" if self.weights == "rom" else f"weights in DDR, {self.wbuf} buffer"
         lines = [f"Yosys {what} -family {self.family} estimate of the RTL twin on {self.board} "
-                 f"(P = {self.lanes} lanes, {self.seconds:.0f} s)",
+                 f"(P = {self.lanes} lanes, {build}, {self.seconds:.0f} s)",
                  f"{'resource':<9}{'used':>10}{'available':>11}{'used %':>9}{'budget %':>10}"]
         for res, (used, avail, frac) in self.usage().items():
             if avail or used:
@@ -81,8 +85,12 @@ class SynthReport:
 
 
 def synth_estimate(bundle_dir: str | Path, board: str = DEFAULT_BOARD, lanes: int = DEFAULT_LANES,
-                   work: str | Path | None = None, timeout: int = 3600, memories_only: bool = False) -> SynthReport:
+                   work: str | Path | None = None, timeout: int = 3600, memories_only: bool = False,
+                   weights: str = "rom", wbuf: str = WBUF_DEFAULT) -> SynthReport:
     """Yosys ``synth_xilinx`` of rtl/syna_core_top.v configured for a bundle; resource counts per board.
+
+    ``weights="ddr"``: the weights-in-DDR build (``generate(..., weights="ddr", wbuf=wbuf)``, top
+    rtl/syna_core_top_ddr.v with its ``GMEM_DW`` set from the configuration, as the Vivado flow sets it).
 
     The board's ``synth_family`` (syna_contract/boards.py) picks the Xilinx family; boards with UltraRAM
     let Yosys use it (``-uram``). ``memories_only``: run only the memory mapping (elaborate, infer the
@@ -91,6 +99,10 @@ def synth_estimate(bundle_dir: str | Path, board: str = DEFAULT_BOARD, lanes: in
     import re
     import time
 
+    if weights not in WEIGHTS_MODES:
+        raise ValueError(f"weights {weights!r}; expected one of {', '.join(WEIGHTS_MODES)}")
+    if wbuf not in WBUF_MODES:
+        raise ValueError(f"wbuf {wbuf!r}; expected one of {', '.join(WBUF_MODES)}")
     bd = get_board(board)
     yosys = shutil.which("yosys")
     if yosys is None:
@@ -100,29 +112,34 @@ def synth_estimate(bundle_dir: str | Path, board: str = DEFAULT_BOARD, lanes: in
     bundle = load_bundle(bundle_dir)
     rtl_hash = hashlib.sha256(b"".join(p.read_bytes() for p in rtl_sources(top=True))).hexdigest()[:12]
     flow = "mem" if memories_only else "synth"
-    work = Path(work) if work else cache_root() / "synth" / f"{bundle.model_hash[:16]}-{lanes}-{bd.name}-{flow}-{rtl_hash}"
+    build = "" if weights == "rom" else f"-ddr-{wbuf}"
+    work = Path(work) if work else cache_root() / "synth" / f"{bundle.model_hash[:16]}-{lanes}-{bd.name}-{flow}{build}-{rtl_hash}"
     work.mkdir(parents=True, exist_ok=True)
     cached = work / "report.json"
     if cached.is_file():                                   # same bundle, lanes, board, flow and RTL: same netlist
         d = json.loads(cached.read_text())
         d.pop("usage", None)
         return SynthReport(**d)
-    generate(bundle, work, lanes=lanes)
+    cfg = generate(bundle, work, lanes=lanes, weights=weights, wbuf=wbuf)
     srcs = " ".join(str(p) for p in rtl_sources(top=True))
     script = work / "synth.ys"
+    # -defer and one hierarchy with the top's parameters: the DDR top's GMEM_DW is the configuration's
+    # (syna_core refuses any other); synth_xilinx then finds that top by itself
+    hierarchy = (f"hierarchy -check -top {TOP_DDR_MODULE} -chparam GMEM_DW {cfg.arch['GMEM_DW']}"
+                 if weights == "ddr" else f"hierarchy -check -top {TOP_MODULE}")
     if memories_only:
         libmap, *_ = _MEMORY_LIBMAP[family]
         prims = FAMILIES[family]
-        steps = ["hierarchy -check -top syna_core_top", "proc", "opt -nodffe -nosdff", "opt", "memory -nomap",
+        steps = [hierarchy, "proc", "opt -nodffe -nosdff", "opt", "memory -nomap",
                  "opt_clean", libmap + ("" if bd.uram else " -no-auto-huge"), "flatten"]
         for p in prims:                                  # one count per primitive option memory_libmap chose
             cell, param, value = p.yosys_cell
             steps.append(f"tee -q -a {work / 'counts.txt'} select -count t:{cell}" + (f" r:{param}={value} %i" if value else ""))
         (work / "counts.txt").unlink(missing_ok=True)
     else:
-        steps = [f"synth_xilinx -family {family}{' -uram' if bd.uram else ''} -top syna_core_top",
+        steps = [hierarchy, f"synth_xilinx -family {family}{' -uram' if bd.uram else ''}",
                  f"tee -o {work / 'stat.txt'} stat"]
-    script.write_text(f"read_verilog -I{work} {srcs}\n" + "\n".join(steps) + "\n")
+    script.write_text(f"read_verilog -defer -I{work} {srcs}\n" + "\n".join(steps) + "\n")
     t0 = time.time()
     res = subprocess.run([yosys, "-q", "-l", str(work / "yosys.log"), str(script)], cwd=work,
                          capture_output=True, text=True, timeout=timeout)
@@ -145,7 +162,8 @@ def synth_estimate(bundle_dir: str | Path, board: str = DEFAULT_BOARD, lanes: in
     bram = sum(n * _BRAM_CELLS.get(c, 0) for c, n in cells.items())
     dsp = sum(n for c, n in cells.items() if c in _DSP_CELLS)
     uram = cells.get("URAM288", 0)
-    rep = SynthReport(bd.name, family, lanes, lut, ff, bram, uram, dsp, cells, time.time() - t0, memories_only)
+    rep = SynthReport(bd.name, family, lanes, lut, ff, bram, uram, dsp, cells, time.time() - t0, memories_only,
+                      weights, wbuf)
     (work / "report.json").write_text(json.dumps(dict(rep.__dict__, usage=rep.usage()), indent=1))
     return rep
 

@@ -154,3 +154,32 @@ def test_demo_fits_pynq_z2(demo_bundle):
     assert u["bram36"][2] <= 0.80, (
         rep.table() + "\nThe demo's weights do not fit PYNQ-Z2's block RAM (docs/rtl.md, 'Resources'): "
         "export it with fewer weight bits or a narrower model.")
+
+
+@pytest.mark.parametrize("board", ["pynq-z2", "zcu104"])
+def test_yosys_maps_the_weights_in_ddr_build(small, board, tmp_path):
+    """synth_estimate(weights="ddr"): Yosys elaborates the DDR top (syna_core_top_ddr with the configuration's
+    GMEM_DW; syna_core refuses any other) and maps its memories (the memories-only flow, seconds): the weight
+    ROM becomes two writable tile buffers (wbuf="double"), at least the block RAM the planner counts for that
+    build (syna_hw/plan.py's mapping of rtl_config.rtl_memories) and at most 3 BRAM36 more: the planner does
+    not list syna_axi_rd's read FIFO (512 beats of 1 + 9/8 x GMEM_DW bits: 1.5 BRAM36 at 64 bits, 2.5 at 128).
+    bench/bench_yosys_paper.py runs the full synth_xilinx of this build at paper size."""
+    from syna_contract.boards import get_board
+    from syna_hw.lowering import ddr_weights, lower
+    from syna_hw.limits import RTL
+    from syna_hw.plan import map_memories
+    _tool("yosys")
+    bundle, _, _ = small
+    rep = rc.synth_estimate(bundle, board, lanes=8, work=tmp_path / "ddr", memories_only=True, weights="ddr",
+                            wbuf="double")
+    rom = rc.synth_estimate(bundle, board, lanes=8, work=tmp_path / "rom", memories_only=True)
+    assert (rep.weights, rep.wbuf, rom.weights) == ("ddr", "double", "rom")
+    assert "weights in DDR, double buffer" in rep.table()
+    hw = lower(load_bundle(bundle), 8, target=RTL)
+    arch = rc.rtl_arch(hw)
+    arch.update(rc.ddr_arch(ddr_weights(hw), "double"))
+    mems = {m.what: m for m in map_memories(rc.rtl_memories(arch), get_board(board))}
+    planned = sum(m.bram36 + m.uram for m in mems.values())
+    got = rep.bram36 + rep.uram
+    assert got > 0 and planned <= got <= planned + 3, (rep.cells, mems)
+    assert rep.cells != rom.cells, "the DDR build mapped the same memories as the ROM build"
