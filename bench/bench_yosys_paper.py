@@ -118,18 +118,21 @@ def main(argv=None) -> int:
         print(f"... {board} P = {lanes}", file=sys.stderr, flush=True)
         rows.append(measure(path, board, lanes, a.wbuf, a.timeout, fresh))
     lut_b, bram_b = UTILISATION_BUDGET.get("lut", 0.70), UTILISATION_BUDGET.get("bram36", 0.80)
-    print(f"{'board':<9}{'family':>7}{'P':>4}{'LUT':>17}{'FF':>16}{'DSP':>12}{'BRAM36':>17}{'URAM':>13}"
-          f"{'budget':>8}{'plan BRAM36/URAM':>18}{'Yosys s':>9}{'CPU s':>8}")
+    print(f"{'board':<9}{'family':>7}{'P':>4}{'LUT':>17}{'logic LUT':>11}{'mem LUT':>9}{'FF':>16}{'DSP':>12}"
+          f"{'BRAM36':>17}{'URAM':>13}{'budget':>8}{'plan BRAM36/URAM':>18}{'Yosys s':>9}{'CPU s':>8}")
     for r in rows:
         rep = r["rep"]
         u = rep.usage()
         cell = lambda k, fmt: f"{fmt.format(u[k][0])} ({100 * u[k][2]:.0f}%)"  # noqa: E731
         fits = "fits" if rep.fits(lut_b, bram_b) else "NO"
         cpu = f"{r['cpu']:.0f}" if r["cpu"] > 0 else "cached"
-        print(f"{rep.board:<9}{rep.family:>7}{rep.lanes:>4}{cell('lut', '{:,}'):>17}{cell('ff', '{:,}'):>16}"
+        split = (f"{rep.logic_lut:>11,}{rep.memory_lut:>9,}" if rep.memory_lut is not None else f"{'?':>11}{'?':>9}")
+        print(f"{rep.board:<9}{rep.family:>7}{rep.lanes:>4}{cell('lut', '{:,}'):>17}{split}{cell('ff', '{:,}'):>16}"
               f"{cell('dsp', '{:,}'):>12}{cell('bram36', '{:,.1f}'):>17}{cell('uram', '{:,}'):>13}{fits:>8}"
               f"{r['plan_bram']:>11,.1f} / {r['plan_uram']:<4}{rep.seconds:>9.0f}{cpu:>8}")
-    print(f"\nbudget: LUT <= {100 * lut_b:.0f} %, BRAM36 and URAM <= {100 * bram_b:.0f} % of the board (issue 16). "
+    print("\nlogic LUT: outside the rtl/syna_mem.v instances; mem LUT: inside them (LUT RAM, and the address decoders "
+          "and read multiplexers of memories built from several BRAM/URAM; the planner counts only the LUT RAM).")
+    print(f"budget: LUT <= {100 * lut_b:.0f} %, BRAM36 and URAM <= {100 * bram_b:.0f} % of the board (issue 16). "
           "Yosys' technology mapping, not Vivado's; no place and route, no timing.")
     if tmp:
         tmp.cleanup()

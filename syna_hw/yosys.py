@@ -53,6 +53,13 @@ class SynthReport:
     memories_only: bool = False        # only Yosys' memory mapping ran: LUT counts LUT RAM only, FF and DSP 0
     weights: str = "rom"               # the build: weights in on-chip ROMs, or "ddr" (top syna_core_top_ddr)
     wbuf: str = WBUF_DEFAULT           # weights="ddr": one tile buffer or two
+    memory_lut: int | None = None      # of ``lut``, inside the syna_mem instances: LUT RAM and the memories'
+                                       # address decoders and read multiplexers (None: not counted)
+
+    @property
+    def logic_lut(self) -> int | None:
+        """LUTs outside the memories (rtl/syna_mem.v instances): the datapath and control."""
+        return None if self.memory_lut is None else self.lut - self.memory_lut
 
     def usage(self) -> dict[str, tuple[float, int, float]]:
         """resource -> (used, available, fraction)."""
@@ -75,6 +82,9 @@ class SynthReport:
             if avail or used:
                 lines.append(f"{res:<9}{used:>10,.1f}{avail:>11,}{100 * frac:>8.1f}%"
                              f"{100 * UTILISATION_BUDGET.get(res, 1.0):>9.0f}%")
+        if self.memory_lut is not None:
+            lines.append(f"LUT = {self.logic_lut:,} logic + {self.memory_lut:,} in the memories (LUT RAM, their "
+                         "address decoders and read multiplexers)")
         lines.append("Yosys' technology mapping, not Vivado's: expect differences; LUT includes LUTs used as "
                      "distributed RAM (docs/rtl.md, 'Resources').")
         return "\n".join(lines)
@@ -82,6 +92,40 @@ class SynthReport:
     def fits(self, lut_max: float = 0.70, bram_max: float = 0.80) -> bool:
         u = self.usage()
         return u["lut"][2] <= lut_max and u["bram36"][2] <= bram_max and u["dsp"][2] <= 0.80 and u["uram"][2] <= 0.80
+
+
+def _lut_count(cells: dict[str, int]) -> int:
+    return sum(n * _LUT_CELLS.get(c, 0) for c, n in cells.items())
+
+
+def memory_luts(stat: str, memory_module: str = "syna_mem") -> int:
+    """LUTs inside the instances of ``memory_module`` in a hierarchical ``stat`` (synth_xilinx keeps the
+    hierarchy): each module's own cells times its instances, counted down from the top module."""
+    import re
+    modules: dict[str, dict[str, int]] = {}
+    cur = None
+    for line in stat.splitlines():
+        head = re.match(r"\s*=== (.+) ===\s*$", line)
+        if head:
+            cur = None if head.group(1) == "design hierarchy" else modules.setdefault(head.group(1), {})
+            continue
+        m = re.match(r"\s+(\S+)\s+(\d+)\s*$", line)
+        if cur is not None and m and not m.group(1).startswith("Number"):
+            cur[m.group(1)] = int(m.group(2))
+    children = {name for cells in modules.values() for name in cells if name in modules}
+    tops = [name for name in modules if name not in children]
+    if len(tops) != 1:
+        raise ValueError(f"yosys stat: expected one top module, found {tops}")
+    inst: dict[str, int] = {}
+
+    def walk(name: str, n: int) -> None:
+        inst[name] = inst.get(name, 0) + n
+        for sub, k in modules[name].items():
+            if sub in modules:
+                walk(sub, n * k)
+    walk(tops[0], 1)
+    is_mem = lambda name: name == memory_module or name.endswith("\\" + memory_module)  # noqa: E731
+    return sum(n * _lut_count(modules[name]) for name, n in inst.items() if is_mem(name))
 
 
 def synth_estimate(bundle_dir: str | Path, board: str = DEFAULT_BOARD, lanes: int = DEFAULT_LANES,
@@ -119,6 +163,8 @@ def synth_estimate(bundle_dir: str | Path, board: str = DEFAULT_BOARD, lanes: in
     if cached.is_file():                                   # same bundle, lanes, board, flow and RTL: same netlist
         d = json.loads(cached.read_text())
         d.pop("usage", None)
+        if d.get("memory_lut") is None and not d.get("memories_only") and (work / "stat.txt").is_file():
+            d["memory_lut"] = memory_luts((work / "stat.txt").read_text())   # a report from before the split
         return SynthReport(**d)
     cfg = generate(bundle, work, lanes=lanes, weights=weights, wbuf=wbuf)
     srcs = " ".join(str(p) for p in rtl_sources(top=True))
@@ -146,6 +192,7 @@ def synth_estimate(bundle_dir: str | Path, board: str = DEFAULT_BOARD, lanes: in
     if res.returncode != 0:
         raise RuntimeError(f"yosys failed ({work / 'yosys.log'}):\n{res.stderr[-3000:]}")
     cells: dict[str, int] = {}
+    memory_lut = None
     if memories_only:                                    # memory_libmap's cells -> the primitives they become
         counts = [int(n) for n in re.findall(r"(\d+) objects", (work / "counts.txt").read_text())]
         for p, n in zip(prims, counts):
@@ -153,17 +200,19 @@ def synth_estimate(bundle_dir: str | Path, board: str = DEFAULT_BOARD, lanes: in
                 if n:
                     cells[c] = cells.get(c, 0) + n * k
     else:
-        for line in (work / "stat.txt").read_text().splitlines():
+        stat = (work / "stat.txt").read_text()
+        for line in stat.splitlines():                  # the last section is the whole design's
             m = re.match(r"\s+(\S+)\s+(\d+)\s*$", line)
             if m and not m.group(1).startswith("$") and m.group(1)[0].isupper():
                 cells[m.group(1)] = int(m.group(2))
-    lut = sum(n * _LUT_CELLS.get(c, 0) for c, n in cells.items())
+        memory_lut = memory_luts(stat)
+    lut = _lut_count(cells)
     ff = sum(n for c, n in cells.items() if c in _FF_CELLS)
     bram = sum(n * _BRAM_CELLS.get(c, 0) for c, n in cells.items())
     dsp = sum(n for c, n in cells.items() if c in _DSP_CELLS)
     uram = cells.get("URAM288", 0)
     rep = SynthReport(bd.name, family, lanes, lut, ff, bram, uram, dsp, cells, time.time() - t0, memories_only,
-                      weights, wbuf)
+                      weights, wbuf, memory_lut)
     (work / "report.json").write_text(json.dumps(dict(rep.__dict__, usage=rep.usage()), indent=1))
     return rep
 

@@ -150,6 +150,7 @@ def test_demo_fits_pynq_z2(demo_bundle):
     print(rep.table())
     u = rep.usage()
     assert rep.lut > 1000 and rep.ff > 500 and rep.bram36 > 0, rep.cells           # a real design came out
+    assert 0 < rep.memory_lut < rep.lut and rep.logic_lut == rep.lut - rep.memory_lut, rep.table()
     assert u["lut"][2] <= 0.70, rep.table()
     assert u["bram36"][2] <= 0.80, (
         rep.table() + "\nThe demo's weights do not fit PYNQ-Z2's block RAM (docs/rtl.md, 'Resources'): "
@@ -183,3 +184,32 @@ def test_yosys_maps_the_weights_in_ddr_build(small, board, tmp_path):
     got = rep.bram36 + rep.uram
     assert got > 0 and planned <= got <= planned + 3, (rep.cells, mems)
     assert rep.cells != rom.cells, "the DDR build mapped the same memories as the ROM build"
+
+
+def test_memory_luts_counts_each_memory_instance_once_per_use():
+    """syna_hw.yosys.memory_luts on a hierarchical stat: a memory module's LUTs times its instances, nested
+    instances multiplied through their parents, LUT RAM by its LUT count; LUTs of other modules not counted."""
+    from syna_hw.yosys import memory_luts
+    stat = """
+=== $paramod$aa\\syna_mem ===
+   Number of cells:                  3
+     LUT6                            2
+     RAM64M                          1
+     FDRE                            9
+=== $paramod$bb\\syna_mem ===
+     LUT2                            5
+     URAM288                         4
+=== unit ===
+     $paramod$aa\\syna_mem           2
+     LUT3                          100
+=== top ===
+     unit                            3
+     $paramod$bb\\syna_mem           1
+     LUT4                           50
+=== design hierarchy ===
+   top                               1
+     unit                            3
+"""
+    assert memory_luts(stat) == 3 * 2 * (2 + 4) + 5
+    with pytest.raises(ValueError, match="one top module"):
+        memory_luts(stat + "=== other ===\n     LUT1   1\n")
