@@ -49,8 +49,10 @@ def _bundle(root: Path) -> Path:
     return out
 
 
-def planned(bundle, board: str, lanes: int, wbuf: str) -> tuple[float, int, int]:
-    """The planner's BRAM36, URAM and LUT RAM for the memories of this build (syna_hw/plan.py's mapping)."""
+def planned(bundle, board: str, lanes: int, wbuf: str) -> tuple[float, int, int, int | None]:
+    """The planner's BRAM36, URAM and LUT RAM for the memories of this build (syna_hw/plan.py's mapping) and
+    the logic LUTs syna_hw/lutmodel.py models for it."""
+    from syna_hw.lutmodel import logic_luts
     from syna_hw.lowering import ddr_weights, lower
     from syna_hw.limits import RTL
     from syna_hw.plan import map_memories
@@ -58,8 +60,10 @@ def planned(bundle, board: str, lanes: int, wbuf: str) -> tuple[float, int, int]
     hw = lower(bundle, lanes, target=RTL)
     arch = rtl_arch(hw)
     arch.update(ddr_arch(ddr_weights(hw), wbuf))
-    mems = map_memories(rtl_memories(arch), get_board(board))
-    return sum(m.bram36 for m in mems), sum(m.uram for m in mems), sum(m.lut for m in mems)
+    bd = get_board(board)
+    mems = map_memories(rtl_memories(arch), bd)
+    return (sum(m.bram36 for m in mems), sum(m.uram for m in mems), sum(m.lut for m in mems),
+            logic_luts(arch, bd.synth_family))
 
 
 def measure(path: Path, board: str, lanes: int, wbuf: str, timeout: int, fresh_root: Path | None) -> dict:
@@ -69,8 +73,9 @@ def measure(path: Path, board: str, lanes: int, wbuf: str, timeout: int, fresh_r
     rep = synth_estimate(path, board, lanes=lanes, weights="ddr", wbuf=wbuf, timeout=timeout, work=work)
     c1 = os.times()
     cpu = (c1.children_user + c1.children_system) - (c0.children_user + c0.children_system)
-    bram, uram, lut_ram = planned(load_bundle(path), board, lanes, wbuf)
-    return dict(board=board, lanes=lanes, rep=rep, cpu=cpu, plan_bram=bram, plan_uram=uram, plan_lut_ram=lut_ram)
+    bram, uram, lut_ram, logic = planned(load_bundle(path), board, lanes, wbuf)
+    return dict(board=board, lanes=lanes, rep=rep, cpu=cpu, plan_bram=bram, plan_uram=uram, plan_lut_ram=lut_ram,
+                plan_logic=logic)
 
 
 def yosys_version() -> str:
@@ -118,7 +123,8 @@ def main(argv=None) -> int:
         print(f"... {board} P = {lanes}", file=sys.stderr, flush=True)
         rows.append(measure(path, board, lanes, a.wbuf, a.timeout, fresh))
     lut_b, bram_b = UTILISATION_BUDGET.get("lut", 0.70), UTILISATION_BUDGET.get("bram36", 0.80)
-    print(f"{'board':<9}{'family':>7}{'P':>4}{'LUT':>17}{'logic LUT':>11}{'mem LUT':>9}{'FF':>16}{'DSP':>12}"
+    print(f"{'board':<9}{'family':>7}{'P':>4}{'LUT':>17}{'logic LUT':>11}{'model':>8}{'mem LUT':>9}{'FF':>16}"
+          f"{'DSP':>12}"
           f"{'BRAM36':>17}{'URAM':>13}{'budget':>8}{'plan BRAM36/URAM':>18}{'Yosys s':>9}{'CPU s':>8}")
     for r in rows:
         rep = r["rep"]
@@ -126,12 +132,15 @@ def main(argv=None) -> int:
         cell = lambda k, fmt: f"{fmt.format(u[k][0])} ({100 * u[k][2]:.0f}%)"  # noqa: E731
         fits = "fits" if rep.fits(lut_b, bram_b) else "NO"
         cpu = f"{r['cpu']:.0f}" if r["cpu"] > 0 else "cached"
-        split = (f"{rep.logic_lut:>11,}{rep.memory_lut:>9,}" if rep.memory_lut is not None else f"{'?':>11}{'?':>9}")
+        model = f"{r['plan_logic']:>8,}" if r["plan_logic"] is not None else f"{'-':>8}"
+        split = (f"{rep.logic_lut:>11,}{model}{rep.memory_lut:>9,}" if rep.memory_lut is not None
+                 else f"{'?':>11}{model}{'?':>9}")
         print(f"{rep.board:<9}{rep.family:>7}{rep.lanes:>4}{cell('lut', '{:,}'):>17}{split}{cell('ff', '{:,}'):>16}"
               f"{cell('dsp', '{:,}'):>12}{cell('bram36', '{:,.1f}'):>17}{cell('uram', '{:,}'):>13}{fits:>8}"
               f"{r['plan_bram']:>11,.1f} / {r['plan_uram']:<4}{rep.seconds:>9.0f}{cpu:>8}")
-    print("\nlogic LUT: outside the rtl/syna_mem.v instances; mem LUT: inside them (LUT RAM, and the address decoders "
-          "and read multiplexers of memories built from several BRAM/URAM; the planner counts only the LUT RAM).")
+    print("\nlogic LUT: outside the rtl/syna_mem.v instances (model: the planner's syna_hw/lutmodel.py); mem LUT: "
+          "inside them (LUT RAM, and the address decoders and read multiplexers of memories built from several "
+          "BRAM/URAM; the planner counts only the LUT RAM).")
     print(f"budget: LUT <= {100 * lut_b:.0f} %, BRAM36 and URAM <= {100 * bram_b:.0f} % of the board (issue 16). "
           "Yosys' technology mapping, not Vivado's; no place and route, no timing.")
     if tmp:

@@ -35,6 +35,7 @@ from syna_contract.layers import ConvLif, Fc, as_layers
 
 from .limits import DEFAULT_LANES, RTL
 from .lowering import HwModel, lower_graph
+from .lutmodel import logic_luts
 from .memmap import map_memory
 from .rtl_config import rtl_arch, rtl_memories
 
@@ -92,6 +93,8 @@ class PlanReport:
     reasons: list[str] = field(default_factory=list)
     # syna_contract.checks: attention settings that cannot work (errors) or may not (warnings)
     attention: list[Finding] = field(default_factory=list)
+    # the core's logic outside its memories (syna_hw/lutmodel.py, fitted to Yosys runs); None: not modelled
+    logic_luts: int | None = None
 
     @property
     def attention_ok(self) -> bool:
@@ -130,11 +133,11 @@ class PlanReport:
         return int(self._sum("lut"))
 
     def usage(self) -> dict[str, tuple[float, int, float]]:
-        """resource -> (used, available, budget)."""
+        """resource -> (used, available, budget); LUT: distributed RAM plus the modelled logic."""
         b = self.board
         return {"bram36": (self.bram36, b.bram36, b.budget("bram36")),
                 "uram": (self.uram, b.uram, b.budget("uram")),
-                "lut": (self.lutram_luts, b.lut, b.budget("lut"))}
+                "lut": (self.lutram_luts + (self.logic_luts or 0), b.lut, b.budget("lut"))}
 
     def by_category(self) -> dict[str, dict[str, float]]:
         """what -> {bits, bram36, uram, lut} summed over the memories of that kind."""
@@ -153,7 +156,8 @@ class PlanReport:
                     attention_ok=self.attention_ok, attention=[f.to_dict() for f in self.attention],
                     totals=dict(param_bits=self.param_bits, spike_bits=self.spike_bits,
                                 membrane_bits=self.membrane_bits, total_bits=self.total_bits,
-                                bram36=self.bram36, uram=self.uram, lutram_luts=self.lutram_luts),
+                                bram36=self.bram36, uram=self.uram, lutram_luts=self.lutram_luts,
+                                logic_luts=self.logic_luts),
                     categories=self.by_category(),
                     layers=[asdict(l) for l in self.layers],
                     memories=[dict(asdict(m), bits=m.bits) for m in self.memories])
@@ -177,8 +181,11 @@ class PlanReport:
             if avail:
                 lines.append(f"{res:<7} used {used:>12,.1f} of {avail:>9,} ({100 * used / avail:6.1f}%), "
                              f"budget {100 * UTILISATION_BUDGET[res]:.0f}% = {budget:,.1f}")
+        logic = (f"{self.logic_luts:,} logic (syna_hw/lutmodel.py: fitted to Yosys runs of the whole core)"
+                 if self.logic_luts is not None else "logic not estimated (attention: no Yosys-fitted model)")
+        lines.append(f"lut = {self.lutram_luts:,} distributed RAM + {logic}")
         lines.append("Mapping as Yosys synth_xilinx -family " + self.board.synth_family + " does (syna_hw/memmap.py); "
-                     "LUT counts distributed RAM only; datapath logic, FF and DSP are not estimated.")
+                     "FF, DSP and the read multiplexers of memories built from several BRAM/URAM are not estimated.")
         lines.append(f"verdict: {'FITS on chip' if self.fits else 'does NOT fit on chip'}")
         lines += [f"  - {r}" for r in self.reasons]
         if self.attention:
@@ -229,8 +236,9 @@ def map_memories(mems, board: Board) -> list[Memory]:
 def plan_model(hw: HwModel, board: str | Board) -> PlanReport:
     """The plan of a lowered model (``target`` RTL) on ``board``: every RTL memory, mapped as Yosys does."""
     b = board if isinstance(board, Board) else get_board(board)
-    report = PlanReport(b, hw.lanes, _layer_plans(hw), map_memories(rtl_memories(rtl_arch(hw)), b),
-                        hw.maps.peak_layer)
+    arch = rtl_arch(hw)
+    report = PlanReport(b, hw.lanes, _layer_plans(hw), map_memories(rtl_memories(arch), b), hw.maps.peak_layer,
+                        logic_luts=logic_luts(arch, b.synth_family))
     report.fits, report.reasons = _verdict(report)
     return report
 
@@ -251,7 +259,8 @@ def _verdict(r: PlanReport) -> tuple[bool, list[str]]:
     for res, (used, avail, budget) in r.usage().items():
         if used > budget:
             fits = False
-            parts = ", ".join(f"{w} {d[res]:,.1f}" for w, d in cats.items() if d[res])
+            parts = ", ".join([f"{w} {d[res]:,.1f}" for w, d in cats.items() if d[res]]
+                              + ([f"logic {r.logic_luts:,}"] if res == "lut" and r.logic_luts else []))
             reasons.append(f"{res.upper()}: needs {used:,.1f} but {b.name} has {avail:,} and the "
                            f"{100 * UTILISATION_BUDGET[res]:.0f}% budget allows {budget:,.1f} ({parts})")
     if not fits:

@@ -131,7 +131,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m syna_hw.rtl_core"
     s.add_argument("--memories-only", action="store_true",
                    help="only Yosys' memory mapping: BRAM/URAM/LUT RAM in seconds, no logic (LUT/FF/DSP)")
     s.add_argument("--weights", choices=WEIGHTS_MODES, default="rom",
-                   help="rom: the on-chip-weights build (default); ddr: the weights-in-DDR build (top syna_core_top_ddr)")
+                   help="rom: the on-chip-weights build (default); ddr: the weights-in-DDR build "
+                        "(top syna_core_top_ddr)")
     s.add_argument("--wbuf", choices=WBUF_MODES, default=None,
                    help=f"with --weights ddr: one weight buffer or two (default {WBUF_DEFAULT})")
     a = p.parse_args(argv)

@@ -157,7 +157,8 @@ def synth_estimate(bundle_dir: str | Path, board: str = DEFAULT_BOARD, lanes: in
     rtl_hash = hashlib.sha256(b"".join(p.read_bytes() for p in rtl_sources(top=True))).hexdigest()[:12]
     flow = "mem" if memories_only else "synth"
     build = "" if weights == "rom" else f"-ddr-{wbuf}"
-    work = Path(work) if work else cache_root() / "synth" / f"{bundle.model_hash[:16]}-{lanes}-{bd.name}-{flow}{build}-{rtl_hash}"
+    key = f"{bundle.model_hash[:16]}-{lanes}-{bd.name}-{flow}{build}-{rtl_hash}"
+    work = Path(work) if work else cache_root() / "synth" / key
     work.mkdir(parents=True, exist_ok=True)
     cached = work / "report.json"
     if cached.is_file():                                   # same bundle, lanes, board, flow and RTL: same netlist
