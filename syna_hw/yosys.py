@@ -133,8 +133,9 @@ def synth_estimate(bundle_dir: str | Path, board: str = DEFAULT_BOARD, lanes: in
                    weights: str = "rom", wbuf: str = WBUF_DEFAULT) -> SynthReport:
     """Yosys ``synth_xilinx`` of rtl/syna_core_top.v configured for a bundle; resource counts per board.
 
-    ``weights="ddr"``: the weights-in-DDR build (``generate(..., weights="ddr", wbuf=wbuf)``, top
-    rtl/syna_core_top_ddr.v with its ``GMEM_DW`` set from the configuration, as the Vivado flow sets it).
+    ``weights="ddr"``: the weights-in-DDR build (``generate(..., weights="ddr", wbuf=wbuf)`` with the board's
+    ``hp_max_burst``, top rtl/syna_core_top_ddr.v with its ``GMEM_DW`` set from the configuration, as the
+    Vivado flow builds it).
 
     The board's ``synth_family`` (syna_contract/boards.py) picks the Xilinx family; boards with UltraRAM
     let Yosys use it (``-uram``). ``memories_only``: run only the memory mapping (elaborate, infer the
@@ -167,7 +168,9 @@ def synth_estimate(bundle_dir: str | Path, board: str = DEFAULT_BOARD, lanes: in
         if d.get("memory_lut") is None and not d.get("memories_only") and (work / "stat.txt").is_file():
             d["memory_lut"] = memory_luts((work / "stat.txt").read_text())   # a report from before the split
         return SynthReport(**d)
-    cfg = generate(bundle, work, lanes=lanes, weights=weights, wbuf=wbuf)
+    # a DDR build for a board reads in the bursts its HP port takes, as `generate --board` builds it
+    cfg = generate(bundle, work, lanes=lanes, weights=weights, wbuf=wbuf,
+                   axi_max_burst=bd.hp_max_burst if weights == "ddr" else None)
     srcs = " ".join(str(p) for p in rtl_sources(top=True))
     script = work / "synth.ys"
     # -defer and one hierarchy with the top's parameters: the DDR top's GMEM_DW is the configuration's
