@@ -140,7 +140,7 @@ def main(argv=None) -> int:
               f"{r['plan_bram']:>11,.1f} / {r['plan_uram']:<4}{rep.seconds:>9.0f}{cpu:>8}")
     print("\nlogic LUT: outside the rtl/syna_mem.v instances (model: the planner's syna_hw/lutmodel.py); mem LUT: "
           "inside them (LUT RAM, and the address decoders and read multiplexers of memories built from several "
-          "BRAM/URAM; the planner counts only the LUT RAM).")
+          "BRAM/URAM; the planner counts only their LUT RAM).")
     print(f"budget: LUT <= {100 * lut_b:.0f} %, BRAM36 and URAM <= {100 * bram_b:.0f} % of the board (issue 16). "
           "Yosys' technology mapping, not Vivado's; no place and route, no timing.")
     if tmp:
