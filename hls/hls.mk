@@ -12,12 +12,17 @@
 # hls and bitstream stop at once when vitis_hls / vivado (2023.1 or later) are not on PATH.
 # WEIGHTS=ddr [WBUF_ROWS=N]: the core reads its conv/fc weights from the bundle's DDR image (exported with
 # --ddr-image --lanes P) through an m_axi port, via an on-chip buffer of N rows (docs/hls-core.md).
+# IMPL=rtl WEIGHTS=ddr also takes WBUF=single|double and WBUF_RAM=auto|block (the RTL twin's weight buffers
+# and their RAM; `syna plan` prints the line for its placement).
 
 BUNDLE ?= build/demo/bundle
 LANES ?=
 WEIGHTS ?= rom
 WBUF_ROWS ?=
 HLS_WEIGHTS = --weights $(WEIGHTS) $(if $(WBUF_ROWS),--wbuf-rows $(WBUF_ROWS))
+WBUF ?=
+WBUF_RAM ?=
+RTL_WEIGHTS = $(HLS_WEIGHTS) $(if $(WBUF),--wbuf $(WBUF)) $(if $(WBUF_RAM),--wbuf-ram $(WBUF_RAM))
 BOARD ?= $(shell $(PYTHON) -m syna_contract.boards --default)
 VITIS_HLS ?= vitis_hls
 VIVADO ?= vivado
@@ -60,7 +65,10 @@ bitstream_args = @case "$(IMPL)" in hls|rtl) ;; *) \
 	  echo "error: IMPL=$(IMPL): expected hls (the Vitis HLS core, the default) or rtl (the RTL twin)" >&2; exit 2;; esac; \
 	case "$(WEIGHTS)" in rom|ddr) ;; *) \
 	  echo "error: WEIGHTS=$(WEIGHTS): expected rom (weights on chip, the default) or ddr (read from the bundle's DDR image)." \
-	       "Nothing was run." >&2; exit 2;; esac
+	       "Nothing was run." >&2; exit 2;; esac; \
+	if [ "$(IMPL)" != rtl ] && [ -n "$(WBUF)$(WBUF_RAM)" ]; then \
+	  echo "error: WBUF / WBUF_RAM shape the RTL twin's weight buffer; add IMPL=rtl (the HLS core has one buffer, its RAM" \
+	       "chosen by Vitis). Nothing was run." >&2; exit 2; fi
 
 bitstream:
 	$(bitstream_args)
@@ -69,7 +77,7 @@ bitstream:
 	$(hls_bundle)
 ifeq ($(IMPL),rtl)
 	@gen=$(abspath $(RTL_IP_DIR)) && \
-	  $(VPY) -m syna_hw.rtl_core generate $(BUNDLE) --out $$gen $(if $(LANES),--lanes $(LANES)) --board $(BOARD) $(HLS_WEIGHTS) >/dev/null && \
+	  $(VPY) -m syna_hw.rtl_core generate $(BUNDLE) --out $$gen $(if $(LANES),--lanes $(LANES)) --board $(BOARD) $(RTL_WEIGHTS) >/dev/null && \
 	  mkdir -p $(OVERLAY_DIR) && cd $$gen && echo "vivado in $$gen (RTL twin)" && \
 	  $(VIVADO) -mode batch -source $(CURDIR)/hls/scripts/syna_rtl_ip.tcl -tclargs $$gen $(BOARD) && \
 	  $(VIVADO) -mode batch -source $(CURDIR)/hls/scripts/syna_bd.tcl -tclargs $$gen $(BOARD) $(abspath $(OVERLAY_DIR))

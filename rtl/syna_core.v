@@ -268,7 +268,7 @@ module syna_core #(
             // NBUF halves of WD rows: half b holds rows b*WD .. b*WD+WD-1
             wire [WBAW-1:0] w_raddr_b = {{(WBAW - WAW){1'b0}}, w_raddr}
                                       + ((NBUF > 1 && cbank) ? WD_OFF : {WBAW{1'b0}});
-            syna_mem #(.W(P * WB), .D(NBUF * SYNA_WD), .AW(WBAW)) u_w (
+            syna_mem #(.W(P * WB), .D(NBUF * SYNA_WD), .AW(WBAW), .BLOCK(SYNA_WBRAM)) u_w (
                 .clk(clk), .we(ld_we), .waddr(ld_waddr), .wdata(ld_wdata), .re(w_re), .raddr(w_raddr_b),
                 .rdata(w_rdata));
         end else begin : g_wrom

@@ -3,7 +3,7 @@ the core is made of. Against a Python model: one write port, one synchronous rea
 (a read of the address written in the same cycle returns the old word), the read register holding
 while re = 0, and the $readmemh image (HAS_INIT = 1, the file in the simulator's working directory).
 Built at (W, D) = (8, 16) with an image, and (100, 5) without (a wide word, a depth that is not a power
-of two)."""
+of two), each also with BLOCK = 1 (the block-RAM-only form, ``ram_style = "block"``: the same behaviour)."""
 from __future__ import annotations
 
 import random
@@ -67,9 +67,10 @@ async def mem_read_first_and_image(dut):
 
 
 PARAMS = [dict(W=8, D=16, AW=4, HAS_INIT=1, INIT_FILE=f'"{INIT_FILE}"'), dict(W=100, D=5, AW=3, HAS_INIT=0)]
+PARAMS += [dict(p, BLOCK=1) for p in PARAMS]
 
 
-@pytest.mark.parametrize("parameters", PARAMS, ids=lambda p: f"W{p['W']}-D{p['D']}")
+@pytest.mark.parametrize("parameters", PARAMS, ids=lambda p: f"W{p['W']}-D{p['D']}" + ("-block" if p.get("BLOCK") else ""))
 def test_mem(parameters, tmp_path):
     from cocotb_runner import run_unit
     if parameters["HAS_INIT"]:

@@ -513,6 +513,11 @@ WEIGHTS_MODES = ("rom", "ddr")
 WBUF_MODES = ("single", "double")
 WBUF_DEFAULT = "single"        # as the planner's default (buffers=1) and the HLS core: the smaller on-chip cost
 WBUF_DEFAULT_ROWS = 4096       # on-chip weight buffer, rows of P lanes, unless the model needs less or more
+# The RTL twin's weight buffer RAM: "auto" lets synthesis choose (on UltraScale+ a large buffer becomes URAM);
+# "block" asks for block RAM (Verilog ``ram_style = "block"``, which Yosys and Vivado honour), leaving the
+# UltraRAM to the spike maps, accumulators and membranes. The planner picks it (syna_hw/placement.py).
+WBUF_RAMS = ("auto", "block")
+WBUF_RAM_DEFAULT = "auto"
 
 
 @dataclass(frozen=True)

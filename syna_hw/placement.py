@@ -62,7 +62,7 @@ from syna_contract.layers import as_layers
 
 from .cycles import CycleReport, model_cycles
 from .limits import DEFAULT_LANES, RTL
-from .lowering import DdrWeights, HwModel, allocate_spike_maps, ddr_weights, lower_graph
+from .lowering import WBUF_RAM_DEFAULT, WBUF_RAMS, DdrWeights, HwModel, allocate_spike_maps, ddr_weights, lower_graph
 from .plan import Memory, PlanReport, map_memories, memory_table, plan_model
 from .rtl_config import RtlMemory, ddr_arch, rtl_arch, rtl_memories
 
@@ -93,6 +93,8 @@ class Choice:
     #                                          not built; 0: a whole layer's, as both cores build them)
     spilled: tuple[str, ...] = ()            # spike maps in DDR ('input': the input frames)
     membranes_ddr: bool = False
+    wbuf_ram: str = WBUF_RAM_DEFAULT         # the weight buffer's RAM (lowering.WBUF_RAMS): "block" keeps it out
+    #                                          of UltraRAM (the RTL twin's --wbuf-ram block)
 
     @property
     def built(self) -> bool:
@@ -200,6 +202,17 @@ class Placement:
         lat = self.latency_s
         return 1.0 / lat if lat else None
 
+    def rtl_build_command(self) -> str | None:
+        """The ``make bitstream`` line that builds this placement's RTL twin (None unless weights are in DDR
+        and the cores build the placement: hls/hls.mk passes LANES / WBUF_ROWS / WBUF / WBUF_RAM to
+        ``syna_hw.rtl_core generate``)."""
+        c = self.choice
+        if not (c.wbuf_rows and c.built):
+            return None
+        return (f"make bitstream BOARD={self.board.name} IMPL=rtl WEIGHTS=ddr BUNDLE=<bundle> LANES={self.lanes} "
+                f"WBUF_ROWS={c.wbuf_rows}" + (" WBUF=double" if c.buffers == DOUBLE else "")
+                + (f" WBUF_RAM={c.wbuf_ram}" if c.wbuf_ram != WBUF_RAM_DEFAULT else ""))
+
     def to_dict(self) -> dict:
         return dict(verdict=self.verdict, exit_code=self.exit_code, runs=self.runs, reasons=list(self.reasons),
                     board=self.board.name, lanes=self.lanes, clock_mhz=self.clock_mhz, rate=self.rate,
@@ -207,6 +220,8 @@ class Placement:
                     ddr_bandwidth_bytes_per_s=self.board.ddr_bytes_per_s(self.clock_mhz),
                     double_buffer=self.choice.buffers == DOUBLE, weight_buffers=self.choice.buffers,
                     wbuf_rows=self.choice.wbuf_rows or None, built=self.choice.built,
+                    wbuf_ram=self.choice.wbuf_ram if self.choice.wbuf_rows else None,
+                    rtl_build=self.rtl_build_command(),
                     tile_groups=max((c.tile_groups for c in self.costs), default=0),
                     acc_tile_groups=self.choice.acc_tile or None,
                     ddr_weights=[l.name for l in self.ddr.layers] if self.ddr else [],
@@ -242,6 +257,9 @@ class Placement:
                          f"through a buffer of {c.wbuf_rows:,} rows of {self.lanes} weights; output-channel tiles "
                          f"as syna_hw.lowering.ddr_weights cuts them (per layer below)")
             lines.append(f"  {BUFFER_SCHEMES[c.buffers]}")
+            if c.wbuf_ram != WBUF_RAM_DEFAULT:
+                lines.append(f"  weight buffer in block RAM only (the RTL twin's `--wbuf-ram {c.wbuf_ram}`, Verilog "
+                             "ram_style): the UltraRAM is left to the spike maps, accumulators and membranes")
             if c.acc_tile:
                 lines.append(f"  {TILED_NOT_BUILT}: tiles of at most {c.acc_tile} lane group(s) in every layer"
                              + (" (the encoder too, re-reading its input per tile)" if encoder_tiled(self.ddr) else ""))
@@ -315,12 +333,12 @@ def _memories(hw: HwModel, arch: dict, c: Choice, ddr: DdrWeights | None) -> lis
     (``arch``) or of the DDR build with ``ddr``'s buffer (``rtl_config.ddr_arch``), then what the
     modelled-not-built steps change (one tile's accumulators / membranes, spilled maps / membranes)."""
     if ddr is not None:
-        arch = dict(arch, **ddr_arch(ddr))
+        arch = dict(arch, **ddr_arch(ddr, wbuf_ram=c.wbuf_ram))
     tiles = {l.name: l.tile_groups for l in ddr.layers} if ddr else {}
     out = []
     for m in rtl_memories(arch):
         if m.name == "weights" and ddr is not None:
-            out.append(RtlMemory("weight buffer", m.width, m.depth, count=c.buffers))
+            out.append(dataclasses.replace(m, name="weight buffer", count=c.buffers))
         elif m.name in ("accumulators", "membranes") and (c.acc_tile or c.membranes_ddr):
             if m.name == "membranes" and c.membranes_ddr:
                 continue
@@ -459,14 +477,16 @@ def search(hw: HwModel, b: Board, cost=None, buffers: int = SINGLE,
     spill = _spill_order(hw)
     levels = [(0, (), False), (gmax, (), False)]          # as built; then tiles of any cap (not built), then spills
     levels += [(gmax, tuple(spill[:i]), False) for i in range(1, len(spill) + 1)] + [(gmax, tuple(spill), True)]
+    rams = WBUF_RAMS if b.uram else (WBUF_RAM_DEFAULT,)   # block RAM only: a choice where UltraRAM exists
     for cap, spilled, membranes in levels:
         if cap:        # not built: tiles of at most cap groups; the buffer follows (plan_of)
-            cand = [Choice(capped_plan(hw, t).wbuf_rows, buffers, t, spilled, membranes) for t in caps if t <= cap]
+            cand = [Choice(capped_plan(hw, t).wbuf_rows, buffers, t, spilled, membranes, r)
+                    for t in caps if t <= cap for r in rams]
         else:
-            cand = [Choice(n, buffers) for n in plans]
-        if not _fits(mapped(cand[-1]), b):
+            cand = [Choice(n, buffers, wbuf_ram=r) for n in plans for r in rams]
+        if not any(_fits(mapped(c), b) for c in cand[-len(rams):]):   # the smallest buffer / tile, each RAM
             continue
-        fitting = [c for c in cand if _fits(mapped(c), b)]
+        fitting = [c for c in cand if _fits(mapped(c), b)]     # equal cost: the first, "auto" before "block"
         best = min(fitting, key=lambda c: (cost(c), c.wbuf_rows)) if cost else fitting[0]
         return best, mapped(best), []
     worst_choice = Choice(capped_plan(hw, 1).wbuf_rows, buffers, 1, tuple(spill), True)
@@ -579,7 +599,11 @@ def place(hw: HwModel, board: str | Board, clock_mhz: float | None = None, rate:
         p.reasons.append("this placement is what both cores build (`--weights ddr`, lowering.ddr_weights' tiles)"
                          if choice.buffers == SINGLE else "this placement is what the RTL twin builds (`--weights ddr "
                          "--wbuf double`, lowering.ddr_weights' tiles); the HLS core has one buffer")
+        if choice.wbuf_ram != WBUF_RAM_DEFAULT:
+            p.reasons[-1] += (f"; the buffer in block RAM is the RTL twin's `--wbuf-ram {choice.wbuf_ram}` (Vitis HLS "
+                              "chooses the HLS core's RAM)")
         p.reasons[-1] += "; the speed is modelled"
+        p.reasons.append(f"the RTL twin of this placement: {p.rtl_build_command()}")
     else:
         not_built = [x for x, on in ((TILED_NOT_BUILT.split(" (")[0], bool(choice.acc_tile)),
                                      (f"the encoder over {ddr.layers[0].tiles} tiles (re-reading its input "

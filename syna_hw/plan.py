@@ -226,7 +226,7 @@ def map_memories(mems, board: Board) -> list[Memory]:
     out = []
     for m in mems:
         mp = map_memory(m.width, m.depth, board.synth_family, init=m.init, sync_read=m.sync_read,
-                        uram=board.uram > 0)
+                        uram=board.uram > 0 and m.uram)
         out.append(Memory(m.name, m.depth, m.width, m.count, mp.kind,
                           mp.how + (f" (each of {m.count})" if m.count > 1 else ""),
                           mp.bram36 * m.count, mp.uram * m.count, mp.lut * m.count))

@@ -54,7 +54,7 @@ from syna_contract import protocol as proto
 from syna_contract.bundle import Bundle, load_bundle
 
 from .limits import DEFAULT_LANES, RTL
-from .lowering import WBUF_DEFAULT, WBUF_MODES, WEIGHTS_MODES, DdrWeights, HwModel, ddr_weights, lower
+from .lowering import WBUF_DEFAULT, WBUF_MODES, WBUF_RAM_DEFAULT, WBUF_RAMS, WEIGHTS_MODES, DdrWeights, HwModel, ddr_weights, lower
 
 REPO = Path(__file__).resolve().parent.parent
 RTL_DIR = REPO / "rtl"
@@ -236,6 +236,7 @@ class RtlMemory:
     count: int = 1
     init: bool = False          # $readmemh contents (a ROM)
     sync_read: bool = True      # syna_mem (registered read); False: a small register array read combinationally
+    uram: bool = True           # synthesis may build it from UltraRAM (False: syna_mem BLOCK=1, block RAM only)
 
 
 def rtl_memories(arch: dict) -> list[RtlMemory]:
@@ -247,7 +248,8 @@ def rtl_memories(arch: dict) -> list[RtlMemory]:
         RtlMemory("input banks", arch["IB"], arch["ID"], count=arch["CIN"]),
         RtlMemory("spike maps", arch["CMAX"] // arch["SB"], arch["SD"], count=arch["SB"]),   # syna_spkmem.v banks
         # DDR: NBUF tile buffers of WD rows (one memory), a ROM of the tile loads
-        RtlMemory("weights", P * arch["WB"], arch["WD"] * arch.get("NBUF", 1), init=not arch.get("WDDR")),
+        RtlMemory("weights", P * arch["WB"], arch["WD"] * arch.get("NBUF", 1), init=not arch.get("WDDR"),
+                  uram=not arch.get("WBRAM")),
         RtlMemory("bias+threshold", P * (32 + MB), arch["BTD"], init=True),
         RtlMemory("accumulators", P * 32, arch["AD"]),
         RtlMemory("membranes", P * MB, arch["AD"]),
@@ -281,7 +283,8 @@ def check_axi_max_burst(beats) -> int:
     return int(beats)
 
 
-def ddr_arch(dw: DdrWeights, wbuf: str = WBUF_DEFAULT, axi_max_burst: int = proto.DDR_MAX_BURST_BEATS) -> dict:
+def ddr_arch(dw: DdrWeights, wbuf: str = WBUF_DEFAULT, axi_max_burst: int = proto.DDR_MAX_BURST_BEATS,
+             wbuf_ram: str = WBUF_RAM_DEFAULT) -> dict:
     """The parameters a weights="ddr" build adds to (or changes in) :func:`rtl_arch`: the weight
     memory is ``NBUF`` tile buffers (``WD`` = the rows of one; ``wbuf`` "single", the default: 1;
     "double": 2, the next tile loads while the current one computes), ``NLD`` the tile loads per
@@ -290,9 +293,11 @@ def ddr_arch(dw: DdrWeights, wbuf: str = WBUF_DEFAULT, axi_max_burst: int = prot
     4 KiB pages, ``DDR_CHECK_BEATS`` the beats of its first bytes (syna_ddrhead.mem), ``DDR_ADDR_BITS``
     the port's address bits (protocol.DDR_ADDR_BITS); ``AXI_MAX_BURST`` the longest read burst in beats
     (``axi_max_burst``: the board's HP port, ``Board.hp_max_burst``; default AXI4's 256) and
-    ``AXI_OUTSTANDING`` the bursts in flight (protocol.DDR_READ_OUTSTANDING)."""
+    ``AXI_OUTSTANDING`` the bursts in flight (protocol.DDR_READ_OUTSTANDING); ``WBRAM`` 1 when the buffer
+    is block RAM only (``wbuf_ram`` "block", lowering.WBUF_RAMS; "auto", the default: synthesis chooses)."""
     if wbuf not in WBUF_MODES:
         raise ValueError(f"wbuf {wbuf!r}; expected one of {', '.join(WBUF_MODES)}")
+    check_wbuf_ram(wbuf_ram)
     axi_max_burst = check_axi_max_burst(axi_max_burst)
     nld = len(dw.tile_loads())
     return dict(WDDR=1, WD=dw.wbuf_rows, WAW=_bits_for(dw.wbuf_rows - 1), ROWB=dw.row_bytes,
@@ -300,15 +305,25 @@ def ddr_arch(dw: DdrWeights, wbuf: str = WBUF_DEFAULT, axi_max_burst: int = prot
                 DDR_PAGES=-(-dw.image_bytes // proto.WEIGHTS_BASE_ALIGN),
                 DDR_CHECK_BEATS=len(dw.header) // max(4, dw.row_bytes), DDR_ADDR_BITS=proto.DDR_ADDR_BITS,
                 NBUF=WBUF_MODES.index(wbuf) + 1, NLD=nld, LDAW=_bits_for(nld - 1),
-                AXI_MAX_BURST=axi_max_burst, AXI_OUTSTANDING=proto.DDR_READ_OUTSTANDING)
+                AXI_MAX_BURST=axi_max_burst, AXI_OUTSTANDING=proto.DDR_READ_OUTSTANDING,
+                WBRAM=WBUF_RAMS.index(wbuf_ram))
+
+
+def check_wbuf_ram(wbuf_ram) -> str:
+    """``wbuf_ram`` as one of lowering.WBUF_RAMS, else ValueError."""
+    if wbuf_ram not in WBUF_RAMS:
+        raise ValueError(f"wbuf_ram {wbuf_ram!r}; expected one of {', '.join(WBUF_RAMS)} (auto: synthesis chooses "
+                         "the RAM; block: block RAM only, leaving UltraRAM to the maps and accumulators)")
+    return wbuf_ram
 
 
 def generate(bundle_dir: str | Path | Bundle, out_dir: str | Path, lanes: int = DEFAULT_LANES,
              weights: str = "rom", wbuf_rows: int | None = None, wbuf: str = WBUF_DEFAULT,
-             axi_max_burst: int | None = None) -> RtlConfig:
+             axi_max_burst: int | None = None, wbuf_ram: str = WBUF_RAM_DEFAULT) -> RtlConfig:
     """Write the RTL configuration for a bundle into ``out_dir`` (see the module doc). ``axi_max_burst``
     (weights="ddr" only): the DDR read port's longest burst in beats, the board's ``Board.hp_max_burst``
-    (None: AXI4's 256, protocol.DDR_MAX_BURST_BEATS)."""
+    (None: AXI4's 256, protocol.DDR_MAX_BURST_BEATS). ``wbuf_ram`` (weights="ddr" only): the weight buffer's
+    RAM, "auto" (synthesis chooses) or "block" (block RAM only; :func:`ddr_arch`)."""
     if weights not in WEIGHTS_MODES:
         raise ValueError(f"weights {weights!r}; expected one of {', '.join(WEIGHTS_MODES)}")
     if wbuf not in WBUF_MODES:
@@ -316,6 +331,8 @@ def generate(bundle_dir: str | Path | Bundle, out_dir: str | Path, lanes: int = 
     if axi_max_burst is not None and weights != "ddr":
         raise ValueError("axi_max_burst limits the DDR read bursts of weights='ddr'; this core has no DDR port")
     axi_max_burst = check_axi_max_burst(proto.DDR_MAX_BURST_BEATS if axi_max_burst is None else axi_max_burst)
+    if check_wbuf_ram(wbuf_ram) != WBUF_RAM_DEFAULT and weights != "ddr":
+        raise ValueError("wbuf_ram chooses the RAM of the DDR mode's weight buffer; add weights='ddr'")
     bundle = bundle_dir if isinstance(bundle_dir, Bundle) else load_bundle(bundle_dir)
     hw = lower(bundle, lanes, target=RTL)
     dw = ddr_weights(hw, wbuf_rows) if weights == "ddr" else None
@@ -325,7 +342,7 @@ def generate(bundle_dir: str | Path | Bundle, out_dir: str | Path, lanes: int = 
     sched = schedule(hw)
     arch = rtl_arch(hw, sched)
     if dw is not None:
-        arch.update(ddr_arch(dw, wbuf, axi_max_burst))
+        arch.update(ddr_arch(dw, wbuf, axi_max_burst, wbuf_ram))
     fw = arch["FW"]
     layers = hw.descriptors
     spiking = [l.name for l in hw.layers]

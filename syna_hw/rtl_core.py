@@ -30,7 +30,7 @@ from .hls_header import board_tcl
 from .limits import DEFAULT_LANES, RTL, RtlUnsupported  # noqa: F401
 from .lowering import allocate_spike_maps  # noqa: F401
 from .rtl_binding import RtlCore, Transfer, rtl_stage  # noqa: F401
-from .lowering import WBUF_DEFAULT, WBUF_MODES, WEIGHTS_MODES, DdrWeights, checked_ddr_image
+from .lowering import WBUF_DEFAULT, WBUF_MODES, WBUF_RAM_DEFAULT, WBUF_RAMS, WEIGHTS_MODES, DdrWeights, checked_ddr_image
 from .rtl_config import (ATT_DIMS, ATT_FIELDS, ATT_KINDS, ATT_MEM, ATTW_MEM, BT_MEM, CFG_VH, DDR_HEAD_MEM,  # noqa: F401
                          DDR_MEM, FIELDS, GATE_CONSTANTS, HASH_MEM, LAYOUT_JSON, MERGE_CODES, REPO, ROM_FILES,
                          RTL_DIR, RTL_FILELIST,
@@ -118,6 +118,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m syna_hw.rtl_core"
                    help=f"DDR mode: the weight buffers (default {WBUF_DEFAULT}): single = one, a tile loads after the "
                         "previous one computed; double = two, the next tile loads while the current one computes "
                         "(twice the buffer's memory)")
+    g.add_argument("--wbuf-ram", choices=WBUF_RAMS, default=None,
+                   help=f"DDR mode: the weight buffer's RAM (default {WBUF_RAM_DEFAULT}): auto = synthesis chooses (UltraRAM "
+                        "for a large buffer on UltraScale+); block = block RAM only (ram_style), leaving UltraRAM to the "
+                        "spike maps, accumulators and membranes (syna plan says which its placement needs)")
     r = sub.add_parser("run", help="golden samples through the Verilator model: bit-exact? cycles?")
     r.add_argument("bundle")
     r.add_argument("--samples", type=int, default=4, help="golden samples to run")
@@ -147,12 +151,12 @@ def _main(a) -> int:
     if a.cmd == "generate":
         if a.board:
             get_board(a.board)                       # an unknown board fails before anything is written
-        if a.weights == "rom" and (a.wbuf_rows is not None or a.wbuf is not None):
-            raise ValueError("--wbuf-rows / --wbuf size the DDR mode's weight buffer; add --weights ddr")
+        if a.weights == "rom" and (a.wbuf_rows is not None or a.wbuf is not None or a.wbuf_ram is not None):
+            raise ValueError("--wbuf-rows / --wbuf / --wbuf-ram shape the DDR mode's weight buffer; add --weights ddr")
         # a DDR build for a board reads in bursts its HP port takes (16 beats on a Zynq-7000 AXI3 port)
         burst = get_board(a.board).hp_max_burst if a.board and a.weights == "ddr" else None
         cfg = generate(a.bundle, a.out, lanes=a.lanes, weights=a.weights, wbuf_rows=a.wbuf_rows,
-                       wbuf=a.wbuf or WBUF_DEFAULT, axi_max_burst=burst)
+                       wbuf=a.wbuf or WBUF_DEFAULT, axi_max_burst=burst, wbuf_ram=a.wbuf_ram or WBUF_RAM_DEFAULT)
         if a.board:
             vivado_tcl(a.bundle, a.board, a.lanes, a.out, ddr=cfg.ddr)
         print(json.dumps(cfg.arch))

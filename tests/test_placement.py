@@ -275,3 +275,34 @@ def test_bundle_cycles_are_the_cycle_model_on_its_golden_samples(nmnist_bundle):
         assert c.compute == round(sum(r.layers[c.name] for r in reps) / len(reps))
     assert "the mean over 2 recorded sample(s)" in p.table()
     assert pl.place_bundle(b, "zcu104", lanes=16, rate=0.3).rate == 0.3
+
+
+# ----------------------------------------------------------------------------- the weight buffer's RAM
+@pytest.mark.parametrize("buffers", [pl.SINGLE, pl.DOUBLE])
+def test_paper_dvs_gesture_fits_zcu104_at_p64_as_built_with_the_buffer_in_block_ram(buffers):
+    """Issue 16's ZCU104 target: the paper DVS Gesture ResNet21 (2x128x128, T = 16) at P = 64 fits as the
+    RTL twin builds it (weights in DDR, nothing spilled, a whole layer's accumulators) only with the weight
+    buffer in block RAM: left to synthesis it is UltraRAM, and the UltraRAM (spike maps, accumulators,
+    membranes) is then over the 80 % budget. The plan says so and prints the build line."""
+    from syna_hw.memmap import map_memory
+    b = get_board("zcu104")
+    p = plan_setting(make_setting(net="dvs_gesture"), "zcu104", lanes=64, buffers=buffers)
+    c = p.choice
+    assert p.verdict == pl.WITH_DDR and c.built and c.wbuf_ram == "block", (c, p.table())
+    assert p.bram36 <= b.budget("bram36") and p.uram <= b.budget("uram")
+    wb = next(m for m in p.memories if m.what == "weight buffer")
+    assert wb.uram == 0 and wb.bram36 > 0
+    auto = map_memory(wb.width, wb.depth, b.synth_family, uram=True)
+    assert auto.uram > 0 and p.uram + auto.uram * wb.count > b.budget("uram")    # "auto" would not fit
+    cmd = p.rtl_build_command()
+    assert cmd.startswith("make bitstream BOARD=zcu104 IMPL=rtl WEIGHTS=ddr") and "LANES=64" in cmd
+    assert f"WBUF_ROWS={c.wbuf_rows}" in cmd and "WBUF_RAM=block" in cmd and ("WBUF=double" in cmd) == (buffers == 2)
+    assert "weight buffer in block RAM only" in p.table() and p.to_dict()["wbuf_ram"] == "block"
+
+
+def test_block_ram_is_chosen_only_when_needed():
+    """A plan that fits with the buffer wherever synthesis puts it keeps "auto" (PYNQ-Z2 has no UltraRAM: only
+    "auto" there)."""
+    p = plan_setting(make_setting(preset="nmnist", width=0.25, input_size=17, weight_bits=4), "pynq-z2", lanes=16)
+    assert p.choice.wbuf_rows and p.choice.wbuf_ram == "auto"
+    assert "WBUF_RAM" not in (p.rtl_build_command() or "")

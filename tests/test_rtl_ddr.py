@@ -147,6 +147,16 @@ def test_generated_files(bundles, tmp_path):
     assert one.arch["NBUF"] == 1 and {m.name: m for m in rtl_config.rtl_memories(one.arch)}["weights"].depth == 576
     with pytest.raises(ValueError, match="wbuf 'triple'"):
         rtl_config.generate(b, tmp_path / "x", lanes=4, weights="ddr", wbuf="triple")
+    # the buffer's RAM (the planner's choice): block RAM only is a parameter of its syna_mem, and the plan's memory
+    assert "localparam integer SYNA_WBRAM = 0;" in vh and mem["weights"].uram
+    blk = rtl_config.generate(b, tmp_path / "block", lanes=4, weights="ddr", wbuf_rows=576, wbuf_ram="block")
+    assert "localparam integer SYNA_WBRAM = 1;" in (tmp_path / "block" / rtl_config.CFG_VH).read_text()
+    assert not {m.name: m for m in rtl_config.rtl_memories(blk.arch)}["weights"].uram
+    assert ".BLOCK(SYNA_WBRAM)) u_w" in (rtl_config.REPO / "rtl" / "syna_core.v").read_text()
+    with pytest.raises(ValueError, match="wbuf_ram 'ultra'"):
+        rtl_config.generate(b, tmp_path / "x", lanes=4, weights="ddr", wbuf_ram="ultra")
+    with pytest.raises(ValueError, match="add weights='ddr'"):
+        rtl_config.generate(b, tmp_path / "x", lanes=4, wbuf_ram="block")
     rom = rtl_config.generate(b, tmp_path / "rom", lanes=4)
     assert rom.ddr is None and "SYNA_WEIGHTS_DDR" not in (tmp_path / "rom" / rtl_config.CFG_VH).read_text()
     with pytest.raises(ValueError, match="weights 'flash'"):

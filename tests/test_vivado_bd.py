@@ -438,6 +438,8 @@ def test_make_bitstream_refuses_unknown_weights_and_impl():
     assert "Vivado" not in r.stderr                      # refused before the tool is looked for
     r = _make("BOARD=pynq-z2", "IMPL=verilog", "VIVADO=/nonexistent/vivado")
     assert r.returncode != 0 and "IMPL=verilog" in r.stderr and "hls" in r.stderr and "rtl" in r.stderr, r.stderr
+    r = _make("BOARD=zcu104", "WEIGHTS=ddr", "WBUF_RAM=block", "VIVADO=/nonexistent/vivado")   # IMPL=hls
+    assert r.returncode != 0 and "WBUF / WBUF_RAM" in r.stderr and "IMPL=rtl" in r.stderr, r.stderr
 
 
 STAND_IN_VIVADO = """#!/bin/sh
@@ -450,11 +452,13 @@ case $script in *syna_rtl_ip.tcl) mkdir -p $1/rtl_ip;; esac     # what ipx::pack
 """
 
 
-@pytest.mark.parametrize("board,weights", [("pynq-z2", "rom"), ("zcu104", "rom"), ("pynq-z2", "ddr")])
-def test_make_bitstream_rtl_runs_packaging_then_the_block_design(bundle, tmp_path, board, weights):
+@pytest.mark.parametrize("board,weights,extra", [("pynq-z2", "rom", ()), ("zcu104", "rom", ()), ("pynq-z2", "ddr", ()),
+                                                ("zcu104", "ddr", ("WBUF=double", "WBUF_RAM=block"))])
+def test_make_bitstream_rtl_runs_packaging_then_the_block_design(bundle, tmp_path, board, weights, extra):
     """The make target's plumbing with a stand-in vivado: generate, package, block design, in that order,
     with the generated directory and the board; the overlay files land in build/overlays/<board>/.
-    WEIGHTS=ddr reaches the generator: the DDR top, its master in the block design."""
+    WEIGHTS=ddr reaches the generator: the DDR top, its master in the block design; WBUF / WBUF_RAM (the
+    line `syna plan` prints) reach syna_cfg.vh."""
     stub, log = tmp_path / "stub", tmp_path / "vivado.log"
     stub.mkdir()
     (stub / "syna_wrapper.bit").write_text("bit")
@@ -468,8 +472,11 @@ def test_make_bitstream_rtl_runs_packaging_then_the_block_design(bundle, tmp_pat
     gen, out = tmp_path / "rtl-ip", tmp_path / "overlay"       # never a stand-in's files in build/overlays
     r = _make(f"BOARD={board}", "IMPL=rtl", f"WEIGHTS={weights}", f"BUNDLE={bundle.root}", "LANES=8",
               f"VIVADO={vivado}", f"VPY={sys.executable}", f"DEMO_STAMP={stamp}", f"RTL_IP_DIR={gen}",
-              f"OVERLAY_DIR={out}")
+              f"OVERLAY_DIR={out}", *extra)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    if weights == "ddr":
+        vh = (gen / "syna_cfg.vh").read_text()
+        assert f"SYNA_NBUF = {2 if extra else 1};" in vh and f"SYNA_WBRAM = {1 if extra else 0};" in vh
     assert log.read_text().splitlines() == [f"syna_rtl_ip.tcl {gen} {board}", f"syna_bd.tcl {gen} {board} {out}"]
     tcl = (gen / f"board_{board}.tcl").read_text()
     assert "set syna_impl rtl" in tcl and f"set syna_weights {weights}" in tcl
