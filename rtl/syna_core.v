@@ -102,10 +102,11 @@ module syna_core #(
 `ifdef SYNA_WEIGHTS_DDR
     localparam integer WDDR = 1, ROWB = SYNA_ROWB;        // weights from DDR, image row bytes
     localparam integer NBUF = SYNA_NBUF, NLD = SYNA_NLD, LDAW = SYNA_LDAW;   // tile buffers, tile loads
+    localparam integer WBRAM = SYNA_WBRAM;                // 1: the tile buffer in block RAM only (ram_style)
     localparam [6:0] A_WBASE = SYNA_REG_WEIGHTS_BASE;
 `else
     localparam integer WDDR = 0, ROWB = 4;
-    localparam integer NBUF = 1, NLD = 1, LDAW = 1;
+    localparam integer NBUF = 1, NLD = 1, LDAW = 1, WBRAM = 0;
     localparam [6:0] A_WBASE = 7'h48;
 `endif
     localparam integer WBAW = WAW + (NBUF > 1 ? 1 : 0);  // weight memory address: NBUF buffers of WD rows
@@ -268,7 +269,7 @@ module syna_core #(
             // NBUF halves of WD rows: half b holds rows b*WD .. b*WD+WD-1
             wire [WBAW-1:0] w_raddr_b = {{(WBAW - WAW){1'b0}}, w_raddr}
                                       + ((NBUF > 1 && cbank) ? WD_OFF : {WBAW{1'b0}});
-            syna_mem #(.W(P * WB), .D(NBUF * SYNA_WD), .AW(WBAW), .BLOCK(SYNA_WBRAM)) u_w (
+            syna_mem #(.W(P * WB), .D(NBUF * SYNA_WD), .AW(WBAW), .BLOCK(WBRAM)) u_w (
                 .clk(clk), .we(ld_we), .waddr(ld_waddr), .wdata(ld_wdata), .re(w_re), .raddr(w_raddr_b),
                 .rdata(w_rdata));
         end else begin : g_wrom

@@ -152,7 +152,8 @@ def test_generated_files(bundles, tmp_path):
     blk = rtl_config.generate(b, tmp_path / "block", lanes=4, weights="ddr", wbuf_rows=576, wbuf_ram="block")
     assert "localparam integer SYNA_WBRAM = 1;" in (tmp_path / "block" / rtl_config.CFG_VH).read_text()
     assert not {m.name: m for m in rtl_config.rtl_memories(blk.arch)}["weights"].uram
-    assert ".BLOCK(SYNA_WBRAM)) u_w" in (rtl_config.REPO / "rtl" / "syna_core.v").read_text()
+    assert "WBRAM = SYNA_WBRAM;" in (rtl_config.REPO / "rtl" / "syna_core.v").read_text()
+    assert ".BLOCK(WBRAM)) u_w" in (rtl_config.REPO / "rtl" / "syna_core.v").read_text()
     with pytest.raises(ValueError, match="wbuf_ram 'ultra'"):
         rtl_config.generate(b, tmp_path / "x", lanes=4, weights="ddr", wbuf_ram="ultra")
     with pytest.raises(ValueError, match="add weights='ddr'"):
