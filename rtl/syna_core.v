@@ -127,8 +127,9 @@ module syna_core #(
     localparam integer PGS = SYNA_DDR_PAGES;              // the image's 4 KiB pages
     // the longest read burst (the board's HP port: 16 on a Zynq-7000 AXI3 port, 256 AXI4) and the bursts in flight
     localparam integer AXB = SYNA_AXI_MAX_BURST, AXO = SYNA_AXI_OUTSTANDING;
+    localparam integer AXF = SYNA_AXI_FIFO;               // beats of the read FIFO (rtl_config.AXI_READ_FIFO)
 `else
-    localparam integer GAW = 49, HCB = 1, PGS = 1, AXB = 256, AXO = 4;
+    localparam integer GAW = 49, HCB = 1, PGS = 1, AXB = 256, AXO = 4, AXF = 512;
 `endif
 
     wire clk = ap_clk;
@@ -583,7 +584,7 @@ module syna_core #(
             wire [GAW-1:0] araddr;
             wire           arlock;
             syna_axi_rd #(.DATA_WIDTH(GMEM_DW), .ADDR_WIDTH(GAW), .ID_WIDTH(1), .LEN_WIDTH(32), .MAX_BURST(AXB),
-                          .MAX_OUTSTANDING(AXO), .FIFO_DEPTH(512)) u_rd (
+                          .MAX_OUTSTANDING(AXO), .FIFO_DEPTH(AXF)) u_rd (
                 .clk(clk), .rst(rst), .cmd_valid(lst == L_CMD || (hc_cmd && !hc_sent)),
                 .cmd_ready(rd_cmd_ready),
                 .cmd_addr(cmd_addr), .cmd_len(cmd_len), .busy(rd_busy), .done(rd_done), .err_resp(rd_err_resp),

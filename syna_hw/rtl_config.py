@@ -259,6 +259,8 @@ def rtl_memories(arch: dict) -> list[RtlMemory]:
     ]
     if arch.get("WDDR"):
         mems.append(RtlMemory("tile loads", 32 * len(TILE_FIELDS), arch["NLD"], init=True))
+        # syna_axi_rd's read FIFO: {last, keep, data} per beat
+        mems.append(RtlMemory("AXI read FIFO", 1 + arch["GMEM_DW"] // 8 + arch["GMEM_DW"], arch["AXI_FIFO"]))
     if NATT:                                                    # syna_attention.v, only built with attention
         gd = arch["ACSZ"] // P
         mems += [
@@ -273,6 +275,9 @@ def rtl_memories(arch: dict) -> list[RtlMemory]:
 
 
 # ================================================================================ files
+AXI_READ_FIFO = 512     # beats syna_axi_rd buffers in a DDR build (FIFO_DEPTH): two 256-beat bursts in flight
+
+
 def check_axi_max_burst(beats) -> int:
     """``beats`` as the DDR read port's longest burst: an int from 1 to protocol.DDR_MAX_BURST_BEATS (AXI4's 256;
     a board's is ``Board.hp_max_burst``), else ValueError."""
@@ -293,7 +298,8 @@ def ddr_arch(dw: DdrWeights, wbuf: str = WBUF_DEFAULT, axi_max_burst: int = prot
     4 KiB pages, ``DDR_CHECK_BEATS`` the beats of its first bytes (syna_ddrhead.mem), ``DDR_ADDR_BITS``
     the port's address bits (protocol.DDR_ADDR_BITS); ``AXI_MAX_BURST`` the longest read burst in beats
     (``axi_max_burst``: the board's HP port, ``Board.hp_max_burst``; default AXI4's 256) and
-    ``AXI_OUTSTANDING`` the bursts in flight (protocol.DDR_READ_OUTSTANDING); ``WBRAM`` 1 when the buffer
+    ``AXI_OUTSTANDING`` the bursts in flight (protocol.DDR_READ_OUTSTANDING); ``AXI_FIFO`` the beats its
+    read FIFO holds (:data:`AXI_READ_FIFO`, a memory the planner prices); ``WBRAM`` 1 when the buffer
     is block RAM only (``wbuf_ram`` "block", lowering.WBUF_RAMS; "auto", the default: synthesis chooses)."""
     if wbuf not in WBUF_MODES:
         raise ValueError(f"wbuf {wbuf!r}; expected one of {', '.join(WBUF_MODES)}")
@@ -305,7 +311,7 @@ def ddr_arch(dw: DdrWeights, wbuf: str = WBUF_DEFAULT, axi_max_burst: int = prot
                 DDR_PAGES=-(-dw.image_bytes // proto.WEIGHTS_BASE_ALIGN),
                 DDR_CHECK_BEATS=len(dw.header) // max(4, dw.row_bytes), DDR_ADDR_BITS=proto.DDR_ADDR_BITS,
                 NBUF=WBUF_MODES.index(wbuf) + 1, NLD=nld, LDAW=_bits_for(nld - 1),
-                AXI_MAX_BURST=axi_max_burst, AXI_OUTSTANDING=proto.DDR_READ_OUTSTANDING,
+                AXI_MAX_BURST=axi_max_burst, AXI_OUTSTANDING=proto.DDR_READ_OUTSTANDING, AXI_FIFO=AXI_READ_FIFO,
                 WBRAM=WBUF_RAMS.index(wbuf_ram))
 
 
