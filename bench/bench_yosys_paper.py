@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from syna_contract.boards import UTILISATION_BUDGET, get_board  # noqa: E402
 from syna_contract.bundle import load_bundle  # noqa: E402
-from syna_hw.lowering import WBUF_MODES  # noqa: E402
+from syna_hw.lowering import WBUF_MODES, WBUF_RAMS  # noqa: E402
 from benchenv import cpu_model, git_commit  # noqa: E402
 
 NET = "dvs_gesture"
@@ -49,7 +49,7 @@ def _bundle(root: Path) -> Path:
     return out
 
 
-def planned(bundle, board: str, lanes: int, wbuf: str) -> tuple[float, int, int, int | None]:
+def planned(bundle, board: str, lanes: int, wbuf: str, wbuf_ram: str) -> tuple[float, int, int, int | None]:
     """The planner's BRAM36, URAM and LUT RAM for the memories of this build (syna_hw/plan.py's mapping) and
     the logic LUTs syna_hw/lutmodel.py models for it."""
     from syna_hw.lutmodel import logic_luts
@@ -59,21 +59,23 @@ def planned(bundle, board: str, lanes: int, wbuf: str) -> tuple[float, int, int,
     from syna_hw.rtl_config import ddr_arch, rtl_arch, rtl_memories
     hw = lower(bundle, lanes, target=RTL)
     arch = rtl_arch(hw)
-    arch.update(ddr_arch(ddr_weights(hw), wbuf))
+    arch.update(ddr_arch(ddr_weights(hw), wbuf, wbuf_ram=wbuf_ram))
     bd = get_board(board)
     mems = map_memories(rtl_memories(arch), bd)
     return (sum(m.bram36 for m in mems), sum(m.uram for m in mems), sum(m.lut for m in mems),
             logic_luts(arch, bd.synth_family))
 
 
-def measure(path: Path, board: str, lanes: int, wbuf: str, timeout: int, fresh_root: Path | None) -> dict:
+def measure(path: Path, board: str, lanes: int, wbuf: str, wbuf_ram: str, timeout: int,
+            fresh_root: Path | None) -> dict:
     from syna_hw.yosys import synth_estimate
     work = fresh_root / f"{board}-p{lanes}" if fresh_root else None
     c0 = os.times()
-    rep = synth_estimate(path, board, lanes=lanes, weights="ddr", wbuf=wbuf, timeout=timeout, work=work)
+    rep = synth_estimate(path, board, lanes=lanes, weights="ddr", wbuf=wbuf, wbuf_ram=wbuf_ram, timeout=timeout,
+                         work=work)
     c1 = os.times()
     cpu = (c1.children_user + c1.children_system) - (c0.children_user + c0.children_system)
-    bram, uram, lut_ram, logic = planned(load_bundle(path), board, lanes, wbuf)
+    bram, uram, lut_ram, logic = planned(load_bundle(path), board, lanes, wbuf, wbuf_ram)
     return dict(board=board, lanes=lanes, rep=rep, cpu=cpu, plan_bram=bram, plan_uram=uram, plan_lut_ram=lut_ram,
                 plan_logic=logic)
 
@@ -89,6 +91,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--configs", nargs="+", default=list(CONFIGS), help="board:P pairs (default %(default)s)")
     ap.add_argument("--wbuf", choices=WBUF_MODES, default="double", help="weight buffers (default %(default)s)")
+    ap.add_argument("--wbuf-ram", choices=WBUF_RAMS, default="auto",
+                    help="the weight buffer's RAM (default %(default)s; block: block RAM only, as `syna plan` picks "
+                         "for the ZCU104 at P = 64)")
     ap.add_argument("--bundle", default=None,
                     help="an exported paper DVS Gesture bundle to use (default: build one, model_export.paper_bundles)")
     ap.add_argument("--workdir", default=None, help="keep the bundle here (default: a temporary directory)")
@@ -106,7 +111,8 @@ def main(argv=None) -> int:
     root.mkdir(parents=True, exist_ok=True)
     fresh = Path(tempfile.mkdtemp(prefix="synth_", dir=root)) if a.fresh else None
     print(f"Yosys estimate of the paper DVS Gesture ResNet21 (2x128x128, T = 16), RTL twin, weights in DDR, "
-          f"{a.wbuf} weight buffer (bench/bench_yosys_paper.py)")
+          f"{a.wbuf} weight buffer in {'block RAM' if a.wbuf_ram == 'block' else 'RAM synthesis chooses'} "
+          "(bench/bench_yosys_paper.py)")
     print(f"machine  {cpu_model()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
           f"load average {os.getloadavg()[0]:.1f} at start")
     print(f"commit   {git_commit()}    date {time.strftime('%Y-%m-%d %H:%M')}    {yosys_version()}")
@@ -121,7 +127,7 @@ def main(argv=None) -> int:
     rows = []
     for board, lanes in configs:
         print(f"... {board} P = {lanes}", file=sys.stderr, flush=True)
-        rows.append(measure(path, board, lanes, a.wbuf, a.timeout, fresh))
+        rows.append(measure(path, board, lanes, a.wbuf, a.wbuf_ram, a.timeout, fresh))
     lut_b, bram_b = UTILISATION_BUDGET.get("lut", 0.70), UTILISATION_BUDGET.get("bram36", 0.80)
     print(f"{'board':<9}{'family':>7}{'P':>4}{'LUT':>17}{'logic LUT':>11}{'model':>8}{'mem LUT':>9}{'FF':>16}"
           f"{'DSP':>12}"

@@ -139,6 +139,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m syna_hw.rtl_core"
                         "(top syna_core_top_ddr)")
     s.add_argument("--wbuf", choices=WBUF_MODES, default=None,
                    help=f"with --weights ddr: one weight buffer or two (default {WBUF_DEFAULT})")
+    s.add_argument("--wbuf-ram", choices=WBUF_RAMS, default=None,
+                   help=f"with --weights ddr: the weight buffer's RAM (default {WBUF_RAM_DEFAULT}; block: block RAM only)")
     a = p.parse_args(argv)
     try:
         return _main(a)
@@ -171,10 +173,10 @@ def _main(a) -> int:
         print(f"RTL (Verilator) vs golden: {'PASS' if res['bitexact'] else 'FAIL'} ({tail})"
               + ("" if res["bitexact"] else f": differs at {bad or 'the scores or status'}"))
         return 0 if res["bitexact"] else 1
-    if a.weights == "rom" and a.wbuf is not None:
-        raise ValueError("--wbuf sizes the DDR mode's weight buffer; add --weights ddr")
+    if a.weights == "rom" and (a.wbuf is not None or a.wbuf_ram is not None):
+        raise ValueError("--wbuf / --wbuf-ram shape the DDR mode's weight buffer; add --weights ddr")
     rep = synth_estimate(a.bundle, a.board, lanes=a.lanes, memories_only=a.memories_only, weights=a.weights,
-                         wbuf=a.wbuf or WBUF_DEFAULT)
+                         wbuf=a.wbuf or WBUF_DEFAULT, wbuf_ram=a.wbuf_ram or WBUF_RAM_DEFAULT)
     print(rep.table())
     if a.check:
         ok = rep.fits()
