@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 
 NETS = ("dvs_gesture", "mnist")
-LUT_NOTE = ("lut: LUTs used as distributed RAM by the planner's memory estimate (syna_hw/plan.py); the "
-            "datapath's logic is not estimated at paper size")
+LUT_NOTE = ("lut: the planner's LUTs: distributed RAM (syna_hw/plan.py's memory estimate) plus the core's logic "
+            "modelled by syna_hw/lutmodel.py (fitted to Yosys runs; docs/rtl.md 'Resources'); lut_logic: that model")
 
 
 def board_figures(p, rtl_cycles: float | None) -> dict:
@@ -35,8 +35,9 @@ def board_figures(p, rtl_cycles: float | None) -> dict:
              cycles_per_inference=p.cycles if p.runs else None,
              stall_fraction=p.stall_fraction if p.runs else None,
              inferences_per_s=p.inferences_per_s, ddr_bytes_per_inference=p.ddr_bytes_per_inference if p.runs else None,
-             lut=p.lutram_luts, bram36=p.bram36, uram=p.uram,
+             lut=p.luts, lut_logic=p.logic_luts, bram36=p.bram36, uram=p.uram,
              built=p.choice.built, weight_buffers=p.choice.buffers, wbuf_rows=p.choice.wbuf_rows or None,
+             wbuf_ram=p.choice.wbuf_ram if p.choice.wbuf_rows else None, rtl_build=p.rtl_build_command(),
              planner_rtl_cycles=p.rtl_cycles if p.runs else None)
     if rtl_cycles:
         d["rtl_cycles_per_inference"] = rtl_cycles

@@ -61,6 +61,7 @@ from syna_contract.graph import INPUT
 from syna_contract.layers import as_layers
 
 from .cycles import CycleReport, model_cycles
+from .lutmodel import logic_luts
 from .limits import DEFAULT_LANES, RTL
 from .lowering import WBUF_RAM_DEFAULT, WBUF_RAMS, DdrWeights, HwModel, allocate_spike_maps, ddr_weights, lower_graph
 from .plan import Memory, PlanReport, map_memories, memory_table, plan_model
@@ -131,6 +132,7 @@ class Placement:
     samples: int = 0                     # recorded samples the cycles are the mean of (0: random maps at rate)
     ddr: DdrWeights | None = None        # the weight tiling (lowering.ddr_weights) when weights are in DDR
     rtl_receive: int = 0                 # the RTL twin's extra cycles: its receive phase (rtl_receive_cycles)
+    logic_luts: int | None = None        # the core's modelled logic LUTs (syna_hw/lutmodel.py; None: not modelled)
 
     @property
     def board(self) -> Board:
@@ -160,6 +162,11 @@ class Placement:
     @property
     def lutram_luts(self) -> int:
         return int(sum(m.lut for m in self.memories))
+
+    @property
+    def luts(self) -> int:
+        """LUTs: those used as distributed RAM plus the modelled logic (0 where it is not modelled)."""
+        return self.lutram_luts + (self.logic_luts or 0)
 
     @property
     def compute_cycles(self) -> int:
@@ -227,7 +234,8 @@ class Placement:
                     ddr_weights=[l.name for l in self.ddr.layers] if self.ddr else [],
                     spilled_maps=list(self.choice.spilled),
                     membranes_ddr=self.choice.membranes_ddr, ddr_stored_bytes=self.ddr_stored_bytes,
-                    bram36=self.bram36, uram=self.uram, lutram_luts=self.lutram_luts,
+                    bram36=self.bram36, uram=self.uram, lutram_luts=self.lutram_luts, logic_luts=self.logic_luts,
+                    luts=self.luts,
                     cycles=self.cycles if self.runs else None,
                     rtl_cycles=self.rtl_cycles if self.runs else None,
                     compute_cycles=self.compute_cycles if self.runs else None,
@@ -270,11 +278,14 @@ class Placement:
             lines.append(f"  DDR holds {self.ddr_stored_bytes / 2**20:,.2f} MiB of the model "
                          f"(the planner allows {100 * DDR_SHARE:.0f}% of {b.ddr_bytes / 2**20:,.0f} MiB)")
             lines += memory_table(self.memories)
-            for res, used in (("bram36", self.bram36), ("uram", self.uram), ("lut", self.lutram_luts)):
+            for res, used in (("bram36", self.bram36), ("uram", self.uram), ("lut", self.luts)):
                 avail = getattr(b, res)
                 if avail:
                     lines.append(f"{res:<7} used {used:>12,.1f} of {avail:>9,} ({100 * used / avail:6.1f}%), "
                                  f"budget {100 * UTILISATION_BUDGET[res]:.0f}% = {b.budget(res):,.1f}")
+            lines.append(f"lut = {self.lutram_luts:,} distributed RAM + "
+                         + (f"{self.logic_luts:,} logic (syna_hw/lutmodel.py: fitted to Yosys runs of the whole core)"
+                            if self.logic_luts is not None else "logic not estimated (attention: no fitted model)"))
             lines.append("")
         if self.runs:
             lines.append(f"Speed at {self.clock_mhz:g} MHz, P = {self.lanes}, {rate}; cycles: the HLS core's cycle "
@@ -356,9 +367,15 @@ def _memories(hw: HwModel, arch: dict, c: Choice, ddr: DdrWeights | None) -> lis
     return out
 
 
-def _fits(mems: list[Memory], b: Board) -> bool:
+def _fits(mems: list[Memory], b: Board, logic: int = 0) -> bool:
     return (sum(m.bram36 for m in mems) <= b.budget("bram36") and sum(m.uram for m in mems) <= b.budget("uram")
-            and sum(m.lut for m in mems) <= b.budget("lut"))
+            and sum(m.lut for m in mems) + logic <= b.budget("lut"))
+
+
+def ddr_logic_luts(hw: HwModel, b: Board) -> int | None:
+    """The modelled logic LUTs of ``hw``'s weights-in-DDR RTL build on ``b`` (syna_hw/lutmodel.py; None: not
+    modelled). The model depends on P, the widest map and the DDR port, not on the buffer or the tiles."""
+    return logic_luts(dict(rtl_arch(hw), WDDR=1), b.synth_family)
 
 
 # ================================================================================ timing
@@ -478,15 +495,16 @@ def search(hw: HwModel, b: Board, cost=None, buffers: int = SINGLE,
     levels = [(0, (), False), (gmax, (), False)]          # as built; then tiles of any cap (not built), then spills
     levels += [(gmax, tuple(spill[:i]), False) for i in range(1, len(spill) + 1)] + [(gmax, tuple(spill), True)]
     rams = WBUF_RAMS if b.uram else (WBUF_RAM_DEFAULT,)   # block RAM only: a choice where UltraRAM exists
+    logic = ddr_logic_luts(hw, b) or 0
     for cap, spilled, membranes in levels:
         if cap:        # not built: tiles of at most cap groups; the buffer follows (plan_of)
             cand = [Choice(capped_plan(hw, t).wbuf_rows, buffers, t, spilled, membranes, r)
                     for t in caps if t <= cap for r in rams]
         else:
             cand = [Choice(n, buffers, wbuf_ram=r) for n in plans for r in rams]
-        if not any(_fits(mapped(c), b) for c in cand[-len(rams):]):   # the smallest buffer / tile, each RAM
+        if not any(_fits(mapped(c), b, logic) for c in cand[-len(rams):]):   # the smallest buffer / tile, each RAM
             continue
-        fitting = [c for c in cand if _fits(mapped(c), b)]     # equal cost: the first, "auto" before "block"
+        fitting = [c for c in cand if _fits(mapped(c), b, logic)]   # equal cost: the first, "auto" before "block"
         best = min(fitting, key=lambda c: (cost(c), c.wbuf_rows)) if cost else fitting[0]
         return best, mapped(best), []
     worst_choice = Choice(capped_plan(hw, 1).wbuf_rows, buffers, 1, tuple(spill), True)
@@ -567,18 +585,18 @@ def place(hw: HwModel, board: str | Board, clock_mhz: float | None = None, rate:
         costs, _ = _costs(hw, cycles(None), Choice(), b, clock)
         return Placement(chip, ON_CHIP, [f"every tensor on chip: {r}" for r in chip.reasons], Choice(),
                          chip.memories, clock, shown_rate, costs, cycles(None).layers["io"], samples=nrec,
-                         rtl_receive=rtl_receive_cycles(hw))
+                         rtl_receive=rtl_receive_cycles(hw), logic_luts=chip.logic_luts)
     plans = ddr_plans(hw) if wbuf_rows is None else {wbuf_rows: ddr_weights(hw, wbuf_rows)}
     total = lambda c: sum(x.compute + x.rescan + x.stall
                           for x in _costs(hw, cycles(plan_of(hw, c, plans)), c, b, clock, plan_of(hw, c, plans))[0])
     choice, mems, reasons = search(hw, b, cost=total, buffers=buffers, plans=plans)
     if choice is None:
-        return Placement(chip, CANNOT, reasons, Choice(), mems, clock, shown_rate)
+        return Placement(chip, CANNOT, reasons, Choice(), mems, clock, shown_rate, logic_luts=ddr_logic_luts(hw, b))
     ddr = plan_of(hw, choice, plans)
     cyc = cycles(ddr)
     costs, stored = _costs(hw, cyc, choice, b, clock, ddr)
     p = Placement(chip, WITH_DDR, [], choice, mems, clock, shown_rate, costs, cyc.layers["io"], stored, nrec, ddr,
-                  rtl_receive_cycles(hw))
+                  rtl_receive_cycles(hw), ddr_logic_luts(hw, b))
     if stored > DDR_SHARE * b.ddr_bytes:
         p.verdict = CANNOT
         p.reasons = [f"the tensors in DDR need {stored / 2**20:,.1f} MiB but the planner allows "

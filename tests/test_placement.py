@@ -306,3 +306,20 @@ def test_block_ram_is_chosen_only_when_needed():
     p = plan_setting(make_setting(preset="nmnist", width=0.25, input_size=17, weight_bits=4), "pynq-z2", lanes=16)
     assert p.choice.wbuf_rows and p.choice.wbuf_ram == "auto"
     assert "WBUF_RAM" not in (p.rtl_build_command() or "")
+
+
+def test_placement_counts_the_modelled_logic_luts():
+    """A DDR placement's LUTs are its memories' distributed RAM plus the core's modelled logic
+    (syna_hw/lutmodel.py for the DDR build), and the fit counts them: logic alone over the budget does not fit."""
+    from syna_hw.lutmodel import logic_luts
+    from syna_hw.rtl_config import rtl_arch
+    s = make_setting(net="dvs_gesture")
+    p = plan_setting(s, "pynq-z2", lanes=16)
+    hw = lowered(s, 16)
+    want = logic_luts(dict(rtl_arch(hw), WDDR=1), "xc7")
+    assert want and p.logic_luts == want and p.luts == p.lutram_luts + want
+    d = p.to_dict()
+    assert d["luts"] == p.luts and d["logic_luts"] == want
+    assert f"{want:,} logic" in p.table()
+    b = get_board("pynq-z2")
+    assert pl._fits([], b) and not pl._fits([], b, logic=int(b.budget("lut")) + 1)
