@@ -228,7 +228,10 @@ def main(argv=None) -> int:
         ips = big.clock_mhz * 1e6 / cyc
         fit, _ = plan_rows("dvs_gesture", big.name, lanes, 2 if scheme == "double" else 1)
         fits = fit.runs and fit.choice.built
-        fit_note = "" if fits else f"; as built it does not fit the {big.title}'s memories (planner)"
+        fit_note = (f"; fits as built (planner: {fit.choice.wbuf_rows:,}-row buffer"
+                    + (" in block RAM" if fit.choice.wbuf_ram == "block" else "")
+                    + f", {fit.bram36:,.1f} BRAM36 + {fit.uram} URAM, {fit.luts:,} LUT)" if fits
+                    else f"; as built it does not fit the {big.title}'s memories (planner)")
         rows.append((f"{big.title}: paper DVS Gesture ResNet21 >= 10 inf/s, stall <= 10 % ({scheme} weight buffer, "
                      "RTL-measured)", f"{cyc / 1e6:.2f} M cycles = {ips:.1f} inf/s, stall {100 * stall:.1f} %{fit_note}",
                      f"RTL (reported, {where}): DDR at the board's modelled bandwidth, 150 ns assumed latency", lanes,
