@@ -15,7 +15,6 @@ column says whether they agreed with the golden ones (every spike is the tests' 
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import platform
 import sys
@@ -28,28 +27,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from syna_contract import protocol as P  # noqa: E402
-from syna_contract.boards import get_board  # noqa: E402
 from syna_contract.bundle import load_bundle  # noqa: E402
 from syna_hw.lowering import WBUF_DEFAULT, WBUF_MODES  # noqa: E402
 from syna_hw.rtl_binding import RtlCore  # noqa: E402
-from benchenv import cpu_model, git_commit  # noqa: E402
-
-LATENCY_NS = 150.0    # assumed DDR read latency (AR to first beat) through an HP port (as bench_rtl_ddr.py)
-
-
-def _ddr_models(names: list[str], latency_ns: float) -> list[tuple[str, dict]]:
-    out = []
-    for name in names:
-        if name == "ideal":
-            out.append(("ideal", {}))
-            continue
-        board, _, ns = name.partition("@")
-        b = get_board(board)
-        lat = max(1, math.ceil((float(ns) if ns else latency_ns) * b.clock_mhz / 1000))
-        bpc = b.ddr_bytes_per_cycle()
-        out.append((f"{b.name} {b.clock_mhz:g}MHz {bpc:.1f}B/c {lat}c", dict(ddr_bytes_per_cycle=bpc, ddr_latency=lat)))
-    return out
-
+from benchenv import LATENCY_NS, cpu_model, ddr_model, git_commit  # noqa: E402
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -71,7 +52,9 @@ def main(argv=None) -> int:
     n = min(a.samples, len(g["input"]))
     words = [P.pack_frames(g["input"][i], spec["bits"]) for i in range(n)]
     bursts = [int(x) for x in a.bursts.split(",")]
-    models = _ddr_models(a.ddr.split(","), a.latency_ns)
+    # the bursts are this bench's sweep: the board's own limit is left out of each model
+    models = [(label, {k: v for k, v in kw.items() if k != "axi_max_burst"})
+              for label, kw in (ddr_model(x, a.latency_ns) for x in a.ddr.split(","))]
     print("RTL twin, DDR read bursts vs the HP port's limit (bench/bench_axi_burst.py)")
     print(f"machine  {cpu_model()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}")
     print(f"commit   {git_commit()}    date {time.strftime('%Y-%m-%d %H:%M')}")

@@ -27,7 +27,6 @@ input scans, LIF phase), to see where a ratio above 1 comes from. Nothing is ass
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import platform
 import sys
@@ -43,10 +42,9 @@ sys.path.insert(0, str(REPO))
 from syna_contract.bundle import load_bundle  # noqa: E402
 from syna_hw.limits import DEFAULT_LANES, HLS  # noqa: E402
 from syna_hw.lowering import WBUF_DEFAULT, WBUF_MODES  # noqa: E402
-from benchenv import cpu_model, git_commit  # noqa: E402
+from benchenv import LATENCY_NS, cpu_model, ddr_model, git_commit  # noqa: E402
 
 NETS = ("mnist", "cifar10_dvs", "dvs_gesture")
-LATENCY_NS = 150.0    # assumed DDR read latency (AR to first beat) through an HP port, as bench_rtl_ddr.py
 
 
 def _bundle(net: str, root: Path, samples: int, lanes: int) -> Path:
@@ -58,19 +56,6 @@ def _bundle(net: str, root: Path, samples: int, lanes: int) -> Path:
         if not rep.golden_matches_reference:
             raise RuntimeError(f"{out}: golden vectors differ from the integer reference")
     return out
-
-
-def ddr_model(name: str, latency_ns: float) -> tuple[str, dict]:
-    """(label, RtlCore DDR kwargs) of ``ideal`` or a board (bandwidth at its clock, ``latency_ns`` assumed)."""
-    from syna_contract.boards import get_board
-    from syna_hw.rtl_binding import board_ddr_timing
-    if name == "ideal":
-        return "ideal (one beat per cycle, no latency)", {}
-    b = get_board(name)
-    lat = max(1, math.ceil(latency_ns * b.clock_mhz / 1000))
-    t = board_ddr_timing(b.name)
-    return (f"{b.name} at {b.clock_mhz:g} MHz: {t['ddr_bytes_per_cycle']:.1f} bytes/cycle, latency {lat} cycles "
-            f"({latency_ns:g} ns, assumed)"), dict(t, ddr_latency=lat)
 
 
 def layer_table(hw, ddr, rep, rtl_cycles: float, receive: int) -> list[str]:

@@ -19,7 +19,6 @@ with the golden ones.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import platform
 import sys
@@ -32,29 +31,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from syna_contract import protocol as P  # noqa: E402
-from syna_contract.boards import get_board  # noqa: E402
 from syna_contract.bundle import load_bundle  # noqa: E402
 from syna_hw.limits import RTL  # noqa: E402
 from syna_hw.lowering import WBUF_MODES, ddr_weights, lower  # noqa: E402
-from syna_hw.rtl_binding import RtlCore, board_ddr_timing  # noqa: E402
-from benchenv import cpu_model, git_commit  # noqa: E402
-
-LATENCY_NS = 150.0    # assumed DDR read latency (AR to first beat) through an HP port: not a board measurement
-
-
-def _ddr_models(names: list[str], latency_ns: float) -> list[tuple[str, dict]]:
-    out = []
-    for name in names:
-        if name == "ideal":
-            out.append(("ideal", {}))
-            continue
-        b = get_board(name)
-        lat = max(1, math.ceil(latency_ns * b.clock_mhz / 1000))
-        t = board_ddr_timing(b.name)
-        out.append((f"{b.name} {b.clock_mhz:g}MHz {t['ddr_bytes_per_cycle']:.1f}B/c {lat}c",
-                    dict(t, ddr_latency=lat)))
-    return out
-
+from syna_hw.rtl_binding import RtlCore  # noqa: E402
+from benchenv import LATENCY_NS, cpu_model, ddr_model, git_commit  # noqa: E402
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -83,7 +64,7 @@ def main(argv=None) -> int:
     builds = [] if a.no_onchip else [("on chip", "-", {})]
     for rows in bufs:
         for wbuf in a.wbuf.split(","):
-            for label, kw in _ddr_models(a.ddr.split(","), a.latency_ns):
+            for label, kw in (ddr_model(x, a.latency_ns) for x in a.ddr.split(",")):
                 builds.append((f"DDR {rows} rows {wbuf}", label,
                                dict(weights="ddr", wbuf_rows=rows, wbuf=wbuf, **kw)))
     print("RTL twin, weights in DDR (bench/bench_rtl_ddr.py)")

@@ -29,7 +29,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchenv import cpu_model, git_commit  # noqa: E402
+from benchenv import LATENCY_NS, cpu_model, ddr_model, git_commit  # noqa: E402
 
 # The PYNQ-Z2-sized DVS Gesture networks (docs/benchmarks.md says why these): the widest paper-net setting at
 # 32x32 that fits PYNQ-Z2 on chip (`syna plan --recipes`: width 0.125, 8-bit), at P = 8 (no lane padding:
@@ -41,7 +41,6 @@ SMALL = [  # label, knobs, weight bits, P, weights
     ("weights in DDR", dict(width=0.25, input_size=32, steps=16), 4, 16, "ddr"),
 ]
 RATE = 0.10                    # the planner's firing rate and the calibration target
-LATENCY_NS = 150.0             # assumed DDR read latency of the RTL harness's board model (as bench_rtl_ddr.py)
 
 
 def target_boards(large: str | None, small: str | None):
@@ -109,10 +108,9 @@ def _met_if_built(ok: bool, built: bool):
 
 
 def board_ddr(board) -> dict:
-    """RtlCore's DDR timing for ``board``: its modelled bandwidth at its clock and LATENCY_NS (assumed)."""
-    import math
-    from syna_hw.rtl_binding import board_ddr_timing
-    return dict(board_ddr_timing(board.name), ddr_latency=max(1, math.ceil(LATENCY_NS * board.clock_mhz / 1000)))
+    """RtlCore's DDR timing for ``board``: its modelled bandwidth at its clock and LATENCY_NS (assumed;
+    benchenv.ddr_model)."""
+    return ddr_model(board.name)[1]
 
 
 def small_network(out: Path, knobs: dict, bits: int, lanes: int, weights: str, samples: int, board):

@@ -1,6 +1,7 @@
 """Machine and commit facts that every benchmark table prints (one place for them)."""
 from __future__ import annotations
 
+import math
 import platform
 import subprocess
 from pathlib import Path
@@ -27,3 +28,25 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+# The RTL harness's board DDR model for the benchmarks (one place): the board's modelled bandwidth at its clock
+# and HP-port burst limit (syna_hw.rtl_binding.board_ddr_timing, from syna_contract/boards.py) and a read latency.
+LATENCY_NS = 150.0    # assumed DDR read latency (AR to first beat) through an HP port: not a board measurement
+
+
+def ddr_model(name: str, latency_ns: float = LATENCY_NS) -> tuple[str, dict]:
+    """(label, RtlCore DDR kwargs) of ``ideal`` (every beat at once, one per cycle) or ``board[@ns]``: the board's
+    bandwidth and burst limit (``board_ddr_timing``) with a read latency of ``ns`` (default ``latency_ns``,
+    assumed) in the board's clock cycles."""
+    if name == "ideal":
+        return "ideal", {}
+    from syna_contract.boards import get_board
+    from syna_hw.rtl_binding import board_ddr_timing
+    board, _, ns = name.partition("@")
+    b = get_board(board)
+    lat_ns = float(ns) if ns else latency_ns
+    lat = max(1, math.ceil(lat_ns * b.clock_mhz / 1000))
+    t = board_ddr_timing(b.name)
+    return (f"{b.name} {b.clock_mhz:g}MHz {t['ddr_bytes_per_cycle']:.1f}B/c {lat}c ({lat_ns:g} ns)",
+            dict(t, ddr_latency=lat))
