@@ -62,7 +62,7 @@ def main(argv=None) -> int:
     print("DDR      ideal: every beat at once, one per cycle; a board: Board.ddr_bytes_per_cycle at its clock "
           f"(a token bucket), read latency {a.latency_ns:g} ns unless @ns (assumed)")
     print()
-    print(f"{'burst':>6}{'DDR model':>30}{'bursts/inf':>12}{'longest':>9}{'cycles/inf':>13}{'stall':>11}"
+    print(f"{'burst':>6}{'DDR model':>38}{'bursts/inf':>12}{'longest':>9}{'cycles/inf':>13}{'stall':>11}"
           f"{'stall%':>8}{'extra':>9}{'extra%':>8}{'bytes/inf':>12}{'scores':>8}", flush=True)
     base = {}
     for mb in bursts:
@@ -78,7 +78,7 @@ def main(argv=None) -> int:
             base.setdefault(label, mean)
             extra = mean - base[label]
             stall = core.stall_cycles / n
-            print(f"{mb:>6}{label:>30}{core.ddr_bursts / n:>12,.0f}{core.ddr_max_burst:>9}{mean:>13,.0f}"
+            print(f"{mb:>6}{label:>38}{core.ddr_bursts / n:>12,.0f}{core.ddr_max_burst:>9}{mean:>13,.0f}"
                   f"{stall:>11,.0f}{100 * stall / mean:>7.1f}%{extra:>9,.0f}{100 * extra / base[label]:>7.2f}%"
                   f"{core.ddr_bytes_read // n:>12,}{'golden' if ok else 'DIFFER':>8}", flush=True)
             core.close()
