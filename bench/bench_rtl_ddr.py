@@ -74,7 +74,7 @@ def main(argv=None) -> int:
     print("DDR      ideal: every beat at once, one per cycle; a board: Board.ddr_bytes_per_cycle at its clock "
           f"(a token bucket), latency {a.latency_ns:g} ns (assumed); the port is one image row wide")
     print()
-    print(f"{'build':<26}{'DDR model':<30}{'cycles/inf':>12}{'stall':>11}{'stall%':>8}{'extra':>11}"
+    print(f"{'build':<26}{'DDR model':<38}{'cycles/inf':>12}{'stall':>11}{'stall%':>8}{'extra':>11}"
           f"{'bytes/inf':>12}{'tiles':>6}{'scores':>8}", flush=True)
     base = None
     for label, model, kw in builds:
@@ -91,7 +91,7 @@ def main(argv=None) -> int:
         got = core.ddr_bytes_read // n if d else 0
         tiles = max(l.tiles for l in d.layers) if d else 0
         extra = f"{mean - base:>11,.0f}" if base is not None else f"{'-':>11}"
-        print(f"{label:<26}{model:<30}{mean:>12,.0f}{stall:>11,.0f}{100 * stall / mean:>7.1f}%{extra}"
+        print(f"{label:<26}{model:<38}{mean:>12,.0f}{stall:>11,.0f}{100 * stall / mean:>7.1f}%{extra}"
               f"{got:>12,}{tiles:>6}{'golden' if ok else 'DIFFER':>8}", flush=True)
         core.close()
     return 0
