@@ -23,6 +23,8 @@ module syna_mem #(
     output reg  [W-1:0]  rdata
 );
     initial rdata = {W{1'b0}};
+    // Two copies of one memory: a Verilog attribute takes a constant, not a parameter, so the
+    // block-RAM form needs its own declaration (and the $readmemh and port logic that name it).
     generate
         if (BLOCK != 0) begin : g_block
             (* ram_style = "block" *) reg [W-1:0] mem [0:D-1];
