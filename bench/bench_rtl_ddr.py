@@ -37,6 +37,7 @@ from syna_hw.lowering import WBUF_MODES, ddr_weights, lower  # noqa: E402
 from syna_hw.rtl_binding import RtlCore  # noqa: E402
 from benchenv import LATENCY_NS, cpu_model, ddr_model, git_commit  # noqa: E402
 
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("bundle", help="a bundle with a DDR image for --lanes")
