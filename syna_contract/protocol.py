@@ -43,6 +43,12 @@ REG_WEIGHTS_BASE = 0x48  # RW, 64-bit, DDR cores only: weight image base address
 # byte address of the DDR weight image (syna_contract/ddr_image.py), 64 bits (low word at 0x48, high word at
 # 0x4C), aligned to WEIGHTS_BASE_ALIGN. An on-chip core has no register there: it reads 0, ignores writes.
 DDR_REGISTERS = {"WEIGHTS_BASE": REG_WEIGHTS_BASE, "WEIGHTS_BASE_HI": REG_WEIGHTS_BASE + 4}
+REG_SCRATCH_BASE = 0x50  # RW, 64-bit, maps-in-DDR cores only: scratch buffer base address (bits 31..0; 63..32 at 0x54)
+# Registers of a core built with its spike maps in DDR (HLS / RTL `maps="ddr"`, interface version 4;
+# docs/core-interface.md "Spike maps in DDR"): the byte address of the scratch buffer that holds the input
+# and every spike map (syna_hw/spill.py lays it out), 64 bits, aligned to SCRATCH_BASE_ALIGN. Other cores
+# have no register there: it reads 0, ignores writes. Not in REGISTERS: only such cores have them.
+SPILL_REGISTERS = {"SCRATCH_BASE": REG_SCRATCH_BASE, "SCRATCH_BASE_HI": REG_SCRATCH_BASE + 4}
 REGISTERS = {
     "CTRL": REG_CTRL, "GIE": REG_GIE, "IER": REG_IER, "ISR": REG_ISR, "STEPS": REG_STEPS,
     "STATUS": REG_STATUS, "CYCLES": REG_CYCLES, "SATURATIONS": REG_SATURATIONS,
@@ -50,6 +56,7 @@ REGISTERS = {
     **DDR_REGISTERS,
 }
 WEIGHTS_BASE_ALIGN = 4096
+SCRATCH_BASE_ALIGN = 4096
 # The byte addresses a DDR core's m_axi_gmem can reach: 49 bits (Zynq UltraScale+ S_AXI_HP*_FPD; a
 # Zynq-7000 HP port decodes 32 of them). WEIGHTS_BASE + the image's total_bytes above 2^49 is a weights error.
 DDR_ADDR_BITS = 49
@@ -59,7 +66,8 @@ RTL_GMEM_MIN_BITS = 32   # the RTL twin's m_axi_gmem data width: one image row, 
 # DDR_READ_OUTSTANDING bursts in flight (RTL syna_axi_rd MAX_OUTSTANDING, HLS num_read_outstanding).
 DDR_MAX_BURST_BEATS = 256
 DDR_READ_OUTSTANDING = 4
-INTERFACE_VERSION = 3    # 3: STATUS weights (DDR cores), WEIGHTS_BASE in REGISTERS; 2: IDLE_TIMEOUT register,
+INTERFACE_VERSION = 4    # 4: STATUS scratch, SCRATCH_BASE (maps-in-DDR cores); 3: STATUS weights (DDR cores),
+                         # WEIGHTS_BASE in REGISTERS; 2: IDLE_TIMEOUT register,
                          # STATUS input_range, framing checked whatever STEPS
 
 # Idle timeout (REG_IDLE_TIMEOUT): while the core expects input words of an inference (from accepting
@@ -87,12 +95,17 @@ STATUS_INPUT_RANGE = 1 << 4     # a value lane held more than input.bits bits, o
 STATUS_WEIGHTS = 1 << 5         # DDR cores: the weight image could not be used -- WEIGHTS_BASE misaligned, or
                                 # base + image beyond DDR_ADDR_BITS, or its header is not the core's, or a
                                 # weight read answered SLVERR / DECERR (RTL): nothing (more) computed
+STATUS_SCRATCH = 1 << 6         # maps-in-DDR cores: the scratch buffer could not be used -- SCRATCH_BASE 0,
+                                # not a multiple of SCRATCH_BASE_ALIGN, or base + scratch bytes beyond
+                                # DDR_ADDR_BITS (nothing computed), or a scratch read / write answered SLVERR /
+                                # DECERR (nothing more computed)
 STATUS_BITS = {
     "frame_short": STATUS_FRAME_SHORT, "frame_long": STATUS_FRAME_LONG,
     "steps_mismatch": STATUS_STEPS_MISMATCH, "saturated": STATUS_SATURATED, "input_range": STATUS_INPUT_RANGE,
-    "weights": STATUS_WEIGHTS,
+    "weights": STATUS_WEIGHTS, "scratch": STATUS_SCRATCH,
 }
-STATUS_ERRORS = STATUS_FRAME_SHORT | STATUS_FRAME_LONG | STATUS_STEPS_MISMATCH | STATUS_INPUT_RANGE | STATUS_WEIGHTS
+STATUS_ERRORS = (STATUS_FRAME_SHORT | STATUS_FRAME_LONG | STATUS_STEPS_MISMATCH | STATUS_INPUT_RANGE | STATUS_WEIGHTS
+                 | STATUS_SCRATCH)
 
 
 def decode_status(status: int) -> list[str]:

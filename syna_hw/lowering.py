@@ -604,11 +604,14 @@ class TileLoad:
     nbytes: int
 
 
-def ddr_weights(hw: HwModel, wbuf_rows: int | None = None) -> DdrWeights:
+def ddr_weights(hw: HwModel, wbuf_rows: int | None = None, max_groups: dict[str, int] | None = None) -> DdrWeights:
     """The weight tiling of ``hw`` on a core whose conv / fc weights come from the DDR image through an
     on-chip buffer of ``wbuf_rows`` rows (default: the largest layer, at most ``WBUF_DEFAULT_ROWS``
     unless one lane group of a layer needs more). A layer's tile is as many lane groups as fit the
-    buffer. The encoder reads the input stream once, so its weights must fit in one tile."""
+    buffer. The encoder reads the input stream once, so its weights must fit in one tile -- unless
+    ``max_groups`` is given (spike maps in DDR, :mod:`syna_hw.spill`: the input is kept in the scratch
+    buffer, so the encoder can re-read it): then layer ``name``'s tiles have at most ``max_groups[name]``
+    lane groups."""
     from syna_contract import ddr_image
     manifest = dict(layers=[l.to_dict() for l in hw.descriptors], numerics=dict(mem_bits=hw.mem_bits))
     head, entries = ddr_image.layout(manifest, hw.lanes)
@@ -626,11 +629,11 @@ def ddr_weights(hw: HwModel, wbuf_rows: int | None = None) -> DdrWeights:
     for l, idx in hw_layers:
         e = by_index[idx]
         name = l.name
-        tg = min(e["groups"], wbuf_rows // e["rows"])
+        tg = min(e["groups"], wbuf_rows // e["rows"], (max_groups or {}).get(name, e["groups"]))
         if tg < 1:
             _fail(t, f"layer {name}: one lane group has {e['rows']} weight rows; a weight buffer of {wbuf_rows} "
                      f"rows cannot hold it (wbuf_rows >= {need_one} for this model)")
-        if isinstance(l, HwLayer) and l.encoder and tg < e["groups"]:
+        if isinstance(l, HwLayer) and l.encoder and tg < e["groups"] and max_groups is None:
             _fail(t, f"layer {name}: the encoder's weights ({e['rows']} x {e['groups']} rows) must fit the weight "
                      f"buffer in one tile (it reads the input stream once); wbuf_rows {wbuf_rows} is too small")
         out.append(DdrLayer(name, idx, e["rows"], e["groups"], int(tg), e["w_offset"], e["w_block_bytes"],

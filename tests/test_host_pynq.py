@@ -84,8 +84,10 @@ def test_interface_version_and_register_map_checked(digits, impl):
     bundle = digits[0]
     with pytest.raises(InterfaceError, match=f"interface version 1; this driver speaks version {P.INTERFACE_VERSION}"):
         open_core(bundle, impl, board=FakeBoard(bundle, use_pynq=impl, version=1))
-    with pytest.raises(InterfaceError, match="interface version 2; this driver speaks version 3"):
+    with pytest.raises(InterfaceError, match="interface version 2; this driver speaks version 4"):
         open_core(bundle, impl, board=FakeBoard(bundle, use_pynq=impl, version=2))   # a core without STATUS weights
+    with pytest.raises(InterfaceError, match="interface version 3; this driver speaks version 4"):
+        open_core(bundle, impl, board=FakeBoard(bundle, use_pynq=impl, version=3))   # a core without STATUS scratch
     wrong = hwh_registers({"model_hash": 0x40})
     with pytest.raises(InterfaceError, match=r"MODEL_HASH at 0x40 in the \.hwh, 0x30 in syna_contract/protocol\.py"):
         open_core(bundle, impl, board=FakeBoard(bundle, use_pynq=impl, registers=wrong))

@@ -116,30 +116,33 @@ GATE_LINES = ["// Attention gate constants, from syna_contract/numerics.py (docs
     f"localparam integer SYNA_{n} = {v};" for n, v in rtl_core.GATE_CONSTANTS.items()]
 
 
-# interface version 3 -> 2 in the generated on-chip files: each changed line and what version 2 had (None: new)
+# interface version 4 -> 2 in the generated on-chip files: each changed line and what version 2 had (None: new;
+# version 3 added STATUS weights, version 4 STATUS scratch)
 INTERFACE_V3 = {
-    "const int INTERFACE_VERSION = 3;": "const int INTERFACE_VERSION = 2;",
+    "const int INTERFACE_VERSION = 4;": "const int INTERFACE_VERSION = 2;",
     "const uint32_t STATUS_WEIGHTS = 32u;": None,
-    "const uint32_t STATUS_ERRORS = 55u;          // the input errors": "const uint32_t STATUS_ERRORS = 23u;          // the input errors",
-    "localparam integer SYNA_VERSION = 3;": "localparam integer SYNA_VERSION = 2;",
+    "const uint32_t STATUS_SCRATCH = 64u;": None,
+    "const uint32_t STATUS_ERRORS = 119u;          // the input errors": "const uint32_t STATUS_ERRORS = 23u;          // the input errors",
+    "localparam integer SYNA_VERSION = 4;": "localparam integer SYNA_VERSION = 2;",
     "localparam integer SYNA_STATUS_WEIGHTS = 5;": None,
+    "localparam integer SYNA_STATUS_SCRATCH = 6;": None,
 }
 
 
 def _as_v2(text: str, n: int) -> str:
     lines = text.split("\n")
-    assert sum(l in INTERFACE_V3 for l in lines) == n, "the version-3 lines are not all there"
+    assert sum(l in INTERFACE_V3 for l in lines) == n, "the version-4 lines are not all there"
     return "\n".join(INTERFACE_V3.get(l, l) for l in lines if INTERFACE_V3.get(l, l) is not None)
 
 
 def _generated(bundle, lanes: int, out: Path) -> dict[str, str]:
-    header = _as_v2(hls_core.header_text(bundle, lanes), 3)
+    header = _as_v2(hls_core.header_text(bundle, lanes), 4)
     files = {f"p{lanes}/{hls_core.HEADER_NAME}": hashlib.sha256(header.encode()).hexdigest()}
     rtl_core.generate(bundle, out, lanes=lanes)
     for f in sorted(out.iterdir()):
         data = f.read_bytes().replace(str(bundle.root).encode(), b"<bundle>")
         if f.name == rtl_core.CFG_VH:
-            lines = _as_v2(data.decode(), 2).split("\n")
+            lines = _as_v2(data.decode(), 3).split("\n")
             assert [l for l in lines if l in GATE_LINES] == GATE_LINES, "syna_cfg.vh lacks the gate constants"
             data = "\n".join(l for l in lines if l not in GATE_LINES).encode()
         files[f"p{lanes}/{f.name}"] = hashlib.sha256(data).hexdigest()
