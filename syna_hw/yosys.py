@@ -72,7 +72,6 @@ class SynthReport:
         return out
 
     def table(self) -> str:
-        from syna_contract.boards import UTILISATION_BUDGET
         what = "memory mapping (map_memory)" if self.memories_only else "synth_xilinx"
         build = "weights in ROM" if self.weights == "rom" else f"weights in DDR, {self.wbuf} buffer"
         lines = [f"Yosys {what} -family {self.family} estimate of the RTL twin on {self.board} "
