@@ -36,6 +36,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from syna_contract import protocol
 
 from .lowering import HwModel, DdrWeights, SPIKE_WORD, _fail, ceil_div, ddr_weights
@@ -140,18 +142,45 @@ def spill_plan(hw: HwModel, wbuf_rows: int | None = None, acc_rows: int | None =
     for l in hw.convs:
         tg = ddr.layer(l.name).tile_groups
         layers[l.name] = SpillLayer(l.name, tg, min(l.hout, acc_rows // (l.wout * tg)), l.hout, l.wout)
+    maps, size = scratch_layout(hw)
+    spec = hw.input_spec
+    geometry = {l.name: ((spec["height"] if l.encoder else l.hin), l.k, l.s, l.p) for l in hw.convs}
+    return SpillPlan(ddr, maps, layers, max(x.acc_rows for x in layers.values()), size, geometry)
+
+
+def scratch_layout(hw: HwModel) -> tuple[dict[str, SpillMap], int]:
+    """The scratch buffer's regions (:data:`INPUT`, then every spiking layer's map in schedule order, each on a
+    4 KiB page) and its size in bytes. It depends on the model alone (not on P, the buffers or the bands): the
+    host sizes the buffer from here."""
     spec = hw.input_spec
     wpf = protocol.words_per_frame(spec["channels"], spec["height"], spec["width"], spec["bits"])
-    maps, off = {}, 0
-    maps[INPUT] = SpillMap(INPUT, 0, wpf * 4, hw.steps, 0)
+    maps = {INPUT: SpillMap(INPUT, 0, wpf * 4, hw.steps, 0)}
     off = _align(maps[INPUT].nbytes)
     for l in hw.layers:                                          # spiking layers, schedule order
         pw = ceil_div(l.cout, SPIKE_WORD)
         m = SpillMap(l.name, off, l.hout * l.wout * pw * 4, hw.steps, pw)
         maps[l.name] = m
         off = _align(off + m.nbytes)
-    geometry = {l.name: ((spec["height"] if l.encoder else l.hin), l.k, l.s, l.p) for l in hw.convs}
-    return SpillPlan(ddr, maps, layers, max(x.acc_rows for x in layers.values()), off, geometry)
+    return maps, off
+
+
+def decode_scratch(hw: HwModel, data) -> dict[str, np.ndarray]:
+    """A maps-in-DDR core's scratch buffer (bytes, as read back after an inference) decoded:
+    :data:`INPUT` -> the received words ``[T, words per frame]`` (uint32); every spiking layer -> its spike
+    map ``[T, C, Ho, Wo]`` (uint8, 0/1), comparable with the reference's ``spikes``."""
+    maps, size = scratch_layout(hw)
+    raw = np.ascontiguousarray(np.asarray(data).reshape(-1).view(np.uint8))
+    if raw.size < size:
+        raise ValueError(f"scratch buffer of {raw.size} bytes; the model's layout needs {size}")
+    words = raw[:size].view("<u4")
+    m = maps[INPUT]
+    out = {INPUT: words[m.offset // 4:(m.offset + m.nbytes) // 4].reshape(m.steps, -1).astype(np.uint32)}
+    for l in hw.layers:
+        m = maps[l.name]
+        w = words[m.offset // 4:(m.offset + m.nbytes) // 4].reshape(m.steps, l.hout, l.wout, m.pos_words)
+        bits = np.unpackbits(w.astype("<u4").view(np.uint8), axis=-1, bitorder="little")[..., :l.cout]
+        out[l.name] = np.ascontiguousarray(bits.transpose(0, 3, 1, 2))
+    return out
 
 
 def check_maps_mode(maps: str, weights: str, target) -> None:
