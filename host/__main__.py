@@ -26,7 +26,7 @@ BACKEND_HELP = ("where the core runs: auto (the board when there is one and --ov
 
 def _core(args):
     from .core import SpikingCore
-    options = {} if args.weights is None else {"weights": args.weights}
+    options = {k: v for k, v in (("weights", args.weights), ("maps", args.maps)) if v is not None}
     core = SpikingCore(args.bundle, backend=args.backend, overlay=args.overlay, **options)
     if core.note:
         print(core.note, file=sys.stderr)
@@ -114,6 +114,10 @@ def build_parser(prog: str = "python -m host") -> argparse.ArgumentParser:
         p.add_argument("--weights", choices=["rom", "ddr"],
                        help="ddr: the core reads its weights from the bundle's DDR image (weights.ddr.bin); "
                             "default: on chip, or on the board what the overlay's core is built for")
+        p.add_argument("--maps", choices=["chip", "ddr"],
+                       help="ddr (with --weights ddr): the core keeps its input and spike maps in a DDR scratch "
+                            "buffer (docs/core-interface.md); default: on chip, or on the board what the overlay's "
+                            "core is built for")
         p.set_defaults(fn=fn)
     return ap
 

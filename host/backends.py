@@ -15,6 +15,13 @@ contiguous memory and programs WEIGHTS_BASE (the overlay's .hwh says whether its
 build); ``hls`` runs the DDR-mode C-simulation on the image; ``reference`` checks the image and
 computes as always; ``rtl`` runs the DDR-mode RTL twin (its Verilator harness plays the DDR).
 
+Spike maps in DDR (``maps="ddr"``, with ``weights="ddr"``; docs/core-interface.md "Spike maps in DDR"):
+``pynq`` also allocates the core's scratch buffer (its size: ``host.ddr.scratch_bytes``) and programs
+SCRATCH_BASE (the .hwh's ``scratch_base_1`` says the core is such a build); ``hls`` / ``rtl`` run the
+maps-in-DDR simulations (``acc_rows``: their accumulator depth, default the generator's); ``reference``
+computes as always. :meth:`Backend.read_maps` reads the scratch buffer back after an inference: every
+layer's spike map of the last sample, as the core wrote it.
+
 Every backend owns an input and an output buffer (rows of 64-byte aligned 32-bit
 words: one input packet, one output packet per sample) and ``execute(n, steps)``
 runs the first ``n`` rows. The driver (:mod:`host.core`) packs into and unpacks
@@ -52,6 +59,7 @@ class Backend:
     weights = "rom"                # "ddr": the core reads its weights from the bundle's DDR image
     ddr_lanes: int | None = None   # DDR mode: the P of the image (and of the core)
     ddr_bytes_counted = False      # DDR mode: True when execute() counts the bytes the core reads
+    maps = "chip"                  # "ddr": the core keeps its input and spike maps in a DDR scratch buffer
 
     def __init__(self, bundle: Bundle):
         self.bundle = bundle
@@ -121,10 +129,31 @@ class Backend:
         return self._ddr_modelled
 
     def info(self) -> dict:
-        d = {"backend": self.name, "simulated": self.simulated, "weights": self.weights}
+        d = {"backend": self.name, "simulated": self.simulated, "weights": self.weights, "maps": self.maps}
         if self.weights == "ddr":
             d.update(ddr_lanes=self.ddr_lanes, ddr_bytes_per_inference=self.ddr_bytes_per_inference())
+        if self.maps == "ddr":
+            d.update(scratch_bytes=ddr.scratch_bytes(self.bundle, self.ddr_lanes))
         return d
+
+    def read_maps(self) -> dict[str, np.ndarray]:
+        """Maps in DDR: the scratch buffer read back after the last inference, decoded
+        (``syna_hw.spill.decode_scratch``: ``"input"`` -> the received words [T, words per frame], every
+        spiking layer -> its spike map [T, C, Ho, Wo] of the last sample). Refused for a core that keeps its
+        maps on chip, and where the backend has no scratch buffer (the reference)."""
+        if self.maps != "ddr":
+            raise ValueError(f"read_maps: the {self.name} core keeps its spike maps on chip (maps='chip')")
+        data = self._scratch_bytes()
+        if data is None:
+            raise ValueError(f"read_maps: the {self.name} backend has no scratch buffer to read (it computes with "
+                             "the reference); use the hls, rtl or pynq backend")
+        from syna_hw.limits import HLS
+        from syna_hw.lowering import lower
+        from syna_hw.spill import decode_scratch
+        return decode_scratch(lower(self.bundle, self.ddr_lanes, target=HLS), data)
+
+    def _scratch_bytes(self) -> np.ndarray | None:
+        return None
 
     def close(self) -> None:
         self._free()
@@ -166,17 +195,30 @@ class ModelBackend(Backend):
 class ReferenceBackend(ModelBackend):
     """``weights="ddr"``: the bundle's DDR image is checked (:func:`host.ddr.bundle_image`: present,
     checksum, model hash, every value equal to the ROMs, P = ``lanes`` when given) and the reference
-    computes as always: where the weights live does not change an integer (docs/numerics.md)."""
+    computes as always: where the weights live does not change an integer (docs/numerics.md). So does
+    ``maps="ddr"`` (the model must be one a maps-in-DDR core runs: ``syna_hw.spill.spill_plan``)."""
 
     name = "reference"
 
     def __init__(self, bundle: Bundle, *, weights: str | None = None, lanes: int | None = None,
-                 wbuf_rows: int | None = None, **_):
+                 wbuf_rows: int | None = None, maps: str | None = None, acc_rows: int | None = None, **_):
         ddr.check_mode(weights, self.name)
+        ddr.check_maps_mode(maps, weights or "rom", self.name)
         if weights == "ddr":
             lanes = ddr.bundle_image(bundle, lanes).lanes
             self.wbuf_rows = wbuf_rows
+        if maps == "ddr":
+            _check_spill(bundle, lanes, wbuf_rows, acc_rows)
         super().__init__(bundle, CoreEmulator(bundle), weights or "rom", lanes if weights == "ddr" else None)
+        self.maps = maps or "chip"
+
+
+def _check_spill(bundle: Bundle, lanes: int, wbuf_rows: int | None, acc_rows: int | None) -> None:
+    """What a maps-in-DDR core refuses (attention, an ``acc_rows`` too small), refused the same way (ValueError)."""
+    from syna_hw.limits import HLS
+    from syna_hw.lowering import lower
+    from syna_hw.spill import spill_plan
+    spill_plan(lower(bundle, lanes, target=HLS), wbuf_rows, acc_rows)
 
 
 def _stage_model(bundle: Bundle, stage: str, load_core, **options):
@@ -208,15 +250,23 @@ class _SimCoreBackend(ModelBackend):
         raise NotImplementedError
 
     def __init__(self, bundle: Bundle, *, weights: str | None = None, lanes: int | None = None,
-                 wbuf_rows: int | None = None, **_):
+                 wbuf_rows: int | None = None, maps: str | None = None, acc_rows: int | None = None, **_):
         ddr.check_mode(weights, self.name)
+        ddr.check_maps_mode(maps, weights or "rom", self.name)
         options = {"lanes": lanes} if self.lanes_on_chip and lanes is not None else {}
         if weights == "ddr":
             lanes = ddr.bundle_image(bundle, lanes).lanes      # the same refusals as every backend, unwrapped
             options = dict(lanes=lanes, weights="ddr", wbuf_rows=wbuf_rows)
             self.wbuf_rows = wbuf_rows
+        if maps == "ddr":
+            _check_spill(bundle, lanes, wbuf_rows, acc_rows)    # the same refusals as every backend, unwrapped
+            options.update(maps="ddr", acc_rows=acc_rows)
         model = _stage_model(bundle, self.stage, self.load_core, **options)
         super().__init__(bundle, model, weights or "rom", lanes if weights == "ddr" else None)
+        self.maps = maps or "chip"
+
+    def _scratch_bytes(self) -> np.ndarray | None:
+        return self.model.read_scratch()
 
     def ddr_bytes_per_inference(self) -> int | None:
         if self.weights != "ddr":
@@ -259,6 +309,10 @@ HWH_NAMES = {"CTRL": ("CTRL",), "GIE": ("GIER", "GIE"), "IER": ("IP_IER", "IER")
 # (bits 63..32) in the .hwh (version 2's m_axi pointer `ddr`: ddr_1 / ddr_2).
 HWH_DDR_NAMES = {"WEIGHTS_BASE": ("weights_base_1", "weights_base", "ddr_1", "ddr"),
                  "WEIGHTS_BASE_HI": ("weights_base_2", "weights_base_hi", "ddr_2")}
+# A maps-in-DDR core's SCRATCH_BASE (interface version 4): the 64-bit s_axilite scalar `scratch_base`, in the .hwh
+# scratch_base_1 (bits 31..0) and scratch_base_2 (bits 63..32).
+HWH_SPILL_NAMES = {"SCRATCH_BASE": ("scratch_base_1", "scratch_base"), "SCRATCH_BASE_HI": ("scratch_base_2",
+                                                                                           "scratch_base_hi")}
 GMEM_DATA_WIDTH = "C_M_AXI_GMEM_DATA_WIDTH"   # the m_axi_gmem port's data width in the core IP's parameters
 # the port's data width for an image row of ``bits`` bits, by the .hwh parameter that names it: the Vitis HLS
 # IP's (one row) and the RTL twin's IP (GMEM_DW: one row, at least protocol.RTL_GMEM_MIN_BITS)
@@ -282,19 +336,20 @@ def board_present() -> bool:
     return True
 
 
-def check_register_map(registers: dict | None, ddr_core: bool = False) -> dict:
+def check_register_map(registers: dict | None, ddr_core: bool = False, spill_core: bool = False) -> dict:
     """Compare the .hwh register map of the core IP with protocol.py; return {name: offset} used
-    (with WEIGHTS_BASE / WEIGHTS_BASE_HI for a DDR-mode core, ``ddr_core``).
+    (with WEIGHTS_BASE / WEIGHTS_BASE_HI for a DDR-mode core, ``ddr_core``, and SCRATCH_BASE /
+    SCRATCH_BASE_HI for a maps-in-DDR core, ``spill_core``).
 
     A register the .hwh names at another offset is refused (a core built for another interface)."""
-    expected = dict(P.REGISTERS, **(P.DDR_REGISTERS if ddr_core else {}))
+    expected = dict(P.REGISTERS, **(P.DDR_REGISTERS if ddr_core else {}), **(P.SPILL_REGISTERS if spill_core else {}))
     used = dict(expected)
     if not registers:
         return used
     by_name = {k.lower(): v for k, v in registers.items()}
     wrong = []
     for name, offset in expected.items():
-        for alias in {**HWH_NAMES, **HWH_DDR_NAMES}[name]:
+        for alias in {**HWH_NAMES, **HWH_DDR_NAMES, **HWH_SPILL_NAMES}[name]:
             entry = by_name.get(alias.lower())
             if entry is None:
                 continue
@@ -316,6 +371,15 @@ def core_weights_mode(ip: dict) -> str | None:
     if regs & {a.lower() for a in HWH_DDR_NAMES["WEIGHTS_BASE"]} or GMEM_DATA_WIDTH in params:
         return "ddr"
     return "rom" if regs else None
+
+
+def core_maps_mode(ip: dict) -> str | None:
+    """``"ddr"`` when the overlay's metadata gives the core a SCRATCH_BASE register (``scratch_base_1``: spike maps
+    in DDR), ``"chip"`` when it has a register map without it, None when there is no metadata to tell."""
+    regs = {k.lower() for k in (ip.get("registers") or {})}
+    if regs & {a.lower() for a in HWH_SPILL_NAMES["SCRATCH_BASE"]}:
+        return "ddr"
+    return "chip" if regs else None
 
 
 def _resolve(overlay, name: str):
@@ -355,18 +419,25 @@ class PynqBackend(Backend):
     otherwise). A DDR-mode core gets the bundle's image copied once into ``allocate``'d contiguous
     memory and its address in WEIGHTS_BASE (again after every reset); ``lanes``: the core's P when known
     (else the image's, checked against the m_axi data width the .hwh gives); ``wbuf_rows``: the core's
-    weight buffer (for the modelled DDR bytes; default the generator's)."""
+    weight buffer (for the modelled DDR bytes; default the generator's).
+
+    Spike maps in DDR: ``maps`` None takes the core's build from the .hwh (:func:`core_maps_mode`),
+    ``"ddr"`` / ``"chip"`` say it (refused when the .hwh says otherwise). Such a core also gets a scratch
+    buffer of ``host.ddr.scratch_bytes`` bytes, ``allocate``'d once, its address in SCRATCH_BASE (again
+    after every reset); :meth:`read_maps` reads it back."""
 
     name = "pynq"
     simulated = False
 
     def __init__(self, bundle: Bundle, overlay=None, *, core_ip: str | None = None, dma_ip: str | None = None,
                  allocate=None, reset_core=None, timeout_s: float = 1.0, weights: str | None = None,
-                 lanes: int | None = None, wbuf_rows: int | None = None, **_):
+                 lanes: int | None = None, wbuf_rows: int | None = None, maps: str | None = None, **_):
         super().__init__(bundle)
         ddr.check_mode(weights, self.name)
-        self.weights_buf = None
+        ddr.check_maps_mode(maps, weights, self.name)
+        self.weights_buf = self.scratch_buf = None
         self.weights_base: int | None = None
+        self.scratch_base: int | None = None
         self.wbuf_rows = wbuf_rows
         if overlay is None:
             raise BoardNotFoundError("the pynq backend needs an overlay: a path to the .bit (with its .hwh "
@@ -406,7 +477,18 @@ class PynqBackend(Backend):
                 f"; load the matching bitstream or leave weights=None")
         self.weights = weights or built or "rom"
         self.weights_source = "weights option" if weights else (".hwh" if built else "default (no .hwh: on chip)")
-        self.reg = check_register_map(ip_dict[self.core_name].get("registers"), self.weights == "ddr")
+        built_maps = core_maps_mode(ip_dict[self.core_name])
+        if maps is not None and built_maps is not None and maps != built_maps:
+            raise DdrWeightsError(
+                f"maps={maps!r}, but the overlay's core {self.core_name} keeps its spike maps "
+                f"{'in DDR (its .hwh has SCRATCH_BASE)' if built_maps == 'ddr' else 'on chip (its .hwh register map has no SCRATCH_BASE)'}"
+                "; load the matching bitstream or leave maps=None")
+        self.maps = maps or built_maps or "chip"
+        if self.maps == "ddr" and self.weights != "ddr":
+            raise DdrWeightsError(f"the overlay's core {self.core_name} keeps its spike maps in DDR but its weights on "
+                                  "chip: no such core is built (maps='ddr' needs weights='ddr')")
+        self.reg = check_register_map(ip_dict[self.core_name].get("registers"), self.weights == "ddr",
+                                      self.maps == "ddr")
         self.ip = _resolve(overlay, self.core_name)
         self.dma = _resolve(overlay, self.dma_name)
         self.send, self.recv = self.dma.sendchannel, self.dma.recvchannel
@@ -426,6 +508,8 @@ class PynqBackend(Backend):
         self.check_model()
         if self.weights == "ddr":
             self._load_weights(lanes, ip_dict[self.core_name].get("parameters") or {})
+        if self.maps == "ddr":
+            self._allocate_scratch()
         if not self.ip.read(self.reg["CTRL"]) & P.CTRL_IDLE:
             self.reset()
         self.ip.write(self.reg["GIE"], 0)                    # polled: no interrupts
@@ -463,16 +547,43 @@ class PynqBackend(Backend):
         self.weights_buf, self.weights_base = buf, address
         self._write_weights_base()
 
+    def _allocate_scratch(self) -> None:
+        """Once per bundle: the scratch buffer (input words and every spike map) in contiguous memory, its address
+        into SCRATCH_BASE. The core writes it and reads it back during every inference; the host never does."""
+        need = ddr.scratch_bytes(self.bundle, self.ddr_lanes)
+        buf = self._allocate_fn(shape=(need,), dtype=np.uint8)
+        address = int(buf.physical_address)
+        try:
+            ddr.check_scratch_base(address, int(buf.nbytes), need)
+        except DdrWeightsError:
+            buf.freebuffer()
+            raise
+        self.scratch_buf, self.scratch_base = buf, address
+        self._write_weights_base()
+
     def _write_weights_base(self) -> None:
         if self.weights_base is not None:
             self.ip.write(self.reg["WEIGHTS_BASE"], self.weights_base & 0xFFFFFFFF)
             self.ip.write(self.reg["WEIGHTS_BASE_HI"], self.weights_base >> 32)
+        if self.scratch_base is not None:
+            self.ip.write(self.reg["SCRATCH_BASE"], self.scratch_base & 0xFFFFFFFF)
+            self.ip.write(self.reg["SCRATCH_BASE_HI"], self.scratch_base >> 32)
+
+    def _scratch_bytes(self) -> np.ndarray | None:
+        if self.scratch_buf is None:
+            return None
+        if hasattr(self.scratch_buf, "invalidate"):
+            self.scratch_buf.invalidate()                    # the core wrote it: drop the CPU's cached lines
+        return np.asarray(self.scratch_buf).reshape(-1).view(np.uint8).copy()
 
     def close(self) -> None:
         super().close()
         if self.weights_buf is not None:
             self.weights_buf.freebuffer()
             self.weights_buf = self.weights_base = None
+        if self.scratch_buf is not None:
+            self.scratch_buf.freebuffer()
+            self.scratch_buf = self.scratch_base = None
 
     def _allocate(self, shape):
         if self._allocate_fn is None:
@@ -492,6 +603,8 @@ class PynqBackend(Backend):
                  dma_max_bytes=self.max_bytes, timeout_s=self.timeout_s, weights_from=self.weights_source)
         if self.weights_base is not None:
             d.update(weights_base=f"0x{self.weights_base:x}", ddr_image_bytes=int(self.weights_buf.size))
+        if self.scratch_base is not None:
+            d.update(scratch_base=f"0x{self.scratch_base:x}")
         if board_present():
             try:
                 from pynq import Clocks

@@ -173,7 +173,8 @@ class SpikingCore:
     Options go to the backend: ``overlay``, ``core_ip``, ``dma_ip``, ``timeout_s``,
     ``allocate``, ``reset_core`` (pynq); ``weights`` (``"rom"`` / ``"ddr"``: the core reads its weights
     from the bundle's DDR image; pynq's default: what the overlay's core is), ``lanes``, ``wbuf_rows``
-    (DDR mode; :mod:`host.ddr`). ``block``: samples per buffer fill. ``history``: samples
+    (DDR mode; :mod:`host.ddr`); ``maps`` (``"chip"`` / ``"ddr"``: the core keeps its spike maps in a DDR
+    scratch buffer, read back with :meth:`read_maps`), ``acc_rows`` (the hls / rtl simulations' accumulator depth). ``block``: samples per buffer fill. ``history``: samples
     whose per-sample spike counts :meth:`spike_counts` keeps (the totals of :meth:`counters` and
     :meth:`energy` cover every sample in constant memory)."""
 
@@ -252,6 +253,9 @@ class SpikingCore:
             hint = ("; weights: the core could not use the DDR weight image at WEIGHTS_BASE (misaligned, not this "
                     "model's image or not for its P, or a read failed; docs/core-interface.md)"
                     if out.status[i] & P.STATUS_WEIGHTS else "")
+            if out.status[i] & P.STATUS_SCRATCH:
+                hint += ("; scratch: the core could not use its scratch buffer at SCRATCH_BASE (unset, misaligned, "
+                         "beyond the address space, or a read / write failed; docs/core-interface.md)")
             raise CoreStatusError(f"sample {i}: the core reports {P.decode_status(int(out.status[i]))} "
                                   f"(status 0x{int(out.status[i]):x}); {int((errors != 0).sum())} of {n} samples "
                                   f"had errors and scores 0{hint}")
@@ -390,6 +394,13 @@ class SpikingCore:
             if "core_throughput[images/s]" in res:
                 res["core_DDR_weights_bandwidth[MB/s]"] = per * res["core_throughput[images/s]"] / 1e6
         return res
+
+    def read_maps(self) -> dict[str, np.ndarray]:
+        """A maps-in-DDR core (``maps="ddr"``): its scratch buffer read back after the last inference, decoded --
+        ``"input"`` (the received words) and every spiking layer's spike map ``[T, C, Ho, Wo]`` of the last
+        sample, as the core wrote them (compare with ``syna_contract.reference``'s spikes to find the first
+        layer that differs). Refused for a core that keeps its maps on chip."""
+        return self.backend.read_maps()
 
     def info(self) -> dict:
         d = self.backend.info()

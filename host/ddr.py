@@ -75,3 +75,44 @@ def modelled_bytes_per_inference(bundle: Bundle, lanes: int, wbuf_rows: int | No
     from syna_hw.limits import HLS
     from syna_hw.lowering import ddr_weights, lower
     return int(ddr_weights(lower(bundle, lanes, target=HLS), wbuf_rows).bytes_per_inference)
+
+
+# ------------------------------------------------------------------ spike maps in DDR (the scratch buffer)
+MAPS_MODES = ("chip", "ddr")       # chip: the core keeps its spike maps on chip; ddr: in a scratch buffer in DDR
+
+
+def check_maps_mode(maps: str | None, weights: str | None, backend: str) -> None:
+    """``maps`` is None (on chip, or on the board what the overlay's core is), ``"chip"`` or ``"ddr"``; ``"ddr"``
+    needs the weights in DDR too (the cores build it only so)."""
+    if maps is not None and maps not in MAPS_MODES:
+        raise ValueError(f"maps={maps!r} for the {backend} backend; expected one of {MAPS_MODES} "
+                         "(or None: chip, or on the board what the overlay's core is)")
+    if maps == "ddr" and weights not in (None, "ddr"):
+        raise ValueError(f"maps='ddr' for the {backend} backend needs weights='ddr' (a core keeps its spike maps in "
+                         f"DDR only when its weights are there too); got weights={weights!r}")
+
+
+def scratch_bytes(bundle: Bundle, lanes: int) -> int:
+    """Bytes of the scratch buffer a maps-in-DDR core of this bundle needs (``syna_hw.spill.scratch_layout``:
+    the input words and every layer's spike map, all T steps; independent of the core's P and buffers)."""
+    from syna_hw.limits import HLS
+    from syna_hw.lowering import lower
+    from syna_hw.spill import scratch_layout
+    return int(scratch_layout(lower(bundle, lanes, target=HLS))[1])
+
+
+def check_scratch_base(address: int, nbytes: int, need: int) -> None:
+    """The scratch buffer before the first start: not at 0, 4096-aligned, holding ``need`` bytes, inside the
+    core's DDR address space -- the core checks the same (STATUS ``scratch``); the host says it first."""
+    if address == 0:
+        raise DdrWeightsError("the scratch buffer is at physical address 0: SCRATCH_BASE would look unset; allocate "
+                              "it with pynq.allocate")
+    if nbytes < need:
+        raise DdrWeightsError(f"the scratch buffer holds {nbytes} bytes; the core's spike maps need {need} (the core "
+                              "would write past the buffer): allocate the size syna_hw.spill.scratch_layout gives")
+    if address % P.SCRATCH_BASE_ALIGN:
+        raise DdrWeightsError(f"the scratch buffer is at physical address 0x{address:x}, not a multiple of "
+                              f"{P.SCRATCH_BASE_ALIGN}; SCRATCH_BASE must be 4096-aligned (docs/core-interface.md)")
+    if address + need > 1 << P.DDR_ADDR_BITS:
+        raise DdrWeightsError(f"the scratch buffer at 0x{address:x} ({need} bytes) ends beyond the core's "
+                              f"{P.DDR_ADDR_BITS}-bit DDR address space")
