@@ -142,6 +142,62 @@ LOAD_TILE:
 #define W_ROW_OF(L) ((L).w_row)
 #endif
 
+// ---------------------------------------------------------------------------- spike maps
+// On chip (the default): every map in one of the N_BUF liveness-shared buffers spk[b] (word i of a map at
+// spk[b][i]). In DDR (SYNA_MAPS_DDR, docs/hls-core.md "Spike maps in DDR"): the input and every map in the
+// scratch buffer, read and written one 32-bit word at a time through the m_axi pointer `scratch` (word i of
+// a map at word address SCRATCH_BASE / 4 + the map's offset + i); the functions below take (pointer, word
+// address) in both cases. A maps-in-DDR core keeps no map on chip.
+#ifdef SYNA_MAPS_DDR
+#ifndef __SYNTHESIS__
+SynaScratchModel syna_scratch_model = {0, 0, 0, 0, 0};
+static uint64_t scr_lo = 0, scr_hi = 0;           // this inference's window [SCRATCH_BASE, + SCRATCH_BYTES), words
+// C-sim: word address a must be in the window and in the host's buffer; else counted, not performed.
+static inline bool scr_ok(uint64_t a) {
+    const uint64_t at = (uint64_t)syna_scratch_model.at_word;
+    if (a < scr_lo || a >= scr_hi || a < at || a - at >= (uint64_t)syna_scratch_model.words) {
+        ++syna_scratch_model.out_of_range;
+        return false;
+    }
+    return true;
+}
+static inline word_t map_read(const word_t* m, uint64_t a) {
+    if (!scr_ok(a)) return 0;
+    syna_scratch_model.bytes_read += 4;
+    return m[a - (uint64_t)syna_scratch_model.at_word];
+}
+static inline void map_write(word_t* m, uint64_t a, word_t v) {
+    if (!scr_ok(a)) return;
+    syna_scratch_model.bytes_written += 4;
+    m[a - (uint64_t)syna_scratch_model.at_word] = v;
+}
+// the debug tap's view of the scratch (not the core's traffic: not counted)
+static inline word_t map_peek(const word_t* m, uint64_t a) {
+    const uint64_t at = (uint64_t)syna_scratch_model.at_word;
+    return (a >= at && a - at < (uint64_t)syna_scratch_model.words) ? m[a - at] : 0u;
+}
+#else
+#define map_read(m, a) ((m)[a])
+#define map_write(m, a, v) ((m)[a] = (v))
+#endif
+// One scratch word per cycle: a loop iteration that moves a second word (the read of a read-modify-write,
+// a merge's second input and its output, a pool's output) costs a cycle more than on chip.
+#define MAP_EXTRA 1
+
+// The scratch check at every inference's start (no access): SCRATCH_BASE not 0, a multiple of
+// SCRATCH_BASE_ALIGN, and the buffer (SCRATCH_BYTES) inside the port's DDR_ADDR_BITS. Else STATUS_SCRATCH.
+static bool scratch_usable(uint64_t base) {
+    if (base == 0 || base % SCRATCH_BASE_ALIGN != 0) return false;
+    if (base > (1ULL << DDR_ADDR_BITS) - (uint64_t)SCRATCH_BYTES) return false;
+    return true;
+}
+#else
+static inline word_t map_read(const word_t* m, uint64_t a) { return m[a]; }
+static inline void map_write(word_t* m, uint64_t a, word_t v) { m[a] = v; }
+#define map_peek(m, a) ((m)[a])
+#define MAP_EXTRA 0
+#endif
+
 // The Layer one output-channel tile runs with: lane groups g0 .. g0 + min(tg, G - g0) - 1.
 static inline Layer tile_of(const Layer L, int g0, int tg) {
     Layer t = L;
@@ -192,6 +248,35 @@ static inline Taps taps_for(int y, int k, int ls, int p, int out) {
     const int lo = a > 0 ? (a + (1 << ls) - 1) >> ls : 0;
     t.n = hi >= lo ? hi - lo + 1 : 0;
     t.o0 = hi;
+    t.k0 = y + p - (hi << ls);
+    return t;
+}
+
+// A band of output rows [y0, y0 + ny) (maps in DDR: a layer's output in bands of at most BAND_ROWS rows,
+// so its currents / membranes fit ACC_ROWS; on chip: one band, every row). iy0 .. iy1 - 1: the input rows
+// that reach it, the only ones scanned (syna_hw/spill.py SpillPlan.input_rows).
+struct Band { int y0, ny, iy0, iy1; };
+
+static inline Band band_of(const Layer L, int y0, int ny) {
+    Band b;
+    b.y0 = y0;
+    b.ny = ny;
+    const int lo = (y0 << L.ls) - L.p, hi = ((y0 + ny - 1) << L.ls) - L.p + L.k;
+    b.iy0 = lo > 0 ? lo : 0;
+    b.iy1 = hi < L.hin ? hi : L.hin;
+    return b;
+}
+
+// taps_for clipped to the band's output rows; o0 relative to the band's first row.
+static inline Taps taps_band(int y, int k, int ls, int p, const Band b) {
+    Taps t;
+    int hi = (y + p) >> ls;
+    if (hi > b.y0 + b.ny - 1) hi = b.y0 + b.ny - 1;
+    const int a = y + p - k + 1;
+    int lo = a > 0 ? (a + (1 << ls) - 1) >> ls : 0;
+    if (lo < b.y0) lo = b.y0;
+    t.n = hi >= lo ? hi - lo + 1 : 0;
+    t.o0 = hi - b.y0;
     t.k0 = y + p - (hi << ls);
     return t;
 }
@@ -309,73 +394,120 @@ RECEIVE_ONLY:
 }
 
 // ---------------------------------------------------------------------------- encoder
-// One time step of the encoder conv, fused with reading that step's frame from the stream.
-// Each nonzero input value v at (c, y, x) is an event: v x weight row, per valid offset and group.
+// The encoder's work on input word w (the lanes of values idx_lo .. idx_hi - 1 only): each nonzero input
+// value v at (c, y, x) is an event: v x weight row, per valid offset (clipped to band b) and group.
+static void encode_word(const Layer L, int w, word_t d, int idx_lo, int idx_hi, const Band b,
+                        acc_t acc[ACC_ROWS][LANES], count_t& cyc) {
+    const int KKG = L.k * L.k * L.g;
+    // nonzero lanes of this word (values past the frame's end are 0 by the stream format)
+    uint32_t mask = 0;
+    int total = 0;
+ENC_MASK:
+    for (int j = 0; j < VALS_PER_WORD; ++j) {
+#pragma HLS UNROLL
+        const int idx = w * VALS_PER_WORD + j;
+        const int v = (d >> (j * LANE_BITS)) & ((1u << LANE_BITS) - 1);   // lane j
+        if (v != 0 && idx >= idx_lo && idx < idx_hi) {
+            const int pos = idx % (IN_H * IN_W);
+            const Taps ty = taps_band(pos / IN_W, L.k, L.ls, L.p, b);
+            const Taps tx = taps_for(pos % IN_W, L.k, L.ls, L.p, L.wout);
+            if (ty.n > 0 && tx.n > 0) {
+                mask |= 1u << j;
+                total += ty.n * tx.n * L.g;
+            }
+        }
+    }
+    // flattened (value, offset y, offset x, group) loop, one weight row per cycle
+    int ay = 0, ax = 0, g = 0, v = 0, wbase = 0;
+    Taps ty = {0, 0, 0}, tx = {0, 0, 0};
+ENC_WORK:
+    for (int it = 0; it < total; ++it) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 4096
+#pragma HLS DEPENDENCE variable = acc type = inter dependent = false
+        if (ay == 0 && ax == 0 && g == 0) {         // next nonzero value of the word
+            const int j = ctz32(mask);
+            mask &= mask - 1;
+            const int idx = w * VALS_PER_WORD + j;
+            const int c = idx / (IN_H * IN_W), pos = idx % (IN_H * IN_W);
+            v = (d >> (j * LANE_BITS)) & ((1u << LANE_BITS) - 1);
+            ty = taps_band(pos / IN_W, L.k, L.ls, L.p, b);
+            tx = taps_for(pos % IN_W, L.k, L.ls, L.p, L.wout);
+            wbase = L.w_row + c * KKG;
+        }
+        const int ky = ty.k0 + (ay << L.ls), kx = tx.k0 + (ax << L.ls);
+        const int row = wbase + (ky * L.k + kx) * L.g + g;
+        const int o = ((ty.o0 - ay) * L.wout + (tx.o0 - ax)) * L.g + g;
+    ENC_LANES:
+        for (int q = 0; q < LANES; ++q) {
+#pragma HLS UNROLL
+            acc[o][q] += v * W_CONV[row][q];      // the only multiplies of the network
+        }
+        if (++g == L.g) {
+            g = 0;
+            if (++ax == tx.n) { ax = 0; ++ay; }
+            if (ay == ty.n) ay = 0;
+        }
+    }
+    cyc += total;
+}
+
+// One time step of the encoder conv, fused with reading that step's frame from the stream (maps on chip).
 // Returns error bits (receive_word); `stop` is set when the receive ended (frame short or long).
 static uint32_t encoder_step(hls::stream<axis_word>& in, const Layer L, int t, uint32_t limit,
                              acc_t acc[ACC_ROWS][LANES], count_t& cyc, bool& stop) {
-    const int KKG = L.k * L.k * L.g;
     uint32_t err = 0;
+    const Band all = band_of(L, 0, L.hout);
 ENC_WORDS:
     for (int w = 0; w < WORDS_PER_FRAME; ++w) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 4096
         word_t d;
         err |= receive_word(in, t, w, limit, d, cyc, stop);
         if (stop) return err;
-        // nonzero lanes of this word (values past the frame's end are 0 by the stream format)
-        uint32_t mask = 0;
-        int total = 0;
-    ENC_MASK:
-        for (int j = 0; j < VALS_PER_WORD; ++j) {
-#pragma HLS UNROLL
-            const int idx = w * VALS_PER_WORD + j;
-            const int v = (d >> (j * LANE_BITS)) & ((1u << LANE_BITS) - 1);   // lane j
-            if (v != 0 && idx < IN_C * IN_H * IN_W) {
-                const int pos = idx % (IN_H * IN_W);
-                const Taps ty = taps_for(pos / IN_W, L.k, L.ls, L.p, L.hout);
-                const Taps tx = taps_for(pos % IN_W, L.k, L.ls, L.p, L.wout);
-                if (ty.n > 0 && tx.n > 0) {
-                    mask |= 1u << j;
-                    total += ty.n * tx.n * L.g;
-                }
-            }
-        }
-        // flattened (value, offset y, offset x, group) loop, one weight row per cycle
-        int ay = 0, ax = 0, g = 0, v = 0, wbase = 0;
-        Taps ty = {0, 0, 0}, tx = {0, 0, 0};
-    ENC_WORK:
-        for (int it = 0; it < total; ++it) {
-#pragma HLS PIPELINE II = 1
-#pragma HLS LOOP_TRIPCOUNT min = 1 max = 4096
-#pragma HLS DEPENDENCE variable = acc type = inter dependent = false
-            if (ay == 0 && ax == 0 && g == 0) {         // next nonzero value of the word
-                const int j = ctz32(mask);
-                mask &= mask - 1;
-                const int idx = w * VALS_PER_WORD + j;
-                const int c = idx / (IN_H * IN_W), pos = idx % (IN_H * IN_W);
-                v = (d >> (j * LANE_BITS)) & ((1u << LANE_BITS) - 1);
-                ty = taps_for(pos / IN_W, L.k, L.ls, L.p, L.hout);
-                tx = taps_for(pos % IN_W, L.k, L.ls, L.p, L.wout);
-                wbase = L.w_row + c * KKG;
-            }
-            const int ky = ty.k0 + (ay << L.ls), kx = tx.k0 + (ax << L.ls);
-            const int row = wbase + (ky * L.k + kx) * L.g + g;
-            const int o = ((ty.o0 - ay) * L.wout + (tx.o0 - ax)) * L.g + g;
-        ENC_LANES:
-            for (int q = 0; q < LANES; ++q) {
-#pragma HLS UNROLL
-                acc[o][q] += v * W_CONV[row][q];      // the only multiplies of the network
-            }
-            if (++g == L.g) {
-                g = 0;
-                if (++ax == tx.n) { ax = 0; ++ay; }
-                if (ay == ty.n) ay = 0;
-            }
-        }
-        cyc += total;
+        encode_word(L, w, d, 0, IN_C * IN_H * IN_W, all, acc, cyc);
     }
     return err;
 }
+
+#ifdef SYNA_MAPS_DDR
+// Maps in DDR: the receive writes every input word (its lanes checked and masked as for the encoder) to
+// the INPUT region, word t * WORDS_PER_FRAME + w at word address `in0` + that; one stream word and its
+// write per cycle. Returns the error bits; after an error the words are not used.
+static uint32_t receive_input(hls::stream<axis_word>& in, uint32_t limit, word_t* scratch, uint64_t in0,
+                              count_t& cyc) {
+    uint32_t st = 0;
+RECEIVE_INPUT:
+    for (int i = 0; i < IN_WORDS; ++i) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 65536
+        bool stop = false;
+        word_t d = 0;
+        st |= receive_word(in, i / WORDS_PER_FRAME, i % WORDS_PER_FRAME, limit, d, cyc, stop);
+        if (stop) break;
+        map_write(scratch, in0 + i, d);
+    }
+    return st;
+}
+
+// One time step of the encoder on one band (maps in DDR): frame t from the INPUT region at word address
+// `in0`, per input channel only the words holding its rows iy0 .. iy1 - 1 (one word read per cycle; a word
+// shared by two channels is read for each, its other channel's lanes ignored).
+static void encoder_band_step(const Layer L, const word_t* scratch, uint64_t in0, int t, const Band b,
+                              acc_t acc[ACC_ROWS][LANES], count_t& cyc) {
+ENC_CHANNELS:
+    for (int c = 0; c < IN_C; ++c) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 16
+        const int lo = (c * IN_H + b.iy0) * IN_W, hi = (c * IN_H + b.iy1) * IN_W;
+        if (hi <= lo) continue;
+    ENC_BAND_WORDS:
+        for (int w = lo / VALS_PER_WORD; w <= (hi - 1) / VALS_PER_WORD; ++w) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 4096
+            const word_t d = map_read(scratch, in0 + (uint64_t)t * WORDS_PER_FRAME + w);
+            cyc += 1;
+            encode_word(L, w, d, lo, hi, b, acc, cyc);
+        }
+    }
+}
+#endif
 
 // ---------------------------------------------------------------------------- spike conv
 // The work of one input position holding n spikes (called by conv_step, inlined): a flattened
@@ -457,15 +589,17 @@ CONV_WORK:
     }
 }
 
-// One time step of a conv on a spike map: scan positions (one word read per cycle); a position
-// with n spikes runs conv_work (ty.n x tx.n x G x n cycles).
-static void conv_step(const Layer L, const word_t* map, int t, acc_t acc[ACC_ROWS][LANES], count_t& cyc) {
+// One time step of a conv on a spike map (word i of it at map[m0 + i]), for the output rows of band b:
+// scan the band's input rows' positions (one word read per cycle); a position with n spikes runs
+// conv_work (ty.n x tx.n x G x n cycles, taps clipped to the band).
+static void conv_step(const Layer L, const word_t* map, uint64_t m0, int t, const Band b,
+                      acc_t acc[ACC_ROWS][LANES], count_t& cyc) {
     uint32_t bits[CW_MAX];
 #pragma HLS ARRAY_PARTITION variable = bits type = complete
 CONV_ROWS:
-    for (int y = 0; y < L.hin; ++y) {
+    for (int y = b.iy0; y < b.iy1; ++y) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 128
-        const Taps ty = taps_for(y, L.k, L.ls, L.p, L.hout);
+        const Taps ty = taps_band(y, L.k, L.ls, L.p, b);
         if (ty.n == 0) continue;                          // rows that reach no output are not scanned
     CONV_COLS:
         for (int x = 0; x < L.win; ++x) {
@@ -478,7 +612,7 @@ CONV_ROWS:
             for (int w = 0; w < L.cw_in; ++w) {
 #pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 16
-                bits[w] = (uint32_t)map[base + w];
+                bits[w] = (uint32_t)map_read(map, m0 + base + w);
                 n += popcount32(bits[w]);
             }
             cyc += L.cw_in;
@@ -503,11 +637,15 @@ struct Gate {
 // MODE_POOL (attention, first pass) only saturates (counted), pools and resets; MODE_GATED
 // (attention, second pass) gates the recomputed current (its saturations were counted in pass 1).
 // L is a tile's Layer (tile_of): its lane groups start at g0 of the layer; a spike word the previous
-// tile began (P < 32, g0 * P not a multiple of 32) keeps that tile's low bits.
+// tile began (P < 32, g0 * P not a multiple of 32) keeps that tile's low bits (read-modify-write).
+// The neurons of band b's rows; the map's word i at map[m0 + i].
 template <int MODE>
-static void neuron_pass(const Layer L, int g0, int t, acc_t acc[ACC_ROWS][LANES], mem_t vmem[ACC_ROWS][LANES],
-                        word_t* map, const Gate& gt, count_t& sat, count_t& spikes, count_t& cyc) {
-    const int n = L.hout * L.wout * L.g;
+static void neuron_pass(const Layer L, int g0, int t, const Band b, acc_t acc[ACC_ROWS][LANES],
+                        mem_t vmem[ACC_ROWS][LANES], word_t* map, uint64_t m0, const Gate& gt, count_t& sat,
+                        count_t& spikes, count_t& cyc) {
+    const int n = b.ny * L.wout * L.g;
+    const int pos0 = b.y0 * L.wout;                     // the band's first position in the map
+    int rmw = 0;                                        // read-modify-writes (maps in DDR: a cycle each)
     const int keep_word = (g0 * LANES) >> 5;
     const uint32_t keep = (g0 * LANES) & 31 ? (1u << ((g0 * LANES) & 31)) - 1u : 0u;
     int pos = 0, g = 0;
@@ -571,17 +709,20 @@ NEURONS:
             wreg |= fired << off;
             if (off + LANES == 32 || g == L.g - 1) {
                 const int word = (gg * LANES) >> 5;
-                const int addr = (t * L.hout * L.wout + pos) * L.cw_out + word;
+                const uint64_t addr = m0 + (uint64_t)((t * L.hout * L.wout + pos0 + pos) * L.cw_out + word);
                 word_t o = wreg;
-                if (keep != 0 && word == keep_word) o |= map[addr] & keep;   // the previous tile's lanes
-                map[addr] = o;
+                if (keep != 0 && word == keep_word) {   // the previous tile's lanes
+                    o |= map_read(map, addr) & keep;
+                    ++rmw;
+                }
+                map_write(map, addr, o);
                 spikes += popcount32(wreg);
                 wreg = 0;
             }
         }
         if (++g == L.g) { g = 0; ++pos; }
     }
-    cyc += n;
+    cyc += n + MAP_EXTRA * rmw;
 }
 
 // ---------------------------------------------------------------------------- attention MLP
@@ -649,8 +790,10 @@ static inline bool ia_lif(mem_t& v, mem_t in) {
 }
 
 // ---------------------------------------------------------------------------- layers
-static void init_layer(const Layer L, acc_t acc[ACC_ROWS][LANES], mem_t vmem[ACC_ROWS][LANES], count_t& cyc) {
-    const int n = L.hout * L.wout * L.g;
+// The currents (bias) and membranes (0) of band b's rows, the tile's groups.
+static void init_layer(const Layer L, const Band b, acc_t acc[ACC_ROWS][LANES], mem_t vmem[ACC_ROWS][LANES],
+                       count_t& cyc) {
+    const int n = b.ny * L.wout * L.g;
     int g = 0;
 INIT:
     for (int it = 0; it < n; ++it) {
@@ -667,6 +810,40 @@ INIT:
     cyc += n;
 }
 
+#ifdef SYNA_MAPS_DDR
+// One conv layer with its maps in DDR (the encoder too), tile by tile, band by band (docs/hls-core.md
+// "Spike maps in DDR"): per tile load its weights; per band of BAND_ROWS[l] output rows initialise the
+// band's currents / membranes, then per step scan the band's input rows (the encoder: its frame in the
+// INPUT region) and run the band's neurons, writing the tile's lanes of the band's output words. No
+// attention (refused at generation). src0 / dst: word addresses of the input and output maps (encoder:
+// the INPUT region).
+static void conv_layer_spill(const int l, const Layer L, word_t* scratch, uint64_t src0, uint64_t dst,
+                             acc_t acc[ACC_ROWS][LANES], mem_t vmem[ACC_ROWS][LANES], count_t& sat,
+                             count_t& spikes, count_t& cyc SYNA_DDR_ARG) {
+    const int tg = TILE_G(DDR_W_OF(l), L.g), br = BAND_ROWS[l];
+    Gate gt = {0, 0, 0, 0, 0};
+SPILL_TILES:
+    for (int g0 = 0; g0 < L.g; g0 += tg) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 64
+        const Layer Lt = tile_of(L, g0, tg);
+        LOAD_TILE(DDR_W_OF(l), g0, Lt.g);
+    SPILL_BANDS:
+        for (int y0 = 0; y0 < L.hout; y0 += br) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 128
+            const Band b = band_of(L, y0, L.hout - y0 < br ? L.hout - y0 : br);
+            init_layer(Lt, b, acc, vmem, cyc);
+        SPILL_STEPS:
+            for (int t = 0; t < T; ++t) {
+                if (L.kind == KIND_ENC)
+                    encoder_band_step(Lt, scratch, src0, t, b, acc, cyc);
+                else
+                    conv_step(Lt, scratch, src0, t, b, acc, cyc);
+                neuron_pass<MODE_PLAIN>(Lt, g0, t, b, acc, vmem, scratch, dst, gt, sat, spikes, cyc);
+            }
+        }
+    }
+}
+#else
 // One conv layer, tile by tile (ROM mode: one tile). Without attention each tile runs all T steps;
 // with attention every tile runs pass 1 (pooling), the MLP makes the gate from all channels' pools, then
 // every tile runs pass 2 (a layer of 2+ tiles reloads and re-initialises each tile for it).
@@ -674,6 +851,7 @@ static void conv_layer(const int l, const Layer L, word_t spk[N_BUF][BUF_WORDS],
                        mem_t vmem[ACC_ROWS][LANES], count_t& sat, count_t& spikes, count_t& cyc SYNA_DDR_ARG) {
     const int tg = TILE_G(DDR_W_OF(l), L.g);
     const bool tiled = tg < L.g;
+    const Band all = band_of(L, 0, L.hout);
     Gate gt = {0, 0, 0, 0, 0};
     if (L.att < 0) {
     TILES:
@@ -681,11 +859,11 @@ static void conv_layer(const int l, const Layer L, word_t spk[N_BUF][BUF_WORDS],
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 64
             const Layer Lt = tile_of(L, g0, tg);
             LOAD_TILE(DDR_W_OF(l), g0, Lt.g);
-            init_layer(Lt, acc, vmem, cyc);
+            init_layer(Lt, all, acc, vmem, cyc);
         STEPS:
             for (int t = 0; t < T; ++t) {
-                conv_step(Lt, spk[L.src0], t, acc, cyc);
-                neuron_pass<MODE_PLAIN>(Lt, g0, t, acc, vmem, spk[L.dst], gt, sat, spikes, cyc);
+                conv_step(Lt, spk[L.src0], 0, t, all, acc, cyc);
+                neuron_pass<MODE_PLAIN>(Lt, g0, t, all, acc, vmem, spk[L.dst], 0, gt, sat, spikes, cyc);
             }
         }
         return;
@@ -717,11 +895,11 @@ PASS1_TILES:
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 64
         const Layer Lt = tile_of(L, g0, tg);
         LOAD_TILE(DDR_W_OF(l), g0, Lt.g);
-        init_layer(Lt, acc, vmem, cyc);
+        init_layer(Lt, all, acc, vmem, cyc);
     PASS1:
         for (int t = 0; t < T; ++t) {
-            conv_step(Lt, spk[L.src0], t, acc, cyc);
-            neuron_pass<MODE_POOL>(Lt, g0, t, acc, vmem, spk[L.dst], gt, sat, spikes, cyc);
+            conv_step(Lt, spk[L.src0], 0, t, all, acc, cyc);
+            neuron_pass<MODE_POOL>(Lt, g0, t, all, acc, vmem, spk[L.dst], 0, gt, sat, spikes, cyc);
         }
     }
     attention_mlp(a, psum, pmax, gate, ia_in, sat, cyc);
@@ -739,12 +917,12 @@ PASS2_TILES:
         const Layer Lt = tile_of(L, g0, tg);
         if (tiled) {                                   // one tile keeps its weights, currents (bias) and membranes (0)
             LOAD_TILE(DDR_W_OF(l), g0, Lt.g);
-            init_layer(Lt, acc, vmem, cyc);
+            init_layer(Lt, all, acc, vmem, cyc);
         }
         const int c_lo = g0 * LANES, c_hi = (g0 + Lt.g) * LANES < a.size ? (g0 + Lt.g) * LANES : a.size;
     PASS2:
         for (int t = 0; t < T; ++t) {
-            conv_step(Lt, spk[L.src0], t, acc, cyc);
+            conv_step(Lt, spk[L.src0], 0, t, all, acc, cyc);
             if (a.kind == 1 && a.dim == 1) {          // IA over C: the tile's channels' gate LIF, one step
             IA_C:
                 for (int c = c_lo; c < c_hi; ++c) {
@@ -753,26 +931,32 @@ PASS2_TILES:
                 }
                 cyc += Lt.g;                           // P lanes
             }
-            neuron_pass<MODE_GATED>(Lt, g0, t, acc, vmem, spk[L.dst], gt, sat, spikes, cyc);
+            neuron_pass<MODE_GATED>(Lt, g0, t, all, acc, vmem, spk[L.dst], 0, gt, sat, spikes, cyc);
         }
     }
 }
+#endif
 
-static void merge_layer(const Layer L, word_t spk[N_BUF][BUF_WORDS], count_t& spikes, count_t& cyc) {
+// Word-wise merge of the maps at a0 (backbone) and a1 (shortcut) into the map at o (word addresses in the
+// map memories m0, m1, mo: the spike buffers, or the scratch). Maps in DDR: 3 scratch words per word.
+static void merge_layer(const Layer L, const word_t* m0, uint64_t a0, const word_t* m1, uint64_t a1,
+                        word_t* mo, uint64_t o, count_t& spikes, count_t& cyc) {
     const int n = T * L.hout * L.wout * L.cw_out;
 MERGE:
     for (int i = 0; i < n; ++i) {
 #pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 65536
-        const word_t m = spk[L.src0][i], r = spk[L.src1][i];   // backbone, shortcut
-        const word_t o = L.op == OP_OR ? (word_t)(m | r) : L.op == OP_AND ? (word_t)(m & r) : (word_t)(r & ~m);
-        spk[L.dst][i] = o;
-        spikes += popcount32((uint32_t)o);
+        const word_t m = map_read(m0, a0 + i), r = map_read(m1, a1 + i);   // backbone, shortcut
+        const word_t v = L.op == OP_OR ? (word_t)(m | r) : L.op == OP_AND ? (word_t)(m & r) : (word_t)(r & ~m);
+        map_write(mo, o + i, v);
+        spikes += popcount32((uint32_t)v);
     }
-    cyc += n;
+    cyc += n * (1 + 2 * MAP_EXTRA);
 }
 
-static void pool_layer(const Layer L, word_t spk[N_BUF][BUF_WORDS], count_t& spikes, count_t& cyc) {
+// OR max-pool of the map at a0 into the map at o (as merge_layer). Maps in DDR: the write a cycle more.
+static void pool_layer(const Layer L, const word_t* m0, uint64_t a0, word_t* mo, uint64_t ao, count_t& spikes,
+                       count_t& cyc) {
     const int n = T * L.hout * L.wout * L.cw_out;
     int t = 0, oy = 0, ox = 0, w = 0;
 POOL:
@@ -785,19 +969,19 @@ POOL:
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 9
             const int iy = (oy << L.ls) + kk / L.k - L.p, ix = (ox << L.ls) + kk % L.k - L.p;
             if (iy >= 0 && iy < L.hin && ix >= 0 && ix < L.win)
-                o |= spk[L.src0][((t * L.hin + iy) * L.win + ix) * L.cw_in + w];
+                o |= map_read(m0, a0 + ((t * L.hin + iy) * L.win + ix) * L.cw_in + w);
         }
-        spk[L.dst][i] = o;
+        map_write(mo, ao + i, o);
         spikes += popcount32((uint32_t)o);
         if (++w == L.cw_out) { w = 0; if (++ox == L.wout) { ox = 0; if (++oy == L.hout) { oy = 0; ++t; } } }
     }
-    cyc += n * L.k * L.k;
+    cyc += n * (L.k * L.k + MAP_EXTRA);
 }
 
 // global sum-pool + FC over T: every spike of the last map adds its FC weight row. In tiles of tg class
 // groups (ROM mode: one tile of FC_G), each re-scanning the map; weight row of channel c, tile group g:
 // c * n + g (n: the tile's groups).
-static void fc_layer(const word_t* map, acc_t score[FC_G][LANES], count_t& cyc SYNA_DDR_ARG) {
+static void fc_layer(const word_t* map, uint64_t m0, acc_t score[FC_G][LANES], count_t& cyc SYNA_DDR_ARG) {
 FC_INIT_ROWS:
     for (int g = 0; g < FC_G; ++g) {
 #pragma HLS PIPELINE II = 1
@@ -820,7 +1004,7 @@ FC_POS:
     FC_SCAN:
         for (int w = 0; w < FC_CW; ++w) {
 #pragma HLS PIPELINE II = 1
-            bits[w] = (uint32_t)map[i * FC_CW + w];
+            bits[w] = (uint32_t)map_read(map, m0 + i * FC_CW + w);
         }
         cyc += FC_CW;
         int n = 0;
@@ -844,7 +1028,7 @@ FC_POS:
 }
 
 #ifndef __SYNTHESIS__
-static void debug_layer(int l, const word_t* map, count_t sat, count_t cyc) {
+static void debug_layer(int l, const word_t* map, uint64_t m0, count_t sat, count_t cyc) {
     if (!syna_debug) return;
     const Layer& L = LAYERS[l];
     if (syna_debug->spikes) {
@@ -853,7 +1037,7 @@ static void debug_layer(int l, const word_t* map, count_t sat, count_t cyc) {
             for (int c = 0; c < L.cout; ++c)
                 for (int y = 0; y < L.hout; ++y)
                     for (int x = 0; x < L.wout; ++x) {
-                        const uint32_t w = map[((t * L.hout + y) * L.wout + x) * L.cw_out + (c >> 5)];
+                        const uint32_t w = map_peek(map, m0 + ((t * L.hout + y) * L.wout + x) * L.cw_out + (c >> 5));
                         *o++ = (uint8_t)((w >> (c & 31)) & 1u);
                     }
     }
@@ -867,7 +1051,8 @@ static inline uint32_t clamp32(count_t v) { return v > 0xFFFFFFFFull ? 0xFFFFFFF
 // ---------------------------------------------------------------------------- top
 void syna_core(hls::stream<axis_word>& s_axis_in, hls::stream<axis_word>& m_axis_out,
                ap_uint<32> steps, ap_uint<32> idle_timeout, ap_uint<32>& status, ap_uint<32>& cycles,
-               ap_uint<32>& saturations, ap_uint<32>& model_hash, ap_uint<32>& version SYNA_DDR_PORT) {
+               ap_uint<32>& saturations, ap_uint<32>& model_hash, ap_uint<32>& version SYNA_DDR_PORT
+               SYNA_SCRATCH_PORT) {
 #pragma HLS INTERFACE mode = axis port = s_axis_in
 #pragma HLS INTERFACE mode = axis port = m_axis_out
     SYNA_PRAGMA(HLS INTERFACE mode = s_axilite port = steps offset = SYNA_REG_STEPS bundle = control)
@@ -887,10 +1072,20 @@ void syna_core(hls::stream<axis_word>& s_axis_in, hls::stream<axis_word>& m_axis
     SYNA_PRAGMA(HLS INTERFACE mode = m_axi port = ddr offset = off bundle = gmem depth = SYNA_DDR_DEPTH max_read_burst_length = SYNA_DDR_MAX_BURST num_read_outstanding = SYNA_DDR_READ_OUTSTANDING max_write_burst_length = 2 num_write_outstanding = 1 latency = 64)
     SYNA_PRAGMA(HLS INTERFACE mode = s_axilite port = weights_base offset = SYNA_REG_WEIGHTS_BASE bundle = control)
 #endif
-
-    // on-chip state: spike maps (liveness-shared buffers), one layer's currents and membranes
+#ifdef SYNA_MAPS_DDR
+    // the scratch buffer: 32-bit words through the same AXI4 master (bundle gmem), addressing the whole memory
+    // (offset = off: element i at byte 4 i); its base address SCRATCH_BASE, a 64-bit s_axilite scalar the core
+    // checks and adds. depth: the testbench's scratch array (the buffer at byte 4096), for cosim.
+    SYNA_PRAGMA(HLS INTERFACE mode = m_axi port = scratch offset = off bundle = gmem depth = SYNA_SCRATCH_DEPTH max_read_burst_length = SYNA_DDR_MAX_BURST max_write_burst_length = SYNA_DDR_MAX_BURST num_read_outstanding = SYNA_DDR_READ_OUTSTANDING num_write_outstanding = SYNA_DDR_READ_OUTSTANDING latency = 64)
+    SYNA_PRAGMA(HLS INTERFACE mode = s_axilite port = scratch_base offset = SYNA_REG_SCRATCH_BASE bundle = control)
+#define STATUS_CHECKS (STATUS_WEIGHTS | STATUS_SCRATCH)
+#else
+#define STATUS_CHECKS STATUS_WEIGHTS
+    // on-chip state: spike maps (liveness-shared buffers)
     static word_t spk[N_BUF][BUF_WORDS];
 #pragma HLS ARRAY_PARTITION variable = spk type = complete dim = 1
+#endif
+    // one layer's (maps in DDR: one band's) currents and membranes
     static acc_t acc[ACC_ROWS][LANES];
 #pragma HLS ARRAY_PARTITION variable = acc type = complete dim = 2
     static mem_t vmem[ACC_ROWS][LANES];
@@ -922,7 +1117,15 @@ COUNTS_RESET:
     const uint64_t wbase = (uint64_t)weights_base, wrow = wbase / ROW_BYTES;
     if (!weights_usable(ddr, wbase, cyc)) st |= STATUS_WEIGHTS;   // then nothing computed, as for STEPS
 #endif
-    if (steps != (ap_uint<32>)T || (st & STATUS_WEIGHTS)) {
+#ifdef SYNA_MAPS_DDR
+    const uint64_t sbase = (uint64_t)scratch_base, sw = sbase / 4;   // word addresses: sw + a map's offset
+    if (!scratch_usable(sbase)) st |= STATUS_SCRATCH;                // then nothing computed, as for STEPS
+#ifndef __SYNTHESIS__
+    scr_lo = sw;
+    scr_hi = sw + (uint64_t)SCRATCH_BYTES / 4;
+#endif
+#endif
+    if (steps != (ap_uint<32>)T || (st & STATUS_CHECKS)) {
         if (steps != (ap_uint<32>)T) st |= STATUS_STEPS_MISMATCH;   // nothing computed; the words are received and checked
         st |= receive_only(s_axis_in, limit, cyc);
     } else {
@@ -930,36 +1133,61 @@ COUNTS_RESET:
         for (int l = 0; l < N_LAYERS; ++l) {
             const Layer L = LAYERS[l];                  // a copy: g++ then knows no store changes it
             count_t sat = 0, spikes = 0, c0 = cyc;
+#ifdef SYNA_MAPS_DDR
+            if (L.kind == KIND_ENC) {                   // first the input, received into the INPUT region
+                st |= receive_input(s_axis_in, limit, scratch, sw + IN_OFF, cyc);
+                if (st & STATUS_ERRORS) break;          // an input error: nothing is computed
+            }
+            if (L.kind == KIND_ENC || L.kind == KIND_CONV) {
+                conv_layer_spill(l, L, scratch, sw + MAP_SRC0[l], sw + MAP_DST[l], acc, vmem, sat, spikes,
+                                 cyc SYNA_DDR_PASS);
+            } else if (L.kind == KIND_MERGE) {
+                merge_layer(L, scratch, sw + MAP_SRC0[l], scratch, sw + MAP_SRC1[l], scratch, sw + MAP_DST[l],
+                            spikes, cyc);
+            } else {
+                pool_layer(L, scratch, sw + MAP_SRC0[l], scratch, sw + MAP_DST[l], spikes, cyc);
+            }
+#else
             if (L.kind == KIND_ENC) {
                 // the input streams in once: the encoder's weights are one tile (syna_hw.lowering.ddr_weights)
                 const Layer Le = tile_of(L, 0, L.g);
                 LOAD_TILE(DDR_W_OF(l), 0, L.g);
-                init_layer(Le, acc, vmem, cyc);
+                const Band all = band_of(L, 0, L.hout);
+                init_layer(Le, all, acc, vmem, cyc);
                 bool stop = false;
                 Gate gt = {0, 0, 0, 0, 0};
             ENC_STEPS:
                 for (int t = 0; t < T && !stop; ++t) {
                     st |= encoder_step(s_axis_in, Le, t, limit, acc, cyc, stop);
                     if (stop) break;
-                    neuron_pass<MODE_PLAIN>(Le, 0, t, acc, vmem, spk[L.dst], gt, sat, spikes, cyc);
+                    neuron_pass<MODE_PLAIN>(Le, 0, t, all, acc, vmem, spk[L.dst], 0, gt, sat, spikes, cyc);
                 }
             } else if (L.kind == KIND_CONV) {
                 conv_layer(l, L, spk, acc, vmem, sat, spikes, cyc SYNA_DDR_PASS);
             } else if (L.kind == KIND_MERGE) {
-                merge_layer(L, spk, spikes, cyc);
+                merge_layer(L, spk[L.src0], 0, spk[L.src1], 0, spk[L.dst], 0, spikes, cyc);
             } else {
-                pool_layer(L, spk, spikes, cyc);
+                pool_layer(L, spk[L.src0], 0, spk[L.dst], 0, spikes, cyc);
             }
+#endif
             counts[l] = clamp32(spikes);
             sat_total += sat;
 #ifndef __SYNTHESIS__
-            debug_layer(l, spk[L.dst], sat, cyc - c0);
+#ifdef SYNA_MAPS_DDR
+            debug_layer(l, scratch, sw + MAP_DST[l], sat, cyc - c0);
+#else
+            debug_layer(l, spk[L.dst], 0, sat, cyc - c0);
+#endif
 #endif
             if (st & STATUS_ERRORS) break;              // an input error: the rest is not computed
         }
         if (!(st & STATUS_ERRORS)) {
             count_t c0 = cyc;
-            fc_layer(spk[FC_SRC], score, cyc SYNA_DDR_PASS);
+#ifdef SYNA_MAPS_DDR
+            fc_layer(scratch, sw + FC_SRC_OFF, score, cyc SYNA_DDR_PASS);
+#else
+            fc_layer(spk[FC_SRC], 0, score, cyc SYNA_DDR_PASS);
+#endif
 #ifndef __SYNTHESIS__
             if (syna_debug && syna_debug->layer_cycles) syna_debug->layer_cycles[N_LAYERS] = (int64_t)(cyc - c0);
 #endif

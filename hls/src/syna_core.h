@@ -35,10 +35,20 @@ typedef ap_uint<SYNA_ROW_BITS> ddr_row_t;
 #else
 #define SYNA_DDR_PORT
 #endif
+#ifdef SYNA_MAPS_DDR
+// A core generated with maps="ddr" (requires weights="ddr"): the input and every spike map live in the DDR
+// scratch buffer (docs/hls-core.md "Spike maps in DDR"), read and written through the m_axi pointer
+// `scratch` (32-bit words, the same bundle gmem as `ddr`, addressing the whole memory from 0) at the byte
+// address in scratch_base (the SCRATCH_BASE register, 64 bits).
+#define SYNA_SCRATCH_PORT , ap_uint<64> scratch_base, word_t* scratch
+#else
+#define SYNA_SCRATCH_PORT
+#endif
 
 void syna_core(hls::stream<axis_word>& s_axis_in, hls::stream<axis_word>& m_axis_out,
                ap_uint<32> steps, ap_uint<32> idle_timeout, ap_uint<32>& status, ap_uint<32>& cycles,
-               ap_uint<32>& saturations, ap_uint<32>& model_hash, ap_uint<32>& version SYNA_DDR_PORT);
+               ap_uint<32>& saturations, ap_uint<32>& model_hash, ap_uint<32>& version SYNA_DDR_PORT
+               SYNA_SCRATCH_PORT);
 
 #ifndef __SYNTHESIS__
 // C-simulation-only debug tap (compiled out for synthesis): when syna_debug is set, the core
@@ -62,6 +72,21 @@ struct SynaDdrModel {
     int64_t out_of_range;
 };
 extern SynaDdrModel syna_ddr_model;
+#endif
+#ifdef SYNA_MAPS_DDR
+// C-simulation model of the scratch buffer behind `scratch`: the host's buffer of `words` 32-bit words at
+// word address at_word (byte address / 4). Every access must fall inside it AND inside the window the
+// SCRATCH_BASE register gives the core, [SCRATCH_BASE, SCRATCH_BASE + SCRATCH_BYTES): one that does not is
+// not performed (a read gives 0) and counted in out_of_range (the Python binding raises on it). The bytes
+// the core read and wrote are counted.
+struct SynaScratchModel {
+    int64_t words;
+    int64_t at_word;
+    int64_t bytes_read;
+    int64_t bytes_written;
+    int64_t out_of_range;
+};
+extern SynaScratchModel syna_scratch_model;
 #endif
 #endif
 
