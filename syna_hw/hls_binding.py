@@ -19,10 +19,11 @@ import numpy as np
 from syna_contract import protocol as proto
 from syna_contract.bundle import Bundle, load_bundle
 
-from .hls_header import BUILD_DIR, SRC_DIR, gen_dir, generate
+from .hls_header import BUILD_DIR, SRC_DIR, _check_mode, gen_dir, generate, hls_spill_plan
 from .hls_toolchain import CAPI_SOURCE, CORE_SOURCES, HlsToolError, _run, _source_hash, compile_cmd
 from .limits import DEFAULT_LANES, HLS
 from .lowering import SIM_WEIGHTS_BASE, WEIGHTS_MODES, checked_ddr_image, ddr_weights, lower
+from .spill import INPUT, SIM_SCRATCH_BASE
 
 
 @dataclass
@@ -47,19 +48,34 @@ class HlsCore:
     """The HLS core's C++ (C-simulation) as a Python object, like hls4ml's compile()/predict()."""
 
     def __init__(self, bundle_dir: str | Path | Bundle, lanes: int = DEFAULT_LANES, build_root: Path | None = None,
-                 weights: str = "rom", wbuf_rows: int | None = None, weights_base: int = SIM_WEIGHTS_BASE):
+                 weights: str = "rom", wbuf_rows: int | None = None, weights_base: int = SIM_WEIGHTS_BASE,
+                 maps: str = "chip", acc_rows: int | None = None, scratch_base: int = SIM_SCRATCH_BASE):
         """``weights="ddr"``: the core built with its conv / fc weights in DDR (docs/hls-core.md), run on
         the bundle's DDR image (``weights.ddr.bin``, written for P = ``lanes``) as its memory, through an
         on-chip weight buffer of ``wbuf_rows`` rows (default: ``syna_hw.lowering.ddr_weights``). The
         C-sim memory holds the image at byte address ``weights_base`` and nothing else, and the
-        WEIGHTS_BASE register holds that address (:meth:`load_ddr` and :attr:`weights_base` change them)."""
+        WEIGHTS_BASE register holds that address (:meth:`load_ddr` and :attr:`weights_base` change them).
+
+        ``maps="ddr"`` (needs ``weights="ddr"``; docs/hls-core.md "Spike maps in DDR"): the input and every
+        spike map in a DDR scratch buffer (``syna_hw.spill.spill_plan``: ``acc_rows`` accumulator / membrane
+        rows, default no bands), which the C-sim holds as a numpy array at byte address ``scratch_base``,
+        also the SCRATCH_BASE register (:attr:`scratch_base` changes the register only). After a run
+        :meth:`read_scratch` / :meth:`scratch_maps` read it back (the last sample's maps)."""
         if weights not in WEIGHTS_MODES:
             raise ValueError(f"weights={weights!r}; expected one of {WEIGHTS_MODES}")
+        _check_mode(weights, maps, acc_rows)
         self.bundle = bundle_dir if isinstance(bundle_dir, Bundle) else load_bundle(bundle_dir)
         self.hw = lower(self.bundle, lanes, target=HLS)          # refuses what the core cannot run
         self.lanes = lanes
         self.weights = weights
-        self.ddr = ddr_weights(self.hw, wbuf_rows) if weights == "ddr" else None
+        self.maps = maps
+        self.spill = hls_spill_plan(self.hw, wbuf_rows, acc_rows) if maps == "ddr" else None
+        self.ddr = self.spill.ddr if self.spill else ddr_weights(self.hw, wbuf_rows) if weights == "ddr" else None
+        self.scratch_base = int(scratch_base)                    # the SCRATCH_BASE register (maps in DDR)
+        self.scratch_at = int(scratch_base)                      # where the C-sim's scratch buffer is
+        self.scratch_bytes_read = self.scratch_bytes_written = 0  # by the last run() (all its samples)
+        # the C-sim's scratch buffer of each loaded copy of the core (copy j: _scratch[j])
+        self._scratch: dict[int, np.ndarray] = {}
         self.image = self._ddr_image() if weights == "ddr" else None
         self.ddr_bytes_read = 0                                  # C-sim DDR bytes read by the last run()
         self.weights_base = int(weights_base)                    # the WEIGHTS_BASE register (DDR mode)
@@ -85,8 +101,10 @@ class HlsCore:
     # ------------------------------------------------------------------ build
     def compile(self) -> "HlsCore":
         wbuf = self.ddr.wbuf_rows if self.ddr else None
-        gen = generate(self.bundle, self.lanes, gen_dir(self.bundle, self.lanes, self.build_root, self.weights, wbuf),
-                       weights=self.weights, wbuf_rows=wbuf)
+        acc = self.spill.acc_rows if self.spill else None
+        gen = generate(self.bundle, self.lanes, gen_dir(self.bundle, self.lanes, self.build_root, self.weights, wbuf,
+                                                        self.maps, acc),
+                       weights=self.weights, wbuf_rows=wbuf, maps=self.maps, acc_rows=acc)
         lib = gen / f"libsyna_{_source_hash(gen)}.so"
         if not lib.is_file():
             tmp = lib.with_suffix(f".tmp{os.getpid()}.so")
@@ -126,6 +144,22 @@ class HlsCore:
             if L.syna_set_ddr(self.image.ctypes.data, self.image.size, self.ddr_at) != self.image.size // d.row_bytes:
                 raise HlsToolError(f"{lib}: the DDR image of {self.image.size} bytes is not whole rows of "
                                    f"{d.row_bytes} bytes, or address 0x{self.ddr_at:x} not a row's")
+        is_spill = hasattr(L, "syna_set_scratch")
+        if is_spill != (self.maps == "ddr"):
+            raise HlsToolError(f"{lib}: built with maps={'ddr' if is_spill else 'chip'}, expected {self.maps}")
+        if is_spill:
+            L.syna_scratch_info.argtypes = [ctypes.POINTER(ctypes.c_int64), ctypes.c_int]
+            L.syna_set_scratch_base.argtypes = [ctypes.c_uint64]
+            L.syna_set_scratch_base.restype = None
+            L.syna_set_scratch.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_uint64]
+            L.syna_set_scratch.restype = ctypes.c_int
+            L.syna_scratch_stats.argtypes = [ctypes.POINTER(ctypes.c_int64)]
+            info = (ctypes.c_int64 * 3)()
+            L.syna_scratch_info(info, 3)
+            sp = self.spill
+            expect = (sp.scratch_bytes, sp.acc_rows, sp.maps[INPUT].offset // 4)
+            if tuple(info) != expect:
+                raise HlsToolError(f"{lib}: scratch constants {tuple(info)}, expected {expect} (stale build?)")
         return L
 
     def _load(self, lib: Path) -> None:
@@ -181,10 +215,14 @@ class HlsCore:
         out = np.zeros(cap, dtype=np.uint32)
         regs = (ctypes.c_int64 * 8)()
         self._set_base(L)
+        if self.spill is not None:
+            self._scratch_stats(L)                   # reset
         got = L.syna_transfer(w if n else np.zeros(1, np.uint32), n, tl, ctypes.c_uint32(steps & 0xFFFFFFFF),
                               ctypes.c_uint32(idle_timeout & 0xFFFFFFFF), out, cap, regs)
         self.last_regs = dict(zip(("status", "cycles", "saturations", "model_hash", "version", "tlast_ok",
                                    "left_in", "out_words"), list(regs)))
+        if self.spill is not None:
+            self.scratch_bytes_read, self.scratch_bytes_written = self._scratch_stats(L)
         return out[:got].copy()
 
     # ------------------------------------------------------------------ batch level
@@ -207,10 +245,45 @@ class HlsCore:
                              f"{self.ddr.row_bytes} bytes at a multiple of {self.ddr.row_bytes}")
         self.ddr_at = at
 
-    def _set_base(self, lib) -> None:
-        """WEIGHTS_BASE (:attr:`weights_base`) into a loaded copy's register, before it runs (DDR mode)."""
+    def _set_base(self, lib, j: int = 0) -> None:
+        """WEIGHTS_BASE (:attr:`weights_base`) into a loaded copy's register, before it runs (DDR mode); maps in
+        DDR: SCRATCH_BASE (:attr:`scratch_base`) and copy j's scratch buffer (at :attr:`scratch_at`)."""
         if self.ddr is not None:
             lib.syna_set_weights_base(ctypes.c_uint64(self.weights_base & (2**64 - 1)))
+        if self.spill is not None:
+            buf = self._scratch.get(j)
+            if buf is None:
+                buf = self._scratch[j] = np.zeros(self.spill.scratch_bytes // 4, dtype=np.uint32)
+            lib.syna_set_scratch_base(ctypes.c_uint64(self.scratch_base & (2**64 - 1)))
+            if lib.syna_set_scratch(buf.ctypes.data, buf.size, self.scratch_at) != 0:
+                raise ValueError(f"scratch_at 0x{self.scratch_at:x} is not a 32-bit word address")
+
+    def _scratch_stats(self, lib) -> tuple[int, int]:
+        """(bytes read, bytes written) of a loaded copy's scratch since it was set; raises on an access outside
+        the scratch buffer or the SCRATCH_BASE window (the C-sim never performs it)."""
+        out = (ctypes.c_int64 * 3)()
+        lib.syna_scratch_stats(out)
+        if out[2]:
+            raise HlsToolError(f"the core made {out[2]} scratch accesses outside its buffer (0x{self.scratch_at:x}, "
+                               f"{self.spill.scratch_bytes} bytes) or the SCRATCH_BASE window "
+                               f"(0x{self.scratch_base:x})")
+        return int(out[0]), int(out[1])
+
+    # ------------------------------------------------------------------ the scratch buffer (maps in DDR)
+    def read_scratch(self, j: int = 0) -> np.ndarray:
+        """A copy of the scratch buffer (bytes, little-endian words) of copy j of the core after its last
+        sample: the INPUT region and every layer's map (syna_hw/spill.py's layout)."""
+        if self.spill is None:
+            raise ValueError("read_scratch: this core keeps its spike maps on chip (maps='chip')")
+        buf = self._scratch.get(j)
+        if buf is None:
+            raise ValueError("read_scratch: the core has not run yet")
+        return buf.astype("<u4").view(np.uint8).copy()
+
+    def scratch_maps(self, j: int = 0) -> dict[str, np.ndarray]:
+        """The scratch buffer decoded: ``INPUT`` -> the received words [T, words per frame] (uint32), every
+        spiking layer -> its spike map [T, C, H, W] (uint8), as the reference's ``spikes``."""
+        return decode_scratch(self.spill, self.hw, self.read_scratch(j))
 
     def ddr_stats(self, j: int = 0) -> tuple[int, int]:
         """(bytes read, reads outside the image) by copy j of a DDR-mode core since the last call."""
@@ -239,7 +312,7 @@ class HlsCore:
 
         def part(j: int) -> int:                     # samples [lo, hi) on copy j of the core
             lo, hi = n * j // threads, n * (j + 1) // threads
-            self._set_base(self._instance(j))
+            self._set_base(self._instance(j), j)
             rc = self._instance(j).syna_run_batch(
                 words[lo:hi], hi - lo, out[lo:hi], spikes[lo:hi].ctypes.data if keep_spikes else None,
                 sats[lo:hi].ctypes.data if debug else None, lcyc[lo:hi].ctypes.data if debug else None)
@@ -248,6 +321,10 @@ class HlsCore:
         if self.ddr:
             for j in range(threads):
                 self.ddr_stats(j)                    # reset the C-sim DDR counters
+        if self.spill:
+            for j in range(threads):
+                self._set_base(self._instance(j), j)
+                self._scratch_stats(self._instance(j))
         if threads == 1:
             rc = part(0)
         else:                                        # ctypes releases the GIL during each call
@@ -259,6 +336,10 @@ class HlsCore:
             self.ddr_bytes_read = sum(s[0] for s in stats)
             if any(s[1] for s in stats):
                 raise HlsToolError(f"the core read {sum(s[1] for s in stats)} weight tiles outside the DDR image")
+        if self.spill:
+            stats = [self._scratch_stats(self._instance(j)) for j in range(threads)]
+            self.scratch_bytes_read = sum(s[0] for s in stats)
+            self.scratch_bytes_written = sum(s[1] for s in stats)
         if rc != 0:
             raise HlsToolError(f"syna_run_batch returned {rc} (output packet without TLAST on its last word)")
         o = proto.unpack_outputs(out, self.classes, nl)
@@ -280,6 +361,23 @@ class HlsCore:
     def predict(self, x: np.ndarray, threads: int = 1) -> np.ndarray:
         """Scores [N, classes] (int64) for integer input [N, T, C, H, W] (``threads``: see :meth:`run`)."""
         return self.run(x, keep_spikes=False, debug=False, threads=threads).scores
+
+
+def decode_scratch(spill, hw, data: np.ndarray) -> dict[str, np.ndarray]:
+    """A maps-in-DDR core's scratch buffer (bytes) -> ``INPUT``: the received words [T, words per frame]
+    (uint32); every spiking layer: its map [T, C, H, W] (uint8) from the region's words
+    ``((t*Ho + y)*Wo + x)*ceil(C/32) + w``, bit b of word w = channel 32 w + b (syna_hw/spill.py)."""
+    words = np.frombuffer(np.ascontiguousarray(data, dtype=np.uint8).tobytes(), dtype="<u4")
+    out = {}
+    m = spill.maps[INPUT]
+    out[INPUT] = words[m.offset // 4:(m.offset + m.nbytes) // 4].reshape(m.steps, -1).copy()
+    for l in hw.layers:
+        m = spill.maps[l.name]
+        w = words[m.offset // 4:(m.offset + m.nbytes) // 4].reshape(m.steps, l.hout, l.wout, m.pos_words)
+        bits = np.unpackbits(w.astype("<u4").view(np.uint8).reshape(m.steps, l.hout, l.wout, -1),
+                             axis=-1, bitorder="little")
+        out[l.name] = np.ascontiguousarray(bits[..., :l.cout].transpose(0, 3, 1, 2))
+    return out
 
 
 def compare(res: HlsResult, ref, x: np.ndarray | None = None) -> str | None:

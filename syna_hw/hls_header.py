@@ -17,8 +17,9 @@ from syna_contract import protocol as proto
 from syna_contract.boards import get_board
 from syna_contract.bundle import Bundle, load_bundle
 
-from .limits import DEFAULT_LANES, HLS
+from .limits import DEFAULT_LANES, HLS, HlsUnsupported
 from .lowering import WEIGHTS_MODES, DdrWeights, HwModel, ddr_weights, lower
+from .spill import INPUT, MAPS_MODES, SpillPlan, spill_plan
 
 REPO = Path(__file__).resolve().parent.parent
 HLS_DIR = REPO / "hls"
@@ -27,6 +28,8 @@ TB_DIR = HLS_DIR / "tb"
 BUILD_DIR = REPO / "build" / "hls"
 HEADER_NAME = "syna_model.h"
 GOLDEN_BIN = "golden.bin"
+SCRATCH_BASE_ALIGN = 4096          # SCRATCH_BASE: a multiple of this, not 0 (spill-spec; protocol.py when it says)
+SCRATCH_TB_BASE = 4096             # where the C++ testbench (csim / cosim) puts the scratch buffer
 
 # codes in the header's tables
 KIND_ENC, KIND_CONV, KIND_POOL, KIND_MERGE = 0, 1, 2, 3
@@ -66,20 +69,44 @@ def schedule_rows(hw: HwModel) -> list[dict]:
     return rows
 
 
-def _check_mode(weights: str) -> None:
+def _check_mode(weights: str, maps: str = "chip", acc_rows: int | None = None) -> None:
     if weights not in WEIGHTS_MODES:
         raise ValueError(f"weights={weights!r}; expected one of {WEIGHTS_MODES} (on-chip ROMs or the DDR image)")
+    if maps not in MAPS_MODES:
+        raise ValueError(f"maps={maps!r}; expected one of {MAPS_MODES} (spike maps on chip or in a DDR scratch buffer)")
+    if maps == "ddr" and weights != "ddr":
+        raise ValueError("maps='ddr' (spike maps in a DDR scratch buffer) needs weights='ddr' as well: the scratch "
+                         "shares the weights' m_axi port")
+    if acc_rows is not None and maps != "ddr":
+        raise ValueError(f"acc_rows={acc_rows!r} bounds the accumulators of a core with maps='ddr'; this one has "
+                         f"maps={maps!r}")
 
 
-def header_text(bundle: Bundle, lanes: int = DEFAULT_LANES, weights: str = "rom", wbuf_rows: int | None = None) -> str:
+def hls_spill_plan(hw: HwModel, wbuf_rows: int | None = None, acc_rows: int | None = None) -> SpillPlan:
+    """The spill plan of a maps-in-DDR HLS core (``syna_hw.spill.spill_plan``); attention layers refused:
+    the band schedule has no attention pass (not built)."""
+    att = [l.name for l in hw.layers if getattr(l.layer, "attention", None)]
+    if att:
+        raise HlsUnsupported(f"layer {att[0]}: attention with maps='ddr' is not built (the banded schedule has no "
+                             "attention pass); use maps='chip'")
+    return spill_plan(hw, wbuf_rows, acc_rows)
+
+
+def header_text(bundle: Bundle, lanes: int = DEFAULT_LANES, weights: str = "rom", wbuf_rows: int | None = None,
+                maps: str = "chip", acc_rows: int | None = None) -> str:
     """The per-model header: interface constants, layer schedule, ROMs. Generated, never edited.
 
     ``weights="ddr"``: the conv and fc weights are not ROMs; the core reads them from the DDR image
     (``syna_contract/ddr_image.py``, laid out for P = ``lanes``) through an ``m_axi`` port into an
     on-chip buffer of ``wbuf_rows`` rows (``syna_hw.lowering.ddr_weights``). "rom" (the default) is
-    the on-chip core, byte-identical to the header before the DDR mode existed."""
-    _check_mode(weights)
+    the on-chip core, byte-identical to the header before the DDR mode existed. ``maps="ddr"`` (needs
+    weights="ddr"): the input and every spike map in the DDR scratch buffer, accumulators / membranes of
+    ``acc_rows`` rows (``syna_hw.spill.spill_plan``; docs/hls-core.md "Spike maps in DDR")."""
+    _check_mode(weights, maps, acc_rows)
     hw = lower(bundle, lanes, target=HLS)
+    if maps == "ddr":
+        sp = hls_spill_plan(hw, wbuf_rows, acc_rows)
+        return model_header(hw, sp.ddr, sp)
     return model_header(hw, ddr_weights(hw, wbuf_rows) if weights == "ddr" else None)
 
 
@@ -113,8 +140,42 @@ def _ddr_header(hw: HwModel, d: DdrWeights, rows: list[dict]) -> list[str]:
             "static const uint8_t DDR_HEADER[DDR_HEADER_BYTES] = {" + ", ".join(str(b) for b in d.header) + "};"]
 
 
-def model_header(hw: HwModel, ddr: DdrWeights | None = None) -> str:
-    """:func:`header_text` of a lowered model (``ddr``: the DDR mode's weight tiling; None: ROMs)."""
+def _spill_header(hw: HwModel, sp: SpillPlan, rows: list[dict]) -> list[str]:
+    """The maps-in-DDR constants: the scratch buffer's regions (word offsets from SCRATCH_BASE / 4) as each
+    layer reads and writes them, and each conv layer's band rows."""
+    maps = sp.maps
+
+    def words(name: str) -> int:
+        off = maps[name].offset
+        assert off % 4 == 0, off
+        return off // 4
+
+    def src(l, i: int) -> int:
+        return words(INPUT if l.encoder else l.inputs[i]) if i < len(l.inputs) or l.encoder else 0
+
+    src0 = [src(l, 0) for l in hw.layers]
+    src1 = [words(l.inputs[1]) if l.kind == "merge" else 0 for l in hw.layers]
+    band = [sp.layers[l.name].band_rows if l.kind == "conv_lif" else 0 for l in hw.layers]
+    for l in hw.convs:                                  # one tiling: the plan's weight tiles are its layers'
+        assert sp.layers[l.name].tile_groups == sp.ddr.layer(l.name).tile_groups, l.name
+    fc_src = words(hw.fc.layer.inputs[0])
+    return ["", "// ---- spike maps in DDR (syna_hw/spill.py): the scratch buffer at SCRATCH_BASE (4096-aligned,",
+            "// not 0), SCRATCH_BYTES long; regions as word offsets from SCRATCH_BASE / 4: the input words (IN_OFF,",
+            "// frame t at t * WORDS_PER_FRAME), every spiking layer's map [t][y][x][ceil(C/32)] (MAP_DST; MAP_SRC0 /",
+            "// MAP_SRC1 the maps it reads, the encoder's the input). BAND_ROWS: output rows per band (conv layers).",
+            f"const long long SCRATCH_BYTES = {sp.scratch_bytes}LL;",
+            f"const unsigned long long SCRATCH_BASE_ALIGN = {SCRATCH_BASE_ALIGN}ULL;",
+            f"const long long IN_OFF = {words(INPUT)}LL;",
+            "static const long long MAP_SRC0[N_LAYERS] = {" + ", ".join(map(str, src0)) + "};",
+            "static const long long MAP_SRC1[N_LAYERS] = {" + ", ".join(map(str, src1)) + "};",
+            "static const long long MAP_DST[N_LAYERS] = {" + ", ".join(str(words(l.name)) for l in hw.layers) + "};",
+            f"const long long FC_SRC_OFF = {fc_src}LL;",
+            "static const int BAND_ROWS[N_LAYERS] = {" + ", ".join(map(str, band)) + "};"]
+
+
+def model_header(hw: HwModel, ddr: DdrWeights | None = None, spill: SpillPlan | None = None) -> str:
+    """:func:`header_text` of a lowered model (``ddr``: the DDR mode's weight tiling; None: ROMs; ``spill``:
+    maps in DDR, whose ``spill.ddr`` is ``ddr``)."""
     spec = hw.input_spec
     P, T = hw.lanes, hw.steps
     rows = schedule_rows(hw)
@@ -174,6 +235,11 @@ def model_header(hw: HwModel, ddr: DdrWeights | None = None) -> str:
                 "#endif",
                 f"#define SYNA_DDR_READ_OUTSTANDING {proto.DDR_READ_OUTSTANDING}",
                 f"#define SYNA_DDR_DEPTH {ddr.image_bytes // ddr.row_bytes}   // image rows (cosim's memory size)"]
+    if spill is not None:
+        out += ["// maps in DDR: the input and every spike map through the m_axi port `scratch` (base register below)",
+                "#define SYNA_MAPS_DDR 1", f"#define SYNA_REG_SCRATCH_BASE 0x{proto.REG_SCRATCH_BASE:02X}",
+                f"#define SYNA_SCRATCH_DEPTH {(SCRATCH_TB_BASE + spill.scratch_bytes) // 4}   "
+                f"// words: the testbench's scratch buffer at byte {SCRATCH_TB_BASE} (cosim's memory size)"]
     out += ["", "namespace syna {", "",
             "// ---- interface (syna_contract/protocol.py)",
             f"const int INTERFACE_VERSION = {proto.INTERFACE_VERSION};",
@@ -194,7 +260,7 @@ def model_header(hw: HwModel, ddr: DdrWeights | None = None) -> str:
             f"const int CLASSES = {classes};", f"const int N_LAYERS = {n_layers};",
             f"const int OUT_WORDS = {proto.output_words(classes, n_layers)};",
             f"const int N_BUF = {len(hw.maps.buffer_words)};", f"const int BUF_WORDS = {max(hw.maps.buffer_words)};",
-            f"const int ACC_ROWS = {max(r['hout'] * r['wout'] * r['g'] for r in convs)};",
+            f"const int ACC_ROWS = {spill.acc_rows if spill else max(r['hout'] * r['wout'] * r['g'] for r in convs)};",
             f"const int POS_MAX = {max(r['hout'] * r['wout'] for r in convs)};",
             f"const int CIN_MAX = {cin_max};", f"const int CW_MAX = {cw_max};",
             f"const int G_MAX = {max(r['g'] for r in convs)};",
@@ -238,6 +304,8 @@ def model_header(hw: HwModel, ddr: DdrWeights | None = None) -> str:
     else:
         half = 1 << (ddr.weight_bits - 1)
         out += _ddr_header(hw, ddr, rows)
+        if spill is not None:
+            out += _spill_header(hw, spill, rows)
         out.append(f"typedef {_c_int_type(-half, half - 1)} wt_t;   // one weight lane of the buffer")
         out.append("// ROMs (the conv / fc weights are in DDR)")
     out.append(_array("BIAS", "int32_t", B))
@@ -254,20 +322,26 @@ def model_header(hw: HwModel, ddr: DdrWeights | None = None) -> str:
 
 
 def gen_dir(bundle: Bundle, lanes: int, root: Path | None = None, weights: str = "rom",
-            wbuf_rows: int | None = None) -> Path:
-    """build/hls/<hash16>/p<P>/ (ROMs) or .../p<P>-ddr<WBUF_ROWS>/ (weights in DDR)."""
+            wbuf_rows: int | None = None, maps: str = "chip", acc_rows: int | None = None) -> Path:
+    """build/hls/<hash16>/p<P>/ (ROMs), .../p<P>-ddr<WBUF_ROWS>/ (weights in DDR) or
+    .../p<P>-ddr<WBUF_ROWS>-maps<ACC_ROWS>/ (maps in DDR too)."""
     leaf = f"p{lanes}"
-    if weights == "ddr":
+    if maps == "ddr":
+        sp = hls_spill_plan(lower(bundle, lanes, target=HLS), wbuf_rows, acc_rows)
+        leaf += f"-ddr{sp.ddr.wbuf_rows}-maps{sp.acc_rows}"
+    elif weights == "ddr":
         leaf += f"-ddr{ddr_weights(lower(bundle, lanes, target=HLS), wbuf_rows).wbuf_rows}"
     return Path(root if root is not None else BUILD_DIR) / bundle.model_hash[:16] / leaf
 
 
 def generate(bundle: Bundle | str | Path, lanes: int = DEFAULT_LANES, out_dir: Path | None = None,
-             weights: str = "rom", wbuf_rows: int | None = None) -> Path:
+             weights: str = "rom", wbuf_rows: int | None = None, maps: str = "chip",
+             acc_rows: int | None = None) -> Path:
     """Write ``syna_model.h`` for ``bundle`` into ``out_dir`` (default :func:`gen_dir`)."""
     b = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
-    text = header_text(b, lanes, weights, wbuf_rows)
-    d = Path(out_dir) if out_dir else gen_dir(b, lanes, weights=weights, wbuf_rows=wbuf_rows)
+    text = header_text(b, lanes, weights, wbuf_rows, maps, acc_rows)
+    d = Path(out_dir) if out_dir else gen_dir(b, lanes, weights=weights, wbuf_rows=wbuf_rows, maps=maps,
+                                              acc_rows=acc_rows)
     d.mkdir(parents=True, exist_ok=True)
     path = d / HEADER_NAME
     if not path.is_file() or path.read_text() != text:

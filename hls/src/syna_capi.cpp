@@ -71,6 +71,46 @@ void syna_ddr_stats(int64_t* out) {
 #define CSIM_DDR_ARG
 #endif
 
+#ifdef SYNA_MAPS_DDR
+// Maps in DDR: the scratch buffer is the caller's memory (the host's buffer: a numpy array the binding
+// keeps alive), used in place, so the caller reads the maps back after a run.
+static word_t* csim_scratch = 0;
+static uint64_t csim_scratch_base = 0;
+
+// The model's scratch constants: scratch bytes, accumulator rows, the INPUT region's word offset.
+int syna_scratch_info(int64_t* out, int n) {
+    const int64_t v[3] = {SCRATCH_BYTES, ACC_ROWS, IN_OFF};
+    for (int i = 0; i < n && i < 3; ++i) out[i] = v[i];
+    return 3;
+}
+
+// The SCRATCH_BASE register (0x50 / 0x54), read by the next inference.
+void syna_set_scratch_base(uint64_t base) { csim_scratch_base = base; }
+
+// The memory behind the `scratch` port: `words` 32-bit words at `mem`, at byte address `at` (a multiple of 4);
+// nothing else exists there. Resets the counters. Returns 0, or -1 when `at` is not a word address.
+int syna_set_scratch(word_t* mem, int64_t words, uint64_t at) {
+    if (at % 4 || words < 0) return -1;
+    csim_scratch = mem;
+    syna_scratch_model.words = words;
+    syna_scratch_model.at_word = (int64_t)(at / 4);
+    syna_scratch_model.bytes_read = syna_scratch_model.bytes_written = syna_scratch_model.out_of_range = 0;
+    return 0;
+}
+
+// The C-sim scratch counters since the last call: [0] bytes read, [1] bytes written, [2] accesses outside the
+// buffer or the SCRATCH_BASE window (not performed).
+void syna_scratch_stats(int64_t* out) {
+    out[0] = syna_scratch_model.bytes_read;
+    out[1] = syna_scratch_model.bytes_written;
+    out[2] = syna_scratch_model.out_of_range;
+    syna_scratch_model.bytes_read = syna_scratch_model.bytes_written = syna_scratch_model.out_of_range = 0;
+}
+#define CSIM_SCRATCH_ARG , csim_scratch_base, csim_scratch
+#else
+#define CSIM_SCRATCH_ARG
+#endif
+
 static int run_one(const uint32_t* in, int n_in, int tlast_at, uint32_t steps, uint32_t idle_timeout,
                    uint32_t* out, int cap, int64_t* regs) {
     hls::stream<axis_word> sin("s_axis_in"), sout("m_axis_out");
@@ -83,7 +123,7 @@ static int run_one(const uint32_t* in, int n_in, int tlast_at, uint32_t steps, u
         sin.write(a);
     }
     ap_uint<32> status, cycles, sats, hash, version;
-    syna_core(sin, sout, steps, idle_timeout, status, cycles, sats, hash, version CSIM_DDR_ARG);
+    syna_core(sin, sout, steps, idle_timeout, status, cycles, sats, hash, version CSIM_DDR_ARG CSIM_SCRATCH_ARG);
     int got = 0, tlast_ok = 1;
     while (!sout.empty()) {
         axis_word o = sout.read();
