@@ -14,12 +14,18 @@
 # --ddr-image --lanes P) through an m_axi port, via an on-chip buffer of N rows (docs/hls-core.md).
 # IMPL=rtl WEIGHTS=ddr also takes WBUF=single|double and WBUF_RAM=auto|block (the RTL twin's weight buffers
 # and their RAM; `syna plan` prints the line for its placement).
+# MAPS=ddr [ACC_ROWS=N] (needs WEIGHTS=ddr): the input and every spike map in a DDR scratch buffer through the
+# same m_axi port, layers in tiles x output-row bands of at most N accumulator rows (docs/hls-core.md
+# "Spike maps in DDR"; syna_hw/spill.py). MAPS=chip (the default) keeps them on chip.
 
 BUNDLE ?= build/demo/bundle
 LANES ?=
 WEIGHTS ?= rom
 WBUF_ROWS ?=
-HLS_WEIGHTS = --weights $(WEIGHTS) $(if $(WBUF_ROWS),--wbuf-rows $(WBUF_ROWS))
+MAPS ?= chip
+ACC_ROWS ?=
+HLS_WEIGHTS = --weights $(WEIGHTS) $(if $(WBUF_ROWS),--wbuf-rows $(WBUF_ROWS)) \
+	$(if $(filter ddr,$(MAPS)),--maps ddr) $(if $(ACC_ROWS),--acc-rows $(ACC_ROWS))
 WBUF ?=
 WBUF_RAM ?=
 RTL_WEIGHTS = $(HLS_WEIGHTS) $(if $(WBUF),--wbuf $(WBUF)) $(if $(WBUF_RAM),--wbuf-ram $(WBUF_RAM))
@@ -33,12 +39,24 @@ RTL_IP_DIR = build/rtl-ip/$(BOARD)
 
 .PHONY: csim hls bitstream
 
+# MAPS / ACC_ROWS are checked before anything else (no tool needed to refuse them)
+maps_args = @case "$(MAPS)" in chip|ddr) ;; *) \
+	  echo "error: MAPS=$(MAPS): expected chip (spike maps on chip, the default) or ddr (in a DDR scratch buffer)." \
+	       "Nothing was run." >&2; exit 2;; esac; \
+	if [ "$(MAPS)" = ddr ] && [ "$(WEIGHTS)" != ddr ]; then \
+	  echo "error: MAPS=ddr needs WEIGHTS=ddr: the scratch buffer shares the m_axi port of the weights read from the" \
+	       "bundle's DDR image (export it with --ddr-image --lanes P). Nothing was run." >&2; exit 2; fi; \
+	if [ -n "$(ACC_ROWS)" ] && [ "$(MAPS)" != ddr ]; then \
+	  echo "error: ACC_ROWS bounds the accumulators of a core with its maps in DDR; add MAPS=ddr WEIGHTS=ddr." \
+	       "Nothing was run." >&2; exit 2; fi
+
 # The demo bundle is made on demand (`make demo`, about a minute); any other BUNDLE must exist.
 hls_bundle = @test -f $(BUNDLE)/manifest.json || { \
 	  if [ "$(BUNDLE)" = build/demo/bundle ]; then $(MAKE) --no-print-directory demo; \
 	  else echo "error: no bundle at $(BUNDLE) (manifest.json missing)" >&2; exit 2; fi; }
 
 csim: $(DEMO_STAMP)
+	$(maps_args)
 	$(hls_bundle)
 	$(VPY) -m syna_hw.hls_core csim --bundle $(BUNDLE) $(if $(LANES),--lanes $(LANES)) $(HLS_WEIGHTS)
 
@@ -53,6 +71,7 @@ define hls_need_tool
 endef
 
 hls:
+	$(maps_args)
 	$(call hls_need_tool,$(VITIS_HLS),Vitis HLS)
 	@$(MAKE) --no-print-directory $(DEMO_STAMP)
 	$(hls_bundle)
@@ -71,6 +90,7 @@ bitstream_args = @case "$(IMPL)" in hls|rtl) ;; *) \
 	       "chosen by Vitis). Nothing was run." >&2; exit 2; fi
 
 bitstream:
+	$(maps_args)
 	$(bitstream_args)
 	$(call hls_need_tool,$(VIVADO),Vivado)
 	@$(MAKE) --no-print-directory $(DEMO_STAMP)

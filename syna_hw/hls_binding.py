@@ -19,11 +19,12 @@ import numpy as np
 from syna_contract import protocol as proto
 from syna_contract.bundle import Bundle, load_bundle
 
-from .hls_header import BUILD_DIR, SRC_DIR, _check_mode, gen_dir, generate, hls_spill_plan
+from .cycles import scratch_traffic
+from .hls_header import BUILD_DIR, SRC_DIR, _check_mode, gen_dir, generate
 from .hls_toolchain import CAPI_SOURCE, CORE_SOURCES, HlsToolError, _run, _source_hash, compile_cmd
 from .limits import DEFAULT_LANES, HLS
 from .lowering import SIM_WEIGHTS_BASE, WEIGHTS_MODES, checked_ddr_image, ddr_weights, lower
-from .spill import INPUT, SIM_SCRATCH_BASE
+from .spill import INPUT, SIM_SCRATCH_BASE, spill_plan
 
 
 @dataclass
@@ -69,7 +70,7 @@ class HlsCore:
         self.lanes = lanes
         self.weights = weights
         self.maps = maps
-        self.spill = hls_spill_plan(self.hw, wbuf_rows, acc_rows) if maps == "ddr" else None
+        self.spill = spill_plan(self.hw, wbuf_rows, acc_rows) if maps == "ddr" else None
         self.ddr = self.spill.ddr if self.spill else ddr_weights(self.hw, wbuf_rows) if weights == "ddr" else None
         self.scratch_base = int(scratch_base)                    # the SCRATCH_BASE register (maps in DDR)
         self.scratch_at = int(scratch_base)                      # where the C-sim's scratch buffer is
@@ -154,10 +155,11 @@ class HlsCore:
             L.syna_set_scratch.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_uint64]
             L.syna_set_scratch.restype = ctypes.c_int
             L.syna_scratch_stats.argtypes = [ctypes.POINTER(ctypes.c_int64)]
-            info = (ctypes.c_int64 * 3)()
-            L.syna_scratch_info(info, 3)
+            info = (ctypes.c_int64 * 5)()
+            L.syna_scratch_info(info, 5)
             sp = self.spill
-            expect = (sp.scratch_bytes, sp.acc_rows, sp.maps[INPUT].offset // 4)
+            rd, wr = scratch_traffic(self.hw, sp)
+            expect = (sp.scratch_bytes, sp.acc_rows, sp.maps[INPUT].offset // 4, sum(rd.values()), sum(wr.values()))
             if tuple(info) != expect:
                 raise HlsToolError(f"{lib}: scratch constants {tuple(info)}, expected {expect} (stale build?)")
         return L
@@ -411,7 +413,8 @@ def compare(res: HlsResult, ref, x: np.ndarray | None = None) -> str | None:
 
 
 def check_bundle(bundle_dir: str | Path, x: np.ndarray | None = None, lanes: int = DEFAULT_LANES,
-                 verbose: bool = True, weights: str = "rom", wbuf_rows: int | None = None) -> bool:
+                 verbose: bool = True, weights: str = "rom", wbuf_rows: int | None = None, maps: str = "chip",
+                 acc_rows: int | None = None) -> bool:
     """The demo's C-sim stage: the HLS core's C++ vs the numpy Reference on ``x`` (default: the golden
     inputs) on every spike of every layer at every step, the scores, counts and saturations.
     Prints a one-line verdict; returns True when everything agrees."""
@@ -419,7 +422,7 @@ def check_bundle(bundle_dir: str | Path, x: np.ndarray | None = None, lanes: int
     b = load_bundle(bundle_dir)
     if x is None:
         x = b.golden()["input"]
-    core = HlsCore(b, lanes, weights=weights, wbuf_rows=wbuf_rows).compile()
+    core = HlsCore(b, lanes, weights=weights, wbuf_rows=wbuf_rows, maps=maps, acc_rows=acc_rows).compile()
     res = core.run(x)
     ref = Reference(b).run(x)
     msg = compare(res, ref)
@@ -429,6 +432,10 @@ def check_bundle(bundle_dir: str | Path, x: np.ndarray | None = None, lanes: int
         if core.ddr:
             tail += (f", weights from DDR: {core.ddr_bytes_read // max(len(x), 1):,} bytes/inference read "
                      f"(buffer {core.ddr.wbuf_rows} rows)")
+        if core.spill:
+            tail += (f", maps in DDR: scratch {core.spill.scratch_bytes:,} bytes, {core.scratch_bytes_read // max(len(x), 1):,}"
+                     f" read / {core.scratch_bytes_written // max(len(x), 1):,} written per inference "
+                     f"(accumulators {core.spill.acc_rows} rows)")
         print(f"HLS C-sim vs reference: {'PASS' if msg is None else 'FAIL'} ({tail})" + ("" if msg is None else f": {msg}"))
     return msg is None
 

@@ -35,6 +35,7 @@ from .hls_toolchain import (CORE_SOURCES, CSIM_INCLUDE, HlsToolError, _run, ap_i
                             compile_cmd, cxx, cxx_flags)
 from .limits import DEFAULT_LANES, HLS, HlsUnsupported
 from .lowering import WEIGHTS_MODES, lower
+from .spill import MAPS_MODES
 
 
 def check_supported(bundle, lanes: int = DEFAULT_LANES) -> None:
@@ -48,12 +49,14 @@ def ddr_image_path(bundle, lanes: int) -> Path:
     return core.bundle.root / core.bundle.manifest["ddr_image"]["file"]
 
 
-def csim(bundle_dir: str | Path, lanes: int = DEFAULT_LANES, weights: str = "rom", wbuf_rows: int | None = None) -> int:
+def csim(bundle_dir: str | Path, lanes: int = DEFAULT_LANES, weights: str = "rom", wbuf_rows: int | None = None,
+         maps: str = "chip", acc_rows: int | None = None) -> int:
     """``make csim``: generate, compile core + testbench with g++, run it on the bundle's golden vectors
-    (``weights="ddr"``: the core reads the bundle's DDR image, passed to the testbench)."""
+    (``weights="ddr"``: the core reads the bundle's DDR image, passed to the testbench; ``maps="ddr"``: the
+    testbench gives the core a scratch buffer and checks the spikes the core left there)."""
     b = load_bundle(bundle_dir)
     args = [str(ddr_image_path(b, lanes))] if weights == "ddr" else []
-    gen = generate(b, lanes, weights=weights, wbuf_rows=wbuf_rows)
+    gen = generate(b, lanes, weights=weights, wbuf_rows=wbuf_rows, maps=maps, acc_rows=acc_rows)
     write_golden_bin(b, gen / GOLDEN_BIN, lanes)
     exe = gen / "csim_tb"
     cmd = compile_cmd(gen, [SRC_DIR / s for s in CORE_SOURCES] + [TB_DIR / "tb_syna.cpp"], exe, False)
@@ -85,22 +88,33 @@ def main(argv: list[str] | None = None, prog: str = "python -m syna_hw.hls_core"
                             "(weights.ddr.bin, exported with --ddr-image --lanes P) through an m_axi port")
         s.add_argument("--wbuf-rows", type=int, default=None,
                        help="DDR mode: on-chip weight buffer rows of P lanes (default: syna_hw.lowering.ddr_weights)")
+        s.add_argument("--maps", choices=MAPS_MODES, default="chip",
+                       help="chip: spike maps and input on chip (default); ddr: in a DDR scratch buffer through the "
+                            "m_axi port, layers in tiles x output-row bands (needs --weights ddr)")
+        s.add_argument("--acc-rows", type=int, default=None,
+                       help="--maps ddr: accumulator / membrane rows of P lanes (default: no bands; syna_hw.spill)")
     a = p.parse_args(argv)
     try:
         if a.weights == "rom" and a.wbuf_rows is not None:
             raise ValueError("--wbuf-rows sizes the DDR mode's weight buffer; add --weights ddr")
+        if a.maps == "ddr" and a.weights != "ddr":
+            raise ValueError("--maps ddr keeps the spike maps in a DDR scratch buffer on the weights' m_axi port; "
+                             "add --weights ddr")
+        if a.acc_rows is not None and a.maps != "ddr":
+            raise ValueError("--acc-rows bounds the accumulators of a core with its maps in DDR; add --maps ddr")
         if a.cmd == "csim":
-            return csim(a.bundle, a.lanes, a.weights, a.wbuf_rows)
+            return csim(a.bundle, a.lanes, a.weights, a.wbuf_rows, a.maps, a.acc_rows)
         if a.cmd == "check":
-            return 0 if check_bundle(a.bundle, lanes=a.lanes, weights=a.weights, wbuf_rows=a.wbuf_rows) else 1
+            return 0 if check_bundle(a.bundle, lanes=a.lanes, weights=a.weights, wbuf_rows=a.wbuf_rows, maps=a.maps,
+                                     acc_rows=a.acc_rows) else 1
         if a.board:
             get_board(a.board)                       # an unknown board fails before anything is written
         b = load_bundle(a.bundle)
         image = ddr_image_path(b, a.lanes) if a.weights == "ddr" else None
-        d = generate(b, a.lanes, weights=a.weights, wbuf_rows=a.wbuf_rows)
+        d = generate(b, a.lanes, weights=a.weights, wbuf_rows=a.wbuf_rows, maps=a.maps, acc_rows=a.acc_rows)
         write_golden_bin(b, d / GOLDEN_BIN, a.lanes)
         if a.board:
-            board_tcl(b, a.board, a.lanes, d, ddr_image=image)
+            board_tcl(b, a.board, a.lanes, d, ddr_image=image, maps=a.maps)
         print(d)
         return 0
     except (HlsUnsupported, HlsToolError, ValueError, BundleError) as e:

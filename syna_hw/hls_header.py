@@ -17,9 +17,10 @@ from syna_contract import protocol as proto
 from syna_contract.boards import get_board
 from syna_contract.bundle import Bundle, load_bundle
 
-from .limits import DEFAULT_LANES, HLS, HlsUnsupported
+from .cycles import scratch_traffic
+from .limits import DEFAULT_LANES, HLS
 from .lowering import WEIGHTS_MODES, DdrWeights, HwModel, ddr_weights, lower
-from .spill import INPUT, MAPS_MODES, SpillPlan, spill_plan
+from .spill import INPUT, SpillPlan, check_maps_mode, spill_plan
 
 REPO = Path(__file__).resolve().parent.parent
 HLS_DIR = REPO / "hls"
@@ -28,8 +29,7 @@ TB_DIR = HLS_DIR / "tb"
 BUILD_DIR = REPO / "build" / "hls"
 HEADER_NAME = "syna_model.h"
 GOLDEN_BIN = "golden.bin"
-SCRATCH_BASE_ALIGN = 4096          # SCRATCH_BASE: a multiple of this, not 0 (spill-spec; protocol.py when it says)
-SCRATCH_TB_BASE = 4096             # where the C++ testbench (csim / cosim) puts the scratch buffer
+SCRATCH_TB_BASE = proto.SCRATCH_BASE_ALIGN    # where the C++ testbench (csim / cosim) puts the scratch buffer
 
 # codes in the header's tables
 KIND_ENC, KIND_CONV, KIND_POOL, KIND_MERGE = 0, 1, 2, 3
@@ -72,24 +72,10 @@ def schedule_rows(hw: HwModel) -> list[dict]:
 def _check_mode(weights: str, maps: str = "chip", acc_rows: int | None = None) -> None:
     if weights not in WEIGHTS_MODES:
         raise ValueError(f"weights={weights!r}; expected one of {WEIGHTS_MODES} (on-chip ROMs or the DDR image)")
-    if maps not in MAPS_MODES:
-        raise ValueError(f"maps={maps!r}; expected one of {MAPS_MODES} (spike maps on chip or in a DDR scratch buffer)")
-    if maps == "ddr" and weights != "ddr":
-        raise ValueError("maps='ddr' (spike maps in a DDR scratch buffer) needs weights='ddr' as well: the scratch "
-                         "shares the weights' m_axi port")
+    check_maps_mode(maps, weights, HLS)
     if acc_rows is not None and maps != "ddr":
         raise ValueError(f"acc_rows={acc_rows!r} bounds the accumulators of a core with maps='ddr'; this one has "
                          f"maps={maps!r}")
-
-
-def hls_spill_plan(hw: HwModel, wbuf_rows: int | None = None, acc_rows: int | None = None) -> SpillPlan:
-    """The spill plan of a maps-in-DDR HLS core (``syna_hw.spill.spill_plan``); attention layers refused:
-    the band schedule has no attention pass (not built)."""
-    att = [l.name for l in hw.layers if getattr(l.layer, "attention", None)]
-    if att:
-        raise HlsUnsupported(f"layer {att[0]}: attention with maps='ddr' is not built (the banded schedule has no "
-                             "attention pass); use maps='chip'")
-    return spill_plan(hw, wbuf_rows, acc_rows)
 
 
 def header_text(bundle: Bundle, lanes: int = DEFAULT_LANES, weights: str = "rom", wbuf_rows: int | None = None,
@@ -105,7 +91,7 @@ def header_text(bundle: Bundle, lanes: int = DEFAULT_LANES, weights: str = "rom"
     _check_mode(weights, maps, acc_rows)
     hw = lower(bundle, lanes, target=HLS)
     if maps == "ddr":
-        sp = hls_spill_plan(hw, wbuf_rows, acc_rows)
+        sp = spill_plan(hw, wbuf_rows, acc_rows)
         return model_header(hw, sp.ddr, sp)
     return model_header(hw, ddr_weights(hw, wbuf_rows) if weights == "ddr" else None)
 
@@ -159,12 +145,17 @@ def _spill_header(hw: HwModel, sp: SpillPlan, rows: list[dict]) -> list[str]:
     for l in hw.convs:                                  # one tiling: the plan's weight tiles are its layers'
         assert sp.layers[l.name].tile_groups == sp.ddr.layer(l.name).tile_groups, l.name
     fc_src = words(hw.fc.layer.inputs[0])
+    rd, wr = scratch_traffic(hw, sp)
     return ["", "// ---- spike maps in DDR (syna_hw/spill.py): the scratch buffer at SCRATCH_BASE (4096-aligned,",
             "// not 0), SCRATCH_BYTES long; regions as word offsets from SCRATCH_BASE / 4: the input words (IN_OFF,",
             "// frame t at t * WORDS_PER_FRAME), every spiking layer's map [t][y][x][ceil(C/32)] (MAP_DST; MAP_SRC0 /",
             "// MAP_SRC1 the maps it reads, the encoder's the input). BAND_ROWS: output rows per band (conv layers).",
             f"const long long SCRATCH_BYTES = {sp.scratch_bytes}LL;",
-            f"const unsigned long long SCRATCH_BASE_ALIGN = {SCRATCH_BASE_ALIGN}ULL;",
+            f"const int SCRATCH_TB_BASE = {SCRATCH_TB_BASE};   // the C++ testbench's SCRATCH_BASE",
+            "// the scratch bytes one inference reads / writes (syna_hw.cycles.scratch_traffic: data-independent)",
+            f"const long long SCRATCH_READ_PER_INFERENCE = {sum(rd.values())}LL;",
+            f"const long long SCRATCH_WRITTEN_PER_INFERENCE = {sum(wr.values())}LL;",
+            f"const unsigned long long SCRATCH_BASE_ALIGN = {proto.SCRATCH_BASE_ALIGN}ULL;",
             f"const long long IN_OFF = {words(INPUT)}LL;",
             "static const long long MAP_SRC0[N_LAYERS] = {" + ", ".join(map(str, src0)) + "};",
             "static const long long MAP_SRC1[N_LAYERS] = {" + ", ".join(map(str, src1)) + "};",
@@ -327,7 +318,7 @@ def gen_dir(bundle: Bundle, lanes: int, root: Path | None = None, weights: str =
     .../p<P>-ddr<WBUF_ROWS>-maps<ACC_ROWS>/ (maps in DDR too)."""
     leaf = f"p{lanes}"
     if maps == "ddr":
-        sp = hls_spill_plan(lower(bundle, lanes, target=HLS), wbuf_rows, acc_rows)
+        sp = spill_plan(lower(bundle, lanes, target=HLS), wbuf_rows, acc_rows)
         leaf += f"-ddr{sp.ddr.wbuf_rows}-maps{sp.acc_rows}"
     elif weights == "ddr":
         leaf += f"-ddr{ddr_weights(lower(bundle, lanes, target=HLS), wbuf_rows).wbuf_rows}"
@@ -409,14 +400,17 @@ def ddr_address_map(board: str) -> list[tuple[str, int, str]]:
 
 
 def board_tcl(bundle: Bundle, board: str, lanes: int, out_dir: Path, ddr_image: Path | None = None,
-              impl: str = "hls") -> Path:
+              impl: str = "hls", maps: str = "chip") -> Path:
     """Tcl variables for the vendor flows (hls/scripts), from syna_contract/boards.py (the one board table).
     ``ddr_image``: the core was generated with weights="ddr"; the flows pass this image to the testbench
     (csim, cosim) and the block design connects the core's m_axi port to DDR (``syna_ddr_map``: the PS
     segments, offsets and ranges of :func:`ddr_address_map`). ``impl``: which core the block design
-    instantiates, ``hls`` (the Vitis IP) or ``rtl`` (the RTL twin, syna_hw.rtl_core.vivado_tcl adds its files)."""
+    instantiates, ``hls`` (the Vitis IP) or ``rtl`` (the RTL twin, syna_hw.rtl_core.vivado_tcl adds its files).
+    ``maps``: "ddr" when the core keeps its spike maps in DDR (``syna_maps``; the same m_axi port, so the block
+    design is the DDR core's)."""
     if impl not in ("hls", "rtl"):
         raise ValueError(f"impl {impl!r}: expected 'hls' or 'rtl'")
+    check_maps_mode(maps, "ddr" if ddr_image else "rom", HLS)
     bd = get_board(board)
     path = out_dir / f"board_{board}.tcl"
     period = 1000.0 / bd.clock_mhz
@@ -431,6 +425,6 @@ def board_tcl(bundle: Bundle, board: str, lanes: int, out_dir: Path, ddr_image: 
         f"set syna_ps {{{bd.ps_ip}}}", f"set syna_hp_width {bd.hp_bits}",
         f"set syna_hp_protocol {bd.hp_protocol}", f"set syna_hp_max_burst {bd.hp_max_burst}",
         f"set syna_ddr_bytes {bd.ddr_bytes}", f"set syna_ddr_map {{{ddr_map}}}",
-        f"set syna_impl {impl}", f"set syna_weights {'ddr' if ddr_image else 'rom'}",
+        f"set syna_impl {impl}", f"set syna_weights {'ddr' if ddr_image else 'rom'}", f"set syna_maps {maps}",
         f"set syna_ddr_image {{{Path(ddr_image).resolve() if ddr_image else ''}}}", ""]))
     return path

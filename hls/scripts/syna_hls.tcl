@@ -24,6 +24,15 @@ source $board_tcl
 # 64-bit scalar `weights_base` in s_axi_control at WEIGHTS_BASE, declared by the pragmas in syna_core.cpp;
 # csim and cosim read the bundle's DDR image (syna_ddr_image) as that memory, at address 0 (the testbench
 # sets weights_base = 0), passed to the testbench as its second argument.
+# maps="ddr" (syna_maps ddr; the header defines SYNA_MAPS_DDR): the input and every spike map in a scratch
+# buffer through a second pointer `scratch` on the same m_axi bundle gmem (offset=off) and the 64-bit scalar
+# `scratch_base` at SCRATCH_BASE; the testbench gives it its own array (the buffer at byte 4096).
+if {![info exists syna_maps]} {
+    set syna_maps chip
+}
+if {$syna_maps eq "ddr" && $syna_weights ne "ddr"} {
+    error "$board_tcl: syna_maps ddr needs syna_weights ddr (the scratch shares the weights' m_axi port)"
+}
 set tb_argv [file join $syna_gen_dir golden.bin]
 if {$syna_weights eq "ddr"} {
     if {![file exists $syna_ddr_image]} {
@@ -58,10 +67,11 @@ open_solution -reset sol -flow_target vivado
 set_part $syna_part
 create_clock -period $syna_clock_ns -name default
 config_export -format ip_catalog -rtl verilog -vendor syna -library hls -version 1.0 \
-    -ipname syna_core -description "SynA spiking core, model $syna_model_hash16, P=$syna_lanes, weights $syna_weights"
+    -ipname syna_core -description "SynA spiking core, model $syna_model_hash16, P=$syna_lanes, weights $syna_weights, maps $syna_maps"
 if {$syna_weights eq "ddr"} {
     # 64-bit m_axi addresses (WEIGHTS_BASE is two s_axilite words); every tile starts 64-byte aligned
-    # (the image layout; WEIGHTS_BASE must be 4096-aligned), which lets Vitis widen the bursts
+    # (the image layout; WEIGHTS_BASE must be 4096-aligned), which lets Vitis widen the bursts (maps in DDR:
+    # SCRATCH_BASE and every scratch region are 4096-aligned too)
     config_interface -m_axi_addr64=true -m_axi_alignment_byte_size 64
 }
 

@@ -77,11 +77,12 @@ void syna_ddr_stats(int64_t* out) {
 static word_t* csim_scratch = 0;
 static uint64_t csim_scratch_base = 0;
 
-// The model's scratch constants: scratch bytes, accumulator rows, the INPUT region's word offset.
+// The model's scratch constants: scratch bytes, accumulator rows, the INPUT region's word offset, the bytes
+// one inference reads and writes.
 int syna_scratch_info(int64_t* out, int n) {
-    const int64_t v[3] = {SCRATCH_BYTES, ACC_ROWS, IN_OFF};
-    for (int i = 0; i < n && i < 3; ++i) out[i] = v[i];
-    return 3;
+    const int64_t v[5] = {SCRATCH_BYTES, ACC_ROWS, IN_OFF, SCRATCH_READ_PER_INFERENCE, SCRATCH_WRITTEN_PER_INFERENCE};
+    for (int i = 0; i < n && i < 5; ++i) out[i] = v[i];
+    return 5;
 }
 
 // The SCRATCH_BASE register (0x50 / 0x54), read by the next inference.

@@ -12,6 +12,11 @@
 // A core generated with weights="ddr" takes the bundle's DDR weight image (weights.ddr.bin) as its
 // second argument: its bytes become the memory behind the m_axi port, and the bytes the core reads
 // must be K x DDR_BYTES_PER_INFERENCE (the tiling's prediction, docs/hls-core.md).
+//
+// A core generated with maps="ddr" gets a scratch buffer of SCRATCH_BYTES at byte address SCRATCH_TB_BASE
+// (SCRATCH_BASE = that): every layer's spikes are checked as the core left them there (the debug tap reads
+// the scratch), and the scratch bytes read / written must be K x SCRATCH_READ_PER_INFERENCE / _WRITTEN_,
+// with no access outside the buffer.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +65,13 @@ static const char* load_ddr(const char* path, std::vector<ddr_row_t>& mem) {
 #else
 #define TB_DDR
 #endif
+#ifdef SYNA_MAPS_DDR
+// the scratch array: byte addresses 0 .. SCRATCH_TB_BASE + SCRATCH_BYTES - 1 (cosim: SYNA_SCRATCH_DEPTH words)
+static std::vector<word_t> tb_scratch(SYNA_SCRATCH_DEPTH, 0u);
+#define TB_SCRATCH , (ap_uint<64>)SCRATCH_TB_BASE, tb_scratch.data()
+#else
+#define TB_SCRATCH
+#endif
 
 int main(int argc, char** argv) {
     const char* path = argc > 1 ? argv[1] : "golden.bin";
@@ -67,6 +79,11 @@ int main(int argc, char** argv) {
 #ifdef SYNA_WEIGHTS_DDR
     std::vector<ddr_row_t> ddr;
     if (const char* err = load_ddr(argc > 2 ? argv[2] : 0, ddr)) return fail(err);
+#endif
+#ifdef SYNA_MAPS_DDR
+    syna_scratch_model.words = (int64_t)tb_scratch.size();
+    syna_scratch_model.at_word = 0;
+    syna_scratch_model.bytes_read = syna_scratch_model.bytes_written = syna_scratch_model.out_of_range = 0;
 #endif
     FILE* f = fopen(path, "rb");
     if (!f) {
@@ -102,7 +119,7 @@ int main(int argc, char** argv) {
         }
         ap_uint<32> status, cycles, saturations, hash, version;
         syna_debug = &dbg;
-        syna_core(in, out, T, 0, status, cycles, saturations, hash, version TB_DDR);
+        syna_core(in, out, T, 0, status, cycles, saturations, hash, version TB_DDR TB_SCRATCH);
         syna_debug = 0;
         if ((uint32_t)hash != MODEL_HASH32 || (int)version != INTERFACE_VERSION) return fail("MODEL_HASH / VERSION registers");
         if ((uint32_t)status & STATUS_ERRORS) {
@@ -178,6 +195,19 @@ int main(int argc, char** argv) {
     }
     printf("HLS C-sim: weights from DDR: %lld bytes read per inference (buffer %d rows of P lanes)\n",
            DDR_BYTES_PER_INFERENCE, WBUF_ROWS);
+#endif
+#ifdef SYNA_MAPS_DDR
+    if (syna_scratch_model.out_of_range || syna_scratch_model.bytes_read != (int64_t)K * SCRATCH_READ_PER_INFERENCE ||
+        syna_scratch_model.bytes_written != (int64_t)K * SCRATCH_WRITTEN_PER_INFERENCE) {
+        snprintf(msg, sizeof msg, "scratch: %lld bytes read, %lld written, %lld accesses outside the buffer; the "
+                 "plan predicts %d x (%lld, %lld)", (long long)syna_scratch_model.bytes_read,
+                 (long long)syna_scratch_model.bytes_written, (long long)syna_scratch_model.out_of_range, K,
+                 SCRATCH_READ_PER_INFERENCE, SCRATCH_WRITTEN_PER_INFERENCE);
+        return fail(msg);
+    }
+    printf("HLS C-sim: spike maps in DDR: %lld scratch bytes, %lld read and %lld written per inference "
+           "(accumulators %d rows of P lanes)\n", SCRATCH_BYTES, SCRATCH_READ_PER_INFERENCE,
+           SCRATCH_WRITTEN_PER_INFERENCE, ACC_ROWS);
 #endif
     printf("HLS C-sim: PASS: %d samples x %d layers x T=%d, every spike, score, count and saturation equal to "
            "golden.npz (P=%d lanes, mean %.0f modelled cycles/inference, model %08x)\n",
