@@ -2,7 +2,9 @@
 //
 // Schedule: layer-major (docs/hls-core.md). The encoder (first conv, the only multiply layer)
 // runs while the T input frames stream in; every later layer runs over all T steps before
-// the next one starts, reading and writing bit-packed spike maps in on-chip buffers.
+// the next one starts, reading and writing bit-packed spike maps in on-chip buffers -- or, generated with
+// maps="ddr" (SYNA_MAPS_DDR), in a DDR scratch buffer, the input received there first and every conv layer
+// run in weight tiles x output-row bands (docs/hls-core.md "Spike maps in DDR").
 // A conv step is event-driven: for each input position holding spikes, for each kernel
 // offset that reaches an output, for each group of P output channels, add one weight row
 // (P lanes) per spike to the output currents (accumulate only). Then one pass over the
