@@ -1071,14 +1071,23 @@ void syna_core(hls::stream<axis_word>& s_axis_in, hls::stream<axis_word>& m_axis
     // i * ROW_BYTES), and its base address WEIGHTS_BASE, a 64-bit s_axilite scalar the core checks and adds.
     // Its read bursts: at most SYNA_DDR_MAX_BURST beats (the board's HP port: syna_hls.tcl passes 16 for a
     // Zynq-7000 AXI3 port, 256 on Zynq UltraScale+), SYNA_DDR_READ_OUTSTANDING in flight (the RTL twin's too)
-    SYNA_PRAGMA(HLS INTERFACE mode = m_axi port = ddr offset = off bundle = gmem depth = SYNA_DDR_DEPTH max_read_burst_length = SYNA_DDR_MAX_BURST num_read_outstanding = SYNA_DDR_READ_OUTSTANDING max_write_burst_length = 2 num_write_outstanding = 1 latency = 64)
+    // Writes: none through `ddr`; a maps-in-DDR core writes its scratch through the same bundle, whose two
+    // pointers then carry the same bundle options (SYNA_GMEM_WRITE_*).
+#ifdef SYNA_MAPS_DDR
+#define SYNA_GMEM_WRITE_BURST SYNA_DDR_MAX_BURST
+#define SYNA_GMEM_WRITE_OUTSTANDING SYNA_DDR_READ_OUTSTANDING
+#else
+#define SYNA_GMEM_WRITE_BURST 2
+#define SYNA_GMEM_WRITE_OUTSTANDING 1
+#endif
+    SYNA_PRAGMA(HLS INTERFACE mode = m_axi port = ddr offset = off bundle = gmem depth = SYNA_DDR_DEPTH max_read_burst_length = SYNA_DDR_MAX_BURST num_read_outstanding = SYNA_DDR_READ_OUTSTANDING max_write_burst_length = SYNA_GMEM_WRITE_BURST num_write_outstanding = SYNA_GMEM_WRITE_OUTSTANDING latency = 64)
     SYNA_PRAGMA(HLS INTERFACE mode = s_axilite port = weights_base offset = SYNA_REG_WEIGHTS_BASE bundle = control)
 #endif
 #ifdef SYNA_MAPS_DDR
     // the scratch buffer: 32-bit words through the same AXI4 master (bundle gmem), addressing the whole memory
     // (offset = off: element i at byte 4 i); its base address SCRATCH_BASE, a 64-bit s_axilite scalar the core
     // checks and adds. depth: the testbench's scratch array (the buffer at byte 4096), for cosim.
-    SYNA_PRAGMA(HLS INTERFACE mode = m_axi port = scratch offset = off bundle = gmem depth = SYNA_SCRATCH_DEPTH max_read_burst_length = SYNA_DDR_MAX_BURST max_write_burst_length = SYNA_DDR_MAX_BURST num_read_outstanding = SYNA_DDR_READ_OUTSTANDING num_write_outstanding = SYNA_DDR_READ_OUTSTANDING latency = 64)
+    SYNA_PRAGMA(HLS INTERFACE mode = m_axi port = scratch offset = off bundle = gmem depth = SYNA_SCRATCH_DEPTH max_read_burst_length = SYNA_DDR_MAX_BURST num_read_outstanding = SYNA_DDR_READ_OUTSTANDING max_write_burst_length = SYNA_GMEM_WRITE_BURST num_write_outstanding = SYNA_GMEM_WRITE_OUTSTANDING latency = 64)
     SYNA_PRAGMA(HLS INTERFACE mode = s_axilite port = scratch_base offset = SYNA_REG_SCRATCH_BASE bundle = control)
 #define STATUS_CHECKS (STATUS_WEIGHTS | STATUS_SCRATCH)
 #else
