@@ -24,7 +24,7 @@ from .hls_header import BUILD_DIR, SRC_DIR, _check_mode, gen_dir, generate
 from .hls_toolchain import CAPI_SOURCE, CORE_SOURCES, HlsToolError, _run, _source_hash, compile_cmd
 from .limits import DEFAULT_LANES, HLS
 from .lowering import SIM_WEIGHTS_BASE, WEIGHTS_MODES, checked_ddr_image, ddr_weights, lower
-from .spill import INPUT, SIM_SCRATCH_BASE, spill_plan
+from .spill import INPUT, SIM_SCRATCH_BASE, decode_scratch, spill_plan
 
 
 @dataclass
@@ -285,7 +285,7 @@ class HlsCore:
     def scratch_maps(self, j: int = 0) -> dict[str, np.ndarray]:
         """The scratch buffer decoded: ``INPUT`` -> the received words [T, words per frame] (uint32), every
         spiking layer -> its spike map [T, C, H, W] (uint8), as the reference's ``spikes``."""
-        return decode_scratch(self.spill, self.hw, self.read_scratch(j))
+        return decode_scratch(self.hw, self.read_scratch(j))
 
     def ddr_stats(self, j: int = 0) -> tuple[int, int]:
         """(bytes read, reads outside the image) by copy j of a DDR-mode core since the last call."""
@@ -363,23 +363,6 @@ class HlsCore:
     def predict(self, x: np.ndarray, threads: int = 1) -> np.ndarray:
         """Scores [N, classes] (int64) for integer input [N, T, C, H, W] (``threads``: see :meth:`run`)."""
         return self.run(x, keep_spikes=False, debug=False, threads=threads).scores
-
-
-def decode_scratch(spill, hw, data: np.ndarray) -> dict[str, np.ndarray]:
-    """A maps-in-DDR core's scratch buffer (bytes) -> ``INPUT``: the received words [T, words per frame]
-    (uint32); every spiking layer: its map [T, C, H, W] (uint8) from the region's words
-    ``((t*Ho + y)*Wo + x)*ceil(C/32) + w``, bit b of word w = channel 32 w + b (syna_hw/spill.py)."""
-    words = np.frombuffer(np.ascontiguousarray(data, dtype=np.uint8).tobytes(), dtype="<u4")
-    out = {}
-    m = spill.maps[INPUT]
-    out[INPUT] = words[m.offset // 4:(m.offset + m.nbytes) // 4].reshape(m.steps, -1).copy()
-    for l in hw.layers:
-        m = spill.maps[l.name]
-        w = words[m.offset // 4:(m.offset + m.nbytes) // 4].reshape(m.steps, l.hout, l.wout, m.pos_words)
-        bits = np.unpackbits(w.astype("<u4").view(np.uint8).reshape(m.steps, l.hout, l.wout, -1),
-                             axis=-1, bitorder="little")
-        out[l.name] = np.ascontiguousarray(bits[..., :l.cout].transpose(0, 3, 1, 2))
-    return out
 
 
 def compare(res: HlsResult, ref, x: np.ndarray | None = None) -> str | None:
