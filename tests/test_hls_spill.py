@@ -234,3 +234,21 @@ def test_vitis_flow_carries_maps(bundles, tmp_path):
     assert r.returncode != 0 and "syna_maps ddr needs syna_weights ddr" in r.stdout + r.stderr
     with pytest.raises(hc.HlsUnsupported, match="needs weights='ddr'"):
         hc.board_tcl(b, "pynq-z2", 8, gen, maps="ddr")
+
+
+def test_host_hls_backend_reads_the_maps_back(bundles):
+    """The host's hls simulation backend (host/backends.py) on this core: the scores of the reference backend,
+    and read_maps() (the scratch decoded by syna_hw.spill.decode_scratch) equal to the reference's maps."""
+    from host.core import SpikingCore
+    b = bundles(DVS, 2)
+    x = b.golden()["input"]
+    ref = Reference(b).run(x)
+    core = SpikingCore(b, "hls", weights="ddr", lanes=2, maps="ddr", acc_rows=16)
+    try:
+        got = core.classify_batch(x)
+        assert np.array_equal(got.scores, ref.scores)
+        maps = core.read_maps()
+        assert all(np.array_equal(maps[k], v[-1]) for k, v in ref.spikes.items())
+        assert core.info()["maps"] == "ddr"
+    finally:
+        core.close()
