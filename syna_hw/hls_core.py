@@ -15,6 +15,9 @@ small modules; this one keeps the names the tests, the bench and the host use, a
 - ``syna_hw/cycles.py``: :func:`cycle_model` / :func:`synaptic_ops`, the core's cycle count and the
   synaptic operations from spike maps alone (also for networks too large to compile).
 
+``weights="ddr"`` reads the conv / fc weights from the bundle's DDR image; ``maps="ddr"`` (with it) keeps the
+input and every spike map in a DDR scratch buffer (``syna_hw/spill.py``; ``--maps ddr --acc-rows N``).
+
 Nothing here has run Vitis HLS or Vivado; the vendor flows are Tcl in ``hls/scripts``.
 """
 from __future__ import annotations
