@@ -105,14 +105,15 @@ def _conv_spill(hw: HwModel, r: HwLayer, spill) -> tuple[int, int, int, int]:
         for y0, ny in sl.bands():
             iy0, iy1 = spill.input_rows(r.name, y0, ny)
             if r.encoder:
-                scan = _encoder_band_words(hw, iy0, iy1)
-            else:
+                scan = words = _encoder_band_words(hw, iy0, iy1)
+            else:                                       # each scanned row: its burst into the row buffer, its scan
                 rows = int((_band_taps(r.hin, r.k, r.s, r.p, y0, ny)[iy0:iy1] > 0).sum())
-                scan = rows * cols * r.cw_in
+                words = rows * r.win * r.cw_in
+                scan = rows * cols * r.cw_in + words
             npos = ny * r.wout
             rmw = _rmw(g0, P) * npos
             cyc += npos * n + T * (scan + npos * n + rmw)
-            reads += T * (scan + rmw)
+            reads += T * (words + rmw)
             writes += T * npos * _words_written(g0, n, P)
             scan1 += T * scan if g0 == 0 else 0
     return cyc, reads, writes, scan1

@@ -161,7 +161,9 @@ def _spill_header(hw: HwModel, sp: SpillPlan, rows: list[dict]) -> list[str]:
             "static const long long MAP_SRC1[N_LAYERS] = {" + ", ".join(map(str, src1)) + "};",
             "static const long long MAP_DST[N_LAYERS] = {" + ", ".join(str(words(l.name)) for l in hw.layers) + "};",
             f"const long long FC_SRC_OFF = {fc_src}LL;",
-            "static const int BAND_ROWS[N_LAYERS] = {" + ", ".join(map(str, band)) + "};"]
+            "static const int BAND_ROWS[N_LAYERS] = {" + ", ".join(map(str, band)) + "};",
+            "// the row buffer of a spike conv's scan: one input row, Win x ceil(Cin/32) words",
+            f"const int ROW_WORDS = {max([l.win * l.cw_in for l in hw.convs if not l.encoder] + [1])};"]
 
 
 def model_header(hw: HwModel, ddr: DdrWeights | None = None, spill: SpillPlan | None = None) -> str:

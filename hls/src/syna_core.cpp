@@ -591,9 +591,16 @@ CONV_WORK:
     }
 }
 
+#ifdef SYNA_MAPS_DDR
+// Maps in DDR: one input row of a spike map (Win x ceil(Cin/32) words), read from the scratch in one burst
+// before its positions are scanned (ROW_WORDS: the longest row of any spike conv's input).
+static word_t ROWBUF[ROW_WORDS];
+#endif
+
 // One time step of a conv on a spike map (word i of it at map[m0 + i]), for the output rows of band b:
 // scan the band's input rows' positions (one word read per cycle); a position with n spikes runs
-// conv_work (ty.n x tx.n x G x n cycles, taps clipped to the band).
+// conv_work (ty.n x tx.n x G x n cycles, taps clipped to the band). Maps in DDR: each scanned row is first
+// read into ROWBUF, one sequential burst of Win x ceil(Cin/32) words (one per cycle), then scanned from there.
 static void conv_step(const Layer L, const word_t* map, uint64_t m0, int t, const Band b,
                       acc_t acc[ACC_ROWS][LANES], count_t& cyc) {
     uint32_t bits[CW_MAX];
@@ -603,6 +610,17 @@ CONV_ROWS:
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 128
         const Taps ty = taps_band(y, L.k, L.ls, L.p, b);
         if (ty.n == 0) continue;                          // rows that reach no output are not scanned
+#ifdef SYNA_MAPS_DDR
+        const int row_words = L.win * L.cw_in;
+        const uint64_t row0 = m0 + (uint64_t)(t * L.hin + y) * row_words;
+    ROW_BURST:
+        for (int i = 0; i < row_words; ++i) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 2048
+            ROWBUF[i] = map_read(map, row0 + i);
+        }
+        cyc += row_words;
+#endif
     CONV_COLS:
         for (int x = 0; x < L.win; ++x) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 128
@@ -614,7 +632,11 @@ CONV_ROWS:
             for (int w = 0; w < L.cw_in; ++w) {
 #pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 16
+#ifdef SYNA_MAPS_DDR
+                bits[w] = (uint32_t)ROWBUF[x * L.cw_in + w];
+#else
                 bits[w] = (uint32_t)map_read(map, m0 + base + w);
+#endif
                 n += popcount32(bits[w]);
             }
             cyc += L.cw_in;
