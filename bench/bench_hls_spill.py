@@ -6,14 +6,14 @@ Per accumulator depth (``--acc-rows``, default: the default, 4096, 2048 -- the P
 spill plan's bands (all weight tiles together) and scratch buffer, the scratch bytes read and written and
 the DDR weight bytes per inference (C-sim counters, equal to ``syna_hw.cycles.scratch_traffic`` /
 the tiling), the modelled cycles (the core's count, mean over ``--samples``) against the same core with its
-maps on chip, the cycles the scratch and weight traffic would take on ``--board``'s DDR port if none of it
+maps on chip, the cycles the scratch and weight traffic would take on ``--board``'s DDR port (default the default board) if none of it
 overlapped compute (bytes / the board's modelled bytes per cycle: an upper bound on the stall the count leaves
 out), and the C-simulation's seconds per inference. Every run is checked on every spike of every layer and
 step against the integer reference, and the scratch after the last sample against the reference's maps
 (column ``bit-exact``). Nothing is asserted: tests/test_paper_ddr.py and tests/test_hls_spill.py assert.
 
-    .venv/bin/python bench/bench_hls_spill.py [--nets dvs_gesture] [--samples 4] [--lanes 16]
-        [--acc-rows default 4096 2048 1024] [--board pynq-z2] [--workdir DIR]
+    .venv/bin/python bench/bench_hls_spill.py [--nets dvs_gesture] [--samples 4] [--lanes P]
+        [--acc-rows default 4096 2048 1024] [--board BOARD] [--workdir DIR]
 """
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchenv import cpu_model, git_commit  # noqa: E402
+from syna_contract.boards import DEFAULT_BOARD, boards_help  # noqa: E402
+from syna_hw.limits import DEFAULT_LANES  # noqa: E402
 from bench_paper_rtl import NETS, _bundle  # noqa: E402
 
 
@@ -73,10 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--nets", nargs="+", choices=NETS, default=["dvs_gesture"])
     p.add_argument("--samples", type=int, default=4)
-    p.add_argument("--lanes", type=int, default=16)
+    p.add_argument("--lanes", type=int, default=DEFAULT_LANES)
     p.add_argument("--acc-rows", nargs="+", default=["default", "4096", "2048", "1024"],
                    help="accumulator rows of P lanes ('default': what the weight tiling needs)")
-    p.add_argument("--board", default="pynq-z2", help="the DDR port whose bandwidth prices the traffic")
+    p.add_argument("--board", default=DEFAULT_BOARD,
+                   help=f"the DDR port whose bandwidth prices the traffic (default {DEFAULT_BOARD}): {boards_help()}")
     p.add_argument("--workdir", default=None, help="keep the bundles here between runs")
     a = p.parse_args(argv)
     accs = [None if s == "default" else int(s) for s in a.acc_rows]
