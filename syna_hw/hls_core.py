@@ -46,9 +46,10 @@ def check_supported(bundle, lanes: int = DEFAULT_LANES) -> None:
     lower(bundle, lanes, target=HLS)
 
 
-def ddr_image_path(bundle, lanes: int) -> Path:
-    """The bundle's DDR image for a DDR-mode core of P = ``lanes``, checked (HlsCore's refusals)."""
-    core = HlsCore(bundle, lanes, weights="ddr")               # checks presence, checksum, P and layout
+def ddr_image_path(bundle, lanes: int, **core) -> Path:
+    """The bundle's DDR image for a DDR-mode core of P = ``lanes`` (``core``: HlsCore's other options, e.g.
+    maps="ddr"), checked (HlsCore's refusals)."""
+    core = HlsCore(bundle, lanes, weights="ddr", **core)       # checks presence, checksum, P and layout
     return core.bundle.root / core.bundle.manifest["ddr_image"]["file"]
 
 
@@ -58,7 +59,7 @@ def csim(bundle_dir: str | Path, lanes: int = DEFAULT_LANES, weights: str = "rom
     (``weights="ddr"``: the core reads the bundle's DDR image, passed to the testbench; ``maps="ddr"``: the
     testbench gives the core a scratch buffer and checks the spikes the core left there)."""
     b = load_bundle(bundle_dir)
-    args = [str(ddr_image_path(b, lanes))] if weights == "ddr" else []
+    args = [str(ddr_image_path(b, lanes, wbuf_rows=wbuf_rows, maps=maps, acc_rows=acc_rows))] if weights == "ddr" else []
     gen = generate(b, lanes, weights=weights, wbuf_rows=wbuf_rows, maps=maps, acc_rows=acc_rows)
     write_golden_bin(b, gen / GOLDEN_BIN, lanes)
     exe = gen / "csim_tb"
@@ -113,7 +114,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m syna_hw.hls_core"
         if a.board:
             get_board(a.board)                       # an unknown board fails before anything is written
         b = load_bundle(a.bundle)
-        image = ddr_image_path(b, a.lanes) if a.weights == "ddr" else None
+        image = (ddr_image_path(b, a.lanes, wbuf_rows=a.wbuf_rows, maps=a.maps, acc_rows=a.acc_rows)
+                 if a.weights == "ddr" else None)
         d = generate(b, a.lanes, weights=a.weights, wbuf_rows=a.wbuf_rows, maps=a.maps, acc_rows=a.acc_rows)
         write_golden_bin(b, d / GOLDEN_BIN, a.lanes)
         if a.board:
