@@ -19,7 +19,12 @@
   (``syna_hw.hls_core.HlsCore(weights="ddr")``) fed with those bytes (``load_ddr``), so what the host
   wrote there is what the core computes with; a model without ``load_ddr`` (e.g. the emulator) gets
   the bytes compared with the bundle's image instead. ap_start with WEIGHTS_BASE outside allocated
-  memory raises :class:`FakeBoardError` (a real core would read whatever is there).
+  memory raises :class:`FakeBoardError` (a real core would read whatever is there);
+- a maps-in-DDR core (``maps="ddr"``, with ``weights="ddr"``): SCRATCH_BASE at 0x50/0x54 (``scratch_base_1``/``_2``)
+  too, and at every ap_start the allocated buffer at SCRATCH_BASE becomes the C-sim's scratch buffer, used in
+  place (``HlsCore.load_scratch``): the core writes its input and spike maps into the host's memory, where
+  ``read_maps`` finds them. A SCRATCH_BASE the core refuses (0, misaligned, too high) gets STATUS scratch from
+  the core itself; one it accepts but where no allocated buffer holds the scratch raises :class:`FakeBoardError`.
 
 :meth:`FakeBoard.overlay` returns an overlay-like object whose IPs are pynq's own
 ``DefaultIP`` and ``pynq.lib.dma.DMA`` drivers bound to this device -- so the real
@@ -96,9 +101,13 @@ class FakeBoard:
     def __init__(self, bundle: Bundle | str, model=None, *, model_hash32: int | None = None,
                  version: int = P.INTERFACE_VERSION, hang: bool = False, dma_length_bits: int = 26,
                  registers: dict | None | str = "hwh", use_pynq: bool | None = None, cycles_per_word: int = 0,
-                 weights: str = "rom", lanes: int | None = None, hls_build_root=None):
+                 weights: str = "rom", lanes: int | None = None, hls_build_root=None, maps: str = "chip",
+                 acc_rows: int | None = None):
         self.bundle = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
         self.weights = weights
+        if maps not in ("chip", "ddr") or (maps == "ddr" and weights != "ddr"):
+            raise ValueError(f"maps={maps!r} with weights={weights!r}; expected 'chip', or 'ddr' with weights='ddr'")
+        self.maps = maps
         self.image: bytes | None = None
         if weights == "ddr":
             from syna_contract import ddr_image
@@ -108,7 +117,8 @@ class FakeBoard:
             self.gmem_data_width = 8 * ddr_image.row_bytes(self.lanes, ddr_image.image_weight_bits(self.bundle.manifest))
             if model is None:
                 from syna_hw.hls_core import HlsCore
-                model = HlsCore(self.bundle, self.lanes, build_root=hls_build_root, weights="ddr").compile()
+                spill = dict(maps="ddr", acc_rows=acc_rows) if maps == "ddr" else {}
+                model = HlsCore(self.bundle, self.lanes, build_root=hls_build_root, weights="ddr", **spill).compile()
         elif weights != "rom":
             raise ValueError(f"weights={weights!r}; expected 'rom' or 'ddr'")
         self.model = model if model is not None else CoreEmulator(self.bundle)
@@ -119,6 +129,8 @@ class FakeBoard:
         self.dma_length_bits = dma_length_bits
         ddr_regs = ({"weights_base_1": P.REG_WEIGHTS_BASE, "weights_base_2": P.REG_WEIGHTS_BASE + 4}
                     if weights == "ddr" else None)
+        if maps == "ddr":
+            ddr_regs.update(scratch_base_1=P.REG_SCRATCH_BASE, scratch_base_2=P.REG_SCRATCH_BASE + 4)
         self.hwh = hwh_registers(ddr_regs) if registers == "hwh" else registers
         self.use_pynq = pynq_available() if use_pynq is None else use_pynq
         self.cycles_per_word = cycles_per_word
@@ -137,6 +149,7 @@ class FakeBoard:
         self.freed: list[int] = []
         self.ddr_bytes_read = 0                                  # counted by a C-sim core (load_ddr / ddr_stats)
         self.ddr_starts: dict[int, int] = {}                     # WEIGHTS_BASE -> inferences started with it
+        self.scratch_starts: dict[int, int] = {}                 # SCRATCH_BASE -> inferences started with it
         self.power_on_reset()
 
     # ------------------------------------------------------------------ state
@@ -147,6 +160,8 @@ class FakeBoard:
                      P.REG_SATURATIONS: 0, P.REG_IDLE_TIMEOUT: 0}
         if self.weights == "ddr":
             self.regs.update({P.REG_WEIGHTS_BASE: 0, P.REG_WEIGHTS_BASE + 4: 0})
+        if self.maps == "ddr":
+            self.regs.update({P.REG_SCRATCH_BASE: 0, P.REG_SCRATCH_BASE + 4: 0})
         self.start_pending = False
         self.done = False
         self.busy = False
@@ -248,6 +263,8 @@ class FakeBoard:
                 self.regs[off] = value
             elif self.weights == "ddr" and off in (P.REG_WEIGHTS_BASE, P.REG_WEIGHTS_BASE + 4):
                 self.regs[off] = value
+            elif self.maps == "ddr" and off in (P.REG_SCRATCH_BASE, P.REG_SCRATCH_BASE + 4):
+                self.regs[off] = value
             self._advance()
             return
         if DMA_BASE <= address < DMA_BASE + IP_RANGE:
@@ -299,6 +316,8 @@ class FakeBoard:
                 return                                              # never answers
             if self.weights == "ddr":
                 self._weights_from_memory()
+            if self.maps == "ddr":
+                self._scratch_from_memory()
             out = np.asarray(self.model.transfer(words, self.regs[P.REG_STEPS]), dtype=np.uint32)
             if self.weights == "ddr" and hasattr(self.model, "load_ddr"):
                 got, outside = self.model.ddr_stats()
@@ -348,6 +367,28 @@ class FakeBoard:
         if mem.tobytes() != self.image:
             raise FakeBoardError(f"fake board: the memory at WEIGHTS_BASE 0x{base:x} differs from the bundle's DDR "
                                  "image (the host wrote something else there)")
+
+    def scratch_base(self) -> int:
+        return self.regs[P.REG_SCRATCH_BASE] | self.regs[P.REG_SCRATCH_BASE + 4] << 32
+
+    def _scratch_from_memory(self) -> None:
+        """ap_start of a maps-in-DDR core: the allocated buffer holding its scratch buffer at SCRATCH_BASE becomes
+        the C-sim's (in place), SCRATCH_BASE its register; a base the core refuses is left to the core."""
+        from syna_hw.spill import scratch_error
+        base = self.scratch_base()
+        self.scratch_starts[base] = self.scratch_starts.get(base, 0) + 1
+        self.model.scratch_base = base
+        need = self.model.spill.scratch_bytes
+        if scratch_error(base, self.model.spill) is not None:
+            self.model.load_scratch(np.zeros(0, np.uint32), 0)     # the core answers STATUS scratch, touches nothing
+            return
+        at, buf = next(((a, b) for a, b in self._memory if a <= base and base + need <= a + b.nbytes), (None, None))
+        if buf is None:
+            raise FakeBoardError(f"fake board: ap_start of a maps-in-DDR core with SCRATCH_BASE 0x{base:x}, where no "
+                                 f"allocated buffer holds its {need} bytes of scratch (the host must allocate it and "
+                                 "write its address before ap_start)")
+        raw = np.asarray(buf).reshape(-1).view(np.uint8)
+        self.model.load_scratch(raw[base - at:base - at + need].view(np.uint32), base)
 
     # ------------------------------------------------------------------ the overlay
     def overlay(self, core_name: str = "syna_core_0", dma_name: str = "axi_dma_0") -> "FakeOverlay":

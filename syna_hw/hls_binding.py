@@ -247,6 +247,18 @@ class HlsCore:
                              f"{self.ddr.row_bytes} bytes at a multiple of {self.ddr.row_bytes}")
         self.ddr_at = at
 
+    def load_scratch(self, mem: np.ndarray, at: int) -> None:
+        """Maps in DDR: the C-sim's scratch buffer (copy 0, what :meth:`transfer` uses) becomes ``mem`` (uint32
+        words, used in place: what the core writes lands there) at byte address ``at`` -- a board's memory, e.g.
+        the host's buffer on the fake board. Its size need not be the plan's: an access outside it is counted and
+        raises after the run, as any access outside the buffer. SCRATCH_BASE is :attr:`scratch_base`, unchanged."""
+        if self.spill is None:
+            raise ValueError("load_scratch: this core keeps its spike maps on chip (maps='chip')")
+        buf = np.asarray(mem)
+        if buf.dtype != np.uint32 or not buf.flags.c_contiguous:
+            raise ValueError("load_scratch: expected a C-contiguous uint32 array (used in place)")
+        self._scratch[0], self.scratch_at = buf.reshape(-1), int(at)
+
     def _set_base(self, lib, j: int = 0) -> None:
         """WEIGHTS_BASE (:attr:`weights_base`) into a loaded copy's register, before it runs (DDR mode); maps in
         DDR: SCRATCH_BASE (:attr:`scratch_base`) and copy j's scratch buffer (at :attr:`scratch_at`)."""
