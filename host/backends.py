@@ -209,6 +209,7 @@ class ReferenceBackend(ModelBackend):
             self.wbuf_rows = wbuf_rows
         if maps == "ddr":
             _check_spill(bundle, lanes, wbuf_rows, acc_rows)
+            self.acc_rows = acc_rows
         super().__init__(bundle, CoreEmulator(bundle), weights or "rom", lanes if weights == "ddr" else None)
         self.maps = maps or "chip"
 
@@ -261,6 +262,7 @@ class _SimCoreBackend(ModelBackend):
         if maps == "ddr":
             _check_spill(bundle, lanes, wbuf_rows, acc_rows)    # the same refusals as every backend, unwrapped
             options.update(maps="ddr", acc_rows=acc_rows)
+            self.acc_rows = acc_rows
         model = _stage_model(bundle, self.stage, self.load_core, **options)
         super().__init__(bundle, model, weights or "rom", lanes if weights == "ddr" else None)
         self.maps = maps or "chip"

@@ -20,6 +20,7 @@ from syna_contract.bundle import Bundle, load_bundle
 from syna_contract.energy import EnergyReport, energy_report
 
 from syna_contract import protocol as P
+from . import ddr as hd
 from .backends import SIMULATION_BACKENDS, Backend, board_present, open_backend
 from .errors import CoreStatusError, InputError
 from .events import frames_for_spec, unmasked
@@ -393,6 +394,14 @@ class SpikingCore:
             res["DDR_weights_bandwidth[MB/s]"] = per * n / runtime / 1e6 if runtime else float("inf")
             if "core_throughput[images/s]" in res:
                 res["core_DDR_weights_bandwidth[MB/s]"] = per * res["core_throughput[images/s]"] / 1e6
+        if b.maps == "ddr":                                # the scratch traffic, as the HLS core's order moves it
+            rd, wr = hd.scratch_traffic_per_inference(self.bundle, b.ddr_lanes, getattr(b, "wbuf_rows", None),
+                                                      getattr(b, "acc_rows", None))
+            res["DDR_scratch_bytes_source"] = "modelled (syna_hw.cycles.scratch_traffic, the HLS core's order)"
+            res["DDR_scratch_read_bytes_per_inference"], res["DDR_scratch_written_bytes_per_inference"] = rd, wr
+            res["DDR_scratch_bandwidth[MB/s]"] = (rd + wr) * n / runtime / 1e6 if runtime else float("inf")
+            if "core_throughput[images/s]" in res:
+                res["core_DDR_scratch_bandwidth[MB/s]"] = (rd + wr) * res["core_throughput[images/s]"] / 1e6
         return res
 
     def read_maps(self) -> dict[str, np.ndarray]:

@@ -116,3 +116,17 @@ def check_scratch_base(address: int, nbytes: int, need: int) -> None:
     if address + need > 1 << P.DDR_ADDR_BITS:
         raise DdrWeightsError(f"the scratch buffer at 0x{address:x} ({need} bytes) ends beyond the core's "
                               f"{P.DDR_ADDR_BITS}-bit DDR address space")
+
+
+def scratch_traffic_per_inference(bundle: Bundle, lanes: int, wbuf_rows: int | None = None,
+                                  acc_rows: int | None = None) -> tuple[int, int]:
+    """(bytes read, bytes written) of the scratch buffer per inference on a maps-in-DDR core of P = ``lanes``
+    (``syna_hw.cycles.scratch_traffic``: the HLS core's order of work, which its C-sim counts; the RTL twin's
+    DMA moves more, docs/rtl.md "Spike maps in DDR")."""
+    from syna_hw.cycles import scratch_traffic
+    from syna_hw.limits import HLS
+    from syna_hw.lowering import lower
+    from syna_hw.spill import spill_plan
+    hw = lower(bundle, lanes, target=HLS)
+    rd, wr = scratch_traffic(hw, spill_plan(hw, wbuf_rows, acc_rows))
+    return int(sum(rd.values())), int(sum(wr.values()))

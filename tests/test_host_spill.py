@@ -149,3 +149,22 @@ def test_rtl_backend_with_maps_in_ddr(bundles):
         assert all(np.array_equal(maps[k], v[-1]) for k, v in ref.spikes.items())
     finally:
         core.close()
+
+
+def test_throughput_test_reports_the_scratch_traffic(bundles):
+    from syna_hw.cycles import scratch_traffic
+    from syna_hw.limits import HLS
+    from syna_hw.lowering import lower
+    from syna_hw.spill import spill_plan
+    b, _, _ = bundles
+    core = SpikingCore(b, "hls", weights="ddr", lanes=LANES, maps="ddr", acc_rows=ACC_ROWS)
+    try:
+        r = core.throughput_test(batch=2)
+        hw = lower(b, LANES, target=HLS)
+        rd, wr = scratch_traffic(hw, spill_plan(hw, None, ACC_ROWS))
+        assert r["DDR_scratch_read_bytes_per_inference"] == sum(rd.values()) > 0
+        assert r["DDR_scratch_written_bytes_per_inference"] == sum(wr.values()) > 0
+        assert core.backend.model.scratch_bytes_read == sum(rd.values())        # the C-sim's own count, last sample
+        assert r["DDR_scratch_bandwidth[MB/s]"] > 0
+    finally:
+        core.close()
