@@ -6,6 +6,8 @@
 // generated syna_cfg.vh via parameters. One outstanding read and write.
 // HAS_WBASE = 1 (weights in DDR): 0x48/0x4C WEIGHTS_BASE (RW, 64 bits, low word first), the weight
 // image's byte address; otherwise those offsets read 0 and ignore writes, as before.
+// HAS_SBASE = 1 (spike maps in DDR): 0x50/0x54 SCRATCH_BASE (RW, 64 bits, low word first), the scratch
+// buffer's byte address; otherwise those offsets read 0 and ignore writes.
 `default_nettype none
 module syna_axil_regs #(
     parameter [6:0] A_CTRL = 7'h00, A_GIE = 7'h04, A_IER = 7'h08, A_ISR = 7'h0c, A_STEPS = 7'h10,
@@ -13,6 +15,8 @@ module syna_axil_regs #(
     parameter [6:0] A_IDLE = 7'h40,
     parameter [6:0] A_WBASE = 7'h48,
     parameter integer HAS_WBASE = 0,
+    parameter [6:0] A_SBASE = 7'h50,
+    parameter integer HAS_SBASE = 0,
     parameter integer VERSION = 2
 ) (
     input  wire        clk,
@@ -42,6 +46,7 @@ module syna_axil_regs #(
     output reg  [31:0] steps,
     output reg  [31:0] idle_timeout,
     output wire [63:0] weights_base,
+    output wire [63:0] scratch_base,
     input  wire [31:0] status,
     input  wire [31:0] cycles,
     input  wire [31:0] saturations,
@@ -55,6 +60,8 @@ module syna_axil_regs #(
     reg        ap_done, gie, ier, isr;
     reg [63:0] wbase_r;
     assign weights_base = HAS_WBASE != 0 ? wbase_r : 64'd0;
+    reg [63:0] sbase_r;
+    assign scratch_base = HAS_SBASE != 0 ? sbase_r : 64'd0;
 
     assign awready = !aw_ok && !bvalid;
     assign wready = !w_ok && !bvalid;
@@ -74,6 +81,7 @@ module syna_axil_regs #(
             ap_start <= 1'b0; ap_done <= 1'b0; gie <= 1'b0; ier <= 1'b0; isr <= 1'b0; steps <= 32'd0;
             idle_timeout <= 32'd0;
             wbase_r <= 64'd0;
+            sbase_r <= 64'd0;
         end else begin
             if (awvalid && awready) begin aw_ok <= 1'b1; aw_addr <= awaddr; end
             if (wvalid && wready) begin w_ok <= 1'b1; w_data <= wdata; w_strb <= wstrb; end
@@ -94,6 +102,9 @@ module syna_axil_regs #(
                 if (HAS_WBASE != 0 && wa == A_WBASE) wbase_r[31:0] <= (wbase_r[31:0] & ~mask) | (w_data & mask);
                 if (HAS_WBASE != 0 && wa == A_WBASE + 7'd4)
                     wbase_r[63:32] <= (wbase_r[63:32] & ~mask) | (w_data & mask);
+                if (HAS_SBASE != 0 && wa == A_SBASE) sbase_r[31:0] <= (sbase_r[31:0] & ~mask) | (w_data & mask);
+                if (HAS_SBASE != 0 && wa == A_SBASE + 7'd4)
+                    sbase_r[63:32] <= (sbase_r[63:32] & ~mask) | (w_data & mask);
             end
             if (rvalid && rready) rvalid <= 1'b0;
             if (arvalid && arready) begin
@@ -115,6 +126,8 @@ module syna_axil_regs #(
                     A_IDLE: rdata <= idle_timeout;
                     A_WBASE: rdata <= weights_base[31:0];
                     A_WBASE + 7'd4: rdata <= weights_base[63:32];
+                    A_SBASE: rdata <= scratch_base[31:0];
+                    A_SBASE + 7'd4: rdata <= scratch_base[63:32];
                     default: rdata <= 32'd0;
                 endcase
             end

@@ -75,6 +75,28 @@ module syna_core #(
     input  wire        m_axi_gmem_RLAST,
     input  wire        m_axi_gmem_RVALID,
     output wire        m_axi_gmem_RREADY,
+    // AXI4 write channels (spike maps in DDR: the scratch buffer; idle in other builds)
+    output wire [63:0] m_axi_gmem_AWADDR,
+    output wire [7:0]  m_axi_gmem_AWLEN,
+    output wire [2:0]  m_axi_gmem_AWSIZE,
+    output wire [1:0]  m_axi_gmem_AWBURST,
+    output wire [1:0]  m_axi_gmem_AWLOCK,
+    output wire [3:0]  m_axi_gmem_AWCACHE,
+    output wire [2:0]  m_axi_gmem_AWPROT,
+    output wire [3:0]  m_axi_gmem_AWQOS,
+    output wire [3:0]  m_axi_gmem_AWREGION,
+    output wire [0:0]  m_axi_gmem_AWID,
+    output wire        m_axi_gmem_AWVALID,
+    input  wire        m_axi_gmem_AWREADY,
+    output wire [GMEM_DW-1:0] m_axi_gmem_WDATA,
+    output wire [GMEM_DW/8-1:0] m_axi_gmem_WSTRB,
+    output wire        m_axi_gmem_WLAST,
+    output wire        m_axi_gmem_WVALID,
+    input  wire        m_axi_gmem_WREADY,
+    input  wire [0:0]  m_axi_gmem_BID,
+    input  wire [1:0]  m_axi_gmem_BRESP,
+    input  wire        m_axi_gmem_BVALID,
+    output wire        m_axi_gmem_BREADY,
     // debug / simulation only
     input  wire        dbg_dense,
     output wire        tap_valid,
@@ -621,6 +643,30 @@ module syna_core #(
         end
     endgenerate
     assign m_axi_gmem_ARREGION = 4'd0;
+    // ------------------------------------------------------------------ the write channels
+    // Only a maps-in-DDR build writes (the scratch buffer); elsewhere they are idle.
+    generate
+        if (1) begin : g_no_axi_wr
+            assign m_axi_gmem_AWADDR = 64'd0;
+            assign m_axi_gmem_AWLEN = 8'd0;
+            assign m_axi_gmem_AWSIZE = 3'd0;
+            assign m_axi_gmem_AWBURST = 2'd0;
+            assign m_axi_gmem_AWLOCK = 2'd0;
+            assign m_axi_gmem_AWCACHE = 4'd0;
+            assign m_axi_gmem_AWPROT = 3'd0;
+            assign m_axi_gmem_AWQOS = 4'd0;
+            assign m_axi_gmem_AWID = 1'b0;
+            assign m_axi_gmem_AWVALID = 1'b0;
+            assign m_axi_gmem_WDATA = {GMEM_DW{1'b0}};
+            assign m_axi_gmem_WSTRB = {(GMEM_DW / 8){1'b0}};
+            assign m_axi_gmem_WLAST = 1'b0;
+            assign m_axi_gmem_WVALID = 1'b0;
+            assign m_axi_gmem_BREADY = 1'b1;
+            wire unused_wr = &{1'b0, m_axi_gmem_AWREADY, m_axi_gmem_WREADY, m_axi_gmem_BID, m_axi_gmem_BRESP,
+                               m_axi_gmem_BVALID};
+        end
+    endgenerate
+    assign m_axi_gmem_AWREGION = 4'd0;
     wire [P*WB-1:0] ld_row_data = rd_data[ld_sub * ROWB * 8 +: P * WB];
     generate
         if (WDDR != 0) begin : g_loader

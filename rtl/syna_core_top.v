@@ -47,6 +47,14 @@ module syna_core_top (
     wire [2:0]  ar_size, ar_prot;
     wire [1:0]  ar_burst, ar_lock;
     wire        ar_id, ar_valid, r_ready;
+    wire [63:0] aw_addr;                  // the core's (idle) DDR write channels
+    wire [7:0]  aw_len;
+    wire [3:0]  aw_cache, aw_qos, aw_region;
+    wire [2:0]  aw_size, aw_prot;
+    wire [1:0]  aw_burst, aw_lock;
+    wire        aw_id, aw_valid, w_last, w_valid, b_ready;
+    wire [63:0] w_data;
+    wire [7:0]  w_strb;
     syna_core u_core (
         .ap_clk(ap_clk), .ap_rst_n(ap_rst_n),
         .s_axi_control_AWVALID(s_axi_control_AWVALID), .s_axi_control_AWREADY(s_axi_control_AWREADY),
@@ -69,6 +77,12 @@ module syna_core_top (
         .m_axi_gmem_ARPROT(ar_prot), .m_axi_gmem_ARQOS(ar_qos), .m_axi_gmem_ARREGION(ar_region), .m_axi_gmem_ARID(ar_id),
         .m_axi_gmem_ARVALID(ar_valid), .m_axi_gmem_ARREADY(1'b0), .m_axi_gmem_RID(1'b0), .m_axi_gmem_RDATA(64'd0),
         .m_axi_gmem_RRESP(2'd0), .m_axi_gmem_RLAST(1'b0), .m_axi_gmem_RVALID(1'b0), .m_axi_gmem_RREADY(r_ready),
+        .m_axi_gmem_AWADDR(aw_addr), .m_axi_gmem_AWLEN(aw_len), .m_axi_gmem_AWSIZE(aw_size),
+        .m_axi_gmem_AWBURST(aw_burst), .m_axi_gmem_AWLOCK(aw_lock), .m_axi_gmem_AWCACHE(aw_cache),
+        .m_axi_gmem_AWPROT(aw_prot), .m_axi_gmem_AWQOS(aw_qos), .m_axi_gmem_AWREGION(aw_region), .m_axi_gmem_AWID(aw_id),
+        .m_axi_gmem_AWVALID(aw_valid), .m_axi_gmem_AWREADY(1'b0), .m_axi_gmem_WDATA(w_data), .m_axi_gmem_WSTRB(w_strb),
+        .m_axi_gmem_WLAST(w_last), .m_axi_gmem_WVALID(w_valid), .m_axi_gmem_WREADY(1'b0), .m_axi_gmem_BID(1'b0),
+        .m_axi_gmem_BRESP(2'd0), .m_axi_gmem_BVALID(1'b0), .m_axi_gmem_BREADY(b_ready),
         .dbg_dense(1'b0), .tap_valid(tap_valid), .tap_layer(tap_layer), .tap_index(tap_index),
         .tap_word(tap_word), .dbg_busy(dbg_busy), .dbg_stall(dbg_stall));
 endmodule

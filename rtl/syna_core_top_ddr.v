@@ -39,8 +39,8 @@ module syna_core_top_ddr #(
     output wire [3:0]  m_axis_out_TKEEP,
     output wire        m_axis_out_TLAST,
     output wire        interrupt,
-    // AXI4 master m_axi_gmem (weights in DDR; tied off in an on-chip build): reads only, the write
-    // channels are there for the HLS IP's port list and stay idle
+    // AXI4 master m_axi_gmem (weights in DDR; tied off in an on-chip build): the write channels carry
+    // the scratch buffer's writes in a maps-in-DDR build and stay idle in the others
     output wire [63:0] m_axi_gmem_ARADDR,
     output wire [7:0]  m_axi_gmem_ARLEN,
     output wire [2:0]  m_axi_gmem_ARSIZE,
@@ -81,22 +81,6 @@ module syna_core_top_ddr #(
     input  wire        m_axi_gmem_BVALID,
     output wire        m_axi_gmem_BREADY
 );
-    assign m_axi_gmem_AWADDR = 64'd0;
-    assign m_axi_gmem_AWLEN = 8'd0;
-    assign m_axi_gmem_AWSIZE = 3'd0;
-    assign m_axi_gmem_AWBURST = 2'd0;
-    assign m_axi_gmem_AWLOCK = 2'd0;
-    assign m_axi_gmem_AWCACHE = 4'd0;
-    assign m_axi_gmem_AWPROT = 3'd0;
-    assign m_axi_gmem_AWQOS = 4'd0;
-    assign m_axi_gmem_AWREGION = 4'd0;
-    assign m_axi_gmem_AWID = 1'b0;
-    assign m_axi_gmem_AWVALID = 1'b0;
-    assign m_axi_gmem_WDATA = {GMEM_DW{1'b0}};
-    assign m_axi_gmem_WSTRB = {(GMEM_DW / 8){1'b0}};
-    assign m_axi_gmem_WLAST = 1'b0;
-    assign m_axi_gmem_WVALID = 1'b0;
-    assign m_axi_gmem_BREADY = 1'b1;
     wire        tap_valid, dbg_busy, dbg_stall;
     wire [7:0]  tap_layer;
     wire [31:0] tap_index;
@@ -126,6 +110,16 @@ module syna_core_top_ddr #(
         .m_axi_gmem_RID(m_axi_gmem_RID), .m_axi_gmem_RDATA(m_axi_gmem_RDATA), .m_axi_gmem_RRESP(m_axi_gmem_RRESP),
         .m_axi_gmem_RLAST(m_axi_gmem_RLAST), .m_axi_gmem_RVALID(m_axi_gmem_RVALID),
         .m_axi_gmem_RREADY(m_axi_gmem_RREADY),
+        .m_axi_gmem_AWADDR(m_axi_gmem_AWADDR), .m_axi_gmem_AWLEN(m_axi_gmem_AWLEN),
+        .m_axi_gmem_AWSIZE(m_axi_gmem_AWSIZE), .m_axi_gmem_AWBURST(m_axi_gmem_AWBURST),
+        .m_axi_gmem_AWLOCK(m_axi_gmem_AWLOCK), .m_axi_gmem_AWCACHE(m_axi_gmem_AWCACHE),
+        .m_axi_gmem_AWPROT(m_axi_gmem_AWPROT), .m_axi_gmem_AWQOS(m_axi_gmem_AWQOS),
+        .m_axi_gmem_AWREGION(m_axi_gmem_AWREGION), .m_axi_gmem_AWID(m_axi_gmem_AWID),
+        .m_axi_gmem_AWVALID(m_axi_gmem_AWVALID), .m_axi_gmem_AWREADY(m_axi_gmem_AWREADY),
+        .m_axi_gmem_WDATA(m_axi_gmem_WDATA), .m_axi_gmem_WSTRB(m_axi_gmem_WSTRB), .m_axi_gmem_WLAST(m_axi_gmem_WLAST),
+        .m_axi_gmem_WVALID(m_axi_gmem_WVALID), .m_axi_gmem_WREADY(m_axi_gmem_WREADY),
+        .m_axi_gmem_BID(m_axi_gmem_BID), .m_axi_gmem_BRESP(m_axi_gmem_BRESP), .m_axi_gmem_BVALID(m_axi_gmem_BVALID),
+        .m_axi_gmem_BREADY(m_axi_gmem_BREADY),
         .dbg_dense(1'b0), .tap_valid(tap_valid), .tap_layer(tap_layer), .tap_index(tap_index),
         .tap_word(tap_word), .dbg_busy(dbg_busy), .dbg_stall(dbg_stall));
 endmodule

@@ -18,6 +18,16 @@
 // 256, AXI4), not crossing a 4 KiB boundary. The first violation is kept (syna_ddr_violation, a message;
 // it stays until the model is closed) and syna_transfer returns -3 at once: a violation is an error,
 // never a silent pass. syna_ddr_bursts / syna_ddr_max_beats count the bursts and the longest one seen.
+// Spike maps in DDR: the model also holds a scratch buffer (syna_set_scratch: a byte pattern at a base
+// address), readable like the image and the only place a write may land. The write channels: AW ready
+// while fewer than 16 bursts wait for data; W ready while a burst is open (the DDR bandwidth of
+// syna_set_ddr_timing is shared with R: a W beat takes its bytes from the same token bucket, R first);
+// the bytes are stored lane by lane under WSTRB; a burst's B comes `latency` cycles after its last beat,
+// OKAY, or SLVERR when a beat fell outside the scratch buffer, or the response of syna_ddr_wfault for a
+// beat in its range. Every AW is checked as every AR (INCR, full-width beats, beat-aligned, at most the
+// port's longest burst, no 4 KiB crossing) and every W beat's WLAST (on the burst's last beat and only
+// there); a violation stops syna_transfer with -3 as on the read side. syna_scratch_read reads the
+// scratch back after a run; syna_ddr_wbytes counts the bytes written (strobed), syna_ddr_wbursts the bursts.
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -35,6 +45,16 @@ struct Burst {
     uint64_t addr;
     uint32_t beats, done;
     uint64_t ready_at;           // the cycle (Sim::cycles) from which its beats may come
+};
+
+struct WBurst {
+    uint64_t addr;
+    uint32_t beats, done;
+    int resp;                    // the response its B will carry
+};
+struct BResp {
+    int resp;
+    uint64_t ready_at;
 };
 
 struct Sim {
@@ -59,6 +79,16 @@ struct Sim {
     uint64_t ar_count = 0;           // bursts requested
     uint32_t ar_max_beats = 0;       // the longest seen
     char violation[256] = {0};       // the first protocol violation ("" none)
+    // the scratch buffer (maps in DDR) and the write channels
+    std::vector<uint8_t> scratch;
+    uint64_t scratch_base = 0;
+    std::deque<WBurst> wbursts;      // AWs taken, data not complete
+    std::deque<BResp> bresps;        // responses due
+    uint64_t wfault_lo = 0, wfault_hi = 0;
+    int wfault_resp = 0;
+    uint64_t w_bytes = 0;            // bytes written (strobed)
+    uint64_t aw_count = 0;           // write bursts
+    bool r_beat = false;             // an R beat is offered this cycle (it goes before a W beat)
 };
 
 // m_axi_gmem_RDATA of any width: Verilator's CData/SData/IData/QData or VlWide<N>
@@ -77,9 +107,56 @@ inline void put_beat(VlWide<N>& d, const uint8_t* b, int n) {
     }
 }
 
-// Before settle: the R channel's beat (the head burst's next one).
-inline void ddr_drive(Sim* s) {
+// m_axi_gmem_WDATA of any width, to bytes
+template <typename T>
+inline void get_beat(const T& d, uint8_t* b, int n) {
+    uint64_t v = static_cast<uint64_t>(d);
+    memcpy(b, &v, n < 8 ? n : 8);
+}
+template <std::size_t N>
+inline void get_beat(const VlWide<N>& d, uint8_t* b, int n) {
+    for (std::size_t i = 0; i < N && (int)(4 * i) < n; i++) {
+        uint32_t w = d[i];
+        memcpy(b + 4 * i, &w, 4);
+    }
+}
+
+// A beat's bytes for a read at a: from the image or the scratch buffer (nullptr: neither)
+inline const uint8_t* ddr_at(Sim* s, uint64_t a) {
+    if (a >= s->ddr_base && a + s->beat_bytes <= s->ddr_base + s->ddr.size()) return &s->ddr[a - s->ddr_base];
+    if (!s->scratch.empty() && a >= s->scratch_base && a + s->beat_bytes <= s->scratch_base + s->scratch.size())
+        return &s->scratch[a - s->scratch_base];
+    return nullptr;
+}
+
+// Before settle: the write channels' ready / response (after the R beat: W yields the bandwidth to R).
+inline void ddr_drive_w(Sim* s) {
     Vsyna_core* t = s->top;
+    t->m_axi_gmem_AWREADY = s->beat_bytes > 0 && s->wbursts.size() < 16;
+    t->m_axi_gmem_BVALID = 0;
+    t->m_axi_gmem_BRESP = 0;
+    t->m_axi_gmem_BID = 0;
+    t->m_axi_gmem_WREADY = 0;
+    if (s->beat_bytes == 0) return;
+    if (!s->bresps.empty() && s->bresps.front().ready_at <= s->cycles) {
+        t->m_axi_gmem_BVALID = 1;
+        t->m_axi_gmem_BRESP = s->bresps.front().resp;
+    }
+    if (s->wbursts.empty()) return;
+    uint64_t beat_q16 = (uint64_t)s->beat_bytes << 16;
+    uint64_t need = beat_q16 * (s->r_beat ? 2 : 1);
+    t->m_axi_gmem_WREADY = !s->bw_q16 || s->credit_q16 >= need;
+}
+
+inline void ddr_drive_r(Sim* s);
+// Before settle: the R channel's beat (the head burst's next one), then the write channels.
+inline void ddr_drive(Sim* s) {
+    ddr_drive_r(s);
+    ddr_drive_w(s);
+}
+inline void ddr_drive_r(Sim* s) {
+    Vsyna_core* t = s->top;
+    s->r_beat = false;
     t->m_axi_gmem_ARREADY = s->beat_bytes > 0 && s->bursts.size() < 16;
     t->m_axi_gmem_RVALID = 0;
     t->m_axi_gmem_RLAST = 0;
@@ -96,41 +173,43 @@ inline void ddr_drive(Sim* s) {
     if (s->cycles < b.ready_at || (s->bw_q16 && s->credit_q16 < beat_q16)) return;
     uint64_t a = b.addr + (uint64_t)b.done * s->beat_bytes;
     static uint8_t zero[128] = {0};
-    bool ok = a >= s->ddr_base && a + s->beat_bytes <= s->ddr_base + s->ddr.size();
-    put_beat(t->m_axi_gmem_RDATA, ok ? &s->ddr[a - s->ddr_base] : zero, s->beat_bytes);
+    const uint8_t* src = ddr_at(s, a);
+    bool ok = src != nullptr;
+    put_beat(t->m_axi_gmem_RDATA, ok ? src : zero, s->beat_bytes);
+    s->r_beat = true;
     const bool fault = a >= s->fault_lo && a < s->fault_hi;
     t->m_axi_gmem_RRESP = !ok ? 2 : fault ? s->fault_resp : 0;
     t->m_axi_gmem_RVALID = 1;
     t->m_axi_gmem_RLAST = b.done + 1 == b.beats;
 }
 // One AR handshake against the port's rules (the first violation is kept, with its cycle).
-inline void check_ar(Sim* s, uint64_t addr, uint32_t beats, unsigned size, unsigned burst) {
-    s->ar_count++;
+// ch: 'R' (an AR) or 'W' (an AW)
+inline void check_ax(Sim* s, char ch, uint64_t addr, uint32_t beats, unsigned size, unsigned burst) {
     if (beats > s->ar_max_beats) s->ar_max_beats = beats;
     if (s->violation[0]) return;
     const uint64_t span = (uint64_t)beats * s->beat_bytes;
     const char* what = nullptr;
     char buf[160];
     if (beats > s->port_max_burst) {
-        snprintf(buf, sizeof buf, "ARLEN %u: a burst of %u beats, the port takes at most %u", beats - 1, beats,
+        snprintf(buf, sizeof buf, "A%cLEN %u: a burst of %u beats, the port takes at most %u", ch, beats - 1, beats,
                  s->port_max_burst);
         what = buf;
     } else if (burst != 1) {
-        snprintf(buf, sizeof buf, "ARBURST %u: expected INCR (1)", burst);
+        snprintf(buf, sizeof buf, "A%cBURST %u: expected INCR (1)", ch, burst);
         what = buf;
     } else if ((1u << size) != (unsigned)s->beat_bytes) {
-        snprintf(buf, sizeof buf, "ARSIZE %u: expected full-width beats of %d bytes", size, s->beat_bytes);
+        snprintf(buf, sizeof buf, "A%cSIZE %u: expected full-width beats of %d bytes", ch, size, s->beat_bytes);
         what = buf;
     } else if (addr % (uint64_t)s->beat_bytes) {
-        snprintf(buf, sizeof buf, "ARADDR not aligned to the %d-byte beat", s->beat_bytes);
+        snprintf(buf, sizeof buf, "A%cADDR not aligned to the %d-byte beat", ch, s->beat_bytes);
         what = buf;
     } else if ((addr & 0xfffu) + span > 4096u) {
         snprintf(buf, sizeof buf, "a burst of %u beats crosses a 4 KiB boundary", beats);
         what = buf;
     }
     if (what)
-        snprintf(s->violation, sizeof s->violation, "AXI read port violation at cycle %llu, ARADDR 0x%llx: %s",
-                 (unsigned long long)s->cycles, (unsigned long long)addr, what);
+        snprintf(s->violation, sizeof s->violation, "AXI %s port violation at cycle %llu, A%cADDR 0x%llx: %s",
+                 ch == 'R' ? "read" : "write", (unsigned long long)s->cycles, ch, (unsigned long long)addr, what);
 }
 
 // After settle (before the edge): the handshakes of this cycle.
@@ -147,9 +226,49 @@ inline void ddr_sample(Sim* s) {
     if (t->m_axi_gmem_ARVALID && t->m_axi_gmem_ARREADY) {
         const uint64_t addr = (uint64_t)t->m_axi_gmem_ARADDR;
         const uint32_t beats = (uint32_t)t->m_axi_gmem_ARLEN + 1u;
-        check_ar(s, addr, beats, t->m_axi_gmem_ARSIZE, t->m_axi_gmem_ARBURST);
+        s->ar_count++;
+        check_ax(s, 'R', addr, beats, t->m_axi_gmem_ARSIZE, t->m_axi_gmem_ARBURST);
         s->bursts.push_back(Burst{addr, beats, 0u, s->cycles + s->latency});
     }
+    // write data: stored under WSTRB into the scratch buffer; a beat outside it answers SLVERR
+    if (t->m_axi_gmem_WVALID && t->m_axi_gmem_WREADY) {
+        WBurst& b = s->wbursts.front();
+        if (s->bw_q16) s->credit_q16 -= (uint64_t)s->beat_bytes << 16;
+        const uint64_t a = b.addr + (uint64_t)b.done * s->beat_bytes;
+        const bool last = b.done + 1 == b.beats;
+        if ((bool)t->m_axi_gmem_WLAST != last && !s->violation[0])
+            snprintf(s->violation, sizeof s->violation,
+                     "AXI write port violation at cycle %llu, beat %u of a %u-beat burst at AWADDR 0x%llx: WLAST %d",
+                     (unsigned long long)s->cycles, b.done, b.beats, (unsigned long long)b.addr,
+                     (int)t->m_axi_gmem_WLAST);
+        uint8_t data[128];
+        get_beat(t->m_axi_gmem_WDATA, data, s->beat_bytes);
+        const uint64_t strb = (uint64_t)t->m_axi_gmem_WSTRB;
+        const bool in = !s->scratch.empty() && a >= s->scratch_base
+                        && a + s->beat_bytes <= s->scratch_base + s->scratch.size();
+        if (!in) {
+            b.resp = 2;
+        } else {
+            for (int i = 0; i < s->beat_bytes; i++)
+                if ((strb >> i) & 1) {
+                    s->scratch[a - s->scratch_base + i] = data[i];
+                    s->w_bytes++;
+                }
+            if (a >= s->wfault_lo && a < s->wfault_hi && s->wfault_resp > b.resp) b.resp = s->wfault_resp;
+        }
+        if (++b.done == b.beats) {
+            s->bresps.push_back(BResp{b.resp, s->cycles + s->latency});
+            s->wbursts.pop_front();
+        }
+    }
+    if (t->m_axi_gmem_AWVALID && t->m_axi_gmem_AWREADY) {
+        const uint64_t addr = (uint64_t)t->m_axi_gmem_AWADDR;
+        const uint32_t beats = (uint32_t)t->m_axi_gmem_AWLEN + 1u;
+        s->aw_count++;
+        check_ax(s, 'W', addr, beats, t->m_axi_gmem_AWSIZE, t->m_axi_gmem_AWBURST);
+        s->wbursts.push_back(WBurst{addr, beats, 0u, 0});
+    }
+    if (t->m_axi_gmem_BVALID && t->m_axi_gmem_BREADY) s->bresps.pop_front();
     if (t->dbg_stall) s->stall++;
 }
 
@@ -230,6 +349,8 @@ void syna_reset(void* h, int n) {
     s->top->ap_rst_n = 0;
     for (int i = 0; i < n; i++) cycle(s);
     s->bursts.clear();                    // the DDR side is reset with the core: no beats of old bursts
+    s->wbursts.clear();
+    s->bresps.clear();
     s->credit_q16 = 0;
     s->top->ap_rst_n = 1;
     cycle(s);
@@ -271,6 +392,32 @@ int syna_set_ddr_port(void* h, uint32_t max_burst) {
     s->port_max_burst = max_burst;
     return 0;
 }
+// The scratch buffer (maps in DDR): n bytes at byte address base, every byte `fill` (0..255).
+int syna_set_scratch(void* h, uint64_t base, uint64_t n, int fill) {
+    Sim* s = static_cast<Sim*>(h);
+    if (fill < 0 || fill > 255) return -1;
+    s->scratch.assign(n, (uint8_t)fill);
+    s->scratch_base = base;
+    return 0;
+}
+// Copy n bytes of the scratch buffer from byte offset off to dst (after a run).
+int syna_scratch_read(void* h, uint8_t* dst, uint64_t off, uint64_t n) {
+    Sim* s = static_cast<Sim*>(h);
+    if (off > s->scratch.size() || n > s->scratch.size() - off) return -1;
+    memcpy(dst, s->scratch.data() + off, n);
+    return 0;
+}
+// Write fault injection: a burst with a beat in [lo, hi) is answered BRESP = resp (2 SLVERR, 3 DECERR; 0 clears).
+int syna_ddr_wfault(void* h, uint64_t lo, uint64_t hi, int resp) {
+    Sim* s = static_cast<Sim*>(h);
+    if (resp < 0 || resp > 3) return -1;
+    s->wfault_lo = lo;
+    s->wfault_hi = hi;
+    s->wfault_resp = resp;
+    return 0;
+}
+uint64_t syna_ddr_wbytes(void* h) { return static_cast<Sim*>(h)->w_bytes; }
+uint64_t syna_ddr_wbursts(void* h) { return static_cast<Sim*>(h)->aw_count; }
 const char* syna_ddr_violation(void* h) { return static_cast<Sim*>(h)->violation; }
 uint64_t syna_ddr_bursts(void* h) { return static_cast<Sim*>(h)->ar_count; }
 uint32_t syna_ddr_max_beats(void* h) { return static_cast<Sim*>(h)->ar_max_beats; }
@@ -338,7 +485,7 @@ int64_t syna_reg_read(void* h, uint32_t addr) {
 // stop_after_in >= 0: return right after that many input words were accepted
 // (for reset-in-the-middle tests), leaving the core busy.
 // Returns the number of output words, -1 on timeout (max_cycles), -2 if the
-// start was not accepted, -3 on an AXI read port violation (syna_ddr_violation).
+// start was not accepted, -3 on an AXI port violation (syna_ddr_violation).
 // *n_tap receives the number of tap records; *run_cycles the cycles from ap_start
 // written to the last output word.
 int syna_transfer(void* h, const uint32_t* in, int n_in, int tlast, uint32_t steps, uint32_t* out, int max_out,
