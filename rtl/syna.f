@@ -14,6 +14,8 @@ rtl/syna_conv_engine.v
 rtl/syna_stream_rx.v
 rtl/syna_stream_tx.v
 rtl/syna_axi_rd.v
+rtl/syna_axi_wr.v
+rtl/syna_mapdma.v
 rtl/syna_axil_regs.v
 rtl/syna_attention.v
 rtl/syna_core.v

@@ -47,6 +47,7 @@ module syna_conv_engine #(
     input  wire [3:0]     k,
     input  wire [1:0]     slog2,        // stride = 1 << slog2
     input  wire [2:0]     pad,
+    input  wire [2:0]     pad_y,        // the rows' padding (pad, or a band's: maps in DDR, docs/rtl.md)
     input  wire [FW-1:0]  g,            // output channel groups: ceil(Cout / P)
     input  wire [FW-1:0]  wbase,        // this layer's first weight word
     input  wire [FW-1:0]  kkg,          // K*K*G: weight words per input channel
@@ -91,7 +92,7 @@ module syna_conv_engine #(
     wire [GW-1:0] iy = fc ? {GW{1'b0}} : sy[GW-1:0];
     wire [GW-1:0] ix = fc ? {GW{1'b0}} : sx[GW-1:0];
     wire [GW-1:0] smask = (12'd1 << slog2) - 12'd1;
-    wire [GW-1:0] ey = iy + {9'b0, pad};
+    wire [GW-1:0] ey = iy + {9'b0, pad_y};
     wire [GW-1:0] ex = ix + {9'b0, pad};
     wire [GW-1:0] sho = (ho[GW-1:0] - 12'd1) << slog2;
     wire [GW-1:0] swo = (wo[GW-1:0] - 12'd1) << slog2;

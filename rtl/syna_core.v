@@ -17,6 +17,15 @@
 // tile k-1 computes from the other half; with SYNA_NBUF = 1 load k waits until tile k-1 is done.
 // The first loads start once the weights check (during the receive) has passed: they overlap the input stream.
 // In an on-chip build the port is tied off (ARVALID 0, RREADY 1) and GMEM_DW is unused.
+//
+// Spike maps in DDR (syna_cfg.vh defines SYNA_MAPS_DDR, with SYNA_WEIGHTS_DDR; docs/rtl.md "Spike maps in
+// DDR", syna_hw/spill.py): the input and every spike map live in the scratch buffer at SCRATCH_BASE; the
+// spike memory is a staging of one step (region A: the input rows a band needs, region B: the band's
+// output positions) filled and written back by syna_mapdma between the phases, through the read port
+// (shared with the tile loader, the read data routed by the owner of the command) and the write channels
+// (syna_axi_wr). The receive writes the input words to the INPUT region; the encoder replays frame t from
+// there into the input banks (one frame). A conv tile runs in bands of output rows (syna_bands.mem), each
+// all T steps; the accumulators / membranes hold one band of one tile.
 `default_nettype none
 // The interface names the interrupt port `interrupt` (docs/core-interface.md):
 /* verilator lint_off SYMRSVDWORD */
@@ -153,15 +162,30 @@ module syna_core #(
 `else
     localparam integer GAW = 49, HCB = 1, PGS = 1, AXB = 256, AXO = 4, AXF = 512;
 `endif
+`ifdef SYNA_MAPS_DDR
+    localparam integer MPS = 1;                           // spike maps in DDR
+    localparam [6:0] A_SBASE = SYNA_REG_SCRATCH_BASE;
+    localparam integer SPG = SYNA_SCR_PAGES;              // the scratch buffer's 4 KiB pages
+    localparam integer NBD = SYNA_NBAND, BDAW = SYNA_BDAW; // conv bands (syna_bands.mem)
+    localparam integer STS = SYNA_STATUS_SCRATCH;
+`else
+    localparam integer MPS = 0;
+    localparam [6:0] A_SBASE = 7'h50;
+    localparam integer SPG = 1, NBD = 1, BDAW = 1, STS = 6;
+`endif
+    localparam integer TWPF = T * SYNA_WPF;               // input words of an inference
+    localparam integer NWB = GMEM_DW / 32;                // 32-bit words of a beat
 
     wire clk = ap_clk;
     wire rst = !ap_rst_n;
 
     // ------------------------------------------------------------------ controller state
-    localparam [3:0] S_IDLE = 4'd0, S_RX = 4'd1, S_LOAD0 = 4'd2, S_LOAD1 = 4'd3, S_CONV = 4'd4, S_LIF = 4'd5,
-                     S_POOL = 4'd6, S_MERGE = 4'd7, S_FC = 4'd8, S_FCOUT = 4'd9, S_NEXT = 4'd10, S_SEND = 4'd11,
-                     S_WAIT = 4'd12, S_MLP = 4'd13, S_TILE = 4'd14, S_TLD = 4'd15;
-    reg  [3:0]     state;
+    localparam [4:0] S_IDLE = 5'd0, S_RX = 5'd1, S_LOAD0 = 5'd2, S_LOAD1 = 5'd3, S_CONV = 5'd4, S_LIF = 5'd5,
+                     S_POOL = 5'd6, S_MERGE = 5'd7, S_FC = 5'd8, S_FCOUT = 5'd9, S_NEXT = 5'd10, S_SEND = 5'd11,
+                     S_WAIT = 5'd12, S_MLP = 5'd13, S_TILE = 5'd14, S_TLD = 5'd15,
+                     // maps in DDR: a band's setup (ROM read, latch), a step's DMA jobs, a DMA job, write-back
+                     S_BAND = 5'd16, S_BAND1 = 5'd17, S_STEP = 5'd18, S_DWAIT = 5'd19, S_WB = 5'd20;
+    reg  [4:0]     state;
     reg  [LAW-1:0] layer;
     reg  [31:0]    t;
     reg            steps_ok, rx_short, rx_long, rx_range, sending;
@@ -183,12 +207,14 @@ module syna_core #(
     wire [31:0] idle_limit = idle_reg == 32'd0 ? SYNA_DEFAULT_IDLE_TIMEOUT : idle_reg;
     wire [31:0] model_hash;
     wire [63:0] weights_base;
+    wire [63:0] scratch_base;
     wire        accept = state == S_IDLE && ap_start;
     syna_axil_regs #(
         .A_CTRL(SYNA_REG_CTRL), .A_GIE(SYNA_REG_GIE), .A_IER(SYNA_REG_IER), .A_ISR(SYNA_REG_ISR),
         .A_STEPS(SYNA_REG_STEPS), .A_STATUS(SYNA_REG_STATUS), .A_CYCLES(SYNA_REG_CYCLES),
         .A_SATS(SYNA_REG_SATURATIONS), .A_HASH(SYNA_REG_MODEL_HASH), .A_VERSION(SYNA_REG_VERSION),
-        .A_IDLE(SYNA_REG_IDLE_TIMEOUT), .A_WBASE(A_WBASE), .HAS_WBASE(WDDR), .VERSION(SYNA_VERSION)
+        .A_IDLE(SYNA_REG_IDLE_TIMEOUT), .A_WBASE(A_WBASE), .HAS_WBASE(WDDR), .A_SBASE(A_SBASE), .HAS_SBASE(MPS),
+        .VERSION(SYNA_VERSION)
     ) u_regs (
         .clk(clk), .rst(rst),
         .awvalid(s_axi_control_AWVALID), .awready(s_axi_control_AWREADY), .awaddr(s_axi_control_AWADDR),
@@ -198,7 +224,7 @@ module syna_core #(
         .araddr(s_axi_control_ARADDR), .rvalid(s_axi_control_RVALID), .rready(s_axi_control_RREADY),
         .rdata(s_axi_control_RDATA), .rresp(s_axi_control_RRESP),
         .ap_start(ap_start), .accept(accept), .core_idle(state == S_IDLE), .core_done(core_done),
-        .steps(steps), .idle_timeout(idle_reg), .weights_base(weights_base), .status(last_status), .cycles(last_cycles), .saturations(last_sats),
+        .steps(steps), .idle_timeout(idle_reg), .weights_base(weights_base), .scratch_base(scratch_base), .status(last_status), .cycles(last_cycles), .saturations(last_sats),
         .model_hash(model_hash), .interrupt(interrupt)
     );
 
@@ -250,10 +276,14 @@ module syna_core #(
 
     // ------------------------------------------------------------------ memories
     // input banks: one per input channel, word = value at (t, y, x)
-    wire          rx_we;
-    wire [CW-1:0] rx_chan;
-    wire [IAW-1:0] rx_addr;
-    wire [IB-1:0] rx_val;
+    wire          rx_we, rq_we, rp_we;         // the bank writes: the receive's (on chip) or the replay's (maps in DDR)
+    wire [CW-1:0] rq_chan, rp_chan;
+    wire [IAW-1:0] rq_addr, rp_addr;
+    wire [IB-1:0] rq_val, rp_val;
+    wire [CW-1:0] rx_chan = MPS != 0 ? rp_chan : rq_chan;
+    wire [IAW-1:0] rx_addr = MPS != 0 ? rp_addr : rq_addr;
+    wire [IB-1:0] rx_val = MPS != 0 ? rp_val : rq_val;
+    assign rx_we = MPS != 0 ? rp_we : rq_we;
     wire          in_re;
     wire [IAW-1:0] in_raddr;
     wire [CIN*IB-1:0] in_rdata;
@@ -275,9 +305,16 @@ module syna_core #(
     wire [SAW-1:0] spk_raddr;
     wire [CMAX-1:0] spk_rdata;
     wire [SKW-1:0] spk_rk;                // the class of the map read: the output's (DDR tile read-modify-write), else the inputs'
+    // maps in DDR: the DMA (syna_mapdma) uses both ports while a job runs (state S_DWAIT), with the class dm_k
+    wire           dm_on = MPS != 0 && state == S_DWAIT;
+    wire           dm_swe, dm_sre;
+    wire [SAW-1:0] dm_swaddr, dm_sraddr;
+    wire [CMAX-1:0] dm_swdata;
+    reg  [SKW-1:0] dm_k;
     syna_spkmem #(.W(CMAX), .B(SYNA_SB), .D(SYNA_SD), .AW(SAW), .PAW(SYNA_SPAW), .KW(SKW)) u_spk (
-        .clk(clk), .we(spk_we), .waddr(spk_waddr), .wk(d_kout[SKW-1:0]), .wdata(spk_wdata), .re(spk_re),
-        .raddr(spk_raddr), .rk(spk_rk), .rdata(spk_rdata));
+        .clk(clk), .we(spk_we || (dm_on && dm_swe)), .waddr(dm_on ? dm_swaddr : spk_waddr),
+        .wk(dm_on ? dm_k : d_kout[SKW-1:0]), .wdata(dm_on ? dm_swdata : spk_wdata), .re(spk_re || (dm_on && dm_sre)),
+        .raddr(dm_on ? dm_sraddr : spk_raddr), .rk(dm_on ? dm_k : spk_rk), .rdata(spk_rdata));
 
     // weights, bias/threshold
     wire           w_re;
@@ -327,11 +364,12 @@ module syna_core #(
     wire rx_done, rx_err_short, rx_err_long, rx_err_range;
     syna_stream_rx #(.LANE(SYNA_LANE), .IB(IB), .CIN(CIN), .H(SYNA_H), .W(SYNA_W), .T(T), .WPF(SYNA_WPF),
                      .IAW(IAW), .CW(CW)) u_rx (
-        .clk(clk), .rst(rst), .start(accept), .store(steps == T), .idle_limit(idle_limit),
+        .clk(clk), .rst(rst), .start(accept), .store(steps == T && MPS == 0), .idle_limit(idle_limit),
+        .hold(iw_hold), .wtake(rx_wtake),
         .s_axis_tvalid(s_axis_in_TVALID), .s_axis_tready(s_axis_in_TREADY), .s_axis_tdata(s_axis_in_TDATA),
         .s_axis_tlast(s_axis_in_TLAST), .done(rx_done), .err_short(rx_err_short), .err_long(rx_err_long),
         .err_range(rx_err_range),
-        .in_we(rx_we), .in_chan(rx_chan), .in_addr(rx_addr), .in_val(rx_val));
+        .in_we(rq_we), .in_chan(rq_chan), .in_addr(rq_addr), .in_val(rq_val));
 
     // ------------------------------------------------------------------ conv engine
     reg            eng_start;
@@ -348,8 +386,9 @@ module syna_core #(
     syna_conv_engine #(.P(P), .WB(WB), .IB(IB), .CIN(CIN), .MW(MW), .DW(DW), .RAW(RAW), .WAW(WAW), .AAW(AAW),
                        .FW(FW)) u_eng (
         .clk(clk), .rst(rst), .start(eng_start), .enc(enc), .fc(is_fc), .dense(dbg_dense),
-        .scan_base(scan_ptr[RAW-1:0]), .scan_len(d_scan), .cin(d_cin), .w(d_w), .ho(d_ho), .wo(d_wo),
-        .k(d_k[3:0]), .slog2(d_slog2[1:0]), .pad(d_pad[2:0]), .g(g_e),
+        .scan_base(scan_ptr[RAW-1:0]), .scan_len(MPS != 0 ? e_scan : d_scan), .cin(d_cin), .w(d_w),
+        .ho(MPS != 0 && !is_fc ? e_ho : d_ho), .wo(d_wo),
+        .k(d_k[3:0]), .slog2(d_slog2[1:0]), .pad(d_pad[2:0]), .pad_y(MPS != 0 && !is_fc ? e_pady[2:0] : d_pad[2:0]), .g(g_e),
         .wbase(WDDR != 0 ? {FW{1'b0}} : d_wbase), .kkg(WDDR != 0 ? e_kkg : d_kkg), .kg(WDDR != 0 ? e_kg : d_kg),
         .sg(WDDR != 0 ? e_sg : d_sg), .skg(WDDR != 0 ? e_skg : d_skg), .wog(WDDR != 0 ? e_wog : d_wog),
         .busy(eng_busy), .done(eng_done),
@@ -445,10 +484,10 @@ module syna_core #(
     always @* begin
         ctl_spk_re = 1'b0;
         ctl_spk_raddr = {SAW{1'b0}};
-        if (state == S_POOL && pt != T) begin
+        if (state == S_POOL && pt != p_end) begin
             ctl_spk_re = p_in;
             ctl_spk_raddr = d_ina[SAW-1:0] + ptb[SAW-1:0] + piy[SAW-1:0] * d_w[SAW-1:0] + pix[SAW-1:0];
-        end else if (state == S_MERGE && n != 2 * d_thw) begin
+        end else if (state == S_MERGE && n != m_end) begin
             ctl_spk_re = 1'b1;
             ctl_spk_raddr = (n[0] ? d_inb[SAW-1:0] : d_ina[SAW-1:0]) + n[SAW:1];
         end else if (WDDR != 0 && state == S_LIF && n != nlif_e && cg == 0) begin
@@ -513,13 +552,14 @@ module syna_core #(
                            | ((steps_ok ? 32'd0 : 32'd1) << SYNA_STATUS_STEPS_MISMATCH)
                            | ((rx_range ? 32'd1 : 32'd0) << SYNA_STATUS_INPUT_RANGE)
                            | ((ddr_err ? 32'd1 : 32'd0) << SYNA_STATUS_WEIGHTS)
-                           | ((sat_count != 0 && !ddr_err ? 32'd1 : 32'd0) << SYNA_STATUS_SATURATED);
+                           | ((scr_err ? 32'd1 : 32'd0) << STS)
+                           | ((sat_count != 0 && !ddr_err && !scr_err ? 32'd1 : 32'd0) << SYNA_STATUS_SATURATED);
     localparam integer OIW = $clog2(NOUT + 1);
     wire [OIW-1:0] tx_idx;
     reg  [31:0]    tx_data;
     reg            tx_start;
     // a weights error ends the inference where it is: what was computed is not sent (the contract's packet)
-    wire tx_wipe = last_status[SYNA_STATUS_WEIGHTS];
+    wire tx_wipe = last_status[SYNA_STATUS_WEIGHTS] || (MPS != 0 && last_status[STS]);
     always @* begin
         if (tx_idx < NCLS + NS && tx_wipe) tx_data = 32'd0;
         else if (tx_idx < NCLS) tx_data = scores[tx_idx];
@@ -542,6 +582,191 @@ module syna_core #(
     assign tap_word = spk_wdata;
     assign dbg_busy = state != S_IDLE;
 
+    // ------------------------------------------------------------------ maps in DDR: plan ROMs, DMA, writers
+    // syna_spill.mem, one word per layer (32-bit fields, field 0 lowest): in_off, inb_off, out_off, in_step,
+    // out_step, in_pw, out_pw, band0, nband -- scratch byte offsets of the input map(s) and the output map,
+    // bytes of a step, 32-bit words per position, the layer's first band in syna_bands.mem and its bands.
+    // syna_bands.mem, one word per band: out_row (byte offset of its first output row in a step), out_npos
+    // (its output positions), in_row, in_npos (the input rows it reads: byte offset, positions), scan0 (the
+    // encoder's first input position), ny (its output rows), pad_y (the engine's row padding for it),
+    // tap_off (y0 * Wo).
+    wire           rd_cmd_ready, rd_busy, rd_done, rd_err_resp, rd_err_cmd;
+    wire           rd_valid, rd_last;
+    wire [GMEM_DW-1:0] rd_data;
+    reg            scr_err;               // STATUS scratch
+    reg  [1:0]     jn;                    // the step's DMA job (3: the write-back)
+    reg  [BDAW-1:0] bidx;                 // the band (syna_bands.mem word)
+    reg  [FW-1:0]  e_scan, e_ho;
+    reg  [3:0]     e_pady;
+    reg  [31:0]    tap_base;              // the tap index of the step's (band's) first output position
+    reg            dm_start, dm_fin, rp_fin;
+    reg  [1:0]     dm_mode;
+    reg  [GAW-1:0] dm_addr;
+    reg  [31:0]    dm_npos;
+    reg  [5:0]     dm_pw;
+    reg  [SAW-1:0] dm_base;
+    wire [287:0]   spdesc;
+    wire [255:0]   bddesc;
+    generate
+        if (MPS != 0) begin : g_spill_rom
+            syna_mem #(.W(288), .D(NL), .AW(LAW), .HAS_INIT(1), .INIT_FILE("syna_spill.mem")) u_spill (
+                .clk(clk), .we(1'b0), .waddr({LAW{1'b0}}), .wdata(288'd0), .re(1'b1), .raddr(layer), .rdata(spdesc));
+            syna_mem #(.W(256), .D(NBD), .AW(BDAW), .HAS_INIT(1), .INIT_FILE("syna_bands.mem")) u_bands (
+                .clk(clk), .we(1'b0), .waddr({BDAW{1'b0}}), .wdata(256'd0), .re(1'b1), .raddr(bidx), .rdata(bddesc));
+        end else begin : g_no_spill_rom
+            assign spdesc = 288'd0;
+            assign bddesc = 256'd0;
+        end
+    endgenerate
+    wire [31:0]    sp_ina = spdesc[31:0], sp_inb = spdesc[63:32], sp_out = spdesc[95:64];
+    wire [31:0]    sp_istep = spdesc[127:96], sp_ostep = spdesc[159:128], sp_ipw = spdesc[191:160];
+    wire [31:0]    sp_opw = spdesc[223:192], sp_band0 = spdesc[255:224], sp_nband = spdesc[287:256];
+    wire [31:0]    bd_orow = bddesc[31:0], bd_onpos = bddesc[63:32], bd_irow = bddesc[95:64];
+    wire [31:0]    bd_inpos = bddesc[127:96], bd_scan0 = bddesc[159:128], bd_ny = bddesc[191:160];
+    wire [31:0]    bd_pady = bddesc[223:192], bd_tapoff = bddesc[255:224];
+    wire           is_conv = d_kind == SYNA_KIND_CONV;
+    wire [31:0]    p_end = MPS != 0 ? 32'd1 : T;                     // pool: steps of one run
+    wire [31:0]    m_end = MPS != 0 ? 2 * {{(32 - FW){1'b0}}, d_hw} : 2 * {{(32 - FW){1'b0}}, d_thw};
+    // the scratch check at accept: SCRATCH_BASE set, 4 KiB-aligned, the buffer inside the port's address bits
+    wire           sb_bad = scratch_base == 64'd0 || |scratch_base[11:0] || |scratch_base[63:GAW]
+                          || ({1'b0, scratch_base[63:12]} + SPG) > (53'd1 << (GAW - 12));
+    // the DMA jobs of a step (jn 0..2, S_STEP), and the write-back's address (S_WB)
+    wire [GAW-1:0] sb = scratch_base[GAW-1:0];
+    wire [31:0]    t_in = t * sp_istep, t_out = t * sp_ostep;
+    reg            job_any, job_raw, job_kout;
+    reg  [1:0]     job_mode;
+    reg  [GAW-1:0] job_addr;
+    reg  [31:0]    job_npos;
+    reg  [5:0]     job_pw;
+    reg  [SAW-1:0] job_base;
+    always @* begin
+        job_any = 1'b0; job_raw = 1'b0; job_kout = 1'b0; job_mode = 2'd0;
+        job_addr = sb + {{(GAW - 32){1'b0}}, sp_ina + t_in};
+        job_npos = {{(32 - FW){1'b0}}, d_hw};
+        job_pw = sp_ipw[5:0];
+        job_base = d_ina[SAW-1:0];
+        if (jn == 2'd0) begin                       // the input map's step (rows), or the encoder's frame
+            job_any = 1'b1;
+            if (is_conv && enc) begin
+                job_raw = 1'b1;
+                job_mode = 2'd2;
+                job_npos = SYNA_WPF;
+            end else if (is_conv) begin
+                job_addr = sb + {{(GAW - 32){1'b0}}, sp_ina + t_in + bd_irow};
+                job_npos = bd_inpos;
+            end
+        end else if (jn == 2'd1 && is_conv && g0_r != {FW{1'b0}}) begin   // a later tile: the lanes so far
+            job_any = 1'b1;
+            job_kout = 1'b1;
+            job_addr = sb + {{(GAW - 32){1'b0}}, sp_out + t_out + bd_orow};
+            job_npos = bd_onpos;
+            job_pw = sp_opw[5:0];
+            job_base = d_out[SAW-1:0];
+        end else if (jn == 2'd1 && d_kind == SYNA_KIND_MERGE) begin       // the merge's second input
+            job_any = 1'b1;
+            job_addr = sb + {{(GAW - 32){1'b0}}, sp_inb + t_in};
+            job_base = d_inb[SAW-1:0];
+        end
+    end
+    wire [GAW-1:0] wb_addr = sb + {{(GAW - 32){1'b0}}, sp_out + t_out + (is_conv ? bd_orow : 32'd0)};
+
+    // the DMA and its two masters' client ports (the read master below, shared with the tile loader)
+    wire           dm_done, dm_err, dm_busy;
+    wire           dm_rc_valid, dm_rc_ready, dm_take, dm_wc_valid, dm_w_valid, dm_x_valid, dm_x_last;
+    wire [GAW-1:0] dm_rc_addr, dm_wc_addr;
+    wire [31:0]    dm_rc_len, dm_wc_len, dm_x_data;
+    wire [GMEM_DW-1:0] dm_w_data;
+    wire           rd_own_dm;             // the read master's command is the DMA's
+    wire           wr_cmd_ready, wr_done, wr_err_resp, wr_err_cmd, wr_in_ready;
+    wire           rp_done, rp_ready;
+    reg            rp_start;
+    // the INPUT writer (during the receive): the input words, packed into beats, to scratch INPUT
+    reg            iw_cv, iw_act, iw_bv, iw_pad, iw_err;
+    reg  [31:0]    iw_cnt;
+    reg  [7:0]     iw_n;
+    reg  [GMEM_DW-1:0] iw_beat;
+    wire           rx_wtake;
+    wire           iw_hold = MPS != 0 && iw_act && iw_bv;
+    wire           iw_idle = !iw_cv && !iw_act;
+    wire           iw_own = state == S_RX;
+    generate
+        if (MPS != 0) begin : g_mapdma
+            syna_mapdma #(.W(CMAX), .DW(GMEM_DW), .GAW(GAW), .SAW(SAW)) u_dma (
+                .clk(clk), .rst(rst), .start(dm_start), .mode(dm_mode), .addr(dm_addr), .npos(dm_npos), .pw(dm_pw),
+                .base(dm_base), .done(dm_done), .err(dm_err), .busy(dm_busy),
+                .rc_valid(dm_rc_valid), .rc_ready(dm_rc_ready), .rc_addr(dm_rc_addr), .rc_len(dm_rc_len),
+                .rd_valid(rd_valid && rd_own_dm), .rd_data(rd_data), .rd_take(dm_take),
+                .rd_done(rd_done && rd_own_dm), .rd_err(rd_err_resp || rd_err_cmd),
+                .wc_valid(dm_wc_valid), .wc_ready(wr_cmd_ready && !iw_own), .wc_addr(dm_wc_addr), .wc_len(dm_wc_len),
+                .w_valid(dm_w_valid), .w_ready(wr_in_ready && !iw_own), .w_data(dm_w_data),
+                .wr_done(wr_done && !iw_own), .wr_err(wr_err_resp || wr_err_cmd),
+                .s_we(dm_swe), .s_waddr(dm_swaddr), .s_wdata(dm_swdata), .s_re(dm_sre), .s_raddr(dm_sraddr),
+                .s_rdata(spk_rdata),
+                .x_valid(dm_x_valid), .x_ready(rp_ready), .x_data(dm_x_data), .x_last(dm_x_last));
+            // the encoder's frame replayed from INPUT into the input banks (one frame, the receive's unpacking)
+            wire rp_s, rp_l, rp_r, rp_wt;
+            syna_stream_rx #(.LANE(SYNA_LANE), .IB(IB), .CIN(CIN), .H(SYNA_H), .W(SYNA_W), .T(1), .WPF(SYNA_WPF),
+                             .IAW(IAW), .CW(CW)) u_rp (
+                .clk(clk), .rst(rst), .start(rp_start), .store(1'b1), .idle_limit(32'hffff_ffff), .hold(1'b0),
+                .wtake(rp_wt), .s_axis_tvalid(dm_x_valid), .s_axis_tready(rp_ready), .s_axis_tdata(dm_x_data),
+                .s_axis_tlast(dm_x_last), .done(rp_done), .err_short(rp_s), .err_long(rp_l), .err_range(rp_r),
+                .in_we(rp_we), .in_chan(rp_chan), .in_addr(rp_addr), .in_val(rp_val));
+            wire unused_rp = &{1'b0, rp_s, rp_l, rp_r, rp_wt, dm_busy};
+        end else begin : g_no_mapdma
+            assign {dm_done, dm_err, dm_busy, dm_rc_valid, dm_take, dm_wc_valid, dm_w_valid, dm_x_valid, dm_x_last} = 9'd0;
+            assign dm_rc_addr = {GAW{1'b0}};
+            assign dm_wc_addr = {GAW{1'b0}};
+            assign {dm_rc_len, dm_wc_len, dm_x_data} = 96'd0;
+            assign dm_w_data = {GMEM_DW{1'b0}};
+            assign {dm_swe, dm_sre} = 2'd0;
+            assign dm_swaddr = {SAW{1'b0}};
+            assign dm_sraddr = {SAW{1'b0}};
+            assign dm_swdata = {CMAX{1'b0}};
+            assign {rp_done, rp_ready, rp_we} = 3'd0;
+            assign rp_chan = {CW{1'b0}};
+            assign rp_addr = {IAW{1'b0}};
+            assign rp_val = {IB{1'b0}};
+        end
+    endgenerate
+    always @(posedge clk) begin
+        rp_start <= 1'b0;
+        if (rst) begin
+            iw_cv <= 1'b0;
+            iw_act <= 1'b0;
+            iw_bv <= 1'b0;
+            iw_pad <= 1'b0;
+            iw_err <= 1'b0;
+        end else begin
+            if (MPS != 0 && state == S_STEP && job_any && job_raw) rp_start <= 1'b1;
+            if (accept) begin                     // a receive: the INPUT write, if the scratch can be used
+                iw_cv <= MPS != 0 && !sb_bad && steps == T;
+                iw_act <= MPS != 0 && !sb_bad && steps == T;
+                iw_bv <= 1'b0;
+                iw_pad <= 1'b0;
+                iw_err <= 1'b0;
+                iw_cnt <= 32'd0;
+                iw_n <= 8'd0;
+            end
+            if (iw_cv && iw_own && wr_cmd_ready) iw_cv <= 1'b0;
+            if (iw_bv && iw_own && wr_in_ready) iw_bv <= 1'b0;
+            if (iw_act && rx_done) iw_pad <= 1'b1;            // a short receive: zeros for the words missing
+            if (iw_act && iw_cnt != TWPF && ((rx_wtake && !iw_bv) || (iw_pad && !iw_bv && !rx_wtake))) begin
+                iw_beat[iw_n * 32 +: 32] <= rx_wtake ? s_axis_in_TDATA : 32'd0;
+                iw_cnt <= iw_cnt + 32'd1;
+                if (iw_n == NWB - 1 || iw_cnt + 32'd1 == TWPF) begin
+                    iw_bv <= 1'b1;
+                    iw_n <= 8'd0;
+                end else begin
+                    iw_n <= iw_n + 8'd1;
+                end
+            end
+            if (iw_act && iw_own && wr_done) begin
+                iw_act <= 1'b0;
+                iw_err <= wr_err_resp || wr_err_cmd;
+            end
+        end
+    end
+
     // ------------------------------------------------------------------ weights in DDR: the tile loader
     // It walks syna_tiles.mem (load k: image byte offset w_offset + g0 * w_block_bytes, tg * w_block_bytes
     // bytes, rows and block rows of a lane group, tg; docs/rtl.md "Weights in DDR") once the weights check
@@ -560,7 +785,8 @@ module syna_core #(
     reg            hc_sent, hc_done;      // the weights check (below): its command sent, it is over
     reg            ld_err, ddr_err, tx_fin;   // ddr_err: STATUS weights (the check failed, or a read did)
     wire           cp_hold = state == S_CONV || state == S_LIF || state == S_FC || state == S_FCOUT
-                          || state == S_MLP;
+                          || state == S_MLP || state == S_BAND || state == S_BAND1 || state == S_STEP
+                          || state == S_DWAIT || state == S_WB;
     wire           ld_run = state != S_IDLE && state != S_SEND;
     wire [31:0]    ld_limit = cp_k + NBUF - (cp_hold ? 32'd1 : 32'd0);
     // the loads start once the weights check (below) has passed
@@ -578,15 +804,24 @@ module syna_core #(
     endgenerate
     wire [31:0]    tl_off = tdesc[31:0], tl_len = tdesc[63:32], tl_rows = tdesc[95:64];
     wire [31:0]    tl_blk = tdesc[127:96], tl_tg = tdesc[159:128];
-    wire           rd_cmd_ready, rd_busy, rd_done, rd_err_resp, rd_err_cmd;
-    wire           rd_valid, rd_last;
-    wire [GMEM_DW-1:0] rd_data;
     wire [GMEM_DW/8-1:0] rd_keep;
     reg  [RPBW-1:0] ld_sub;               // row within the beat
     reg  [31:0]    ld_row;                // row within the lane group's block
     reg  [31:0]    ld_j;                  // lane group within the tile
     reg  [31:0]    ld_addr;               // buffer row of (ld_row, ld_j)
     wire           rd_take = rd_valid && (ld_sub == RPB - 1);
+    // the read master's clients: the weights check and the tile loader first, then the map DMA; the data and
+    // the end of a command go to the client whose command was taken (rd_own: the DMA's)
+    wire           rd_mine = lst == L_CMD || (hc_cmd && !hc_sent);
+    reg            rd_own;
+    assign         rd_own_dm = rd_own;
+    assign         dm_rc_ready = rd_cmd_ready && !rd_mine;
+    always @(posedge clk) begin
+        if (rst) rd_own <= 1'b0;
+        else if (rd_cmd_ready && (rd_mine || dm_rc_valid)) rd_own <= !rd_mine;
+    end
+    wire           ld_rvalid = rd_valid && !rd_own;
+    wire           ld_rdone = rd_done && !rd_own;
     // The weights check (docs/core-interface.md, STATUS weights), at accept: WEIGHTS_BASE 4 KiB-aligned
     // and base + the image's pages inside the port's GAW address bits, else no read at all; then, while the
     // input is received (S_RX), one command reads the image's first HCB beats and compares them with
@@ -600,17 +835,20 @@ module syna_core #(
     wire [GAW-1:0] cmd_addr = hc_cmd ? weights_base[GAW-1:0] : weights_base[GAW-1:0] + {{(GAW - 32){1'b0}}, tl_off};
     wire [31:0]    cmd_len = hc_cmd ? HCB * (GMEM_DW / 8) : tl_len;
     wire           wb_too_high = |weights_base[63:GAW];
-    assign dbg_stall = state == S_TLD && ld_k <= cp_k;   // waiting for the tile's load (not the hand-over cycle)
+    // waiting for the tile's load (not the hand-over cycle), or (maps in DDR) for a map DMA job
+    assign dbg_stall = (state == S_TLD && ld_k <= cp_k) || (MPS != 0 && state == S_DWAIT);
     generate
         if (WDDR != 0) begin : g_axi
             wire [GAW-1:0] araddr;
             wire           arlock;
             syna_axi_rd #(.DATA_WIDTH(GMEM_DW), .ADDR_WIDTH(GAW), .ID_WIDTH(1), .LEN_WIDTH(32), .MAX_BURST(AXB),
                           .MAX_OUTSTANDING(AXO), .FIFO_DEPTH(AXF)) u_rd (
-                .clk(clk), .rst(rst), .cmd_valid(lst == L_CMD || (hc_cmd && !hc_sent)),
+                .clk(clk), .rst(rst), .cmd_valid(rd_mine || dm_rc_valid),
                 .cmd_ready(rd_cmd_ready),
-                .cmd_addr(cmd_addr), .cmd_len(cmd_len), .busy(rd_busy), .done(rd_done), .err_resp(rd_err_resp),
-                .err_cmd(rd_err_cmd), .out_valid(rd_valid), .out_ready(rd_take || hc_take), .out_data(rd_data),
+                .cmd_addr(rd_mine ? cmd_addr : dm_rc_addr), .cmd_len(rd_mine ? cmd_len : dm_rc_len), .busy(rd_busy),
+                .done(rd_done), .err_resp(rd_err_resp),
+                .err_cmd(rd_err_cmd), .out_valid(rd_valid), .out_ready(((rd_take || hc_take) && !rd_own) || (dm_take && rd_own)),
+                .out_data(rd_data),
                 .out_keep(rd_keep), .out_last(rd_last),
                 .m_axi_arid(m_axi_gmem_ARID), .m_axi_araddr(araddr), .m_axi_arlen(m_axi_gmem_ARLEN),
                 .m_axi_arsize(m_axi_gmem_ARSIZE), .m_axi_arburst(m_axi_gmem_ARBURST), .m_axi_arlock(arlock),
@@ -646,7 +884,26 @@ module syna_core #(
     // ------------------------------------------------------------------ the write channels
     // Only a maps-in-DDR build writes (the scratch buffer); elsewhere they are idle.
     generate
-        if (1) begin : g_no_axi_wr
+        if (MPS != 0) begin : g_axi_wr
+            wire [GAW-1:0] awaddr;
+            wire           awlock;
+            syna_axi_wr #(.DATA_WIDTH(GMEM_DW), .ADDR_WIDTH(GAW), .ID_WIDTH(1), .LEN_WIDTH(32), .MAX_BURST(AXB),
+                          .MAX_OUTSTANDING(AXO)) u_wr (
+                .clk(clk), .rst(rst), .cmd_valid(iw_own ? iw_cv : dm_wc_valid), .cmd_ready(wr_cmd_ready),
+                .cmd_addr(iw_own ? sb : dm_wc_addr), .cmd_len(iw_own ? TWPF * 4 : dm_wc_len), .busy(),
+                .done(wr_done), .err_resp(wr_err_resp), .err_cmd(wr_err_cmd),
+                .in_valid(iw_own ? iw_bv : dm_w_valid), .in_ready(wr_in_ready), .in_data(iw_own ? iw_beat : dm_w_data),
+                .m_axi_awid(m_axi_gmem_AWID), .m_axi_awaddr(awaddr), .m_axi_awlen(m_axi_gmem_AWLEN),
+                .m_axi_awsize(m_axi_gmem_AWSIZE), .m_axi_awburst(m_axi_gmem_AWBURST), .m_axi_awlock(awlock),
+                .m_axi_awcache(m_axi_gmem_AWCACHE), .m_axi_awprot(m_axi_gmem_AWPROT), .m_axi_awqos(m_axi_gmem_AWQOS),
+                .m_axi_awvalid(m_axi_gmem_AWVALID), .m_axi_awready(m_axi_gmem_AWREADY),
+                .m_axi_wdata(m_axi_gmem_WDATA), .m_axi_wstrb(m_axi_gmem_WSTRB), .m_axi_wlast(m_axi_gmem_WLAST),
+                .m_axi_wvalid(m_axi_gmem_WVALID), .m_axi_wready(m_axi_gmem_WREADY), .m_axi_bid(m_axi_gmem_BID),
+                .m_axi_bresp(m_axi_gmem_BRESP), .m_axi_bvalid(m_axi_gmem_BVALID), .m_axi_bready(m_axi_gmem_BREADY));
+            assign m_axi_gmem_AWADDR = {{(64 - GAW){1'b0}}, awaddr};
+            assign m_axi_gmem_AWLOCK = {1'b0, awlock};
+        end else begin : g_no_axi_wr
+            assign {wr_cmd_ready, wr_done, wr_err_resp, wr_err_cmd, wr_in_ready} = 5'd0;
             assign m_axi_gmem_AWADDR = 64'd0;
             assign m_axi_gmem_AWLEN = 8'd0;
             assign m_axi_gmem_AWSIZE = 3'd0;
@@ -696,7 +953,7 @@ module syna_core #(
                 end
                 L_CMD: if (rd_cmd_ready) lst <= L_DATA;
                 default: begin                    // L_DATA
-                    if (rd_valid) begin
+                    if (ld_rvalid) begin
                         ld_we <= ld_row < tl_rows;
                         ld_waddr <= ld_addr[WBAW-1:0] + (ld_bank ? WD_OFF : {WBAW{1'b0}});
                         ld_wdata <= ld_row_data;
@@ -710,7 +967,7 @@ module syna_core #(
                             ld_addr <= ld_addr + tl_tg;
                         end
                     end
-                    if (rd_done) begin
+                    if (ld_rdone) begin
                         if (rd_err_resp || rd_err_cmd) ld_err <= 1'b1;
                         else ld_k <= ld_k + 1;
                         lst <= L_IDLE;
@@ -725,6 +982,7 @@ module syna_core #(
             end
         end
     endgenerate
+
 
     // ------------------------------------------------------------------ the schedule
     integer i;
@@ -757,7 +1015,10 @@ module syna_core #(
             cbank <= 1'b0;
             tx_fin <= 1'b0;
             new_mask <= {CMAX{1'b1}};
+            scr_err <= 1'b0;
+            dm_start <= 1'b0;
         end else begin
+            dm_start <= 1'b0;
             eng_start <= 1'b0;
             tx_start <= 1'b0;
             spk_we <= 1'b0;
@@ -768,6 +1029,7 @@ module syna_core #(
                     state <= S_RX;
                     // DDR: the weights check; misaligned or outside the address space: failed, nothing read
                     ddr_err <= WDDR != 0 && (wb_misaligned || wb_outside);
+                    scr_err <= MPS != 0 && sb_bad;
                     hc_done <= WDDR == 0 || wb_misaligned || wb_outside;
                     hc_sent <= 1'b0;
                     hc_beat <= 6'd0;
@@ -798,10 +1060,11 @@ module syna_core #(
                         if (rd_err_resp || rd_err_cmd) ddr_err <= 1'b1;
                     end
                     // both done (the on-chip core: the receive alone, as before)
-                    if ((rx_done || rx_fin) && hc_done) begin
+                    if (iw_err) scr_err <= 1'b1;
+                    if ((rx_done || rx_fin) && hc_done && iw_idle) begin
                         rx_fin <= 1'b0;
                         if ((rx_done ? (rx_err_short || rx_err_long || rx_err_range) : (rx_short || rx_long || rx_range))
-                            || !steps_ok || ddr_err) begin
+                            || !steps_ok || ddr_err || scr_err || iw_err) begin
                             state <= S_SEND;
                         end else begin
                             state <= S_WAIT;
@@ -829,10 +1092,12 @@ module syna_core #(
                     ipos <= 32'd0;
                     g0_r <= {FW{1'b0}};
                     new_mask <= {CMAX{1'b1}};
+                    jn <= 2'd0;
+                    tap_base <= 32'd0;
                     case (d_kind)
                         SYNA_KIND_CONV: if (WDDR != 0) state <= S_TILE; else begin state <= S_CONV; eng_start <= 1'b1; end
-                        SYNA_KIND_POOL: state <= S_POOL;
-                        SYNA_KIND_MERGE: state <= S_MERGE;
+                        SYNA_KIND_POOL: state <= MPS != 0 ? S_STEP : S_POOL;
+                        SYNA_KIND_MERGE: state <= MPS != 0 ? S_STEP : S_MERGE;
                         default: if (WDDR != 0) state <= S_TILE; else begin state <= S_FC; eng_start <= 1'b1; end
                     endcase
                 end
@@ -860,7 +1125,7 @@ module syna_core #(
                             spk_we <= 1'b1;
                             spk_waddr <= d_out[SAW-1:0] + out_ptr[SAW-1:0];
                             spk_wdata <= spike_word;
-                            tap_idx <= out_ptr;
+                            tap_idx <= tap_base + out_ptr;
                             out_ptr <= out_ptr + 1;
                         end
                     end
@@ -871,6 +1136,8 @@ module syna_core #(
                         end else if (t + 1 == T && p_pool) begin      // attention: MLP, then pass 2 from t = 0
                             state <= S_MLP;
                             mlp_go <= 1'b1;
+                        end else if (MPS != 0) begin                   // maps in DDR: write the band back
+                            state <= S_WB;
                         end else if (t + 1 == T && more_tiles) begin   // DDR: the layer's next tile
                             g0_r <= g0_r + tg_r;
                             state <= S_TILE;
@@ -900,11 +1167,11 @@ module syna_core #(
                     end
                 end
                 S_POOL: begin
-                    l1_valid <= pt != T;
+                    l1_valid <= pt != p_end;
                     l1_first <= pky == 0 && pkx == 0;
                     l1_last <= p_lastwin;
-                    l1_pin <= p_in && pt != T;
-                    if (pt != T) begin
+                    l1_pin <= p_in && pt != p_end;
+                    if (pt != p_end) begin
                         if (pkx + 1 != d_k) pkx <= pkx + 1;
                         else begin
                             pkx <= 32'd0;
@@ -928,28 +1195,34 @@ module syna_core #(
                         spk_we <= 1'b1;
                         spk_waddr <= d_out[SAW-1:0] + out_ptr[SAW-1:0];
                         spk_wdata <= pooled;
-                        tap_idx <= out_ptr;
+                        tap_idx <= tap_base + out_ptr;
                         out_ptr <= out_ptr + 1;
                     end
-                    if (pt == T && !l1_valid && !spk_we) state <= S_NEXT;
+                    if (pt == p_end && !l1_valid && !spk_we) state <= MPS != 0 ? S_WB : S_NEXT;
                 end
                 S_MERGE: begin
-                    l1_valid <= n != 2 * d_thw;
+                    l1_valid <= n != m_end;
                     l1_last <= n[0];
-                    if (n != 2 * d_thw) n <= n + 1;
+                    if (n != m_end) n <= n + 1;
                     if (l1_valid && !l1_last) merge_a <= spk_rdata;
                     if (l1_valid && l1_last) begin
                         spk_we <= 1'b1;
                         spk_waddr <= d_out[SAW-1:0] + out_ptr[SAW-1:0];
                         spk_wdata <= merged;
-                        tap_idx <= out_ptr;
+                        tap_idx <= tap_base + out_ptr;
                         out_ptr <= out_ptr + 1;
                     end
-                    if (n == 2 * d_thw && !l1_valid && !spk_we) state <= S_NEXT;
+                    if (n == m_end && !l1_valid && !spk_we) state <= MPS != 0 ? S_WB : S_NEXT;
                 end
                 S_FC: if (eng_done) begin
-                    state <= S_FCOUT;
-                    n <= 32'd0;
+                    if (MPS != 0 && t + 1 != T) begin       // maps in DDR: the fc's next input step
+                        t <= t + 1;
+                        jn <= 2'd0;
+                        state <= S_STEP;
+                    end else begin
+                        state <= S_FCOUT;
+                        n <= 32'd0;
+                    end
                 end
                 S_FCOUT: begin
                     l1_valid <= fco_issue;
@@ -984,7 +1257,7 @@ module syna_core #(
                         sending <= 1'b1;
                         tx_start <= 1'b1;
                         last_cycles <= cyc + NOUT;
-                        last_sats <= ddr_err ? 32'd0 : sat_count;
+                        last_sats <= (ddr_err || scr_err) ? 32'd0 : sat_count;
                         last_status <= status_now;
                     end
                     if (core_done) tx_fin <= 1'b1;
@@ -1016,12 +1289,95 @@ module syna_core #(
                     if (ld_k > cp_k) begin
                         cp_k <= cp_k + 1;
                         cbank <= NBUF > 1 && cp_k[0];
-                        state <= is_fc ? S_FC : S_CONV;
-                        eng_start <= 1'b1;
+                        if (MPS != 0) begin                 // maps in DDR: the fc's steps, a conv tile's bands
+                            state <= is_fc ? S_STEP : S_BAND;
+                            bidx <= sp_band0[BDAW-1:0];
+                            jn <= 2'd0;
+                        end else begin
+                            state <= is_fc ? S_FC : S_CONV;
+                            eng_start <= 1'b1;
+                        end
                     end else if (ld_err) begin
                         ddr_err <= 1'b1;                // STATUS weights: the rest is not computed
                         state <= S_SEND;
                     end
+                end
+                S_BAND: state <= S_BAND1;               // maps in DDR: the band ROM reads word bidx
+                S_BAND1: begin
+                    e_nlif <= bd_onpos * tg_r;
+                    e_ho <= bd_ny[FW-1:0];
+                    e_pady <= bd_pady[3:0];
+                    t <= 32'd0;
+                    jn <= 2'd0;
+                    state <= S_STEP;
+                end
+                S_STEP: begin                           // maps in DDR: the step's next DMA job, or its compute
+                    n <= 32'd0;
+                    cg <= 32'd0;
+                    pos <= 32'd0;
+                    out_ptr <= 32'd0;
+                    ipos <= 32'd0;
+                    pt <= 32'd0; ptb <= 32'd0; poy <= 32'd0; pox <= 32'd0; pky <= 32'd0; pkx <= 32'd0;
+                    l1_valid <= 1'b0;
+                    tap_base <= t * {{(32 - FW){1'b0}}, d_howo} + (is_conv ? bd_tapoff : 32'd0);
+                    scan_ptr <= enc ? bd_scan0 : {{(32 - FW){1'b0}}, d_ina};
+                    e_scan <= is_fc ? d_hw : bd_inpos[FW-1:0];
+                    if (job_any) begin
+                        state <= S_DWAIT;
+                        dm_start <= 1'b1;
+                        dm_fin <= 1'b0;
+                        rp_fin <= !job_raw;
+                        dm_k <= job_kout ? d_kout[SKW-1:0] : d_kin[SKW-1:0];
+                        dm_mode <= job_mode; dm_addr <= job_addr; dm_npos <= job_npos; dm_pw <= job_pw;
+                        dm_base <= job_base;
+                    end else begin
+                        case (d_kind)
+                            SYNA_KIND_POOL: state <= S_POOL;
+                            SYNA_KIND_MERGE: state <= S_MERGE;
+                            SYNA_KIND_CONV: begin state <= S_CONV; eng_start <= 1'b1; end
+                            default: begin state <= S_FC; eng_start <= 1'b1; end
+                        endcase
+                    end
+                end
+                S_DWAIT: begin                          // maps in DDR: a DMA job (and the replay of a frame)
+                    if (dm_done) dm_fin <= 1'b1;
+                    if (rp_done) rp_fin <= 1'b1;
+                    if (dm_done && dm_err) begin
+                        scr_err <= 1'b1;                // STATUS scratch: the rest is not computed
+                        state <= S_SEND;
+                    end else if ((dm_done || dm_fin) && (rp_done || rp_fin)) begin
+                        if (jn == 2'd3) begin           // the write-back is over: the next step, band, tile
+                            jn <= 2'd0;
+                            if (t + 1 != T) begin
+                                t <= t + 1;
+                                state <= S_STEP;
+                            end else if (is_conv && bidx + 1'b1 != sp_band0[BDAW-1:0] + sp_nband[BDAW-1:0]) begin
+                                bidx <= bidx + 1'b1;
+                                state <= S_BAND;
+                            end else if (is_conv && more_tiles) begin
+                                g0_r <= g0_r + tg_r;
+                                state <= S_TILE;
+                            end else begin
+                                state <= S_NEXT;
+                            end
+                        end else begin
+                            jn <= jn + 2'd1;
+                            state <= S_STEP;
+                        end
+                    end
+                end
+                S_WB: begin                             // maps in DDR: write the step's output back
+                    jn <= 2'd3;
+                    state <= S_DWAIT;
+                    dm_start <= 1'b1;
+                    dm_fin <= 1'b0;
+                    rp_fin <= 1'b1;
+                    dm_k <= d_kout[SKW-1:0];
+                    dm_mode <= 2'd1;
+                    dm_addr <= wb_addr;
+                    dm_npos <= is_conv ? bd_onpos : {{(32 - FW){1'b0}}, d_howo};
+                    dm_pw <= sp_opw[5:0];
+                    dm_base <= d_out[SAW-1:0];
                 end
                 default: state <= S_IDLE;
             endcase

@@ -8,6 +8,8 @@
 // up to TLAST, or until it has been idle for `idle_limit` cycles; a value lane with
 // bits above IB, or a nonzero unused lane at a frame's end -> err_range (the receive
 // goes on to the end of the packet). So no sender can hang the core.
+// `hold` (maps-in-DDR cores: the scratch writer is not ready) stops the taking of new words; `wtake`
+// pulses with each word taken in a receive (s_axis_tdata is that word), for the scratch writer.
 `default_nettype none
 module syna_stream_rx #(
     parameter integer LANE = 8,
@@ -25,6 +27,8 @@ module syna_stream_rx #(
     input  wire           start,        // pulse: receive one inference
     input  wire           store,        // write the values (0: only check the framing and ranges)
     input  wire [31:0]    idle_limit,   // idle timeout in cycles (>= 1)
+    input  wire           hold,         // take no new word (0: never held)
+    output wire           wtake,        // a word of the receive is taken this cycle
     input  wire           s_axis_tvalid,
     output wire           s_axis_tready,
     input  wire [31:0]    s_axis_tdata,
@@ -56,8 +60,10 @@ module syna_stream_rx #(
     wire finish_ok = word_done && last_word && wlast;
     wire go_long = word_done && last_word && !wlast;
     wire go_short = word_done && !last_word && wlast;
-    wire take_next = !wv || (word_done && !last_word && !wlast);
+    wire take_ok = !wv || (word_done && !last_word && !wlast);
+    wire take_next = take_ok && !hold;
     assign s_axis_tready = (state == R_RUN && take_next) || state == R_DRAIN;
+    assign wtake = state == R_RUN && take_next && s_axis_tvalid;
 
     wire [31:0] lane_val = wdata >> (lane * LANE);
     localparam [31:0] HIGH_MASK = ((32'd1 << LANE) - 32'd1) & ~((32'd1 << IB) - 32'd1);   // lane bits above IB
@@ -130,6 +136,8 @@ module syna_stream_rx #(
                         wdata <= s_axis_tdata;
                         wlast <= s_axis_tlast;
                         idle <= s_axis_tvalid ? 32'd0 : idle + 32'd1;
+                    end else if (take_ok) begin                   // held: the word is done, none taken
+                        wv <= 1'b0;
                     end
                 end
                 R_DRAIN: begin

@@ -67,7 +67,7 @@ module tb_conv_engine #(
     syna_conv_engine #(.P(P), .WB(WB), .IB(5), .CIN(2), .MW(16), .DW(16), .RAW(8), .WAW(10), .AAW(8), .FW(16)) u_ce (
         .clk(clk), .rst(rst), .start(ce_start), .enc(ce_enc), .fc(ce_fc), .dense(ce_dense),
         .scan_base(ce_scan_base), .scan_len(ce_scan_len), .cin(ce_cin), .w(ce_w), .ho(ce_ho), .wo(ce_wo),
-        .k(ce_k), .slog2(ce_slog2), .pad(ce_pad), .g(ce_g), .wbase(ce_wbase), .kkg(ce_kkg), .kg(ce_kg),
+        .k(ce_k), .slog2(ce_slog2), .pad(ce_pad), .pad_y(ce_pad), .g(ce_g), .wbase(ce_wbase), .kkg(ce_kkg), .kg(ce_kg),
         .sg(ce_sg), .skg(ce_skg), .wog(ce_wog), .busy(ce_busy), .done(ce_done),
         .map_re(map_re), .map_raddr(map_raddr), .map_rdata(map_q),
         .w_re(w_re), .w_raddr(w_raddr), .w_rdata(w_q),

@@ -19,6 +19,7 @@ from syna_contract.bundle import Bundle, load_bundle
 from .limits import DEFAULT_LANES, RTL
 from .lowering import SIM_WEIGHTS_BASE, WBUF_DEFAULT, WBUF_MODES, WEIGHTS_MODES, checked_ddr_image, ddr_weights, lower
 from .rtl_config import check_axi_max_burst, generate
+from .spill import INPUT, MAPS_DEFAULT, SIM_SCRATCH_BASE, check_maps_mode, spill_plan
 from .rtl_toolchain import _Lock, build_harness, cache_root
 
 
@@ -53,12 +54,20 @@ class RtlCore:
     ``Board.hp_max_burst``: 16 on a Zynq-7000 AXI3 port; None: AXI4's 256). The harness's DDR is also an AXI port
     checker (sim/harness.cpp): a burst longer than ``port_max_burst`` beats (default ``axi_max_burst``), one that
     crosses 4 KiB, is misaligned, narrow or not INCR raises RuntimeError naming it (and every later call does);
-    ``.ddr_bursts`` / ``.ddr_max_burst`` count the bursts and the longest one seen."""
+    ``.ddr_bursts`` / ``.ddr_max_burst`` count the bursts and the longest one seen.
+
+    ``maps="ddr"`` (with weights="ddr"; docs/rtl.md "Spike maps in DDR"): the input and every spike map in
+    the scratch buffer (syna_hw/spill.py: ``.spill`` the plan) that the harness keeps at ``scratch_base``
+    (programmed into SCRATCH_BASE at open and after :meth:`reset`; every byte ``scratch_fill`` at open),
+    the accumulators / membranes ``acc_rows`` words. :meth:`scratch_maps` reads the maps back after a run,
+    :meth:`ddr_wfault` makes the harness answer writes with an error; its write channels are checked as the
+    read channels."""
 
     def __init__(self, bundle_dir: str | Path | Bundle, lanes: int = DEFAULT_LANES, max_cycles: int = 50_000_000,
                  weights: str = "rom", wbuf_rows: int | None = None, weights_base: int = SIM_WEIGHTS_BASE,
                  wbuf: str = WBUF_DEFAULT, ddr_latency: int = 1, ddr_bytes_per_cycle: float | None = None,
-                 axi_max_burst: int | None = None, port_max_burst: int | None = None):
+                 axi_max_burst: int | None = None, port_max_burst: int | None = None, maps: str = MAPS_DEFAULT,
+                 acc_rows: int | None = None, scratch_base: int = SIM_SCRATCH_BASE, scratch_fill: int = 0xA5):
         if weights not in WEIGHTS_MODES:
             raise ValueError(f"weights {weights!r}; expected one of {', '.join(WEIGHTS_MODES)}")
         if wbuf not in WBUF_MODES:
@@ -76,17 +85,26 @@ class RtlCore:
         port_burst = burst if port_max_burst is None else check_axi_max_burst(port_max_burst)
         self.bundle = bundle_dir if isinstance(bundle_dir, Bundle) else load_bundle(bundle_dir)
         self.weights = weights
-        self.ddr = ddr_weights(lower(self.bundle, lanes, target=RTL), wbuf_rows) if weights == "ddr" else None
+        check_maps_mode(maps, weights, RTL)
+        if acc_rows is not None and maps != "ddr":
+            raise ValueError("acc_rows bounds the accumulators of maps='ddr'; add maps='ddr'")
+        self.maps = maps
+        hw = lower(self.bundle, lanes, target=RTL) if weights == "ddr" else None
+        self.spill = spill_plan(hw, wbuf_rows, acc_rows) if maps == "ddr" else None
+        self.ddr = (self.spill.ddr if self.spill else ddr_weights(hw, wbuf_rows)) if weights == "ddr" else None
         self.image = checked_ddr_image(self.bundle, self.ddr) if self.ddr else None
         self.weights_base = int(weights_base)
         self.wbuf = wbuf
         tag = f"-ddr{self.ddr.wbuf_rows}-{wbuf}-b{burst}" if self.ddr else ""
+        if self.spill:
+            tag += f"-maps{self.spill.acc_rows}"
         key = hashlib.sha256(f"{self.bundle.model_hash}-{lanes}{tag}".encode()).hexdigest()[:16]
         self.rom_dir = cache_root() / "roms" / key
         with _Lock(cache_root() / "roms" / f"{key}.lock"):
             self.cfg = generate(self.bundle, self.rom_dir, lanes=lanes, weights=weights,
                                 wbuf_rows=self.ddr.wbuf_rows if self.ddr else None, wbuf=wbuf,
-                                axi_max_burst=burst if self.ddr else None)
+                                axi_max_burst=burst if self.ddr else None, maps=maps,
+                                acc_rows=self.spill.acc_rows if self.spill else None)
         self.lib_path = build_harness(self.cfg)
         self.lib = ctypes.CDLL(str(self.lib_path))
         L = self.lib
@@ -125,6 +143,16 @@ class RtlCore:
         L.syna_ddr_bursts.argtypes = [ctypes.c_void_p]
         L.syna_ddr_max_beats.restype = ctypes.c_uint32
         L.syna_ddr_max_beats.argtypes = [ctypes.c_void_p]
+        L.syna_set_scratch.restype = ctypes.c_int
+        L.syna_set_scratch.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_int]
+        L.syna_scratch_read.restype = ctypes.c_int
+        L.syna_scratch_read.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64]
+        L.syna_ddr_wfault.restype = ctypes.c_int
+        L.syna_ddr_wfault.argtypes = [ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_int]
+        L.syna_ddr_wbytes.restype = ctypes.c_uint64
+        L.syna_ddr_wbytes.argtypes = [ctypes.c_void_p]
+        L.syna_ddr_wbursts.restype = ctypes.c_uint64
+        L.syna_ddr_wbursts.argtypes = [ctypes.c_void_p]
         self._h = L.syna_open(str(self.rom_dir).encode())
         if not self._h:
             raise RuntimeError(f"RTL model could not open its ROM directory {self.rom_dir}")
@@ -138,6 +166,10 @@ class RtlCore:
             if L.syna_set_ddr_port(self._h, port_burst) != 0:
                 raise RuntimeError(f"the harness refused a port of {port_burst}-beat bursts")
             self.axi_max_burst, self.port_max_burst = burst, port_burst
+            self.scratch_base = int(scratch_base)
+            if self.spill is not None:
+                if L.syna_set_scratch(self._h, self.scratch_base, self.spill.scratch_bytes, int(scratch_fill)) != 0:
+                    raise ValueError(f"scratch_fill {scratch_fill!r}; expected a byte 0..255")
             self._program_base()
         self.model_hash32 = self.cfg.model_hash32
         self.layers = self.cfg.spiking
@@ -193,6 +225,53 @@ class RtlCore:
     def _program_base(self) -> None:
         self.reg_write(proto.REG_WEIGHTS_BASE, self.weights_base & 0xFFFFFFFF)
         self.reg_write(proto.REG_WEIGHTS_BASE + 4, self.weights_base >> 32)
+        if self.spill is not None:
+            self.reg_write(proto.REG_SCRATCH_BASE, self.scratch_base & 0xFFFFFFFF)
+            self.reg_write(proto.REG_SCRATCH_BASE + 4, self.scratch_base >> 32)
+
+    # ------------------------------------------------------------------ maps in DDR: the scratch buffer
+    def scratch(self) -> np.ndarray:
+        """The harness's scratch buffer (uint8, ``.spill.scratch_bytes``) as the core left it."""
+        if self.spill is None:
+            raise ValueError("scratch: this core keeps its spike maps on chip (maps='chip')")
+        buf = np.zeros(self.spill.scratch_bytes, dtype=np.uint8)
+        if self.lib.syna_scratch_read(self._h, buf.ctypes.data, 0, buf.size) != 0:
+            raise RuntimeError("the harness could not read its scratch buffer")
+        return buf
+
+    def scratch_maps(self) -> dict[str, np.ndarray]:
+        """Every spiking layer's map in the scratch buffer, decoded (syna_hw/spill.py layout) to
+        ``[T, C, Ho, Wo]`` uint8 spikes, and the input region's words (key :data:`INPUT`, uint32 ``[T, WPF]``)."""
+        buf = self.scratch()
+        out = {}
+        shapes = {l.name: l.out_shape for l in self.bundle.descriptors if l.spiking}
+        for name, m in self.spill.maps.items():
+            raw = buf[m.offset:m.offset + m.nbytes]
+            if name == INPUT:
+                out[name] = raw.view("<u4").reshape(m.steps, -1).copy()
+                continue
+            c, h, w = shapes[name]
+            words = raw.view("<u4").reshape(m.steps, h, w, m.pos_words)
+            bits = np.unpackbits(words.view(np.uint8).reshape(m.steps, h, w, -1), axis=-1, bitorder="little")
+            out[name] = np.ascontiguousarray(bits[..., :c].transpose(0, 3, 1, 2))
+            out[name + "/pad"] = bits[..., c:]                 # channels >= C: must be 0
+        return out
+
+    def ddr_wfault(self, lo: int, hi: int, resp: int = 2) -> None:
+        """Fault injection on the write side: a burst with a beat at a byte address in [lo, hi) is answered
+        BRESP = ``resp`` (2 SLVERR, 3 DECERR; 0 clears)."""
+        if self.lib.syna_ddr_wfault(self._h, lo, hi, resp) != 0:
+            raise ValueError(f"BRESP {resp}; expected 0..3")
+
+    @property
+    def ddr_bytes_written(self) -> int:
+        """Bytes the core has written to the scratch buffer since open (strobed bytes)."""
+        return int(self.lib.syna_ddr_wbytes(self._h))
+
+    @property
+    def ddr_write_bursts(self) -> int:
+        """AXI write bursts (AW handshakes) since open."""
+        return int(self.lib.syna_ddr_wbursts(self._h))
 
     def load_ddr(self, data, at: int | None = None) -> None:
         """The harness's DDR: ``data`` (the bundle's image, or whatever a host's buffer holds, any size) at

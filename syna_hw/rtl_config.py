@@ -55,6 +55,7 @@ from syna_contract.bundle import Bundle, load_bundle
 
 from .limits import DEFAULT_LANES, RTL
 from .lowering import WBUF_DEFAULT, WBUF_MODES, WBUF_RAM_DEFAULT, WBUF_RAMS, WEIGHTS_MODES, DdrWeights, HwModel, ddr_weights, lower
+from .spill import INPUT, MAPS_DEFAULT, SpillPlan, check_maps_mode, spill_plan
 
 REPO = Path(__file__).resolve().parent.parent
 RTL_DIR = REPO / "rtl"
@@ -73,6 +74,10 @@ DDR_HEAD_MEM = "syna_ddrhead.mem"   # weights="ddr": the image's first bytes the
 # One syna_ddr.mem word (weights="ddr"): these fields, 32 bits each, field 0 in the low bits.
 DDR_FIELDS = ("woff", "wblk", "rows", "tg")
 TILES_MEM = "syna_tiles.mem"
+SPILL_MEM = "syna_spill.mem"         # maps="ddr": per layer, its maps' scratch regions and its bands
+BANDS_MEM = "syna_bands.mem"         # maps="ddr": per conv band, its rows (output and input)
+SPILL_FIELDS = ("in_off", "inb_off", "out_off", "in_step", "out_step", "in_pw", "out_pw", "band0", "nband")
+BAND_FIELDS = ("out_row", "out_npos", "in_row", "in_npos", "scan0", "ny", "pad_y", "tap_off")
 # One syna_tiles.mem word (weights="ddr"): one tile load, these fields, 32 bits each, field 0 in the low bits.
 TILE_FIELDS = ("offset", "nbytes", "rows", "block_rows", "groups")
 ROM_FILES = (SCHEDULE_MEM, WEIGHTS_MEM, BT_MEM, HASH_MEM, ATT_MEM, ATTW_MEM, SIGMOID_MEM)
@@ -146,6 +151,7 @@ class RtlConfig:
     model_hash32: int
     spiking: list[str] = field(default_factory=list)
     ddr: DdrWeights | None = None     # weights="ddr": the tile plan (None: weights in the ROM)
+    spill: SpillPlan | None = None    # maps="ddr": the scratch layout and bands (None: maps on chip)
 
     @property
     def arch_key(self) -> str:
@@ -257,6 +263,9 @@ def rtl_memories(arch: dict) -> list[RtlMemory]:
         RtlMemory("model hash", 32, 1, init=True),
         RtlMemory("conv FIFO", dw + mw + 8 + arch["WAW"] + arch["AAW"], 4, sync_read=False),
     ]
+    if arch.get("MAPS_DDR"):                                    # maps in DDR: syna_mapdma's plan ROMs
+        mems.append(RtlMemory("spill plan", 32 * len(SPILL_FIELDS), arch["NL"], init=True))
+        mems.append(RtlMemory("bands", 32 * len(BAND_FIELDS), arch["NBAND"], init=True))
     if arch.get("WDDR"):
         mems.append(RtlMemory("tile loads", 32 * len(TILE_FIELDS), arch["NLD"], init=True))
         # syna_axi_rd's read FIFO: {last, keep, data} per beat
@@ -272,6 +281,107 @@ def rtl_memories(arch: dict) -> list[RtlMemory]:
             RtlMemory("attention hidden", 32, arch["AHMAX"], sync_read=False),
         ]
     return mems
+
+
+# ================================================================================ maps in DDR
+@dataclass(frozen=True)
+class Staging:
+    """The on-chip memories of a maps-in-DDR build (maps="ddr"): what the RTL keeps of the maps and the
+    input, and the bands it runs. The one place their sizes are decided (the planner prices them from
+    :func:`spill_arch`'s parameters and :func:`rtl_memories`).
+
+    The spike memory (syna_spkmem, ``banks`` banks of CMAX/banks bits) is a staging of one step: region A
+    (physical words 0 .. a_words-1) holds the input rows a band reads of its input map (a pool's, merge's
+    first or the fc's whole input step), region B (a_words .. a_words+b_words-1) the band's output
+    positions (a conv's, pool's) or a merge's second input (the merge writes its output over A). A map of
+    class k at logical address (phys << k) + p, as on chip. The input banks hold one frame (H*W values per
+    channel), replayed from the scratch INPUT region; the accumulators / membranes ``acc_rows`` words."""
+    a_words: int
+    b_words: int
+    in_depth: int                # input bank words (one frame)
+    acc_rows: int                # accumulator / membrane words of P lanes
+    bands: list                  # per conv band: dict of BAND_FIELDS (syna_bands.mem order)
+    layer_rows: list             # per layer (schedule order, fc last): dict of SPILL_FIELDS
+
+    @property
+    def depth(self) -> int:
+        return self.a_words + self.b_words
+
+
+def staging(hw: HwModel, plan: SpillPlan) -> Staging:
+    """The staging a maps-in-DDR RTL build of ``hw`` needs for ``plan`` (see :class:`Staging`)."""
+    place, maps = hw.maps.place, plan.maps
+    a_need, b_need, bands, rows = [1], [1], [], []
+    spec = hw.input_spec
+    for l in hw.layers + [hw.fc]:
+        is_fc = l is hw.fc
+        src = l.layer.inputs[0]
+        kin = place[src].k if src in place else 0
+        sm = maps[src] if src in maps else maps[INPUT]
+        r = dict.fromkeys(SPILL_FIELDS, 0)
+        r.update(in_off=sm.offset, in_step=sm.step_bytes, in_pw=sm.pos_words)
+        if not is_fc:
+            om = maps[l.name]
+            kout = place[l.name].k
+            r.update(out_off=om.offset, out_step=om.step_bytes, out_pw=om.pos_words)
+        if is_fc:
+            a_need.append(-(-l.h * l.w >> kin))
+        elif l.kind == "conv_lif":
+            sl = plan.layers[l.name]
+            win = spec["width"] if l.encoder else l.win
+            r.update(band0=len(bands), nband=len(sl.bands()))
+            for y0, ny in sl.bands():
+                iy0, iy1 = plan.input_rows(l.name, y0, ny)
+                bands.append(dict(out_row=y0 * l.wout * om.pos_words * 4, out_npos=ny * l.wout,
+                                  in_row=0 if l.encoder else iy0 * win * sm.pos_words * 4,
+                                  in_npos=(iy1 - iy0) * win, scan0=iy0 * win if l.encoder else 0, ny=ny,
+                                  pad_y=iy0 + l.p - y0 * l.s, tap_off=y0 * l.wout))
+                if not l.encoder:
+                    a_need.append(-(-(iy1 - iy0) * win >> kin))
+                b_need.append(-(-ny * l.wout >> kout))
+        elif l.kind == "maxpool_or":
+            a_need.append(-(-l.hin * l.win >> kin))
+            b_need.append(-(-l.hout * l.wout >> kout))
+        else:                                                   # merge: a in A (the output over it), b in B
+            bm = maps[l.layer.inputs[1]]
+            r.update(inb_off=bm.offset)
+            a_need.append(-(-l.hin * l.win >> kin))
+            b_need.append(-(-l.hin * l.win >> kin))
+        rows.append(r)
+    acc = max(plan.acc_rows, plan.ddr.layer(hw.fc.name).tile_groups)
+    return Staging(max(a_need), max(b_need), spec["height"] * spec["width"], acc, bands, rows)
+
+
+def spill_schedule(hw: HwModel, sched: list[dict], st: Staging) -> list[dict]:
+    """The schedule of a maps-in-DDR build: the map fields (ina, inb, out) address the staging (A at 0,
+    B at st.a_words), the fc scans one step."""
+    out = []
+    for l, f in zip(hw.layers + [hw.fc], sched):
+        f = dict(f)
+        f["ina"] = 0
+        if l is hw.fc:
+            f["scan"] = l.h * l.w
+        elif l.kind == "merge":
+            f["inb"] = st.a_words << f["kin"]
+            f["out"] = 0
+        else:
+            f["out"] = st.a_words << f["kout"]
+        out.append(f)
+    return out
+
+
+def spill_arch(hw: HwModel, plan: SpillPlan, st: Staging) -> dict:
+    """The parameters a maps="ddr" build adds to (or changes in) :func:`rtl_arch` and :func:`ddr_arch`:
+    ``SD`` the staging's physical words (:class:`Staging`), ``SAW`` / ``SPAW`` its address bits, ``ID`` the
+    input banks' words (one frame), ``AD`` the accumulator / membrane words (``acc_rows``), ``NBAND`` the
+    conv bands (syna_bands.mem), ``SCR_PAGES`` the scratch buffer's 4 KiB pages (the SCRATCH_BASE check),
+    ``SCR_BYTES`` its bytes."""
+    klog = hw.maps.banks.bit_length() - 1
+    return dict(MAPS_DDR=1, SD=st.depth, SAW=_bits_for((st.depth << klog) - 1), SPAW=_bits_for(st.depth - 1),
+                ID=st.in_depth, IAW=_bits_for(st.in_depth - 1), AD=st.acc_rows, AAW=_bits_for(st.acc_rows - 1),
+                NBAND=len(st.bands), BDAW=_bits_for(max(len(st.bands), 2) - 1),
+                SCR_PAGES=-(-plan.scratch_bytes // proto.SCRATCH_BASE_ALIGN), SCR_BYTES=plan.scratch_bytes,
+                ACC_ROWS=plan.acc_rows)
 
 
 # ================================================================================ files
@@ -325,11 +435,14 @@ def check_wbuf_ram(wbuf_ram) -> str:
 
 def generate(bundle_dir: str | Path | Bundle, out_dir: str | Path, lanes: int = DEFAULT_LANES,
              weights: str = "rom", wbuf_rows: int | None = None, wbuf: str = WBUF_DEFAULT,
-             axi_max_burst: int | None = None, wbuf_ram: str = WBUF_RAM_DEFAULT) -> RtlConfig:
+             axi_max_burst: int | None = None, wbuf_ram: str = WBUF_RAM_DEFAULT, maps: str = MAPS_DEFAULT,
+             acc_rows: int | None = None) -> RtlConfig:
     """Write the RTL configuration for a bundle into ``out_dir`` (see the module doc). ``axi_max_burst``
     (weights="ddr" only): the DDR read port's longest burst in beats, the board's ``Board.hp_max_burst``
     (None: AXI4's 256, protocol.DDR_MAX_BURST_BEATS). ``wbuf_ram`` (weights="ddr" only): the weight buffer's
-    RAM, "auto" (synthesis chooses) or "block" (block RAM only; :func:`ddr_arch`)."""
+    RAM, "auto" (synthesis chooses) or "block" (block RAM only; :func:`ddr_arch`). ``maps`` "ddr" (needs
+    weights="ddr"): the input and every spike map in the DDR scratch buffer (syna_hw/spill.py), the
+    accumulators / membranes ``acc_rows`` words (None: the weight tiling's need, one band per tile)."""
     if weights not in WEIGHTS_MODES:
         raise ValueError(f"weights {weights!r}; expected one of {', '.join(WEIGHTS_MODES)}")
     if wbuf not in WBUF_MODES:
@@ -339,16 +452,25 @@ def generate(bundle_dir: str | Path | Bundle, out_dir: str | Path, lanes: int = 
     axi_max_burst = check_axi_max_burst(proto.DDR_MAX_BURST_BEATS if axi_max_burst is None else axi_max_burst)
     if check_wbuf_ram(wbuf_ram) != WBUF_RAM_DEFAULT and weights != "ddr":
         raise ValueError("wbuf_ram chooses the RAM of the DDR mode's weight buffer; add weights='ddr'")
+    check_maps_mode(maps, weights, RTL)
+    if acc_rows is not None and maps != "ddr":
+        raise ValueError("acc_rows bounds the accumulators of maps='ddr' (output-row bands); add maps='ddr'")
     bundle = bundle_dir if isinstance(bundle_dir, Bundle) else load_bundle(bundle_dir)
     hw = lower(bundle, lanes, target=RTL)
-    dw = ddr_weights(hw, wbuf_rows) if weights == "ddr" else None
+    plan = spill_plan(hw, wbuf_rows, acc_rows) if maps == "ddr" else None
+    dw = plan.ddr if plan is not None else ddr_weights(hw, wbuf_rows) if weights == "ddr" else None
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     P, mem_bits, wbits = hw.lanes, hw.mem_bits, hw.weight_bits
     sched = schedule(hw)
+    st = staging(hw, plan) if plan is not None else None
+    if st is not None:
+        sched = spill_schedule(hw, sched, st)
     arch = rtl_arch(hw, sched)
     if dw is not None:
         arch.update(ddr_arch(dw, wbuf, axi_max_burst, wbuf_ram))
+    if st is not None:
+        arch.update(spill_arch(hw, plan, st))
     fw = arch["FW"]
     layers = hw.descriptors
     spiking = [l.name for l in hw.layers]
@@ -376,6 +498,10 @@ def generate(bundle_dir: str | Path | Bundle, out_dir: str | Path, lanes: int = 
         vh += ["// Weights in DDR (weights=\"ddr\"): the weight memory is a tile buffer filled through m_axi_gmem:",
                "`define SYNA_WEIGHTS_DDR 1"]
         vh += [f"localparam [6:0] SYNA_REG_{n} = 7'h{off:02x};" for n, off in proto.DDR_REGISTERS.items()]
+    if st is not None:
+        vh += ["// Spike maps in DDR (maps=\"ddr\"): the input and the maps in the scratch buffer, a staging on chip:",
+               "`define SYNA_MAPS_DDR 1"]
+        vh += [f"localparam [6:0] SYNA_REG_{n} = 7'h{off:02x};" for n, off in proto.SPILL_REGISTERS.items()]
     vh += [f"localparam integer SYNA_STATUS_{n.upper()} = {b.bit_length() - 1};" for n, b in proto.STATUS_BITS.items()]
     vh += ["// Attention gate constants, from syna_contract/numerics.py (docs/numerics.md section 6):"]
     vh += [f"localparam integer SYNA_{n} = {v};" for n, v in GATE_CONSTANTS.items()]
@@ -419,6 +545,16 @@ def generate(bundle_dir: str | Path | Bundle, out_dir: str | Path, lanes: int = 
                    [f"syna DDR tile loads: {len(loads)} loads x {len(TILE_FIELDS)} fields of 32 bits, field 0 "
                     f"lowest: " + " ".join(TILE_FIELDS) + f"; {arch['NBUF']} buffer(s) of {dw.wbuf_rows} rows"]
                    + [f"load {k}: {t.layer} g0={t.g0} groups={t.groups}" for k, t in enumerate(loads)])
+    if st is not None:
+        stable = np.array([[r[n] for n in SPILL_FIELDS] for r in st.layer_rows], dtype=np.int64)
+        _write_mem(out / SPILL_MEM, _pack_hex([(stable, 32)]),
+                   [f"syna maps in DDR: {len(st.layer_rows)} layers x {len(SPILL_FIELDS)} fields of 32 bits, field 0 "
+                    "lowest: " + " ".join(SPILL_FIELDS) + f"; scratch {plan.scratch_bytes} bytes, staging "
+                    f"A {st.a_words} + B {st.b_words} words, acc_rows {st.acc_rows}"])
+        btable = np.array([[b[n] for n in BAND_FIELDS] for b in st.bands] or [[0] * len(BAND_FIELDS)], dtype=np.int64)
+        _write_mem(out / BANDS_MEM, _pack_hex([(btable, 32)]),
+                   [f"syna conv bands: {len(st.bands)} x {len(BAND_FIELDS)} fields of 32 bits, field 0 lowest: "
+                    + " ".join(BAND_FIELDS)])
     _write_mem(out / BT_MEM, _pack_hex([(bias_a, 32), (thr_a, mem_bits)]),
                [f"syna bias/threshold: {len(bias_a)} words: {P} x int32 bias (low), {P} x int{mem_bits} threshold"])
     _write_mem(out / HASH_MEM, [f"{model_hash32:08x}"], [f"MODEL_HASH32 of model {bundle.model_hash}"])
@@ -436,4 +572,4 @@ def generate(bundle_dir: str | Path | Bundle, out_dir: str | Path, lanes: int = 
                   layers=[dict(name=l.name, layer_kind=l.kind, out_shape=list(l.out_shape), fields=f)
                           for l, f in zip(layers, sched)])
     (out / LAYOUT_JSON).write_text(json.dumps(layout, indent=1))
-    return RtlConfig(out, arch, layout["layers"], model_hash32, spiking, dw)
+    return RtlConfig(out, arch, layout["layers"], model_hash32, spiking, dw, plan)
