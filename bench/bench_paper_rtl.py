@@ -18,11 +18,16 @@ the event-driven one from the cycle model (``syna_hw.cycles.dense_cycles`` / ``m
 receive phase added) and, with ``--dense``, from the RTL (``RtlCore.set_dense``, first sample; a dense
 run takes 5-10x a sparse one), and the simulators' speed (wall and CPU seconds per inference; M cycles
 per CPU second). ``--layers``: per layer, the cycle model's cycles against SOPs/P (lane use, tiles,
-input scans, LIF phase), to see where a ratio above 1 comes from. Nothing is asserted: the tests
+input scans, LIF phase), to see where a ratio above 1 comes from. ``--maps ddr [--acc-rows N]``: the RTL twin
+with its input and spike maps in the DDR scratch buffer (docs/rtl.md "Spike maps in DDR"; the stall column then
+counts the map DMA's cycles too), each sample's scratch maps also compared with the golden ones, the bytes it
+writes per inference and its on-chip memory (the planner's model of Yosys, syna_hw.memmap) printed; ``--no-hls``
+skips the HLS C-sim. Nothing is asserted: the tests
 (tests/test_paper_ddr.py) assert; this measures.
 
     .venv/bin/python bench/bench_paper_rtl.py [--nets mnist cifar10_dvs dvs_gesture] [--samples 1]
         [--lanes 16 [32 64]] [--ddr ideal|zcu104|pynq-z2] [--wbuf single|double] [--dense] [--layers]
+        [--maps chip|ddr] [--acc-rows N] [--no-hls]
 """
 from __future__ import annotations
 
@@ -78,7 +83,7 @@ def layer_table(hw, ddr, rep, rtl_cycles: float, receive: int) -> list[str]:
 
 
 def measure(net: str, root: Path, samples: int, lanes: int, ddr: str, latency_ns: float, wbuf: str,
-            dense: bool, layers: bool) -> dict:
+            dense: bool, layers: bool, maps: str = "chip", acc_rows: int | None = None, hls: bool = True) -> dict:
     from syna_hw import hls_core as hc
     from syna_hw.cycles import dense_cycles, model_cycles, synaptic_ops
     from syna_hw.limits import RTL
@@ -101,7 +106,7 @@ def measure(net: str, root: Path, samples: int, lanes: int, ddr: str, latency_ns
 
     hls_ok = hls_wall = hls_cpu = None
     x = g["input"][:n]
-    if lanes in HLS.lanes:
+    if lanes in HLS.lanes and hls:
         hls = hc.HlsCore(b, lanes, weights="ddr").compile()
         t, c = time.perf_counter(), time.process_time()
         res = hls.run(x)
@@ -110,15 +115,30 @@ def measure(net: str, root: Path, samples: int, lanes: int, ddr: str, latency_ns
 
     label, kw = ddr_model(ddr, latency_ns)
     t = time.perf_counter()
-    core = RtlCore(b, lanes=lanes, weights="ddr", wbuf=wbuf, max_cycles=2_000_000_000, **kw)
+    core = RtlCore(b, lanes=lanes, weights="ddr", wbuf=wbuf, max_cycles=2_000_000_000, maps=maps, acc_rows=acc_rows,
+                   **kw)
     build_s = time.perf_counter() - t
-    oks, cycles = [], []
+    oks, cycles, scratch_ok = [], [], []
     t, c = time.perf_counter(), time.process_time()
     for i in range(n):
         ok, cyc, _ = check_golden_sample(core, g, i)
         oks.append(ok)
         cycles.append(cyc)
+        if maps == "ddr":               # the scratch buffer holds every layer's whole map after the inference
+            sm = core.scratch_maps()
+            scratch_ok.append(all(np.array_equal(sm[k], g[f"spikes/{k}"][i]) and not sm[k + "/pad"].any()
+                                  for k in names))
     rtl_wall, rtl_cpu = (time.perf_counter() - t) / n, (time.process_time() - c) / n
+    spill = None
+    if maps == "ddr":
+        from syna_hw import rtl_config
+        from syna_hw.memmap import map_memory
+        mems = rtl_config.rtl_memories(core.cfg.arch)
+        bram = {m.name: m.count * map_memory(m.width, m.depth, "xc7", init=m.init, sync_read=m.sync_read,
+                                             uram=m.uram).bram36 for m in mems}
+        spill = dict(acc_rows=core.spill.acc_rows, bands=core.spill.bands, scratch_bytes=core.spill.scratch_bytes,
+                     written=core.ddr_bytes_written // n, write_bursts=core.ddr_write_bursts // n,
+                     scratch_ok=all(scratch_ok), bram36=sum(bram.values()), bram=bram)
     ddr_bytes = core.ddr_bytes_read // n
     stall = core.stall_cycles / n
     refused = core.ddr_beats_refused
@@ -145,7 +165,7 @@ def measure(net: str, root: Path, samples: int, lanes: int, ddr: str, latency_ns
                 hls_wall=hls_wall, hls_cpu=hls_cpu, rtl_wall=rtl_wall, rtl_cpu=rtl_cpu, build_s=build_s,
                 bundle_s=bundle_s, model_gain=(dense_rep.cycles + receive) / (reps[0].cycles + receive),
                 rtl_dense=rtl_dense, rtl_gain=rtl_dense / cycles[0] if rtl_dense else None, dense_wall=dense_wall,
-                model_dense=dense_rep.cycles + receive,
+                model_dense=dense_rep.cycles + receive, spill=spill,
                 layers=layer_table(hw, plan, reps[0], cycles[0], receive) if layers else [])
 
 
@@ -162,6 +182,10 @@ def main(argv=None) -> int:
                                                          "skipping (5-10x a sparse run)")
     ap.add_argument("--layers", action="store_true", help="per layer: the cycle model against SOPs/P")
     ap.add_argument("--workdir", default=None, help="keep the bundles here (default: a temporary directory)")
+    ap.add_argument("--maps", default="chip", choices=("chip", "ddr"),
+                    help="the RTL twin's spike maps: on chip (default) or in the DDR scratch buffer")
+    ap.add_argument("--acc-rows", type=int, default=None, help="--maps ddr: accumulator / membrane words of P lanes")
+    ap.add_argument("--no-hls", action="store_true", help="skip the HLS C-sim")
     a = ap.parse_args(argv)
     tmp = None if a.workdir else tempfile.TemporaryDirectory(prefix="bench_paper_rtl_")
     root = Path(a.workdir or tmp.name)
@@ -177,7 +201,15 @@ def main(argv=None) -> int:
     rows = []
     for net in a.nets:
         for lanes in a.lanes:
-            rows.append(measure(net, root, a.samples, lanes, a.ddr, a.latency_ns, a.wbuf, a.dense, a.layers))
+            rows.append(measure(net, root, a.samples, lanes, a.ddr, a.latency_ns, a.wbuf, a.dense, a.layers,
+                                a.maps, a.acc_rows, not a.no_hls))
+            sp = rows[-1]["spill"]
+            if sp:
+                print(f"{net}, P = {lanes}, maps in DDR: acc_rows {sp['acc_rows']}, {sp['bands']} bands, scratch "
+                      f"{sp['scratch_bytes']:,} bytes, {sp['written']:,} bytes written per inference in "
+                      f"{sp['write_bursts']:,} bursts, scratch maps exact: {'yes' if sp['scratch_ok'] else 'NO'}; "
+                      f"on-chip memory (planner's Yosys model) {sp['bram36']:.1f} BRAM36: "
+                      + ", ".join(f"{k} {v:g}" for k, v in sp["bram"].items() if v), flush=True)
             if a.layers:
                 print(f"{net}, P = {lanes}:", *rows[-1]["layers"], sep="\n", flush=True)
     if a.layers:

@@ -31,6 +31,7 @@ from .limits import DEFAULT_LANES, RTL, RtlUnsupported  # noqa: F401
 from .lowering import allocate_spike_maps  # noqa: F401
 from .rtl_binding import RtlCore, Transfer, rtl_stage  # noqa: F401
 from .lowering import WBUF_DEFAULT, WBUF_MODES, WBUF_RAM_DEFAULT, WBUF_RAMS, WEIGHTS_MODES, DdrWeights, checked_ddr_image
+from .spill import MAPS_DEFAULT, MAPS_MODES
 from .rtl_config import (ATT_DIMS, ATT_FIELDS, ATT_KINDS, ATT_MEM, ATTW_MEM, BT_MEM, CFG_VH, DDR_HEAD_MEM,  # noqa: F401
                          DDR_MEM, FIELDS, GATE_CONSTANTS, HASH_MEM, LAYOUT_JSON, MERGE_CODES, REPO, ROM_FILES,
                          RTL_DIR, RTL_FILELIST,
@@ -122,6 +123,13 @@ def main(argv: list[str] | None = None, prog: str = "python -m syna_hw.rtl_core"
                    help=f"DDR mode: the weight buffer's RAM (default {WBUF_RAM_DEFAULT}): auto = synthesis chooses (UltraRAM "
                         "for a large buffer on UltraScale+); block = block RAM only (ram_style), leaving UltraRAM to the "
                         "spike maps, accumulators and membranes (syna plan says which its placement needs)")
+    g.add_argument("--maps", choices=MAPS_MODES, default=MAPS_DEFAULT,
+                   help="chip: spike maps, input and a tile's accumulators on chip (default); ddr (with --weights ddr): "
+                        "the input and every spike map in a DDR scratch buffer at SCRATCH_BASE (docs/rtl.md \"Spike "
+                        "maps in DDR\")")
+    g.add_argument("--acc-rows", type=int, default=None,
+                   help="--maps ddr: accumulator / membrane words of P lanes (default: the weight tiling's need); "
+                        "a conv tile runs in bands of output rows that fit them")
     r = sub.add_parser("run", help="golden samples through the Verilator model: bit-exact? cycles?")
     r.add_argument("bundle")
     r.add_argument("--samples", type=int, default=4, help="golden samples to run")
@@ -157,8 +165,11 @@ def _main(a) -> int:
             raise ValueError("--wbuf-rows / --wbuf / --wbuf-ram shape the DDR mode's weight buffer; add --weights ddr")
         # a DDR build for a board reads in bursts its HP port takes (16 beats on a Zynq-7000 AXI3 port)
         burst = get_board(a.board).hp_max_burst if a.board and a.weights == "ddr" else None
+        if a.maps != "ddr" and a.acc_rows is not None:
+            raise ValueError("--acc-rows bounds the accumulators of --maps ddr (output-row bands); add --maps ddr")
         cfg = generate(a.bundle, a.out, lanes=a.lanes, weights=a.weights, wbuf_rows=a.wbuf_rows,
-                       wbuf=a.wbuf or WBUF_DEFAULT, axi_max_burst=burst, wbuf_ram=a.wbuf_ram or WBUF_RAM_DEFAULT)
+                       wbuf=a.wbuf or WBUF_DEFAULT, axi_max_burst=burst, wbuf_ram=a.wbuf_ram or WBUF_RAM_DEFAULT,
+                       maps=a.maps, acc_rows=a.acc_rows)
         if a.board:
             vivado_tcl(a.bundle, a.board, a.lanes, a.out, ddr=cfg.ddr)
         print(json.dumps(cfg.arch))
