@@ -83,7 +83,7 @@ def layer_table(hw, ddr, rep, rtl_cycles: float, receive: int) -> list[str]:
 
 
 def measure(net: str, root: Path, samples: int, lanes: int, ddr: str, latency_ns: float, wbuf: str,
-            dense: bool, layers: bool, maps: str = "chip", acc_rows: int | None = None, hls: bool = True) -> dict:
+            dense: bool, layers: bool, maps_mode: str = "chip", acc_rows: int | None = None, hls: bool = True) -> dict:
     from syna_hw import hls_core as hc
     from syna_hw.cycles import dense_cycles, model_cycles, synaptic_ops
     from syna_hw.limits import RTL
@@ -115,7 +115,7 @@ def measure(net: str, root: Path, samples: int, lanes: int, ddr: str, latency_ns
 
     label, kw = ddr_model(ddr, latency_ns)
     t = time.perf_counter()
-    core = RtlCore(b, lanes=lanes, weights="ddr", wbuf=wbuf, max_cycles=2_000_000_000, maps=maps, acc_rows=acc_rows,
+    core = RtlCore(b, lanes=lanes, weights="ddr", wbuf=wbuf, max_cycles=2_000_000_000, maps=maps_mode, acc_rows=acc_rows,
                    **kw)
     build_s = time.perf_counter() - t
     oks, cycles, scratch_ok = [], [], []
@@ -124,13 +124,13 @@ def measure(net: str, root: Path, samples: int, lanes: int, ddr: str, latency_ns
         ok, cyc, _ = check_golden_sample(core, g, i)
         oks.append(ok)
         cycles.append(cyc)
-        if maps == "ddr":               # the scratch buffer holds every layer's whole map after the inference
+        if maps_mode == "ddr":          # the scratch buffer holds every layer's whole map after the inference
             sm = core.scratch_maps()
             scratch_ok.append(all(np.array_equal(sm[k], g[f"spikes/{k}"][i]) and not sm[k + "/pad"].any()
                                   for k in names))
     rtl_wall, rtl_cpu = (time.perf_counter() - t) / n, (time.process_time() - c) / n
     spill = None
-    if maps == "ddr":
+    if maps_mode == "ddr":
         from syna_hw import rtl_config
         from syna_hw.memmap import map_memory
         mems = rtl_config.rtl_memories(core.cfg.arch)

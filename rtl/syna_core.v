@@ -886,11 +886,12 @@ module syna_core #(
     generate
         if (MPS != 0) begin : g_axi_wr
             wire [GAW-1:0] awaddr;
-            wire           awlock;
+            wire           awlock, wr_busy;
+            wire           unused_wr_busy = &{1'b0, wr_busy};
             syna_axi_wr #(.DATA_WIDTH(GMEM_DW), .ADDR_WIDTH(GAW), .ID_WIDTH(1), .LEN_WIDTH(32), .MAX_BURST(AXB),
                           .MAX_OUTSTANDING(AXO)) u_wr (
                 .clk(clk), .rst(rst), .cmd_valid(iw_own ? iw_cv : dm_wc_valid), .cmd_ready(wr_cmd_ready),
-                .cmd_addr(iw_own ? sb : dm_wc_addr), .cmd_len(iw_own ? TWPF * 4 : dm_wc_len), .busy(),
+                .cmd_addr(iw_own ? sb : dm_wc_addr), .cmd_len(iw_own ? TWPF * 4 : dm_wc_len), .busy(wr_busy),
                 .done(wr_done), .err_resp(wr_err_resp), .err_cmd(wr_err_cmd),
                 .in_valid(iw_own ? iw_bv : dm_w_valid), .in_ready(wr_in_ready), .in_data(iw_own ? iw_beat : dm_w_data),
                 .m_axi_awid(m_axi_gmem_AWID), .m_axi_awaddr(awaddr), .m_axi_awlen(m_axi_gmem_AWLEN),

@@ -67,7 +67,8 @@ module syna_mapdma #(
     localparam integer NW = DW / 32;                        // words per beat
     localparam integer SZ = $clog2(DW / 8);
     localparam integer NWB = (NW > 1) ? $clog2(NW) : 1;
-    localparam [NWB-1:0] SWL = NW - 1;                      // the last word of a beat
+    localparam integer NWM = NW - 1;
+    localparam [NWB-1:0] SWL = NWM[NWB-1:0];                // the last word of a beat
     localparam integer PWW = (W + 31) / 32;                 // words of a staging word
     localparam integer WX = PWW * 32;
     localparam [1:0] M_IN = 2'd0, M_OUT = 2'd1, M_RAW = 2'd2;
@@ -88,7 +89,8 @@ module syna_mapdma #(
     reg  [DW-1:0]  beat;
     reg            bvalid;
     reg            e_rd, e_wr;
-    wire [NWB-1:0] skip = (NW > 1) ? a[SZ-1:2] : {NWB{1'b0}};
+    wire [GAW-1:0] a_words = a >> 2;                        // the word address
+    wire [NWB-1:0] skip = (NW > 1) ? a_words[NWB-1:0] : {NWB{1'b0}};   // words before addr in its beat
     wire           last_word = nw + 32'd1 == total;
 
     assign busy = st != D_IDLE;

@@ -2,4 +2,4 @@
 that builds and runs them. These cocotb modules have their pytest entry in tests/ instead (they need
 what the entry sets up: a bundle and its ROMs, or parameters in the environment), so pytest does not
 collect them here."""
-collect_ignore = ["test_core.py", "test_syna_axi_rd.py"]
+collect_ignore = ["test_core.py", "test_syna_axi_rd.py", "test_syna_axi_wr.py"]
