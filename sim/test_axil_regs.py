@@ -3,7 +3,8 @@ version of syna_contract/protocol.py as syna_core passes them from syna_cfg.vh):
 cocotbext-axi's AxiLiteMaster -- ap_ctrl_hs start/done/idle/ready, GIE/IER/ISR and the interrupt, STEPS,
 IDLE_TIMEOUT, the read-only registers --, without and with idle cycles on AW/W/AR and back-pressure on B/R
 (verilog-axis' cycle_pause, and random); WEIGHTS_BASE (protocol.DDR_REGISTERS) built in (HAS_WBASE = 1, a
-DDR-mode core) and not (its offsets read 0, writes ignored)."""
+DDR-mode core) and not (its offsets read 0, writes ignored); SCRATCH_BASE (protocol.SPILL_REGISTERS) likewise
+(HAS_SBASE = 1, a maps-in-DDR core)."""
 from __future__ import annotations
 
 import random
@@ -104,6 +105,33 @@ async def weights_base_register(dut):
     assert (await rd(lo), await rd(hi)) == (0, 0) and int(dut.weights_base.value) == 0
 
 
+@cocotb.test()
+async def scratch_base_register(dut):
+    """SCRATCH_BASE (maps-in-DDR builds, HAS_SBASE = 1): 64-bit RW with byte strobes, the output follows,
+    cleared by reset; other builds: reads 0, writes ignored."""
+    for name in ("awvalid", "wvalid", "arvalid", "accept", "core_done"):
+        getattr(dut, name).value = 0
+    axil = AxiLiteMaster(AxiLiteBus.from_entity(dut), dut.clk, dut.rst)
+    await start_clock(dut.clk, dut.rst)
+    lo, hi = proto.REG_SCRATCH_BASE, proto.SPILL_REGISTERS["SCRATCH_BASE_HI"]
+
+    async def rd(addr):
+        return int.from_bytes((await axil.read(addr, 4)).data, "little")
+
+    await axil.write(lo, (0x2000_1000).to_bytes(4, "little"))
+    await axil.write(hi, (0x00000003).to_bytes(4, "little"))
+    await axil.write(lo + 3, b"\x40")                         # byte 3 only (WSTRB 1000)
+    want = 0x3_4000_1000 if params().get("HAS_SBASE") else 0
+    assert (await rd(lo), await rd(hi)) == (want & 0xFFFFFFFF, want >> 32)
+    assert int(dut.scratch_base.value) == want
+    assert int(dut.weights_base.value) == 0 or params().get("HAS_WBASE")   # the registers are apart
+    dut.rst.value = 1
+    for _ in range(2):
+        await FallingEdge(dut.clk)
+    dut.rst.value = 0
+    assert (await rd(lo), await rd(hi)) == (0, 0) and int(dut.scratch_base.value) == 0
+
+
 # the parameter names of syna_axil_regs for protocol.REGISTERS (syna_core.v passes the same)
 OFFSET_PARAMS = {"CTRL": "A_CTRL", "GIE": "A_GIE", "IER": "A_IER", "ISR": "A_ISR", "STEPS": "A_STEPS",
                  "STATUS": "A_STATUS", "CYCLES": "A_CYCLES", "SATURATIONS": "A_SATS", "MODEL_HASH": "A_HASH",
@@ -127,3 +155,11 @@ def test_axil_regs_weights_base(tmp_path):
     parameters = {OFFSET_PARAMS[n]: off for n, off in proto.REGISTERS.items() if n in OFFSET_PARAMS}
     parameters.update(VERSION=proto.INTERFACE_VERSION, HAS_WBASE=1)
     run_unit("syna_axil_regs", "test_axil_regs", parameters, tmp_path, build_tag="protocol-wbase")
+
+
+def test_axil_regs_scratch_base(tmp_path):
+    """The maps-in-DDR build's registers (syna_core.v passes HAS_WBASE = HAS_SBASE = 1 and SYNA_REG_SCRATCH_BASE)."""
+    from cocotb_runner import run_unit
+    parameters = {OFFSET_PARAMS[n]: off for n, off in proto.REGISTERS.items() if n in OFFSET_PARAMS}
+    parameters.update(VERSION=proto.INTERFACE_VERSION, HAS_WBASE=1, HAS_SBASE=1, A_SBASE=proto.REG_SCRATCH_BASE)
+    run_unit("syna_axil_regs", "test_axil_regs", parameters, tmp_path, build_tag="protocol-sbase")

@@ -6,7 +6,8 @@ idle cycles), store = 0 (a STEPS mismatch: framing and ranges only), a lane with
 bits or a nonzero unused lane at a frame's end (input range; the packet is still received to its end). The sender is
 driven by hand (a frame without TLAST is one of the cases), without and with idle cycles (verilog-axis'
 cycle_pause, and random). Built at input bits 3 (4-bit lanes, 2 channels, 3x5, T = 2), 5 (8-bit
-lanes, 1 channel, 4x4, T = 3) and 8 (8-bit lanes, 3 channels, 2x3, T = 2: a frame ending mid-word)."""
+lanes, 1 channel, 4x4, T = 3) and 8 (8-bit lanes, 3 channels, 2x3, T = 2: a frame ending mid-word).
+hold (maps-in-DDR cores) at random: nothing lost or repeated, wtake marks each word taken."""
 from __future__ import annotations
 
 import random
@@ -102,6 +103,45 @@ async def stream_rx_frames_and_faults(dut, idle):
         for store in (1, 0):
             writes, short, long_, n, rng_err = await rx_run(dut, w, len(w) - 1, store=store, idle=gen())
             assert (short, long_, n, rng_err) == (0, 0, len(w), 1), (k, hex(bad), store)
+
+
+@cocotb.test()
+async def stream_rx_hold(dut):
+    """hold (a maps-in-DDR core's scratch writer not ready) stops the taking of words, never loses or repeats
+    one: with hold high at random, every value lands as without it, and wtake pulses once per word taken
+    (s_axis_tdata then is that word), in order; hold never set idle cycles while held."""
+    prm = params()
+    T, C, H, W, bits = prm["T"], prm["CIN"], prm["H"], prm["W"], prm["IB"]
+    for name in ("start", "store", "s_axis_tvalid", "s_axis_tlast", "hold"):
+        getattr(dut, name).value = 0
+    dut.idle_limit.value = 20
+    await start_clock(dut.clk, dut.rst)
+    rng = random.Random(SEED + 7)
+    x = np.array([[[[rng.randint(0, (1 << bits) - 1) for _ in range(W)] for _ in range(H)] for _ in range(C)]
+                  for _ in range(T)])
+    words = [int(w) for w in proto.pack_frames(x, bits)]
+    taken = []
+
+    async def hold_and_watch():
+        while True:
+            await FallingEdge(dut.clk)
+            dut.hold.value = int(rng.random() < 0.6)
+            await ReadOnly()
+            if int(dut.wtake.value):
+                assert int(dut.s_axis_tvalid.value) and int(dut.s_axis_tready.value)
+                taken.append(int(dut.s_axis_tdata.value))
+
+    watcher = cocotb.start_soon(hold_and_watch())
+    writes, short, long_, n, rng_err = await rx_run(dut, words, len(words) - 1)
+    watcher.cancel()
+    dut.hold.value = 0
+    assert (short, long_, n, rng_err) == (0, 0, len(words), 0)
+    assert taken == words
+    got = np.zeros_like(x)
+    for (c, a), v in writes.items():
+        t, pos = divmod(a, H * W)
+        got[t, c, pos // W, pos % W] = v
+    assert np.array_equal(got, x)
 
 
 def range_faults(prm: dict) -> list[tuple[int, int]]:

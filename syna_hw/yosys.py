@@ -129,12 +129,14 @@ def memory_luts(stat: str, memory_module: str = "syna_mem") -> int:
 
 def synth_estimate(bundle_dir: str | Path, board: str = DEFAULT_BOARD, lanes: int = DEFAULT_LANES,
                    work: str | Path | None = None, timeout: int = 3600, memories_only: bool = False,
-                   weights: str = "rom", wbuf: str = WBUF_DEFAULT, wbuf_ram: str = WBUF_RAM_DEFAULT) -> SynthReport:
+                   weights: str = "rom", wbuf: str = WBUF_DEFAULT, wbuf_ram: str = WBUF_RAM_DEFAULT,
+                   maps: str = "chip", acc_rows: int | None = None) -> SynthReport:
     """Yosys ``synth_xilinx`` of rtl/syna_core_top.v configured for a bundle; resource counts per board.
 
     ``weights="ddr"``: the weights-in-DDR build (``generate(..., weights="ddr", wbuf=wbuf)`` with the board's
     ``hp_max_burst``, top rtl/syna_core_top_ddr.v with its ``GMEM_DW`` set from the configuration, as the
-    Vivado flow builds it); ``wbuf_ram``: its weight buffer's RAM ("block": block RAM only, docs/rtl.md).
+    Vivado flow builds it); ``wbuf_ram``: its weight buffer's RAM ("block": block RAM only, docs/rtl.md);
+    ``maps="ddr"`` (with weights="ddr"): the maps-in-DDR build with ``acc_rows`` accumulator rows.
 
     The board's ``synth_family`` (syna_contract/boards.py) picks the Xilinx family; boards with UltraRAM
     let Yosys use it (``-uram``). ``memories_only``: run only the memory mapping (elaborate, infer the
@@ -157,6 +159,8 @@ def synth_estimate(bundle_dir: str | Path, board: str = DEFAULT_BOARD, lanes: in
     rtl_hash = hashlib.sha256(b"".join(p.read_bytes() for p in rtl_sources(top=True))).hexdigest()[:12]
     flow = "mem" if memories_only else "synth"
     build = "" if weights == "rom" else f"-ddr-{wbuf}" + ("" if wbuf_ram == WBUF_RAM_DEFAULT else f"-{wbuf_ram}")
+    if maps != "chip":
+        build += f"-maps{maps}-{acc_rows}"
     key = f"{bundle.model_hash[:16]}-{lanes}-{bd.name}-{flow}{build}-{rtl_hash}"
     work = Path(work) if work else cache_root() / "synth" / key
     work.mkdir(parents=True, exist_ok=True)
@@ -169,7 +173,8 @@ def synth_estimate(bundle_dir: str | Path, board: str = DEFAULT_BOARD, lanes: in
         return SynthReport(**d)
     # a DDR build for a board reads in the bursts its HP port takes, as `generate --board` builds it
     cfg = generate(bundle, work, lanes=lanes, weights=weights, wbuf=wbuf,
-                   axi_max_burst=bd.hp_max_burst if weights == "ddr" else None, wbuf_ram=wbuf_ram)
+                   axi_max_burst=bd.hp_max_burst if weights == "ddr" else None, wbuf_ram=wbuf_ram, maps=maps,
+                   acc_rows=acc_rows)
     srcs = " ".join(str(p) for p in rtl_sources(top=True))
     script = work / "synth.ys"
     # -defer and one hierarchy with the top's parameters: the DDR top's GMEM_DW is the configuration's
