@@ -27,16 +27,31 @@ from syna_hw.spill import INPUT, spill_plan
 DVS_P4 = HwCase("dvs-p4", dvs=True, lanes=4, samples=2, seed=3)         # 2x16x16 input, k7 s2 stem, max-pool
 OR_P8 = HwCase("or-p8", "OR", lanes=8, samples=2, seed=8)               # SEW blocks (OR merges), 64-bit port
 OR_P3 = HwCase("or-p3", "OR", lanes=3, samples=2, seed=3)               # groups that straddle spike words
+# and "odd-p8" (_odd_bundle): 7x7 maps, map rows and steps starting mid-beat
+
+
+def _odd_bundle(out):
+    """The digits SEW model at 7x7 input (7x7 maps of 8 channels: one word a position, 13 input words a
+    frame): steps, bands and frames that start in the middle of a 64-bit beat."""
+    from helpers import DIGITS_SPEC, random_model
+    from model_export.export import write_bundle
+    from model_export.model import make_config
+    from model_export.quant import QuantSettings
+    x = np.random.default_rng(7).integers(0, 17, (2, 4, 1, 7, 7))
+    cfg = make_config("mnist", width=0.125, input_size=7, steps=4, merge="OR")
+    write_bundle(random_model(cfg, x, seed=7), out, QuantSettings(input_scale=1 / 16),
+                 dict(DIGITS_SPEC, height=7, width=7), x)
+    return out
 
 
 @pytest.fixture(scope="module")
 def bundles(tmp_path_factory):
     root = tmp_path_factory.mktemp("rtl-spill")
     out = {}
-    for c in (DVS_P4, OR_P8, OR_P3):
-        path = c.write(root / c.name)
-        di.add_image(load_bundle(path), c.lanes)
-        out[c.name] = load_bundle(path)
+    for c in (DVS_P4, OR_P8, OR_P3, "odd-p8"):
+        path = _odd_bundle(root / c) if c == "odd-p8" else c.write(root / c.name)
+        di.add_image(load_bundle(path), 8 if c == "odd-p8" else c.lanes)
+        out[c if c == "odd-p8" else c.name] = load_bundle(path)
     return out
 
 
@@ -103,6 +118,15 @@ def test_whole_layer_bands_and_merges_64bit_port(bundles):
     plan16, outs16 = _run(b, 8, acc_rows=16)
     assert max(len(l.bands()) for l in plan16.layers.values()) > 1
     assert outs16[0][0].cycles > outs[0][0].cycles                   # more bands: more re-scans
+
+
+def test_odd_sizes_start_mid_beat(bundles):
+    """7x7 maps and 13-word frames on a 64-bit port at acc_rows 7 (one-row bands): every odd step, band row
+    and frame starts in the middle of a beat (the DMA's leading words, the write master's WSTRB)."""
+    b = bundles["odd-p8"]
+    plan = spill_plan(lower(b, 8, target=RTL), None, 7)
+    assert plan.maps["f0"].step_bytes % 8 == 4 and plan.maps[INPUT].step_bytes % 8 == 4
+    _run(b, 8, samples=1, acc_rows=7)
 
 
 def test_groups_straddle_spike_words(bundles):
