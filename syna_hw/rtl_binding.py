@@ -19,7 +19,7 @@ from syna_contract.bundle import Bundle, load_bundle
 from .limits import DEFAULT_LANES, RTL
 from .lowering import SIM_WEIGHTS_BASE, WBUF_DEFAULT, WBUF_MODES, WEIGHTS_MODES, checked_ddr_image, ddr_weights, lower
 from .rtl_config import check_axi_max_burst, generate
-from .spill import INPUT, MAPS_DEFAULT, SIM_SCRATCH_BASE, check_maps_mode, spill_plan
+from .spill import MAPS_DEFAULT, SIM_SCRATCH_BASE, check_maps_mode, decode_scratch, spill_plan
 from .rtl_toolchain import _Lock, build_harness, cache_root
 
 
@@ -59,7 +59,7 @@ class RtlCore:
     ``maps="ddr"`` (with weights="ddr"; docs/rtl.md "Spike maps in DDR"): the input and every spike map in
     the scratch buffer (syna_hw/spill.py: ``.spill`` the plan) that the harness keeps at ``scratch_base``
     (programmed into SCRATCH_BASE at open and after :meth:`reset`; every byte ``scratch_fill`` at open),
-    the accumulators / membranes ``acc_rows`` words. :meth:`scratch_maps` reads the maps back after a run,
+    the accumulators / membranes ``acc_rows`` words. :meth:`read_scratch` / :meth:`scratch_maps` read the maps back,
     :meth:`ddr_wfault` makes the harness answer writes with an error; its write channels are checked as the
     read channels."""
 
@@ -90,6 +90,7 @@ class RtlCore:
             raise ValueError("acc_rows bounds the accumulators of maps='ddr'; add maps='ddr'")
         self.maps = maps
         hw = lower(self.bundle, lanes, target=RTL) if weights == "ddr" else None
+        self._hw = hw
         self.spill = spill_plan(hw, wbuf_rows, acc_rows) if maps == "ddr" else None
         self.ddr = (self.spill.ddr if self.spill else ddr_weights(hw, wbuf_rows)) if weights == "ddr" else None
         self.image = checked_ddr_image(self.bundle, self.ddr) if self.ddr else None
@@ -230,31 +231,30 @@ class RtlCore:
             self.reg_write(proto.REG_SCRATCH_BASE + 4, self.scratch_base >> 32)
 
     # ------------------------------------------------------------------ maps in DDR: the scratch buffer
-    def scratch(self) -> np.ndarray:
-        """The harness's scratch buffer (uint8, ``.spill.scratch_bytes``) as the core left it."""
+    def read_scratch(self) -> np.ndarray:
+        """The harness's scratch buffer (uint8, ``.spill.scratch_bytes``) as the core left it (the host
+        backends decode it with ``syna_hw.spill.decode_scratch``)."""
         if self.spill is None:
-            raise ValueError("scratch: this core keeps its spike maps on chip (maps='chip')")
+            raise ValueError("read_scratch: this core keeps its spike maps on chip (maps='chip')")
         buf = np.zeros(self.spill.scratch_bytes, dtype=np.uint8)
         if self.lib.syna_scratch_read(self._h, buf.ctypes.data, 0, buf.size) != 0:
             raise RuntimeError("the harness could not read its scratch buffer")
         return buf
 
     def scratch_maps(self) -> dict[str, np.ndarray]:
-        """Every spiking layer's map in the scratch buffer, decoded (syna_hw/spill.py layout) to
-        ``[T, C, Ho, Wo]`` uint8 spikes, and the input region's words (key :data:`INPUT`, uint32 ``[T, WPF]``)."""
-        buf = self.scratch()
+        """The scratch buffer decoded (``syna_hw.spill.decode_scratch``): :data:`INPUT` -> the received words
+        ``[T, WPF]``, every spiking layer -> its map ``[T, C, Ho, Wo]``."""
+        return decode_scratch(self._hw, self.read_scratch())
+
+    def scratch_padding(self) -> dict[str, int]:
+        """Per spiking layer, the bits its scratch map holds for channels >= C (the spill layout: 0)."""
+        buf = self.read_scratch()
         out = {}
-        shapes = {l.name: l.out_shape for l in self.bundle.descriptors if l.spiking}
-        for name, m in self.spill.maps.items():
-            raw = buf[m.offset:m.offset + m.nbytes]
-            if name == INPUT:
-                out[name] = raw.view("<u4").reshape(m.steps, -1).copy()
-                continue
-            c, h, w = shapes[name]
-            words = raw.view("<u4").reshape(m.steps, h, w, m.pos_words)
-            bits = np.unpackbits(words.view(np.uint8).reshape(m.steps, h, w, -1), axis=-1, bitorder="little")
-            out[name] = np.ascontiguousarray(bits[..., :c].transpose(0, 3, 1, 2))
-            out[name + "/pad"] = bits[..., c:]                 # channels >= C: must be 0
+        for l in self._hw.layers:
+            m = self.spill.maps[l.name]
+            w = buf[m.offset:m.offset + m.nbytes].view("<u4").reshape(-1, m.pos_words)
+            bits = np.unpackbits(w.view(np.uint8).reshape(w.shape[0], -1), axis=-1, bitorder="little")
+            out[l.name] = int(bits[:, l.cout:].sum())
         return out
 
     def ddr_wfault(self, lo: int, hi: int, resp: int = 2) -> None:
