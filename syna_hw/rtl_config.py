@@ -384,6 +384,18 @@ def spill_arch(hw: HwModel, plan: SpillPlan, st: Staging) -> dict:
                 ACC_ROWS=plan.acc_rows)
 
 
+def spill_build_arch(hw: HwModel, plan: SpillPlan, wbuf: str = WBUF_DEFAULT,
+                     axi_max_burst: int = proto.DDR_MAX_BURST_BEATS, wbuf_ram: str = WBUF_RAM_DEFAULT) -> dict:
+    """Every parameter of the maps-in-DDR build of ``hw`` for ``plan`` (what :func:`generate` writes into
+    syna_cfg.vh): :func:`rtl_arch` of its schedule, :func:`ddr_arch` of its weight tiles, :func:`spill_arch`;
+    ``rtl_memories`` of it is every memory the build has (the planner prices it from here)."""
+    st = staging(hw, plan)
+    arch = rtl_arch(hw, spill_schedule(hw, schedule(hw), st))
+    arch.update(ddr_arch(plan.ddr, wbuf, axi_max_burst, wbuf_ram))
+    arch.update(spill_arch(hw, plan, st))
+    return arch
+
+
 # ================================================================================ files
 AXI_READ_FIFO = 512     # beats syna_axi_rd buffers in a DDR build (FIFO_DEPTH): two 256-beat bursts in flight
 

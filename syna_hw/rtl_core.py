@@ -36,6 +36,7 @@ from .rtl_config import (ATT_DIMS, ATT_FIELDS, ATT_KINDS, ATT_MEM, ATTW_MEM, BT_
                          DDR_MEM, FIELDS, GATE_CONSTANTS, HASH_MEM, LAYOUT_JSON, MERGE_CODES, REPO, ROM_FILES,
                          RTL_DIR, RTL_FILELIST,
                          SCHEDULE_MEM, SIGMOID_MEM, TILES_MEM, TOP_DDR_MODULE, TOP_MODULE, WEIGHTS_MEM, RtlConfig,
+                         BANDS_MEM, SPILL_MEM,
                          ddr_arch,
                          generate, rtl_arch, rtl_memories)
 from .rtl_toolchain import (DEFAULT_CACHE, SIM_DIR, VERILATOR_MAKEFLAGS, RtlToolMissing, _Lock,  # noqa: F401
@@ -53,7 +54,8 @@ def vivado_tcl(bundle_dir, board: str, lanes: int, out_dir, ddr: DdrWeights | No
     match (``syna_weights ddr``, ``syna_ddr_image``), as for the HLS route; ``syna_axi_max_burst`` /
     ``syna_axi_outstanding`` are the configuration's longest read burst and bursts in flight (the packaged
     IP's MAX_BURST_LENGTH / NUM_READ_OUTSTANDING), refused when the burst is longer than the board's HP port
-    takes (``Board.hp_max_burst``: generate with ``--board``)."""
+    takes (``Board.hp_max_burst``: generate with ``--board``). A maps-in-DDR configuration (``MAPS_DDR``) adds
+    its plan ROMs (syna_spill.mem, syna_bands.mem) and SCRATCH_BASE(_HI) to the register map (``syna_maps ddr``)."""
     out = Path(out_dir)
     bundle = load_bundle(bundle_dir)
     layout = out / LAYOUT_JSON
@@ -71,6 +73,9 @@ def vivado_tcl(bundle_dir, board: str, lanes: int, out_dir, ddr: DdrWeights | No
                              f"beats, but {bd.name}'s HP port ({bd.hp_protocol}) takes at most {bd.hp_max_burst}: "
                              f"generate it with --board {bd.name}")
     ddr_files = [DDR_MEM, DDR_HEAD_MEM, TILES_MEM]
+    spill = bool(arch and arch.get("MAPS_DDR"))       # maps in DDR: its plan ROMs and SCRATCH_BASE too
+    if spill:
+        ddr_files += [SPILL_MEM, BANDS_MEM]
     rom_files = [f for f in ROM_FILES if f != WEIGHTS_MEM] + ddr_files if ddr else list(ROM_FILES)
     generated = [out / CFG_VH] + [out / f for f in rom_files]
     missing = [str(p) for p in generated if not p.is_file()]
@@ -84,6 +89,8 @@ def vivado_tcl(bundle_dir, board: str, lanes: int, out_dir, ddr: DdrWeights | No
     # WEIGHTS_BASE (protocol.DDR_REGISTERS, in REGISTERS since interface version 3) is listed for the DDR top
     # only: an on-chip IP has no register there, and a .hwh naming it would say "DDR core" to the host
     registers = {n: off for n, off in proto.REGISTERS.items() if ddr or n not in proto.DDR_REGISTERS}
+    if spill:                # SCRATCH_BASE(_HI): a maps-in-DDR IP only (the host reads "DDR scratch core" from it)
+        registers.update(proto.SPILL_REGISTERS)
     regs = " ".join(f"{{{name} 0x{off:02X}}}" for name, off in registers.items())
     path.write_text(path.read_text() + "\n".join([
         "# The RTL twin (syna_hw/rtl_core.py vivado_tcl):",
@@ -93,7 +100,8 @@ def vivado_tcl(bundle_dir, board: str, lanes: int, out_dir, ddr: DdrWeights | No
         f"set syna_registers {{{regs}}}",
         f"set syna_gmem_dw {arch['GMEM_DW'] if ddr else 0}",
         f"set syna_axi_max_burst {arch['AXI_MAX_BURST'] if ddr else 0}",
-        f"set syna_axi_outstanding {arch['AXI_OUTSTANDING'] if ddr else 0}", ""]))
+        f"set syna_axi_outstanding {arch['AXI_OUTSTANDING'] if ddr else 0}",
+        f"set syna_maps {'ddr' if spill else 'chip'}", ""]))
     return path
 
 

@@ -230,3 +230,40 @@ def test_generate_and_refusals(bundles, tmp_path):
         rtl_config.generate(b, tmp_path / "x", lanes=4, weights="ddr", acc_rows=8)
     with pytest.raises(Exception, match="acc_rows 4"):
         rtl_config.generate(b, tmp_path / "x", lanes=4, weights="ddr", maps="ddr", acc_rows=4)
+
+
+def test_cli_make_and_vivado_plumbing(bundles, tmp_path, capsys):
+    """`python -m syna_hw.rtl_core generate --maps ddr --acc-rows N` writes the maps-in-DDR configuration;
+    --acc-rows without --maps ddr and --maps ddr without --weights ddr are refused (exit 2, a clear line);
+    with --board the Vivado route's board tcl lists the plan ROMs and SCRATCH_BASE(_HI); `make bitstream
+    IMPL=rtl MAPS=ddr ACC_ROWS=N` hands them to the generator (make -n: nothing is run)."""
+    import json
+    import subprocess
+    from syna_hw import rtl_core
+    b = bundles[DVS_P4.name]
+    out = tmp_path / "gen"
+    assert rtl_core.main(["generate", str(b.root), "--out", str(out), "--lanes", "4", "--weights", "ddr",
+                          "--maps", "ddr", "--acc-rows", "8", "--board", "pynq-z2"]) == 0
+    arch = json.loads(capsys.readouterr().out)
+    assert arch["MAPS_DDR"] == 1 and arch["AD"] == 8 and arch["AXI_MAX_BURST"] == 16
+    assert "`define SYNA_MAPS_DDR 1" in (out / rtl_config.CFG_VH).read_text()
+    tcl = (out / "board_pynq-z2.tcl").read_text()
+    assert "set syna_maps ddr" in tcl and "{SCRATCH_BASE 0x50} {SCRATCH_BASE_HI 0x54}" in tcl
+    assert str(out / rtl_config.SPILL_MEM) in tcl and str(out / rtl_config.BANDS_MEM) in tcl
+    for args, msg in [(["--weights", "ddr", "--acc-rows", "8"], "add --maps ddr"),
+                      (["--maps", "ddr"], "needs weights='ddr'")]:
+        assert rtl_core.main(["generate", str(b.root), "--out", str(tmp_path / "x"), "--lanes", "4", *args]) == 2
+        assert msg in capsys.readouterr().err
+    r = subprocess.run(["make", "-n", "-s", "-C", str(rtl_config.REPO), "bitstream", "BOARD=pynq-z2", "IMPL=rtl",
+                        "WEIGHTS=ddr", "MAPS=ddr", "ACC_ROWS=2048", "LANES=16", f"BUNDLE={b.root}"],
+                       capture_output=True, text=True, timeout=60)
+    gen = [line for line in r.stdout.splitlines() if "rtl_core generate" in line]
+    assert gen and "--weights ddr" in gen[0] and "--maps ddr --acc-rows 2048" in gen[0], r.stdout[-2000:]
+
+
+def test_spill_build_arch_is_what_generate_builds(bundles, tmp_path):
+    """rtl_config.spill_build_arch (what the planner prices) = the parameters generate writes."""
+    b = bundles[OR_P8.name]
+    cfg = rtl_config.generate(b, tmp_path / "g", lanes=8, weights="ddr", maps="ddr", acc_rows=16, axi_max_burst=16)
+    hw = lower(b, 8, target=RTL)
+    assert rtl_config.spill_build_arch(hw, spill_plan(hw, None, 16), axi_max_burst=16) == cfg.arch
