@@ -16,7 +16,8 @@
 # and their RAM; `syna plan` prints the line for its placement).
 # MAPS=ddr [ACC_ROWS=N] (needs WEIGHTS=ddr): the input and every spike map in a DDR scratch buffer through the
 # same m_axi port, layers in tiles x output-row bands of at most N accumulator rows (docs/hls-core.md
-# "Spike maps in DDR"; syna_hw/spill.py). MAPS=chip (the default) keeps them on chip.
+# "Spike maps in DDR"; syna_hw/spill.py). MAPS=chip (the default) keeps them on chip. IMPL=rtl takes them too
+# (the RTL twin's maps in DDR, docs/rtl.md "Spike maps in DDR": they reach its generator with RTL_WEIGHTS).
 
 BUNDLE ?= build/demo/bundle
 LANES ?=
@@ -29,9 +30,6 @@ HLS_WEIGHTS = --weights $(WEIGHTS) $(if $(WBUF_ROWS),--wbuf-rows $(WBUF_ROWS)) \
 WBUF ?=
 WBUF_RAM ?=
 RTL_WEIGHTS = $(HLS_WEIGHTS) $(if $(WBUF),--wbuf $(WBUF)) $(if $(WBUF_RAM),--wbuf-ram $(WBUF_RAM))
-# IMPL=rtl MAPS=ddr [ACC_ROWS=N] (with WEIGHTS=ddr): the RTL twin keeps its input and spike maps in a DDR scratch
-# buffer, accumulators of N rows (docs/rtl.md "Spike maps in DDR")
-RTL_MAPS = $(if $(MAPS),--maps $(MAPS)) $(if $(ACC_ROWS),--acc-rows $(ACC_ROWS))
 BOARD ?= $(shell $(PYTHON) -m syna_contract.boards --default)
 VITIS_HLS ?= vitis_hls
 VIVADO ?= vivado
@@ -100,7 +98,7 @@ bitstream:
 	$(hls_bundle)
 ifeq ($(IMPL),rtl)
 	@gen=$(abspath $(RTL_IP_DIR)) && \
-	  $(VPY) -m syna_hw.rtl_core generate $(BUNDLE) --out $$gen $(if $(LANES),--lanes $(LANES)) --board $(BOARD) $(RTL_WEIGHTS) $(RTL_MAPS) >/dev/null && \
+	  $(VPY) -m syna_hw.rtl_core generate $(BUNDLE) --out $$gen $(if $(LANES),--lanes $(LANES)) --board $(BOARD) $(RTL_WEIGHTS) >/dev/null && \
 	  mkdir -p $(OVERLAY_DIR) && cd $$gen && echo "vivado in $$gen (RTL twin)" && \
 	  $(VIVADO) -mode batch -source $(CURDIR)/hls/scripts/syna_rtl_ip.tcl -tclargs $$gen $(BOARD) && \
 	  $(VIVADO) -mode batch -source $(CURDIR)/hls/scripts/syna_bd.tcl -tclargs $$gen $(BOARD) $(abspath $(OVERLAY_DIR))
