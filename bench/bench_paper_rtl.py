@@ -138,6 +138,7 @@ def measure(net: str, root: Path, samples: int, lanes: int, ddr: str, latency_ns
                                              uram=m.uram).bram36 for m in mems}
         spill = dict(acc_rows=core.spill.acc_rows, bands=core.spill.bands, scratch_bytes=core.spill.scratch_bytes,
                      written=core.ddr_bytes_written // n, write_bursts=core.ddr_write_bursts // n,
+                     scratch_read=core.scratch_bytes_read // n,
                      scratch_ok=all(scratch_ok), bram36=sum(bram.values()), bram=bram)
     ddr_bytes = core.ddr_bytes_read // n
     stall = core.stall_cycles / n
@@ -206,8 +207,9 @@ def main(argv=None) -> int:
             sp = rows[-1]["spill"]
             if sp:
                 print(f"{net}, P = {lanes}, maps in DDR: acc_rows {sp['acc_rows']}, {sp['bands']} bands, scratch "
-                      f"{sp['scratch_bytes']:,} bytes, {sp['written']:,} bytes written per inference in "
-                      f"{sp['write_bursts']:,} bursts, scratch maps exact: {'yes' if sp['scratch_ok'] else 'NO'}; "
+                      f"{sp['scratch_bytes']:,} bytes; per inference {sp['scratch_read']:,} bytes read from it and "
+                      f"{sp['written']:,} written ({sp['write_bursts']:,} write bursts; the table's DDR bytes are the "
+                      f"weights'); scratch maps exact: {'yes' if sp['scratch_ok'] else 'NO'}; "
                       f"on-chip memory (planner's Yosys model) {sp['bram36']:.1f} BRAM36: "
                       + ", ".join(f"{k} {v:g}" for k, v in sp["bram"].items() if v), flush=True)
             if a.layers:

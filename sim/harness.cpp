@@ -27,7 +27,8 @@
 // beat in its range. Every AW is checked as every AR (INCR, full-width beats, beat-aligned, at most the
 // port's longest burst, no 4 KiB crossing) and every W beat's WLAST (on the burst's last beat and only
 // there); a violation stops syna_transfer with -3 as on the read side. syna_scratch_read reads the
-// scratch back after a run; syna_ddr_wbytes counts the bytes written (strobed), syna_ddr_wbursts the bursts.
+// scratch back after a run; syna_ddr_wbytes counts the bytes written (strobed), syna_ddr_wbursts the bursts,
+// syna_scratch_rbytes the bytes read from the scratch (syna_ddr_bytes: from the image only).
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -65,7 +66,8 @@ struct Sim {
     std::vector<uint8_t> ddr;    // the image
     uint64_t ddr_base = 0;       // its byte address
     int beat_bytes = 0;          // m_axi_gmem data width / 8 (0: no DDR model)
-    uint64_t ddr_bytes = 0;      // bytes of beats delivered
+    uint64_t ddr_bytes = 0;      // bytes of the image's beats delivered
+    uint64_t scr_rbytes = 0;     // bytes of the scratch buffer's beats delivered (maps in DDR)
     uint64_t ddr_bad = 0;        // beats refused (outside the image, or in the fault range)
     uint64_t fault_lo = 0, fault_hi = 0;   // beats in [lo, hi) answer fault_resp (syna_ddr_fault)
     int fault_resp = 0;
@@ -219,7 +221,11 @@ inline void ddr_sample(Sim* s) {
     if (t->m_axi_gmem_RVALID && t->m_axi_gmem_RREADY) {
         Burst& b = s->bursts.front();
         if (s->bw_q16) s->credit_q16 -= (uint64_t)s->beat_bytes << 16;
-        if (t->m_axi_gmem_RRESP == 0) s->ddr_bytes += s->beat_bytes;
+        if (t->m_axi_gmem_RRESP == 0) {
+            const uint64_t a = b.addr + (uint64_t)b.done * s->beat_bytes;
+            if (a >= s->ddr_base && a + s->beat_bytes <= s->ddr_base + s->ddr.size()) s->ddr_bytes += s->beat_bytes;
+            else s->scr_rbytes += s->beat_bytes;
+        }
         else s->ddr_bad++;
         if (++b.done == b.beats) s->bursts.pop_front();
     }
@@ -423,6 +429,7 @@ uint64_t syna_ddr_bursts(void* h) { return static_cast<Sim*>(h)->ar_count; }
 uint32_t syna_ddr_max_beats(void* h) { return static_cast<Sim*>(h)->ar_max_beats; }
 uint64_t syna_stall_cycles(void* h) { return static_cast<Sim*>(h)->stall; }
 uint64_t syna_ddr_bytes(void* h) { return static_cast<Sim*>(h)->ddr_bytes; }
+uint64_t syna_scratch_rbytes(void* h) { return static_cast<Sim*>(h)->scr_rbytes; }
 uint64_t syna_ddr_bad(void* h) { return static_cast<Sim*>(h)->ddr_bad; }
 
 void syna_set_dense(void* h, int dense) { static_cast<Sim*>(h)->top->dbg_dense = dense ? 1 : 0; }

@@ -154,6 +154,8 @@ class RtlCore:
         L.syna_ddr_wbytes.argtypes = [ctypes.c_void_p]
         L.syna_ddr_wbursts.restype = ctypes.c_uint64
         L.syna_ddr_wbursts.argtypes = [ctypes.c_void_p]
+        L.syna_scratch_rbytes.restype = ctypes.c_uint64
+        L.syna_scratch_rbytes.argtypes = [ctypes.c_void_p]
         self._h = L.syna_open(str(self.rom_dir).encode())
         if not self._h:
             raise RuntimeError(f"RTL model could not open its ROM directory {self.rom_dir}")
@@ -267,6 +269,17 @@ class RtlCore:
     def ddr_bytes_written(self) -> int:
         """Bytes the core has written to the scratch buffer since open (strobed bytes)."""
         return int(self.lib.syna_ddr_wbytes(self._h))
+
+    @property
+    def scratch_bytes_written(self) -> int:
+        """Bytes written to the scratch buffer since open (= :attr:`ddr_bytes_written`; the HLS model's name)."""
+        return self.ddr_bytes_written
+
+    @property
+    def scratch_bytes_read(self) -> int:
+        """Bytes the core has read from the scratch buffer since open (:attr:`ddr_bytes_read` counts the
+        image's only)."""
+        return int(self.lib.syna_scratch_rbytes(self._h))
 
     @property
     def ddr_write_bursts(self) -> int:

@@ -76,7 +76,9 @@ def _run(b, lanes, samples=2, **kw):
         for i in range(samples):
             outs.append(rtl_check_bitexact_sample(core, b.golden(), i))
             check_scratch(core, i)
-        assert core.ddr_beats_refused == 0 and core.ddr_bytes_written > 0
+        assert core.ddr_beats_refused == 0 and core.ddr_bytes_written > 0 and core.scratch_bytes_read > 0
+        # the weights: every tile loaded once per inference, as with the maps on chip (bands run inside a tile)
+        assert core.ddr_bytes_read == samples * core.ddr.bytes_per_inference
         return core.spill, outs
     finally:
         core.close()
