@@ -155,8 +155,8 @@ def _cmd_run(a) -> None:
 
 PLAN_EXIT_CODES = """exit codes:
   0  fits on chip: every tensor in block RAM / UltraRAM / LUT RAM within the utilisation budget
-  3  runs only with weights (and maybe spike maps, membranes) in DDR: modelled; the cores' DDR path is
-     not built yet (issue 16)
+  3  runs only with weights (and maybe spike maps, membranes) in DDR: modelled; the plan says which cores
+     build that placement (both read weights from DDR; spike maps in DDR: see the plan), none has run on a board
   4  cannot run on this board (the reason is printed), with suggestions that fit
   2  bad input (unknown board, bad bundle, bad knob) or attention settings that cannot work"""
 
@@ -418,7 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "trained or exported, torch is not imported unless --attention), on a board: the RTL twin's "
                     "memories at P lanes mapped as Yosys does; if they do not fit, the cores' weights-in-DDR build "
                     "(every conv / fc weight through one buffer, tiled over output-channel groups as both cores "
-                    "tile it) and, beyond it (modelled, not built), spilled spike maps and membranes; cycles (compute + memory stall), latency and inferences/s at the board "
+                    "tile it), then the input and every spike map in a DDR scratch buffer (--maps ddr, syna_hw/spill.py) "
+                    "and, beyond it (modelled, not built), spilled spike maps and membranes; cycles (compute + memory stall), latency and inferences/s at the board "
                     "clock, modelled at a firing rate. When it does not fit on chip, nearby settings that do are "
                     "searched and printed. docs/hls-core.md, 'Placement planner'.",
         epilog=PLAN_EXIT_CODES + "\nexamples:\n  syna plan build/demo/bundle --board pynq-z2\n"

@@ -341,8 +341,9 @@ def recipes_markdown(boards: list[str], rate: float = DEFAULT_RATE) -> str:
                             f"{p.inferences_per_s:,.0f} at {p.clock_mhz:g} MHz |")
     rows += ["", "The paper-size DVS Gesture ResNet21 (`syna plan --net dvs_gesture`, width 1, 128x128, T = 16, "
              "8-bit weights) with weights in DDR (both cores read them from DDR in simulation; the speed is "
-             "modelled) and, where that does not fit, parts that are modelled but not built (tiles of a few lane "
-             "groups for the accumulators, spilled spike maps and membranes; the last column says which):", "",
+             "modelled) and, where that does not fit, spike maps in DDR (`--maps ddr`, syna_hw/spill.py) or parts that "
+             "are modelled but not built (tiles of a few lane groups for the accumulators, single spilled spike maps "
+             "and membranes); the last column says what is not built:", "",
              "| board | P | verdict | BRAM36 | URAM | DDR MB / inference | stall | inferences/s | not built |",
              "|---|---|---|---|---|---|---|---|---|"]
     paper = make_setting(net="dvs_gesture")
@@ -354,7 +355,7 @@ def recipes_markdown(boards: list[str], rate: float = DEFAULT_RATE) -> str:
                 rows.append(f"| {b.title} | {p} | {x.verdict} | {x.bram36:,.1f} | {x.uram if b.uram else '-'} | "
                             f"{x.ddr_bytes_per_inference / 1e6:,.1f} | {100 * x.stall_fraction:.1f}% | "
                             f"{x.inferences_per_s:,.1f} at {x.clock_mhz:g} MHz | "
-                            f"{'-' if x.choice.built else x.reasons[-2].removeprefix('modelled, not built: ')} |")
+                            f"{x.not_built or '-'} |")
             else:
                 rows.append(f"| {b.title} | {p} | {x.verdict} (`syna plan --net dvs_gesture --board {b.name} "
                             f"--lanes {p}` says why) | | | | | | |")

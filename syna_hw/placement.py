@@ -13,13 +13,20 @@ further. Given a lowered :class:`~syna_hw.lowering.HwModel` (P lanes), a board a
    included). The on-chip memories are the RTL's for that build (``rtl_config.ddr_arch``: the weight
    ROM becomes the buffer; every other memory as on chip). Among the buffer sizes that fit, the one
    with the fewest modelled cycles (then the smallest) is kept.
-3. **Modelled, not built**: if no buffer size fits, every layer is tiled in at most ``t`` lane groups
+3. **Spike maps in DDR, as built** (``maps="ddr"``, :mod:`syna_hw.spill`; built by :data:`SPILL_BUILT_BY`):
+   if no buffer fits with the maps on chip, the input and every spike map go to the scratch buffer and
+   each layer runs in weight tiles x output-row bands of at most ``acc_rows`` accumulator words
+   (``spill.spill_plan``). For each buffer size the largest ``acc_rows`` (a power of two, or the whole
+   layer) that fits is tried; among those the fewest modelled cycles win. The scratch traffic is the
+   cores' (``cycles.scratch_traffic``: every word of the positions a band scans read, every word it
+   writes), one cycle per word in the cycle model, plus what the board's bandwidth adds.
+4. **Modelled, not built**: if still nothing fits, every layer is tiled in at most ``t`` lane groups
    (:func:`capped_plan`; the encoder too, re-reading its input per tile) so that the accumulators and
    membranes hold one tile (the cores keep a whole layer's today); ``t`` is searched like the buffer.
    Then spike maps (the input frames count as one) move to DDR, largest first, then the membranes. A
    spilled map is written once and read once per reader tile; spilled membranes are read and written
    once per time step.
-4. Otherwise: *cannot run*, with the reason. Also *cannot run*: DDR tensors larger than the share of
+5. Otherwise: *cannot run*, with the reason. Also *cannot run*: DDR tensors larger than the share of
    the board's DDR the model may use (:data:`DDR_SHARE`: the rest is the operating system's).
 
 **Timing** (at the board's PL clock or ``clock_mhz``): the HLS core's cycle model
@@ -65,13 +72,16 @@ from .lutmodel import logic_luts
 from .limits import DEFAULT_LANES, RTL
 from .lowering import WBUF_RAM_DEFAULT, WBUF_RAMS, DdrWeights, HwModel, allocate_spike_maps, ddr_weights, lower_graph
 from .plan import Memory, PlanReport, map_memories, memory_table, plan_model
-from .rtl_config import RtlMemory, ddr_arch, rtl_arch, rtl_memories
+from .rtl_config import RtlMemory, ddr_arch, rtl_arch, rtl_memories, spill_build_arch
+from .spill import SpillPlan, spill_plan
 
 DEFAULT_RATE = 0.10          # firing rate of the modelled spike maps (issue 16's networks fire at 5-20 %)
 DDR_SHARE = 0.5              # of the board's DDR, what the model may use (the OS and the PYNQ image keep the rest)
+SPILL_BUILT_BY = "both cores"   # maps="ddr" (syna_hw/spill.py): the HLS core and the RTL twin, one weight buffer
 DDR_NOT_BUILT = ("modelled; both cores read weights from DDR in simulation (HLS C-sim and RTL twin, `--weights ddr`: "
-                 "one buffer; the RTL twin also builds two, `--wbuf double`); spilled maps/membranes are not built "
-                 "and nothing has run on a board (issue 16)")
+                 "one buffer; the RTL twin also builds two, `--wbuf double`); spike maps in DDR (`--maps ddr`) are "
+                 "built by " + SPILL_BUILT_BY + "; spilling single maps or the membranes is not built; nothing has run "
+                 "on a board (issue 16)")
 SINGLE, DOUBLE = 1, 2        # weight-tile buffers: 1 = load then compute (both cores), 2 = loads overlap compute (RTL)
 BUFFER_SCHEMES = {SINGLE: "single weight buffer (as both cores build it: a tile is loaded, then computed on; "
                           "stall = the whole load time)",
@@ -96,6 +106,12 @@ class Choice:
     membranes_ddr: bool = False
     wbuf_ram: str = WBUF_RAM_DEFAULT         # the weight buffer's RAM (lowering.WBUF_RAMS): "block" keeps it out
     #                                          of UltraRAM (the RTL twin's --wbuf-ram block)
+    acc_rows: int = 0                        # > 0: spike maps and input in DDR as built (maps="ddr", syna_hw.spill),
+    #                                          accumulators / membranes of this many words of P lanes
+
+    @property
+    def maps_ddr(self) -> bool:
+        return self.acc_rows > 0
 
     @property
     def built(self) -> bool:
@@ -133,10 +149,30 @@ class Placement:
     ddr: DdrWeights | None = None        # the weight tiling (lowering.ddr_weights) when weights are in DDR
     rtl_receive: int = 0                 # the RTL twin's extra cycles: its receive phase (rtl_receive_cycles)
     logic_luts: int | None = None        # the core's modelled logic LUTs (syna_hw/lutmodel.py; None: not modelled)
+    spill: SpillPlan | None = None       # maps in DDR: the scratch layout and the tiles x bands (syna_hw.spill)
 
     @property
     def board(self) -> Board:
         return self.chip.board
+
+    @property
+    def built_by(self) -> str:
+        """Which cores build this placement: "both cores" (on chip; weights in DDR through one buffer; maps in
+        DDR too: :data:`SPILL_BUILT_BY`), "the RTL twin" (two weight buffers), or "" (parts no core builds)."""
+        c = self.choice
+        if not c.built:
+            return ""
+        if c.maps_ddr:
+            return SPILL_BUILT_BY
+        return "the RTL twin" if c.wbuf_rows and c.buffers == DOUBLE else "both cores"
+
+    @property
+    def not_built(self) -> str:
+        """What of this placement no core builds, in words ("" when it is built)."""
+        if self.built_by:
+            return ""
+        return next((r.removeprefix("modelled, not built: ") for r in self.reasons
+                     if r.startswith("modelled, not built: ")), "parts not built")
 
     @property
     def lanes(self) -> int:
@@ -218,7 +254,8 @@ class Placement:
             return None
         return (f"make bitstream BOARD={self.board.name} IMPL=rtl WEIGHTS=ddr BUNDLE=<bundle> LANES={self.lanes} "
                 f"WBUF_ROWS={c.wbuf_rows}" + (" WBUF=double" if c.buffers == DOUBLE else "")
-                + (f" WBUF_RAM={c.wbuf_ram}" if c.wbuf_ram != WBUF_RAM_DEFAULT else ""))
+                + (f" WBUF_RAM={c.wbuf_ram}" if c.wbuf_ram != WBUF_RAM_DEFAULT else "")
+                + (f" MAPS=ddr ACC_ROWS={c.acc_rows}" if c.maps_ddr else ""))
 
     def to_dict(self) -> dict:
         return dict(verdict=self.verdict, exit_code=self.exit_code, runs=self.runs, reasons=list(self.reasons),
@@ -234,6 +271,9 @@ class Placement:
                     ddr_weights=[l.name for l in self.ddr.layers] if self.ddr else [],
                     spilled_maps=list(self.choice.spilled),
                     membranes_ddr=self.choice.membranes_ddr, ddr_stored_bytes=self.ddr_stored_bytes,
+                    maps_ddr=self.choice.maps_ddr, acc_rows=self.choice.acc_rows or None,
+                    scratch_bytes=self.spill.scratch_bytes if self.spill else None,
+                    built_by=self.built_by, not_built=self.not_built,
                     bram36=self.bram36, uram=self.uram, lutram_luts=self.lutram_luts, logic_luts=self.logic_luts,
                     luts=self.luts,
                     cycles=self.cycles if self.runs else None,
@@ -268,6 +308,12 @@ class Placement:
             if c.wbuf_ram != WBUF_RAM_DEFAULT:
                 lines.append(f"  weight buffer in block RAM only (the RTL twin's `--wbuf-ram {c.wbuf_ram}`, Verilog "
                              "ram_style): the UltraRAM is left to the spike maps, accumulators and membranes")
+            if c.maps_ddr:
+                sp = self.spill
+                lines.append(f"  spike maps and the input in DDR (maps='ddr', built by {SPILL_BUILT_BY}): a scratch "
+                             f"buffer of {sp.scratch_bytes / 2**20:,.2f} MiB; accumulators and membranes of "
+                             f"{c.acc_rows:,} words of P lanes, each layer in weight tiles x output-row bands "
+                             f"(syna_hw.spill.spill_plan: {sp.bands} bands in all)")
             if c.acc_tile:
                 lines.append(f"  {TILED_NOT_BUILT}: tiles of at most {c.acc_tile} lane group(s) in every layer"
                              + (" (the encoder too, re-reading its input per tile)" if encoder_tiled(self.ddr) else ""))
@@ -343,7 +389,9 @@ def _memories(hw: HwModel, arch: dict, c: Choice, ddr: DdrWeights | None) -> lis
     """The RTL memories of placement ``c`` (see the module doc): ``rtl_memories`` of the on-chip build
     (``arch``) or of the DDR build with ``ddr``'s buffer (``rtl_config.ddr_arch``), then what the
     modelled-not-built steps change (one tile's accumulators / membranes, spilled maps / membranes)."""
-    if ddr is not None:
+    if c.maps_ddr:                 # every parameter of the RTL's maps-in-DDR build (its staging, one frame of input)
+        arch = spill_build_arch(hw, spill_of(hw, c), wbuf_ram=c.wbuf_ram)
+    elif ddr is not None:
         arch = dict(arch, **ddr_arch(ddr, wbuf_ram=c.wbuf_ram))
     tiles = {l.name: l.tile_groups for l in ddr.layers} if ddr else {}
     out = []
@@ -372,10 +420,11 @@ def _fits(mems: list[Memory], b: Board, logic: int = 0) -> bool:
             and sum(m.lut for m in mems) + logic <= b.budget("lut"))
 
 
-def ddr_logic_luts(hw: HwModel, b: Board) -> int | None:
-    """The modelled logic LUTs of ``hw``'s weights-in-DDR RTL build on ``b`` (syna_hw/lutmodel.py; None: not
-    modelled). The model depends on P, the widest map and the DDR port, not on the buffer or the tiles."""
-    return logic_luts(dict(rtl_arch(hw), WDDR=1), b.synth_family)
+def ddr_logic_luts(hw: HwModel, b: Board, maps_ddr: bool = False) -> int | None:
+    """The modelled logic LUTs of ``hw``'s weights-in-DDR RTL build on ``b`` (``maps_ddr``: with the spike maps
+    in DDR too; syna_hw/lutmodel.py; None: not modelled). The model depends on P, the widest map, the DDR port
+    and the maps' place, not on the buffer, the tiles or the bands."""
+    return logic_luts(dict(rtl_arch(hw), WDDR=1, MAPS_DDR=int(maps_ddr)), b.synth_family)
 
 
 # ================================================================================ timing
@@ -391,9 +440,9 @@ def modelled_spikes(hw: HwModel, rate: float, seed: int = 0) -> tuple[np.ndarray
 
 
 def _costs(hw: HwModel, cyc: CycleReport, c: Choice, b: Board, clock_mhz: float,
-           ddr: DdrWeights | None = None) -> tuple[list[LayerCost], int]:
-    """Per-layer cost of placement ``c`` (cycles ``cyc``: the cycle model of the core with ``ddr``'s tiling)
-    and the DDR bytes it stores; see the module doc."""
+           ddr: DdrWeights | None = None, spill: SpillPlan | None = None) -> tuple[list[LayerCost], int]:
+    """Per-layer cost of placement ``c`` (cycles ``cyc``: the cycle model of the core with ``ddr``'s tiling,
+    or ``spill``'s with the maps in DDR) and the DDR bytes it stores; see the module doc."""
     per_cycle = b.ddr_bytes_per_cycle(clock_mhz)
     mbytes = map_bytes(hw)
     spilled = set(c.spilled)
@@ -427,10 +476,18 @@ def _costs(hw: HwModel, cyc: CycleReport, c: Choice, b: Board, clock_mhz: float,
         if c.membranes_ddr and l is not hw.fc and l.kind == "conv_lif":
             sbytes += 2 * hw.steps * (-(-l.hout * l.wout * l.g * hw.lanes * hw.mem_bits // 8))
         smem = sbytes / per_cycle
+        sstall = math.ceil(smem)
+        if spill is not None:                                       # maps in DDR, as built: the scratch traffic
+            sb = cyc.scratch_read.get(l.name, 0) + cyc.scratch_written.get(l.name, 0)
+            sbytes += sb
+            smem += sb / per_cycle
+            sstall += math.ceil(max(0.0, sb / per_cycle - sb / 4))  # the model has one word (4 bytes) per cycle
+            rescan = 0                                              # bands and tiles: their scans are in `total`
+            compute = total - rows
         out.append(LayerCost(l.name, k, compute, rescan, wbytes + sbytes, load * bool(d) + smem,
-                             wstall + math.ceil(smem), d.tile_groups if d else 0, d.loads * k if d else 0))
+                             wstall + sstall, d.tile_groups if d else 0, d.loads * k if d else 0))
     stored = sum(l.groups * l.w_block_bytes for l in ddr.layers) if ddr else 0
-    stored += sum(mbytes[n] for n in spilled)
+    stored += sum(mbytes[n] for n in spilled) + (spill.scratch_bytes if spill is not None else 0)
     if c.membranes_ddr:
         stored += max(-(-l.hout * l.wout * l.g * hw.lanes * hw.mem_bits // 8) for l in hw.convs)
     return out, stored
@@ -472,10 +529,33 @@ def _spill_order(hw: HwModel) -> list[str]:
     return sorted(mb, key=lambda n: (-mb[n], n))
 
 
+def spill_of(hw: HwModel, c: Choice) -> SpillPlan | None:
+    """The maps-in-DDR plan of placement ``c`` (None: maps on chip)."""
+    return spill_plan(hw, c.wbuf_rows, c.acc_rows) if c.maps_ddr else None
+
+
 def plan_of(hw: HwModel, c: Choice, plans: dict[int, DdrWeights]) -> DdrWeights:
-    """The weight tiling of placement ``c``: the cores' (``plans[c.wbuf_rows]``), or with ``c.acc_tile``
-    the capped one (:func:`capped_plan`)."""
+    """The weight tiling of placement ``c``: the cores' (``plans[c.wbuf_rows]``), with the maps in DDR the
+    spill plan's (:func:`spill_of`), or with ``c.acc_tile`` the capped one (:func:`capped_plan`)."""
+    if c.maps_ddr:
+        return spill_of(hw, c).ddr
     return capped_plan(hw, c.acc_tile) if c.acc_tile else plans[c.wbuf_rows]
+
+
+def acc_candidates(hw: HwModel, wbuf_rows: int) -> list[int]:
+    """The accumulator depths worth trying with the maps in DDR and a buffer of ``wbuf_rows`` rows, largest
+    first: the whole-layer tiles' (no bands), then the powers of two down to one output row of the widest
+    layer (the least the cores accept)."""
+    need = max(l.wout for l in hw.convs)
+    full = spill_plan(hw, wbuf_rows).acc_rows
+    return sorted({full, need} | {1 << i for i in range(full.bit_length()) if need < 1 << i < full}, reverse=True)
+
+
+def spill_buffers(hw: HwModel, plans: dict[int, DdrWeights]) -> list[int]:
+    """The weight-buffer sizes worth trying with the maps in DDR: those of ``plans`` and one lane group of the
+    largest layer (the encoder may then tile too: it re-reads the input from the scratch buffer)."""
+    one = max(l.rows for l in next(iter(plans.values())).layers)
+    return sorted(set(plans) | {one}, reverse=True)
 
 
 def search(hw: HwModel, b: Board, cost=None, buffers: int = SINGLE,
@@ -492,11 +572,29 @@ def search(hw: HwModel, b: Board, cost=None, buffers: int = SINGLE,
     gmax = max(l.groups for l in next(iter(plans.values())).layers)
     caps = sorted({1 << i for i in range(gmax.bit_length())} | {gmax}, reverse=True)
     spill = _spill_order(hw)
-    levels = [(0, (), False), (gmax, (), False)]          # as built; then tiles of any cap (not built), then spills
-    levels += [(gmax, tuple(spill[:i]), False) for i in range(1, len(spill) + 1)] + [(gmax, tuple(spill), True)]
+    # as built: weights in DDR; then maps in DDR too; then (not built) tiles of any cap, then spills
+    levels = [(0, (), False, False), (0, (), False, True), (gmax, (), False, False)]
+    levels += [(gmax, tuple(spill[:i]), False, False) for i in range(1, len(spill) + 1)]
+    levels += [(gmax, tuple(spill), True, False)]
     rams = WBUF_RAMS if b.uram else (WBUF_RAM_DEFAULT,)   # block RAM only: a choice where UltraRAM exists
     logic = ddr_logic_luts(hw, b) or 0
-    for cap, spilled, membranes in levels:
+    # maps in DDR: not built with attention (spill_plan), nor with two weight buffers (neither core builds that)
+    spillable = not any(l.att >= 0 for l in hw.convs) and buffers == SINGLE
+    for cap, spilled, membranes, maps_ddr in levels:
+        if maps_ddr:   # as built: for each buffer and RAM the largest accumulator depth that fits
+            if not spillable:
+                continue
+            fitting, maps_logic = [], ddr_logic_luts(hw, b, True) or 0
+            for n in spill_buffers(hw, plans):
+                for r in rams:
+                    c = next((c for a in acc_candidates(hw, n) for c in [Choice(n, buffers, wbuf_ram=r, acc_rows=a)]
+                              if _fits(mapped(c), b, maps_logic)), None)
+                    if c is not None:
+                        fitting.append(c)
+            if not fitting:
+                continue
+            best = min(fitting, key=lambda c: (cost(c), c.wbuf_rows)) if cost else fitting[0]
+            return best, mapped(best), []
         if cap:        # not built: tiles of at most cap groups; the buffer follows (plan_of)
             cand = [Choice(capped_plan(hw, t).wbuf_rows, buffers, t, spilled, membranes, r)
                     for t in caps if t <= cap for r in rams]
@@ -542,7 +640,7 @@ def mean_cycles(reps: list[CycleReport]) -> CycleReport:
     """Per-layer mean (rounded) of several samples' cycle reports."""
     mean = lambda attr: {k: round(sum(getattr(r, attr)[k] for r in reps) / len(reps)) for k in getattr(reps[0], attr)}
     return CycleReport(mean("layers"), mean("sops"), mean("dense"), round(sum(r.invocations for r in reps) / len(reps)),
-                       mean("scans"))
+                       mean("scans"), mean("scratch_read"), mean("scratch_written"))
 
 
 def golden_spikes(bundle) -> list[tuple[np.ndarray, dict[str, np.ndarray]]]:
@@ -575,11 +673,17 @@ def place(hw: HwModel, board: str | Board, clock_mhz: float | None = None, rate:
     nrec = len(spikes or [])
     cache: dict = {}
 
-    def cycles(ddr: DdrWeights | None) -> CycleReport:
+    def cycles(ddr: DdrWeights | None, spill: SpillPlan | None = None) -> CycleReport:
         key = (ddr.wbuf_rows, tuple(l.tile_groups for l in ddr.layers)) if ddr else 0
+        if spill is not None:
+            key = (key, tuple(l.band_rows for l in spill.layers.values()))
         if key not in cache:
-            cache[key] = mean_cycles([model_cycles(hw, x, maps, ddr) for x, maps in samples])
+            cache[key] = mean_cycles([model_cycles(hw, x, maps, ddr, spill=spill) for x, maps in samples])
         return cache[key]
+
+    def costs_of(c: Choice):
+        ddr, sp = plan_of(hw, c, plans), spill_of(hw, c)
+        return _costs(hw, cycles(ddr, sp), c, b, clock, ddr, sp)
 
     if chip.fits and wbuf_rows is None:
         costs, _ = _costs(hw, cycles(None), Choice(), b, clock)
@@ -587,16 +691,15 @@ def place(hw: HwModel, board: str | Board, clock_mhz: float | None = None, rate:
                          chip.memories, clock, shown_rate, costs, cycles(None).layers["io"], samples=nrec,
                          rtl_receive=rtl_receive_cycles(hw), logic_luts=chip.logic_luts)
     plans = ddr_plans(hw) if wbuf_rows is None else {wbuf_rows: ddr_weights(hw, wbuf_rows)}
-    total = lambda c: sum(x.compute + x.rescan + x.stall
-                          for x in _costs(hw, cycles(plan_of(hw, c, plans)), c, b, clock, plan_of(hw, c, plans))[0])
+    total = lambda c: sum(x.compute + x.rescan + x.stall for x in costs_of(c)[0])
     choice, mems, reasons = search(hw, b, cost=total, buffers=buffers, plans=plans)
     if choice is None:
         return Placement(chip, CANNOT, reasons, Choice(), mems, clock, shown_rate, logic_luts=ddr_logic_luts(hw, b))
-    ddr = plan_of(hw, choice, plans)
-    cyc = cycles(ddr)
-    costs, stored = _costs(hw, cyc, choice, b, clock, ddr)
+    ddr, sp = plan_of(hw, choice, plans), spill_of(hw, choice)
+    cyc = cycles(ddr, sp)
+    costs, stored = costs_of(choice)
     p = Placement(chip, WITH_DDR, [], choice, mems, clock, shown_rate, costs, cyc.layers["io"], stored, nrec, ddr,
-                  rtl_receive_cycles(hw), ddr_logic_luts(hw, b))
+                  rtl_receive_cycles(hw), ddr_logic_luts(hw, b, choice.maps_ddr), sp)
     if stored > DDR_SHARE * b.ddr_bytes:
         p.verdict = CANNOT
         p.reasons = [f"the tensors in DDR need {stored / 2**20:,.1f} MiB but the planner allows "
@@ -604,6 +707,9 @@ def place(hw: HwModel, board: str | Board, clock_mhz: float | None = None, rate:
                      f"({DDR_SHARE * b.ddr_bytes / 2**20:,.0f} MiB; the rest is the OS's)"]
         return p
     what = [f"all {len(ddr.layers)} conv / fc layers' weights (a {choice.wbuf_rows:,}-row buffer)"]
+    if choice.maps_ddr:
+        what.append(f"the input and every spike map (a {sp.scratch_bytes / 2**20:,.2f} MiB scratch buffer; "
+                    f"accumulators of {choice.acc_rows:,} words)")
     if choice.spilled:
         what.append(f"{len(choice.spilled)} spike map(s)")
     if choice.membranes_ddr:
@@ -613,7 +719,12 @@ def place(hw: HwModel, board: str | Board, clock_mhz: float | None = None, rate:
                  f"with {', '.join(what)} in DDR it fits: {p.bram36:,.1f} BRAM36"
                  + (f", {p.uram} URAM" if b.uram else "") + f" (budget {b.budget('bram36'):,.1f}"
                  + (f" + {b.budget('uram'):,.1f} URAM" if b.uram else "") + ")"]
-    if choice.built:
+    if choice.maps_ddr:
+        p.reasons.append(f"the maps in DDR are built by {SPILL_BUILT_BY} (`--weights ddr --maps ddr --acc-rows "
+                         f"{choice.acc_rows}`, syna_hw.spill's tiles x bands); the speed is modelled")
+        if p.rtl_build_command():
+            p.reasons.append(f"the RTL twin of this placement: {p.rtl_build_command()}")
+    elif choice.built:
         p.reasons.append("this placement is what both cores build (`--weights ddr`, lowering.ddr_weights' tiles)"
                          if choice.buffers == SINGLE else "this placement is what the RTL twin builds (`--weights ddr "
                          "--wbuf double`, lowering.ddr_weights' tiles); the HLS core has one buffer")

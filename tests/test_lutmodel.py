@@ -11,7 +11,7 @@ TOLERANCE = 0.05          # docs/rtl.md "Resources": the held-out runs are withi
 
 
 def _arch(r) -> dict:
-    return dict(P=r.lanes, CMAX=r.cmax, WDDR=int(r.ddr), NATT=0)
+    return dict(P=r.lanes, CMAX=r.cmax, WDDR=int(r.ddr), NATT=0, MAPS_DDR=int(r.maps))
 
 
 @pytest.mark.parametrize("run", HELD_OUT, ids=lambda r: f"{r.what}-{r.family}-P{r.lanes}-{'ddr' if r.ddr else 'rom'}")
@@ -25,13 +25,14 @@ def test_model_is_fitted_to_its_runs_and_grows_with_lanes_and_channels():
     for r in FIT:
         assert abs(logic_luts(_arch(r), r.family) - r.logic_lut) <= TOLERANCE * r.logic_lut, r
     c = lutmodel.coefficients()
-    assert c["per_lane"] > 0 and c["per_channel"] > 0 and c["ddr"] > 0, c
+    assert c["per_lane"] > 0 and c["per_channel"] > 0 and c["ddr"] > 0 and c["maps_ddr"] > 0, c
     paper = dict(P=16, CMAX=512, WDDR=1, NATT=0)
     assert logic_luts(paper, "xc7") < logic_luts(paper, "xcup")          # measured: 18,564 vs 20,802
     base = dict(P=16, CMAX=128, WDDR=0, NATT=0)
     assert logic_luts(dict(base, P=32), "xcup") > logic_luts(base, "xcup")
     assert logic_luts(dict(base, CMAX=256), "xcup") > logic_luts(base, "xcup")
     assert logic_luts(dict(base, WDDR=1), "xcup") > logic_luts(base, "xcup")
+    assert logic_luts(dict(base, WDDR=1, MAPS_DDR=1), "xc7") > logic_luts(dict(base, WDDR=1), "xc7")   # the map DMA
 
 
 def test_no_estimate_where_nothing_was_measured():
