@@ -310,16 +310,48 @@ def test_block_ram_is_chosen_only_when_needed():
 
 def test_placement_counts_the_modelled_logic_luts():
     """A DDR placement's LUTs are its memories' distributed RAM plus the core's modelled logic
-    (syna_hw/lutmodel.py for the DDR build), and the fit counts them: logic alone over the budget does not fit."""
+    (syna_hw/lutmodel.py for the DDR build; on the PYNQ-Z2 the paper net's maps are in DDR too: the map DMA's
+    LUTs count), and the fit counts them: logic alone over the budget does not fit."""
     from syna_hw.lutmodel import logic_luts
     from syna_hw.rtl_config import rtl_arch
     s = make_setting(net="dvs_gesture")
     p = plan_setting(s, "pynq-z2", lanes=16)
     hw = lowered(s, 16)
-    want = logic_luts(dict(rtl_arch(hw), WDDR=1), "xc7")
+    assert p.choice.maps_ddr
+    want = logic_luts(dict(rtl_arch(hw), WDDR=1, MAPS_DDR=1), "xc7")
+    assert want > logic_luts(dict(rtl_arch(hw), WDDR=1), "xc7")
     assert want and p.logic_luts == want and p.luts == p.lutram_luts + want
     d = p.to_dict()
     assert d["luts"] == p.luts and d["logic_luts"] == want
     assert f"{want:,} logic" in p.table()
     b = get_board("pynq-z2")
     assert pl._fits([], b) and not pl._fits([], b, logic=int(b.budget("lut")) + 1)
+
+
+def test_paper_dvs_gesture_on_pynq_z2_runs_with_its_maps_in_ddr_as_built():
+    """Issue 16: the paper DVS Gesture ResNet21 on the PYNQ-Z2 -- weights and spike maps in DDR (syna_hw.spill), a
+    placement both cores build, priced as the RTL builds it (its staging, one input frame, the plan ROMs), its DDR
+    bytes the weight tiles' plus the scratch traffic, >= 1 inference/s modelled at 100 MHz."""
+    from model_export.plan_config import lowered, make_setting
+    from syna_hw.cycles import scratch_traffic
+    from syna_hw.placement import WITH_DDR, place
+    from syna_hw.spill import spill_plan
+    hw = lowered(make_setting(net="dvs_gesture"), 16)
+    p = place(hw, "pynq-z2")
+    c = p.choice
+    assert p.verdict == WITH_DDR and c.maps_ddr and c.wbuf_rows and c.acc_rows
+    assert p.built_by == "both cores" and p.not_built == ""
+    assert p.bram36 <= p.board.budget("bram36") and p.luts <= p.board.budget("lut")
+    assert {"spike maps", "input banks", "spill plan", "bands", "accumulators"} <= {m.what for m in p.memories}
+    acc = next(m for m in p.memories if m.what == "accumulators")
+    assert acc.depth == c.acc_rows
+    sp = spill_plan(hw, c.wbuf_rows, c.acc_rows)
+    rd, wr = scratch_traffic(hw, sp)
+    assert p.ddr_bytes_per_inference == sp.ddr.bytes_per_inference + sum(rd.values()) + sum(wr.values())
+    assert f"MAPS=ddr ACC_ROWS={c.acc_rows}" in p.rtl_build_command()
+    assert p.inferences_per_s >= 1.0
+    d = p.to_dict()
+    assert d["maps_ddr"] and d["scratch_bytes"] == sp.scratch_bytes and d["built_by"] == "both cores"
+    # the ZCU104 keeps its maps on chip (weights in DDR suffice there)
+    z = place(hw, "zcu104")
+    assert z.verdict == WITH_DDR and not z.choice.maps_ddr and z.built_by == "both cores"
