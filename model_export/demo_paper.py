@@ -5,12 +5,18 @@ at about 10 % (``paper_bundles.paper_bundle``, one golden sample, the DDR image 
 placement planner on PYNQ-Z2 and ZCU104 (``syna_hw.placement.place_bundle``: the cycles are the mean over the
 golden sample's recorded spike maps) -> the HLS core's C-simulation reading the DDR image -> the RTL twin in
 Verilator reading the same image through its AXI4 master (the C++ harness plays the DDR), both bit-exact on
-every spike of every layer and step -> ``build/demo-paper/summary.json``.
+every spike of every layer and step -> ``build/demo-paper/summary.json``. A board whose plan keeps the spike
+maps in DDR too (the PYNQ-Z2: ``maps="ddr"``, syna_hw/spill.py) gets that build run as well -- the HLS C-sim and
+the RTL twin with the plan's weight buffer and accumulator depth, the RTL's harness playing that board's DDR
+(its bandwidth, 16-beat bursts, an assumed 150 ns latency) -- bit-exact on every spike and on the scratch
+buffer it leaves, and its RTL-measured cycles at the board's clock.
 
 summary.json: the first network's figures at the top level (``bitexact`` {``hls_csim``, ``rtl_sim``},
 ``boards`` {``pynq-z2``, ``zcu104``: ``runs``, ``lanes``, ``clock_mhz``, ``cycles_per_inference``,
 ``stall_fraction``, ``inferences_per_s``, ``ddr_bytes_per_inference``, ``lut``, ``bram36``, ``uram``, ...},
-``rtl_sim`` (the RTL-measured cycles and DDR bytes of the sample)), every network under ``networks``,
+``rtl_sim`` (the RTL-measured cycles and DDR bytes of the sample); per board ``build`` {``bitexact``
+{``hls_csim``, ``rtl_sim``}, ``rtl_cycles_per_inference``, ...} where its plan is a maps-in-DDR build), every
+network under ``networks``,
 the tools and the commit. The board figures are the planner's (modelled); the RTL cycles are simulated
 with a DDR that answers one beat per cycle without latency (sim/harness.cpp), so they are a lower bound
 on a board's.
@@ -24,6 +30,7 @@ import time
 from pathlib import Path
 
 NETS = ("dvs_gesture", "mnist")
+DDR_LATENCY_NS = 150.0   # the RTL harness's DDR read latency for a board's own build: assumed, not measured
 LUT_NOTE = ("lut: the planner's LUTs: distributed RAM (syna_hw/plan.py's memory estimate) plus the core's logic "
             "modelled by syna_hw/lutmodel.py (fitted to Yosys runs; docs/rtl.md 'Resources'); lut_logic: that model")
 
@@ -78,6 +85,11 @@ def run_net(net: str, out: Path, lanes: int, rtl: bool = True, **knobs) -> dict:
     hls_ok = hls_core.check_bundle(out, lanes=lanes, weights="ddr")
     seconds["hls_csim"] = time.time() - t
 
+    builds = {}
+    for b, p in plans.items():
+        if p.runs and p.choice.maps_ddr:
+            builds[b] = board_build(net, out, lanes, b, p, rtl, seconds)
+
     rtl_res = None
     if rtl:
         t = time.time()
@@ -89,6 +101,11 @@ def run_net(net: str, out: Path, lanes: int, rtl: bool = True, **knobs) -> dict:
               f"cycles, {rtl_res['ddr_bytes_per_inference']:,} DDR bytes read, {seconds['rtl_sim']:.0f} s)"
               + ("" if rtl_res["bitexact"] else f"; mismatches (sample, layer): {rtl_res['mismatches']}"))
     boards = {b: board_figures(p, rtl_res["cycles_per_inference"] if rtl_res else None) for b, p in plans.items()}
+    for b, build in builds.items():          # this board's own build: its RTL cycles replace the default build's
+        boards[b]["build"] = build
+        cyc = build.get("rtl_cycles_per_inference")
+        boards[b]["rtl_cycles_per_inference"] = cyc
+        boards[b]["rtl_inferences_per_s"] = plans[b].clock_mhz * 1e6 / cyc if cyc else None
     return dict(
         net=net, bundle=str(out), model_hash=bundle.model_hash, weights=rep.weights, lanes=lanes,
         input=dict(bundle.input_spec), samples=1,
@@ -101,6 +118,42 @@ def run_net(net: str, out: Path, lanes: int, rtl: bool = True, **knobs) -> dict:
         boards=dict(boards, note="modelled by the planner (syna_hw/placement.py) from the golden sample's spike "
                                  "maps at each board's PL clock; nothing has run on a board. " + LUT_NOTE),
         seconds=seconds)
+
+
+def board_build(net: str, out: Path, lanes: int, board: str, p, rtl: bool, seconds: dict) -> dict:
+    """The maps-in-DDR build board ``board``'s plan ``p`` asks for, through the HLS C-sim and (``rtl``) the RTL
+    twin with that board's DDR modelled: its summary entry."""
+    import math
+    from syna_hw import hls_core, rtl_core
+    from syna_hw.rtl_binding import board_ddr_timing
+    c = p.choice
+    opts = dict(wbuf_rows=c.wbuf_rows, maps="ddr", acc_rows=c.acc_rows)
+    t = time.time()
+    print(f"\n-- {net} on {board}: its own build, spike maps in DDR (wbuf_rows {c.wbuf_rows or 'default'}, acc_rows "
+          f"{c.acc_rows}): HLS core, g++ C-simulation")
+    d = dict(weights="ddr", **opts, bitexact=dict(hls_csim=bool(hls_core.check_bundle(out, lanes=lanes, weights="ddr",
+                                                                                        **opts)), rtl_sim=None))
+    seconds[f"hls_csim_{board}"] = time.time() - t
+    if rtl:
+        t = time.time()
+        timing = dict(board_ddr_timing(board), ddr_latency=max(1, math.ceil(DDR_LATENCY_NS * p.clock_mhz / 1000)))
+        print(f"-- {net} on {board}: RTL twin, spike maps in DDR, the harness playing {board}'s DDR "
+              f"({timing['ddr_bytes_per_cycle']:.1f} bytes/cycle, {timing['ddr_latency']} cycles latency, assumed)")
+        r = rtl_core.rtl_stage(out, samples=1, lanes=lanes, weights="ddr", max_cycles=2_000_000_000, **opts, **timing)
+        seconds[f"rtl_sim_{board}"] = time.time() - t
+        d["bitexact"]["rtl_sim"] = bool(r["bitexact"])
+        d.update(rtl_cycles_per_inference=r["cycles_per_inference"],
+                 rtl_stall_fraction=r["stall_cycles_per_inference"] / r["cycles_per_inference"],
+                 rtl_inferences_per_s=p.clock_mhz * 1e6 / r["cycles_per_inference"],
+                 ddr_bytes_read_per_inference=r["ddr_bytes_per_inference"],
+                 scratch_read_bytes_per_inference=r["scratch_read_bytes_per_inference"],
+                 scratch_written_bytes_per_inference=r["scratch_written_bytes_per_inference"],
+                 ddr_model=f"{board}'s bandwidth and burst limit, {DDR_LATENCY_NS:g} ns read latency (assumed)")
+        print(f"RTL vs golden (every spike, and the scratch buffer): {'PASS' if r['bitexact'] else 'FAIL'} "
+              f"({r['cycles_per_inference']:,.0f} cycles = {d['rtl_inferences_per_s']:.2f} inferences/s at "
+              f"{p.clock_mhz:g} MHz, stall {100 * d['rtl_stall_fraction']:.1f} %, {seconds[f'rtl_sim_{board}']:.0f} s)"
+              + ("" if r["bitexact"] else f"; mismatches (sample, layer): {r['mismatches']}"))
+    return d
 
 
 def run_demo(out: Path, nets=NETS, lanes: int | None = None, rtl_nets=None, **knobs) -> dict:
@@ -119,14 +172,22 @@ def run_demo(out: Path, nets=NETS, lanes: int | None = None, rtl_nets=None, **kn
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     print(f"\n{'network':<14}{'HLS C-sim':>10}{'RTL sim':>9}{'RTL cycles':>14}   board: runs, modelled inferences/s, "
           "stall, BRAM36, URAM")
+    mark = lambda v: "-" if v is None else ("PASS" if v else "FAIL")   # noqa: E731
     for n, s in per.items():
         r = s["rtl_sim"]
-        mark = lambda v: "-" if v is None else ("PASS" if v else "FAIL")   # noqa: E731
         print(f"{n:<14}{mark(s['bitexact']['hls_csim']):>10}{mark(s['bitexact']['rtl_sim']):>9}"
               f"{format(r['cycles_per_inference'], ',.0f') if r else '-':>14}   " + "; ".join(
                   f"{b}: {'yes' if v['runs'] else 'NO'}, {v['inferences_per_s'] or 0:,.1f}/s, "
                   f"{100 * (v['stall_fraction'] or 0):.1f}%, {v['bram36']:,.1f}, {v['uram']}"
                   for b, v in s["boards"].items() if b != "note"))
+        for b, v in s["boards"].items():
+            if b != "note" and "build" in v:
+                d = v["build"]
+                print(f"{'  ' + b + ' build':<14}{mark(d['bitexact']['hls_csim']):>10}{mark(d['bitexact']['rtl_sim']):>9}"
+                      f"{format(d['rtl_cycles_per_inference'], ',.0f') if d.get('rtl_cycles_per_inference') else '-':>14}"
+                      f"   spike maps in DDR, acc_rows {d['acc_rows']:,}: "
+                      + (f"{d['rtl_inferences_per_s']:.2f} inferences/s RTL-measured at {v['clock_mhz']:g} MHz"
+                         if d.get('rtl_inferences_per_s') else "RTL not run"))
     print(f"\nsummary: {out / 'summary.json'}  ({summary['seconds']:.0f} s)")
     return summary
 

@@ -420,15 +420,18 @@ def check_golden_sample(core: RtlCore, g, i: int) -> tuple[bool, int, list[str]]
 
 
 def rtl_stage(bundle_dir: str | Path, samples: int = 4, lanes: int = DEFAULT_LANES, weights: str = "rom",
-              max_cycles: int = 50_000_000) -> dict:
+              max_cycles: int = 50_000_000, **options) -> dict:
     """For the demos: run the first ``samples`` golden inputs through the RTL twin (``weights="ddr"``: the
-    weights-in-DDR build reading the bundle's DDR image, ``make demo-paper``).
+    weights-in-DDR build reading the bundle's DDR image, ``make demo-paper``; ``options`` go to
+    :class:`RtlCore`: ``wbuf_rows``, ``maps="ddr"`` with ``acc_rows``, the DDR timing, ...).
 
     Returns ``bitexact`` (scores, spike counts and every layer's spike map at every
-    step equal golden.npz, no error status, no DDR beat refused), ``cycles_per_inference``
-    (mean, from ap_start to the last output word), ``ddr_bytes_per_inference`` (0 on chip)
-    and per-sample details."""
-    core = RtlCore(bundle_dir, lanes=lanes, weights=weights, max_cycles=max_cycles)
+    step equal golden.npz, no error status, no DDR beat refused; maps in DDR: the scratch buffer left by
+    the last sample holds its golden maps too), ``cycles_per_inference`` (mean, from ap_start to the last
+    output word), ``stall_cycles_per_inference``, ``ddr_bytes_per_inference`` (weights read; 0 on chip),
+    with maps in DDR ``scratch_read_bytes_per_inference`` / ``scratch_written_bytes_per_inference``, and
+    per-sample details."""
+    core = RtlCore(bundle_dir, lanes=lanes, weights=weights, max_cycles=max_cycles, **options)
     g = core.bundle.golden()
     n = min(samples, len(g["input"]))
     ok, cycles, mism = True, [], []
@@ -439,8 +442,17 @@ def rtl_stage(bundle_dir: str | Path, samples: int = 4, lanes: int = DEFAULT_LAN
         cycles.append(cyc)
     ddr_bytes = core.ddr_bytes_read if core.ddr is not None else 0
     ok &= core.ddr_beats_refused == 0 if core.ddr is not None else True
+    out = dict(lanes=lanes, weights=weights, maps=options.get("maps", "chip"))
+    if out["maps"] == "ddr" and n:
+        maps = core.scratch_maps()
+        bad = [name for name in core.layers if not np.array_equal(maps[name], g[f"spikes/{name}"][n - 1])]
+        mism += [(n - 1, f"scratch:{name}") for name in bad]
+        ok &= not bad
+        out.update(scratch_read_bytes_per_inference=core.scratch_bytes_read // n,
+                   scratch_written_bytes_per_inference=core.scratch_bytes_written // n)
+    stall = core.stall_cycles if core.ddr is not None else 0
     core.close()
-    return dict(bitexact=bool(ok), samples=n, cycles_per_inference=float(np.mean(cycles)) if cycles else 0.0,
-                cycles=cycles, mismatches=mism[:20], lanes=lanes, weights=weights,
+    return dict(out, bitexact=bool(ok), samples=n, cycles_per_inference=float(np.mean(cycles)) if cycles else 0.0,
+                cycles=cycles, mismatches=mism[:20], stall_cycles_per_inference=stall / n if n else 0.0,
                 ddr_bytes_per_inference=ddr_bytes // n if n else 0)
 
