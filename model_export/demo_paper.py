@@ -85,10 +85,14 @@ def run_net(net: str, out: Path, lanes: int, rtl: bool = True, **knobs) -> dict:
     hls_ok = hls_core.check_bundle(out, lanes=lanes, weights="ddr")
     seconds["hls_csim"] = time.time() - t
 
-    builds = {}
+    builds, done = {}, {}
     for b, p in plans.items():
-        if p.runs and p.choice.maps_ddr:
-            builds[b] = board_build(net, out, lanes, b, p, rtl, seconds)
+        if p.runs and p.choice.maps_ddr:      # boards with the same build and DDR (PYNQ-Z1 / Z2) share one run
+            from syna_hw.rtl_binding import board_ddr_timing
+            key = (p.choice.wbuf_rows, p.choice.acc_rows, p.clock_mhz, tuple(sorted(board_ddr_timing(b).items())))
+            if key not in done:
+                done[key] = board_build(net, out, lanes, b, p, rtl, seconds)
+            builds[b] = done[key]
 
     rtl_res = None
     if rtl:

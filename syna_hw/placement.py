@@ -415,6 +415,14 @@ def _memories(hw: HwModel, arch: dict, c: Choice, ddr: DdrWeights | None) -> lis
     return out
 
 
+def memories_of(hw: HwModel, c: Choice, b: Board) -> list[Memory]:
+    """The on-chip memories of placement ``c`` of ``hw`` on ``b`` as the RTL builds them, mapped as Yosys does
+    (what :func:`search` checks against the budget; e.g. for a build a benchmark measured)."""
+    plans = {c.wbuf_rows: ddr_weights(hw, c.wbuf_rows)} if c.wbuf_rows and not (c.maps_ddr or c.acc_tile) else {}
+    ddr = plan_of(hw, c, plans) if c.wbuf_rows else None
+    return map_memories(_memories(hw, rtl_arch(hw), c, ddr), b)
+
+
 def _fits(mems: list[Memory], b: Board, logic: int = 0) -> bool:
     return (sum(m.bram36 for m in mems) <= b.budget("bram36") and sum(m.uram for m in mems) <= b.budget("uram")
             and sum(m.lut for m in mems) + logic <= b.budget("lut"))
