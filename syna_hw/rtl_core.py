@@ -143,6 +143,13 @@ def main(argv: list[str] | None = None, prog: str = "python -m syna_hw.rtl_core"
     r.add_argument("--samples", type=int, default=4, help="golden samples to run")
     r.add_argument("--json", help="also write the details (cycles per sample, mismatches) as JSON here")
     r.add_argument("--lanes", type=int, default=DEFAULT_LANES, help=f"output-channel lanes P (default {DEFAULT_LANES}; {RTL.lanes[0]}..{RTL.lanes[-1]})")
+    r.add_argument("--weights", choices=WEIGHTS_MODES, default="rom",
+                   help="rom (default) or ddr: the weights-in-DDR build, the harness playing the DDR with the bundle's image")
+    r.add_argument("--wbuf-rows", type=int, default=None, help="--weights ddr: the weight buffer's rows")
+    r.add_argument("--maps", choices=MAPS_MODES, default=MAPS_DEFAULT,
+                   help="ddr (with --weights ddr): the input and spike maps in the harness's scratch buffer; the "
+                        "scratch maps after the last sample are checked too")
+    r.add_argument("--acc-rows", type=int, default=None, help="--maps ddr: accumulator / membrane words of P lanes")
     s = sub.add_parser("synth", help="Yosys resource estimate against a board (syna_contract/boards.py)")
     s.add_argument("bundle")
     s.add_argument("--board", default=DEFAULT_BOARD, help=f"{boards_help()}; default {DEFAULT_BOARD}")
@@ -183,11 +190,21 @@ def _main(a) -> int:
         print(json.dumps(cfg.arch))
         return 0
     if a.cmd == "run":
-        res = rtl_stage(a.bundle, samples=a.samples, lanes=a.lanes)
+        if a.weights == "rom" and (a.wbuf_rows is not None or a.maps != "chip"):
+            raise ValueError("--wbuf-rows / --maps ddr need the weights in DDR; add --weights ddr")
+        if a.maps != "ddr" and a.acc_rows is not None:
+            raise ValueError("--acc-rows bounds the accumulators of --maps ddr (output-row bands); add --maps ddr")
+        opts = dict(wbuf_rows=a.wbuf_rows) if a.weights == "ddr" else {}
+        if a.maps == "ddr":
+            opts.update(maps="ddr", acc_rows=a.acc_rows)
+        res = rtl_stage(a.bundle, samples=a.samples, lanes=a.lanes, weights=a.weights, **opts)
         if a.json:
             Path(a.json).write_text(json.dumps(res, indent=1))
         tail = (f"{res['samples']} samples, P={res['lanes']}, "
                 f"mean {res['cycles_per_inference']:,.0f} cycles/inference (simulated)")
+        if res.get("maps") == "ddr":
+            tail += (f"; maps in DDR: the scratch maps checked, {res['scratch_read_bytes_per_inference']:,} bytes read "
+                     f"and {res['scratch_written_bytes_per_inference']:,} written per inference")
         bad = ", ".join(f"sample {i} {name}" for i, name in res["mismatches"])
         print(f"RTL (Verilator) vs golden: {'PASS' if res['bitexact'] else 'FAIL'} ({tail})"
               + ("" if res["bitexact"] else f": differs at {bad or 'the scores or status'}"))

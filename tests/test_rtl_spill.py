@@ -235,7 +235,8 @@ def test_generate_and_refusals(bundles, tmp_path):
 
 
 def test_cli_make_and_vivado_plumbing(bundles, tmp_path, capsys):
-    """`python -m syna_hw.rtl_core generate --maps ddr --acc-rows N` writes the maps-in-DDR configuration;
+    """`python -m syna_hw.rtl_core generate --maps ddr --acc-rows N` writes the maps-in-DDR configuration and
+    `run ... --weights ddr --maps ddr --acc-rows N` runs it bit-exact (the scratch maps too);
     --acc-rows without --maps ddr and --maps ddr without --weights ddr are refused (exit 2, a clear line);
     with --board the Vivado route's board tcl lists the plan ROMs and SCRATCH_BASE(_HI); `make bitstream
     IMPL=rtl MAPS=ddr ACC_ROWS=N` hands them to the generator (make -n: nothing is run)."""
@@ -256,6 +257,11 @@ def test_cli_make_and_vivado_plumbing(bundles, tmp_path, capsys):
                       (["--maps", "ddr"], "needs weights='ddr'")]:
         assert rtl_core.main(["generate", str(b.root), "--out", str(tmp_path / "x"), "--lanes", "4", *args]) == 2
         assert msg in capsys.readouterr().err
+    assert rtl_core.main(["run", str(b.root), "--lanes", "4", "--samples", "1", "--weights", "ddr", "--maps", "ddr",
+                          "--acc-rows", "8"]) == 0
+    assert "PASS" in capsys.readouterr().out
+    assert rtl_core.main(["run", str(b.root), "--lanes", "4", "--maps", "ddr"]) == 2
+    assert "add --weights ddr" in capsys.readouterr().err
     r = subprocess.run(["make", "-n", "-s", "-C", str(rtl_config.REPO), "bitstream", "BOARD=pynq-z2", "IMPL=rtl",
                         "WEIGHTS=ddr", "MAPS=ddr", "ACC_ROWS=2048", "LANES=16", f"BUNDLE={b.root}"],
                        capture_output=True, text=True, timeout=60)
