@@ -352,7 +352,8 @@ def recipes_markdown(boards: list[str], rate: float = DEFAULT_RATE) -> str:
         for p in (16, 32):
             x = plan_setting(paper, board, p, rate=rate)
             if x.runs:
-                rows.append(f"| {b.title} | {p} | {x.verdict} | {x.bram36:,.1f} | {x.uram if b.uram else '-'} | "
+                verdict = x.verdict + (f", spike maps too (acc_rows {x.choice.acc_rows:,})" if x.choice.maps_ddr else "")
+                rows.append(f"| {b.title} | {p} | {verdict} | {x.bram36:,.1f} | {x.uram if b.uram else '-'} | "
                             f"{x.ddr_bytes_per_inference / 1e6:,.1f} | {100 * x.stall_fraction:.1f}% | "
                             f"{x.inferences_per_s:,.1f} at {x.clock_mhz:g} MHz | "
                             f"{x.not_built or '-'} |")

@@ -348,7 +348,9 @@ class Placement:
                          + (f" (of which re-scans {self.rescan_cycles:,})" if self.rescan_cycles else "")
                          + f" + memory stall {self.stall_cycles:,} ({100 * self.stall_fraction:.1f}%)")
             lines.append(f"  on the RTL twin {self.rtl_cycles:,} cycles (+ its receive phase, one input value per "
-                         f"cycle: {self.rtl_receive:+,})")
+                         f"cycle: {self.rtl_receive:+,})" + ("; with the maps in DDR its map DMA's waits are not in "
+                                                            "this model (docs/hls-core.md: the RTL measured 1.14x)"
+                                                            if self.choice.maps_ddr else ""))
             lines.append(f"DDR bytes per inference {self.ddr_bytes_per_inference:,}; latency "
                          f"{1e3 * self.latency_s:,.3f} ms; {self.inferences_per_s:,.1f} inferences/s")
         lines.append(f"verdict: {self.verdict} (exit code {self.exit_code})")
