@@ -6,7 +6,7 @@ placement planner on PYNQ-Z2 and ZCU104 (``syna_hw.placement.place_bundle``: the
 golden sample's recorded spike maps) -> the HLS core's C-simulation reading the DDR image -> the RTL twin in
 Verilator reading the same image through its AXI4 master (the C++ harness plays the DDR), both bit-exact on
 every spike of every layer and step -> ``build/demo-paper/summary.json``. One of the issue's boards
-(:data:`OWN_BUILD_BOARDS`) whose plan keeps the spike maps in DDR too (the PYNQ-Z2: ``maps="ddr"``, syna_hw/spill.py) gets that build run as well -- the HLS C-sim and
+(:func:`own_build_boards`) whose plan keeps the spike maps in DDR too (the PYNQ-Z2: ``maps="ddr"``, syna_hw/spill.py) gets that build run as well -- the HLS C-sim and
 the RTL twin with the plan's weight buffer and accumulator depth, the RTL's harness playing that board's DDR
 (its bandwidth, 16-beat bursts, an assumed 150 ns latency) -- bit-exact on every spike and on the scratch
 buffer it leaves, and its RTL-measured cycles at the board's clock.
@@ -30,7 +30,6 @@ import time
 from pathlib import Path
 
 NETS = ("dvs_gesture", "mnist")
-OWN_BUILD_BOARDS = ("pynq-z2", "zcu104")   # the issue's boards: their maps-in-DDR builds are run (the others planned)
 DDR_LATENCY_NS = 150.0   # the RTL harness's DDR read latency for a board's own build: assumed, not measured
 LUT_NOTE = ("lut: the planner's LUTs: distributed RAM (syna_hw/plan.py's memory estimate) plus the core's logic "
             "modelled by syna_hw/lutmodel.py (fitted to Yosys runs; docs/rtl.md 'Resources'); lut_logic: that model")
@@ -88,7 +87,7 @@ def run_net(net: str, out: Path, lanes: int, rtl: bool = True, **knobs) -> dict:
 
     builds, done = {}, {}
     for b, p in plans.items():
-        if b in OWN_BUILD_BOARDS and p.runs and p.choice.maps_ddr:   # the same build and DDR share one run
+        if b in own_build_boards() and p.runs and p.choice.maps_ddr:   # the same build and DDR share one run
             from syna_hw.rtl_binding import board_ddr_timing
             key = (p.choice.wbuf_rows, p.choice.acc_rows, p.clock_mhz, tuple(sorted(board_ddr_timing(b).items())))
             if key not in done:
@@ -123,6 +122,13 @@ def run_net(net: str, out: Path, lanes: int, rtl: bool = True, **knobs) -> dict:
         boards=dict(boards, note="modelled by the planner (syna_hw/placement.py) from the golden sample's spike "
                                  "maps at each board's PL clock; nothing has run on a board. " + LUT_NOTE),
         seconds=seconds)
+
+
+def own_build_boards() -> tuple[str, str]:
+    """The issue's two boards, whose maps-in-DDR builds are run (the others are planned): the project's default
+    board (PYNQ-Z2) and the board of the table with the most UltraRAM (ZCU104); names live in syna_contract/boards.py."""
+    from syna_contract.boards import BOARDS, DEFAULT_BOARD
+    return DEFAULT_BOARD, max(BOARDS.values(), key=lambda b: (b.uram, b.bram36)).name
 
 
 def board_build(net: str, out: Path, lanes: int, board: str, p, rtl: bool, seconds: dict) -> dict:

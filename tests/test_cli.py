@@ -139,12 +139,12 @@ def test_rtl_run_prints_one_verdict_line(monkeypatch, capsys, tmp_path):
     """`rtl run` prints one PASS/FAIL line like the C-sim (the details go to --json); FAIL exits 1."""
     from syna_hw import rtl_core
     res = dict(bitexact=True, samples=2, cycles_per_inference=1234.0, cycles=[1200, 1268], mismatches=[], lanes=4)
-    monkeypatch.setattr(rtl_core, "rtl_stage", lambda bundle, samples, lanes: dict(res))
+    monkeypatch.setattr(rtl_core, "rtl_stage", lambda bundle, samples, lanes, **kw: dict(res))
     assert rtl_core.main(["run", "b", "--json", str(tmp_path / "r.json")]) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert out == ["RTL (Verilator) vs golden: PASS (2 samples, P=4, mean 1,234 cycles/inference (simulated))"]
     assert json.loads((tmp_path / "r.json").read_text())["cycles"] == [1200, 1268]
-    monkeypatch.setattr(rtl_core, "rtl_stage", lambda bundle, samples, lanes: dict(
+    monkeypatch.setattr(rtl_core, "rtl_stage", lambda bundle, samples, lanes, **kw: dict(
         res, bitexact=False, mismatches=[[1, "b0.short"]]))
     assert rtl_core.main(["run", "b"]) == 1
     line = capsys.readouterr().out.strip()
