@@ -72,10 +72,7 @@ def schedule_rows(hw: HwModel) -> list[dict]:
 def _check_mode(weights: str, maps: str = "chip", acc_rows: int | None = None) -> None:
     if weights not in WEIGHTS_MODES:
         raise ValueError(f"weights={weights!r}; expected one of {WEIGHTS_MODES} (on-chip ROMs or the DDR image)")
-    check_maps_mode(maps, weights, HLS)
-    if acc_rows is not None and maps != "ddr":
-        raise ValueError(f"acc_rows={acc_rows!r} bounds the accumulators of a core with maps='ddr'; this one has "
-                         f"maps={maps!r}")
+    check_maps_mode(maps, weights, HLS, acc_rows)
 
 
 def header_text(bundle: Bundle, lanes: int = DEFAULT_LANES, weights: str = "rom", wbuf_rows: int | None = None,

@@ -85,9 +85,7 @@ class RtlCore:
         port_burst = burst if port_max_burst is None else check_axi_max_burst(port_max_burst)
         self.bundle = bundle_dir if isinstance(bundle_dir, Bundle) else load_bundle(bundle_dir)
         self.weights = weights
-        check_maps_mode(maps, weights, RTL)
-        if acc_rows is not None and maps != "ddr":
-            raise ValueError("acc_rows bounds the accumulators of maps='ddr'; add maps='ddr'")
+        check_maps_mode(maps, weights, RTL, acc_rows)
         self.maps = maps
         hw = lower(self.bundle, lanes, target=RTL) if weights == "ddr" else None
         self._hw = hw
@@ -393,15 +391,25 @@ class RtlCore:
         return maps
 
 
-def board_ddr_timing(board: str, clock_mhz: float | None = None) -> dict:
+# The DDR read latency (AR to first beat) through an HP port that the benchmarks and make demo-paper give the
+# harness: an assumption, not a board measurement (the one place for it).
+DDR_LATENCY_NS = 150.0
+
+
+def board_ddr_timing(board: str, clock_mhz: float | None = None, latency_ns: float | None = None) -> dict:
     """RtlCore's DDR kwargs for ``board`` (syna_contract/boards.py) with the core at ``clock_mhz``
     (default the board's clock): ``ddr_bytes_per_cycle`` = ``Board.ddr_bytes_per_cycle`` (HP port width,
     port clock cap, assumed efficiency) and ``axi_max_burst`` = ``Board.hp_max_burst`` (the longest burst the
-    HP port takes: the core is built for it and the harness checks it); the latency is left at the harness
-    default (no board figure)."""
+    HP port takes: the core is built for it and the harness checks it); with ``latency_ns`` (e.g.
+    :data:`DDR_LATENCY_NS`, assumed) also ``ddr_latency``, that read latency in core clock cycles; without it the
+    latency is left at the harness default (no board figure)."""
+    import math
     from syna_contract.boards import get_board
     b = get_board(board)
-    return dict(ddr_bytes_per_cycle=b.ddr_bytes_per_cycle(clock_mhz), axi_max_burst=b.hp_max_burst)
+    out = dict(ddr_bytes_per_cycle=b.ddr_bytes_per_cycle(clock_mhz), axi_max_burst=b.hp_max_burst)
+    if latency_ns is not None:
+        out["ddr_latency"] = max(1, math.ceil(latency_ns * (clock_mhz or b.clock_mhz) / 1000))
+    return out
 
 
 def check_golden_sample(core: RtlCore, g, i: int) -> tuple[bool, int, list[str]]:

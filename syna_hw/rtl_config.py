@@ -464,9 +464,7 @@ def generate(bundle_dir: str | Path | Bundle, out_dir: str | Path, lanes: int = 
     axi_max_burst = check_axi_max_burst(proto.DDR_MAX_BURST_BEATS if axi_max_burst is None else axi_max_burst)
     if check_wbuf_ram(wbuf_ram) != WBUF_RAM_DEFAULT and weights != "ddr":
         raise ValueError("wbuf_ram chooses the RAM of the DDR mode's weight buffer; add weights='ddr'")
-    check_maps_mode(maps, weights, RTL)
-    if acc_rows is not None and maps != "ddr":
-        raise ValueError("acc_rows bounds the accumulators of maps='ddr' (output-row bands); add maps='ddr'")
+    check_maps_mode(maps, weights, RTL, acc_rows)
     bundle = bundle_dir if isinstance(bundle_dir, Bundle) else load_bundle(bundle_dir)
     hw = lower(bundle, lanes, target=RTL)
     plan = spill_plan(hw, wbuf_rows, acc_rows) if maps == "ddr" else None

@@ -183,13 +183,17 @@ def decode_scratch(hw: HwModel, data) -> dict[str, np.ndarray]:
     return out
 
 
-def check_maps_mode(maps: str, weights: str, target) -> None:
-    """``maps`` is one of :data:`MAPS_MODES`; ``"ddr"`` needs ``weights="ddr"``."""
+def check_maps_mode(maps: str, weights: str, target, acc_rows: int | None = None) -> None:
+    """``maps`` is one of :data:`MAPS_MODES`; ``"ddr"`` needs ``weights="ddr"``; ``acc_rows`` (the bands'
+    accumulator depth) only means something with ``maps="ddr"``. The one check every core's generator runs."""
     if maps not in MAPS_MODES:
         _fail(target, f"maps={maps!r}; expected one of {MAPS_MODES}")
     if maps == "ddr" and weights != "ddr":
         _fail(target, "maps='ddr' (spike maps in a DDR scratch buffer) needs weights='ddr' too (the weights "
                       f"from the DDR image); got weights={weights!r}")
+    if acc_rows is not None and maps != "ddr":
+        _fail(target, f"acc_rows={acc_rows!r} bounds the accumulators of a core with maps='ddr' (output-row bands); "
+                      f"this one has maps={maps!r}: add maps='ddr'")
 
 
 def scratch_error(base: int, plan: SpillPlan) -> str | None:
