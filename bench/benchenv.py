@@ -1,7 +1,6 @@
 """Machine and commit facts that every benchmark table prints (one place for them)."""
 from __future__ import annotations
 
-import math
 import platform
 import subprocess
 from pathlib import Path
@@ -30,9 +29,10 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-# The RTL harness's board DDR model for the benchmarks (one place): the board's modelled bandwidth at its clock
-# and HP-port burst limit (syna_hw.rtl_binding.board_ddr_timing, from syna_contract/boards.py) and a read latency.
-LATENCY_NS = 150.0    # assumed DDR read latency (AR to first beat) through an HP port: not a board measurement
+# The RTL harness's board DDR model for the benchmarks: the board's modelled bandwidth at its clock, HP-port burst
+# limit and an assumed read latency (syna_hw.rtl_binding.board_ddr_timing, DDR_LATENCY_NS: the one place for them;
+# every bench puts the repository on sys.path before importing this module).
+from syna_hw.rtl_binding import DDR_LATENCY_NS as LATENCY_NS  # noqa: E402
 
 
 def ddr_model(name: str, latency_ns: float = LATENCY_NS) -> tuple[str, dict]:
@@ -46,7 +46,5 @@ def ddr_model(name: str, latency_ns: float = LATENCY_NS) -> tuple[str, dict]:
     board, _, ns = name.partition("@")
     b = get_board(board)
     lat_ns = float(ns) if ns else latency_ns
-    lat = max(1, math.ceil(lat_ns * b.clock_mhz / 1000))
-    t = board_ddr_timing(b.name)
-    return (f"{b.name} {b.clock_mhz:g}MHz {t['ddr_bytes_per_cycle']:.1f}B/c {lat}c ({lat_ns:g} ns)",
-            dict(t, ddr_latency=lat))
+    t = board_ddr_timing(b.name, latency_ns=lat_ns)
+    return (f"{b.name} {b.clock_mhz:g}MHz {t['ddr_bytes_per_cycle']:.1f}B/c {t['ddr_latency']}c ({lat_ns:g} ns)", t)

@@ -30,7 +30,6 @@ import time
 from pathlib import Path
 
 NETS = ("dvs_gesture", "mnist")
-DDR_LATENCY_NS = 150.0   # the RTL harness's DDR read latency for a board's own build: assumed, not measured
 LUT_NOTE = ("lut: the planner's LUTs: distributed RAM (syna_hw/plan.py's memory estimate) plus the core's logic "
             "modelled by syna_hw/lutmodel.py (fitted to Yosys runs; docs/rtl.md 'Resources'); lut_logic: that model")
 
@@ -134,9 +133,8 @@ def own_build_boards() -> tuple[str, str]:
 def board_build(net: str, out: Path, lanes: int, board: str, p, rtl: bool, seconds: dict) -> dict:
     """The maps-in-DDR build board ``board``'s plan ``p`` asks for, through the HLS C-sim and (``rtl``) the RTL
     twin with that board's DDR modelled: its summary entry."""
-    import math
     from syna_hw import hls_core, rtl_core
-    from syna_hw.rtl_binding import board_ddr_timing
+    from syna_hw.rtl_binding import DDR_LATENCY_NS, board_ddr_timing
     c = p.choice
     opts = dict(wbuf_rows=c.wbuf_rows, maps="ddr", acc_rows=c.acc_rows)
     t = time.time()
@@ -147,7 +145,7 @@ def board_build(net: str, out: Path, lanes: int, board: str, p, rtl: bool, secon
     seconds[f"hls_csim_{board}"] = time.time() - t
     if rtl:
         t = time.time()
-        timing = dict(board_ddr_timing(board), ddr_latency=max(1, math.ceil(DDR_LATENCY_NS * p.clock_mhz / 1000)))
+        timing = board_ddr_timing(board, p.clock_mhz, DDR_LATENCY_NS)
         print(f"-- {net} on {board}: RTL twin, spike maps in DDR, the harness playing {board}'s DDR "
               f"({timing['ddr_bytes_per_cycle']:.1f} bytes/cycle, {timing['ddr_latency']} cycles latency, assumed)")
         r = rtl_core.rtl_stage(out, samples=1, lanes=lanes, weights="ddr", max_cycles=2_000_000_000, **opts, **timing)
